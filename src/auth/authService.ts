@@ -1,0 +1,101 @@
+// Sign-in and bearer tokens. Tokens are opaque random strings; only their sha256 is stored.
+import { createHash } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { EventBus } from '../core/eventBus.js';
+import { rateLimited, validationError } from '../core/errors.js';
+import { newId, newSecret } from '../core/ids.js';
+import type { Collection } from '../store/database.js';
+import { LoginThrottle } from './loginThrottle.js';
+import { verifyPassword } from './passwords.js';
+import type { Actor, TokenRecord, UserRecord } from './records.js';
+
+export interface IssuedToken {
+  token: string;
+  expiresAt: Date;
+  user: UserRecord;
+  tokenId: string;
+}
+
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+
+export class AuthService {
+  readonly throttle: LoginThrottle;
+
+  constructor(
+    private readonly users: Collection<UserRecord>,
+    private readonly tokens: Collection<TokenRecord>,
+    private readonly bus: EventBus,
+    private readonly opts: { tokenTtlMs: number; logger?: Logger; now?: () => number; throttle?: LoginThrottle },
+  ) {
+    this.throttle = opts.throttle ?? new LoginThrottle();
+  }
+
+  private now(): number {
+    return this.opts.now?.() ?? Date.now();
+  }
+
+  /** Checks a username/password; throws 'Invalid user credentials' (422→400 in HTTP) or 429. */
+  async login(username: unknown, password: unknown, address: string): Promise<IssuedToken> {
+    if (typeof username !== 'string' || typeof password !== 'string' || !username || !password) {
+      throw validationError('Invalid user credentials');
+    }
+    const wait = this.throttle.retryAfter(username, address);
+    if (wait > 0) throw rateLimited('Too many failed logins; try again later', [{ path: '', message: `retry after ${wait} s` }]);
+    const user = this.users.find((u) => u.username.toLowerCase() === username.toLowerCase());
+    const ok = user !== undefined && user.can_login && (await verifyPassword(password, user.password_hash));
+    if (!ok || !user) {
+      this.throttle.fail(username, address);
+      this.opts.logger?.warn({ username, address }, 'failed login');
+      throw validationError('Invalid user credentials');
+    }
+    this.throttle.succeed(username, address);
+    return this.issue(user);
+  }
+
+  async issue(user: UserRecord): Promise<IssuedToken> {
+    const token = newSecret(32);
+    const expiresAt = new Date(this.now() + this.opts.tokenTtlMs);
+    const record: TokenRecord = { id: newId(), user_id: user.id, hash: sha256(token), created_at: new Date(this.now()).toISOString(), expires_at: expiresAt.toISOString() };
+    await this.tokens.insert(record);
+    await this.pruneExpired();
+    return { token, expiresAt, user, tokenId: record.id };
+  }
+
+  /** The actor behind a bearer token, or null when it is unknown, expired or its user is gone. */
+  authenticate(token: unknown): Actor | null {
+    if (typeof token !== 'string' || token.length < 16 || token.length > 512) return null;
+    const hash = sha256(token);
+    const record = this.tokens.find((t) => t.hash === hash);
+    if (!record || Date.parse(record.expires_at) <= this.now()) return null;
+    const user = this.users.get(record.user_id);
+    if (!user || !user.can_login) return null;
+    return { kind: 'user', userId: user.id, username: user.username, role: user.role, tokenId: record.id };
+  }
+
+  /** Is this token (by record id) still valid? Long-lived connections re-check with it. */
+  isTokenValid(tokenId: string): boolean {
+    const record = this.tokens.get(tokenId);
+    return record !== undefined && Date.parse(record.expires_at) > this.now();
+  }
+
+  async revokeUserTokens(userId: string, exceptTokenId?: string): Promise<void> {
+    const revoked = this.tokens.filter((t) => t.user_id === userId && t.id !== exceptTokenId).map((t) => t.id);
+    if (!revoked.length) return;
+    await this.tokens.removeWhere((t) => revoked.includes(t.id));
+    this.bus.publish('auth', userId, 'tokensRevoked', { tokenIds: revoked });
+  }
+
+  async revokeToken(tokenId: string): Promise<void> {
+    const t = this.tokens.get(tokenId);
+    if (!t) return;
+    await this.tokens.remove(tokenId);
+    this.bus.publish('auth', t.user_id, 'tokensRevoked', { tokenIds: [tokenId] });
+  }
+
+  private async pruneExpired(): Promise<void> {
+    const now = this.now();
+    if (this.tokens.all().some((t) => Date.parse(t.expires_at) <= now)) {
+      await this.tokens.removeWhere((t) => Date.parse(t.expires_at) <= now);
+    }
+  }
+}

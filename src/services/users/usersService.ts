@@ -1,0 +1,142 @@
+// The users module: accounts, roles and passwords. Every rule about users lives here.
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import type { AuthService } from '../../auth/authService.js';
+import { generatePassword, hashPassword, verifyPassword } from '../../auth/passwords.js';
+import { ROLES, hasRole, type Actor, type Role, type UserRecord } from '../../auth/records.js';
+import type { EventBus } from '../../core/eventBus.js';
+import { conflict, forbidden, notFound, validationError } from '../../core/errors.js';
+import { newId } from '../../core/ids.js';
+import { parseInput } from '../../core/validation.js';
+import type { Collection } from '../../store/database.js';
+import { paginate, type ListQuery, type ListResult, type ModuleService } from '../modules.js';
+
+export interface PublicUser {
+  id: string;
+  username: string;
+  role: Role;
+  can_login: boolean;
+  created_at: string;
+  updated_at: string;
+}
+
+const username = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9_.@-]+$/, 'may contain letters, digits, _ . @ -');
+const password = z.string().min(8, 'must be at least 8 characters').max(256);
+const role = z.enum(ROLES as [Role, ...Role[]]);
+
+const createSchema = z.object({ username, password, role: role.default('user'), can_login: z.boolean().default(true) }).strict();
+const adminUpdateSchema = z
+  .object({ username: username.optional(), password: password.optional(), current_password: z.string().max(256).optional(), role: role.optional(), can_login: z.boolean().optional() })
+  .strict();
+const selfUpdateSchema = z.object({ password, current_password: z.string().min(1, 'required to change your own password').max(256) }).strict();
+
+export const toPublicUser = (u: UserRecord): PublicUser => ({
+  id: u.id,
+  username: u.username,
+  role: u.role,
+  can_login: u.can_login,
+  created_at: u.created_at,
+  updated_at: u.updated_at,
+});
+
+export class UsersService implements ModuleService {
+  readonly name = 'users';
+
+  constructor(
+    private readonly users: Collection<UserRecord>,
+    private readonly auth: AuthService,
+    private readonly bus: EventBus,
+    private readonly logger?: Logger,
+  ) {}
+
+  /** First start: create the admin. Without a configured password a random one is logged once. */
+  async bootstrap(adminUsername: string, adminPassword: string | undefined): Promise<void> {
+    if (this.users.all().length > 0) return;
+    const pw = adminPassword ?? generatePassword();
+    await this.insert(adminUsername, pw, 'admin', true);
+    if (adminPassword) this.logger?.info({ username: adminUsername }, 'created the admin user');
+    // Logged deliberately, once: the only way to learn a generated first password.
+    else this.logger?.warn(`created the admin user "${adminUsername}" with the generated password: ${pw} (change it after signing in)`);
+  }
+
+  private async insert(name: string, pw: string, r: Role, canLogin: boolean): Promise<UserRecord> {
+    const now = new Date().toISOString();
+    const record: UserRecord = { id: newId(), username: name, role: r, can_login: canLogin, password_hash: await hashPassword(pw), created_at: now, updated_at: now };
+    await this.users.insert(record);
+    this.bus.publish('user', record.id, 'created', { username: name, role: r });
+    return record;
+  }
+
+  private get(id: string): UserRecord {
+    const u = this.users.get(id);
+    if (!u) throw notFound('User');
+    return u;
+  }
+
+  private adminCount(): number {
+    return this.users.filter((u) => u.role === 'admin' && u.can_login).length;
+  }
+
+  async list(actor: Actor, query: ListQuery): Promise<ListResult<PublicUser>> {
+    if (!hasRole(actor, 'admin')) throw forbidden('Only admins may list users');
+    return paginate(this.users.all().map(toPublicUser), query, ['username', 'role'], ['username', 'role', 'can_login', 'created_at', 'updated_at']);
+  }
+
+  async read(actor: Actor, id: string): Promise<PublicUser> {
+    if (!hasRole(actor, 'admin') && actor.userId !== id) throw forbidden('You may only read your own user');
+    return toPublicUser(this.get(id));
+  }
+
+  async create(actor: Actor, payload: unknown): Promise<PublicUser> {
+    if (!hasRole(actor, 'admin')) throw forbidden('Only admins may create users');
+    const input = parseInput(createSchema, payload);
+    if (this.users.find((u) => u.username.toLowerCase() === input.username.toLowerCase())) {
+      throw conflict('Username already exists', [{ path: 'payload.username', message: 'already exists' }]);
+    }
+    return toPublicUser(await this.insert(input.username, input.password, input.role, input.can_login));
+  }
+
+  async update(actor: Actor, id: string, payload: unknown): Promise<PublicUser> {
+    const isAdmin = hasRole(actor, 'admin');
+    if (!isAdmin && actor.userId !== id) throw forbidden('You may only change your own password');
+    const current = this.get(id);
+    const input = isAdmin ? parseInput(adminUpdateSchema, payload) : parseInput(selfUpdateSchema, payload);
+    if (input.password !== undefined && !isAdmin) {
+      if (!(await verifyPassword(input.current_password ?? '', current.password_hash))) {
+        throw validationError('Validation failed', [{ path: 'payload.current_password', message: 'does not match' }]);
+      }
+    }
+    if ('username' in input && input.username && input.username.toLowerCase() !== current.username.toLowerCase()) {
+      const taken = input.username;
+      if (this.users.find((u) => u.username.toLowerCase() === taken.toLowerCase())) {
+        throw conflict('Username already exists', [{ path: 'payload.username', message: 'already exists' }]);
+      }
+    }
+    const next: UserRecord = { ...current, updated_at: new Date().toISOString() };
+    if ('username' in input && input.username) next.username = input.username;
+    if ('role' in input && input.role) next.role = input.role;
+    if ('can_login' in input && input.can_login !== undefined) next.can_login = input.can_login;
+    const wasActiveAdmin = current.role === 'admin' && current.can_login;
+    const isActiveAdmin = next.role === 'admin' && next.can_login;
+    if (wasActiveAdmin && !isActiveAdmin && this.adminCount() <= 1) throw conflict('Cannot demote or disable the last admin');
+    if (input.password !== undefined) next.password_hash = await hashPassword(input.password);
+    await this.users.update(id, () => next);
+    if (input.password !== undefined || !next.can_login) await this.auth.revokeUserTokens(id);
+    this.bus.publish('user', id, 'updated', { fields: Object.keys(input).filter((k) => k !== 'password' && k !== 'current_password') });
+    return toPublicUser(next);
+  }
+
+  async delete(actor: Actor, id: string): Promise<PublicUser> {
+    if (!hasRole(actor, 'admin')) throw forbidden('Only admins may delete users');
+    const current = this.get(id);
+    if (current.role === 'admin' && current.can_login && this.adminCount() <= 1) throw conflict('Cannot delete the last admin');
+    await this.users.remove(id);
+    await this.auth.revokeUserTokens(id);
+    this.bus.publish('user', id, 'deleted', { username: current.username });
+    return toPublicUser(current);
+  }
+}

@@ -1,0 +1,59 @@
+// The shape of db.json and its migrations. Each collection's record type belongs to the service
+// that owns it; this file only lists them.
+import type { Logger } from 'pino';
+import type { TokenRecord, UserRecord } from '../auth/records.js';
+
+/** A record of a collection whose service defines its own type (widened until then). */
+export interface StoredRecord {
+  id: string;
+  [key: string]: unknown;
+}
+
+export interface DbData {
+  version: number;
+  users: UserRecord[];
+  tokens: TokenRecord[];
+  cameras: StoredRecord[];
+  credentials: StoredRecord[];
+  monitors: StoredRecord[];
+  labs: StoredRecord[];
+}
+
+export const SCHEMA_VERSION = 1;
+
+export function emptyData(): DbData {
+  return { version: SCHEMA_VERSION, users: [], tokens: [], cameras: [], credentials: [], monitors: [], labs: [] };
+}
+
+/** Brings a loaded file up to SCHEMA_VERSION. Add a step per version bump; never edit an old one. */
+const MIGRATIONS: Record<number, (data: Record<string, unknown>) => void> = {
+  // 1 is the first version: nothing to migrate yet.
+};
+
+export function migrate(loaded: unknown, logger?: Logger): { data: DbData; changed: boolean } {
+  const base = emptyData();
+  if (typeof loaded !== 'object' || loaded === null) return { data: base, changed: true };
+  const data = { ...base, ...(loaded as Record<string, unknown>) } as unknown as DbData & Record<string, unknown>;
+  let changed = false;
+  if (typeof data.version !== 'number') {
+    data.version = SCHEMA_VERSION;
+    changed = true;
+  }
+  if (data.version > SCHEMA_VERSION) {
+    throw new Error(`db.json has schema version ${data.version}, newer than this release (${SCHEMA_VERSION}); refusing to run an older release on it`);
+  }
+  while (data.version < SCHEMA_VERSION) {
+    const step = MIGRATIONS[data.version + 1];
+    step?.(data);
+    data.version += 1;
+    changed = true;
+    logger?.info({ version: data.version }, 'database migrated');
+  }
+  for (const key of Object.keys(base) as (keyof DbData)[]) {
+    if (key !== 'version' && !Array.isArray(data[key])) {
+      (data as unknown as Record<string, unknown[]>)[key] = [];
+      changed = true;
+    }
+  }
+  return { data, changed };
+}

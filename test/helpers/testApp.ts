@@ -1,0 +1,83 @@
+// Starts a whole Switchboard in-process on ephemeral ports with a throw-away data dir.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createApp, type App } from '../../src/app.js';
+import { deepMerge } from '../../src/config/load.js';
+import { parseConfig } from '../../src/config/load.js';
+
+export const ADMIN = { username: 'admin', password: 'admin-password-1' };
+
+export interface TestApp {
+  app: App;
+  /** http://127.0.0.1:<port> */
+  url: string;
+  port: number;
+  dataDir: string;
+  /** Signs in over HTTP and returns the bearer token. */
+  login(username?: string, password?: string): Promise<string>;
+  /** Creates a user through the HTTP API (as admin) and returns its token. */
+  createUser(username: string, role: 'admin' | 'user' | 'viewer', password?: string): Promise<{ id: string; token: string }>;
+  stop(): Promise<void>;
+}
+
+export async function startTestApp(overrides: Record<string, unknown> = {}, opts: { dataDir?: string; keepData?: boolean } = {}): Promise<TestApp> {
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'switchboard-test-'));
+  const config = parseConfig(
+    deepMerge(
+      {
+        data_dir: dataDir,
+        http_host: '127.0.0.1',
+        http_port: 0,
+        monitor_port: 0,
+        admin_username: ADMIN.username,
+        admin_password: ADMIN.password,
+        log_level: 'debug',
+        mqtt: { url: 'disabled' },
+        homeassistant: { enabled: false },
+        cameras: { simulated: 'always', devices: [] },
+        recording: { media_dir: join(dataDir, 'media') },
+      },
+      overrides,
+    ),
+  );
+  const app = createApp(config, { logOut: null });
+  await app.start();
+  const port = app.ports().http!;
+  const url = `http://127.0.0.1:${port}`;
+  const login = async (username = ADMIN.username, password = ADMIN.password) => {
+    const res = await fetch(`${url}/api/auth`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password }) });
+    if (res.status !== 201) throw new Error(`login ${username} failed: ${res.status} ${await res.text()}`);
+    return ((await res.json()) as { bearer: string }).bearer;
+  };
+  const createUser = async (username: string, role: 'admin' | 'user' | 'viewer', password = 'password-' + username) => {
+    const admin = await login();
+    const res = await fetch(`${url}/api/users`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${admin}` }, body: JSON.stringify({ username, password, role }) });
+    if (res.status !== 201) throw new Error(`create user ${username} failed: ${res.status} ${await res.text()}`);
+    const { id } = (await res.json()) as { id: string };
+    return { id, token: await login(username, password) };
+  };
+  return {
+    app,
+    url,
+    port,
+    dataDir,
+    login,
+    createUser,
+    async stop() {
+      await app.stop();
+      if (!opts.keepData && !opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Resolves with the first value an emitter-like source delivers for `event`, or rejects after `ms`. */
+export function once<T = unknown>(source: { once(ev: string, fn: (v: T) => void): unknown }, event: string, ms = 5000): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`timed out waiting for "${event}"`)), ms);
+    source.once(event, (v: T) => {
+      clearTimeout(t);
+      resolve(v);
+    });
+  });
+}
