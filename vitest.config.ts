@@ -8,6 +8,6 @@ export default defineConfig({
     // Integration tests start whole servers on ephemeral ports; two workers fit the 2-core machines.
     pool: 'forks',
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },
-    reporters: ['default'],
+    reporters: ['default', './test/helpers/summaryReporter.ts'],
   },
 });

@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { createLogging } from '../../src/logging/logger.js';
+
+describe('logging', () => {
+  it('redacts secrets at any of the first levels of nesting', () => {
+    const lines: string[] = [];
+    const { logger } = createLogging({ level: 'info', out: (l) => lines.push(l) });
+    logger.info({ password: 'hunter22', user: { token: 'tok-123', name: 'bob' }, req: { headers: { authorization: 'Bearer abc' } }, a: { b: { client_secret: 's3' } } }, 'signing in');
+    const out = lines.join('');
+    expect(out).toContain('signing in');
+    expect(out).toContain('bob');
+    for (const secret of ['hunter22', 'tok-123', 'Bearer abc', 's3"']) expect(out).not.toContain(secret);
+  });
+
+  it('keeps the last 100 lines with NestMTX level numbers and streams new ones', () => {
+    const { logger, hub } = createLogging({ level: 'trace', out: null });
+    const seen: number[] = [];
+    const off = hub.subscribe((e) => seen.push(e.level));
+    logger.child({ service: 'cams' }).trace('t');
+    logger.debug('d');
+    logger.info('i');
+    logger.warn('w');
+    logger.error('e');
+    logger.fatal('f');
+    expect(seen).toEqual([20, 30, 40, 50, 60, 70]);
+    const [first] = hub.recent();
+    expect(first).toMatchObject({ level: 20, msg: 't', service: 'cams', pid: process.pid, hostname: expect.any(String) });
+    expect(new Date(first!.timestamp).getTime()).toBe(first!.time);
+    off();
+    for (let i = 0; i < 150; i++) logger.info(`line ${i}`);
+    expect(hub.recent()).toHaveLength(100);
+    expect(hub.recent().at(-1)!.msg).toBe('line 149');
+    expect(seen).toHaveLength(6);
+  });
+
+  it('writes readable single lines for the Supervisor log view', () => {
+    const lines: string[] = [];
+    const { logger } = createLogging({ level: 'info', out: (l) => lines.push(l), format: 'text' });
+    logger.child({ service: 'mqtt' }).warn({ broker: 'core-mosquitto' }, 'reconnecting');
+    expect(lines[0]).toMatch(/^\d{4}-\d\d-\d\dT\S+Z WARN \[mqtt\] reconnecting broker=core-mosquitto\n$/);
+  });
+});
