@@ -3,17 +3,45 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { Server as SocketIOServer } from 'socket.io';
 import { AuthService } from './auth/authService.js';
 import type { Config } from './config/schema.js';
 import { EventBus } from './core/eventBus.js';
+import { HomeAssistantBridge } from './bridges/homeassistant/homeAssistantBridge.js';
+import { createMqttBridge } from './bridges/mqtt/index.js';
+import type { MqttBridge } from './bridges/mqtt/mqttBridge.js';
 import { createLogging, type LogFormat, type LogHub } from './logging/logger.js';
 import { createHttpApi, type HttpApi } from './protocols/http/httpApi.js';
+import { mountStreamRoutes } from './protocols/http/streamRoutes.js';
+import { mountMonitorCommandRoute } from './protocols/http/monitorCommandRoute.js';
+import { StreamService } from './camera/streaming/streamService.js';
+import { AltoponixServer } from './protocols/altoponix/altoponixServer.js';
+import { NestmtxAdapter } from './protocols/nestmtx/nestmtxAdapter.js';
+import { mountCredentialsCallback } from './services/credentials/callbackRoute.js';
+import { CredentialsService } from './services/credentials/credentialsService.js';
+import { SecretBox } from './services/credentials/secretBox.js';
+import { AntimonyAdapter } from './protocols/antimony/antimonyAdapter.js';
+import { LabsService } from './services/labs/labsService.js';
+import { RuntimeRegistry } from './services/labs/runtime.js';
+import { CameraRuntime } from './services/labs/runtimes/cameraRuntime.js';
+import { ContainerlabRuntime } from './services/labs/runtimes/containerlabRuntime.js';
+import { ExecRuntime } from './services/labs/runtimes/execRuntime.js';
 import { ModuleRegistry } from './services/modules.js';
+import { StatusMessageSources } from './services/statusMessages/busSources.js';
+import { StatusMessagesService } from './services/statusMessages/statusMessagesService.js';
+import { MonitorsService } from './services/monitors/monitorsService.js';
 import { HealthModule, StatusService, VersionModule } from './services/system/statusService.js';
 import { UsersService } from './services/users/usersService.js';
 import { Database } from './store/database.js';
+import { CameraService } from './camera/cameraService.js';
+import { loadV4l2Driver } from './camera/driverLoader.js';
+import { SimulatedDriver } from './camera/drivers/simulated/simulatedDriver.js';
+import { RotoclearServer } from './protocols/rotoclear/rotoclearServer.js';
+import { IngressSignIn } from './auth/ingress.js';
+import { mountIngressRoutes } from './protocols/http/ingressRoutes.js';
+import { mountPanel } from './protocols/http/panel.js';
 
 /** One concern over the bus (a protocol adapter, a bridge, a runtime): started in order, stopped in reverse. */
 export interface Extension {
@@ -33,6 +61,13 @@ export interface AppContext {
   modules: ModuleRegistry;
   status: StatusService;
   http: { server: Server; api: HttpApi };
+  mqtt?: MqttBridge;
+  credentials?: CredentialsService;
+  monitors?: MonitorsService;
+  statusMessages?: StatusMessagesService;
+  labs?: LabsService;
+  cameras?: CameraService;
+  streams?: StreamService;
   /** The Socket.IO server on http_port: NestMTX on `/`, Antimony on its namespaces. */
   io: SocketIOServer;
   /** Set to the AbortSignal of stop(): long-running work watches it. */
@@ -82,6 +117,13 @@ export function createApp(config: Config, options: AppOptions = {}): App {
     pingTimeout: 20_000,
     connectTimeout: 10_000,
   });
+  // engine.io leaves foreign upgrades alone (destroyUpgrade: false) so /api/v1 can take its own;
+  // any other upgrade path would hang open, so refuse it here.
+  server.on('upgrade', (req, socket) => {
+    const path = (req.url ?? '').split('?')[0] ?? '';
+    if (path.startsWith('/socket.io/') || path === '/api/v1') return;
+    socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+  });
   const abort = new AbortController();
 
   const boundPorts = new Map<string, number>();
@@ -91,6 +133,103 @@ export function createApp(config: Config, options: AppOptions = {}): App {
 
   // --- Domain services and extensions. Each feature adds its own lines here, in dependency order:
   // services first (they register their module with `modules`), then protocol adapters and bridges.
+
+  // Status messages first, so events other services publish while starting become messages too.
+  const statusMessages = new StatusMessagesService(bus, logger.child({ service: 'status-messages' }));
+  context.statusMessages = statusMessages;
+  extensions.push(new StatusMessageSources(bus, statusMessages));
+
+  const monitors = new MonitorsService(db.collection('monitors'), bus, {
+    openRegistration: config.monitors.open_registration,
+    commandTimeoutMs: config.monitors.command_timeout_seconds * 1000,
+    logger: logger.child({ service: 'monitors' }),
+  });
+  modules.register(monitors);
+  context.monitors = monitors;
+  mountMonitorCommandRoute(api.extensions, { auth, monitors });
+  extensions.push({ name: 'monitors', start: () => monitors.start(), stop: () => monitors.stop() });
+  extensions.push(
+    new AltoponixServer({
+      monitors, auth, bus, status,
+      logger: logger.child({ service: 'altoponix' }),
+      host: config.http_host,
+      port: config.monitor_port,
+      onListening: (port) => context.boundPorts.set('monitor', port),
+    }),
+  );
+
+  // Cameras before everything that demands or controls them (credentials, labs, bridges).
+  const cameras = new CameraService({
+    cameras: db.collection('cameras'),
+    bus,
+    config: config.cameras,
+    status,
+    logger: logger.child({ service: 'cameras' }),
+    simulated: new SimulatedDriver(),
+    loadV4l2: () => loadV4l2Driver(logger.child({ service: 'cameras' })),
+  });
+  modules.register(cameras);
+  context.cameras = cameras;
+  extensions.push({ name: 'cameras', start: () => cameras.start(), stop: () => cameras.stop() });
+  const streams = new StreamService(cameras, bus, config, logger.child({ service: 'streams' }));
+  context.streams = streams;
+  mountStreamRoutes(api.extensions, { auth, streams });
+  extensions.push({ name: 'streams', start: async () => streams.start(), stop: () => streams.stop() });
+  extensions.push(new RotoclearServer({ server, cameras, auth, bus, status, logger: logger.child({ service: 'rotoclear' }) }));
+
+  const credentials = new CredentialsService({
+    collection: db.collection('credentials'),
+    bus,
+    box: SecretBox.inDir(config.data_dir),
+    logger: logger.child({ service: 'credentials' }),
+    // Looked up when a credential refreshes: cameras whose view names it hear extended/failed-extension.
+    cameras: () => context.cameras,
+  });
+  modules.register(credentials);
+  context.credentials = credentials;
+  mountCredentialsCallback(api.extensions, credentials, logger.child({ service: 'credentials' }));
+  extensions.push({ name: 'credentials', start: async () => credentials.start(), stop: () => credentials.stop() });
+
+  extensions.push(new NestmtxAdapter({ io, auth, modules, bus, logs, status, logger: logger.child({ service: 'nestmtx' }) }));
+
+  // Labs after the cameras: a scheduled lab may deploy (and demand a camera) right after start.
+  const labs = new LabsService(db.collection('labs'), bus, {
+    runtimes: new RuntimeRegistry([
+      // Looked up per deploy: the camera service may be absent (then camera nodes fail clearly).
+      new CameraRuntime(() => context.cameras),
+      new ExecRuntime({ allowed: config.labs.allow_exec }),
+      new ContainerlabRuntime({ labsDir: join(config.data_dir, 'labs') }),
+    ]),
+    messages: statusMessages,
+    userExists: (id) => db.collection('users').get(id) !== undefined,
+    logger: logger.child({ service: 'labs' }),
+  });
+  modules.register(labs);
+  context.labs = labs;
+  extensions.push({ name: 'labs', start: () => labs.start(), stop: () => labs.stop() });
+  extensions.push(new AntimonyAdapter({ io, auth, bus, labs, status, logger: logger.child({ service: 'antimony' }) }));
+
+  extensions.push(
+    new HomeAssistantBridge({
+      config: config.homeassistant,
+      env: process.env,
+      bus,
+      status,
+      logger: logger.child({ service: 'homeassistant' }),
+      sources: { credentials: () => credentials.all(), monitors: () => monitors.all() },
+      cameras: () => context.cameras,
+    }),
+  );
+
+  // The MQTT bridge last: it starts after every service and stops first (publishing "offline").
+  const mqttBridge = createMqttBridge(context);
+  context.mqtt = mqttBridge;
+  extensions.push(mqttBridge);
+
+  // Home Assistant ingress sign-in, then the web panel: mounted last so it never shadows an /api route.
+  const ingress = new IngressSignIn({ users: db.collection('users'), auth, bus, trustedProxies: config.ingress_trusted_proxies, logger: logger.child({ service: 'ingress' }) });
+  mountIngressRoutes(api.extensions, ingress, logger.child({ service: 'ingress' }));
+  mountPanel(api.extensions, { ingress, version: VERSION, ports: () => Object.fromEntries(boundPorts), logger: logger.child({ service: 'panel' }) });
 
   // --- end of services and extensions
 

@@ -10,6 +10,8 @@ export interface DomainEventMap {
   credentials: 'authenticated' | 'reauthenticated' | 'unauthenticated' | 'created' | 'updated' | 'deleted';
   monitor: 'online' | 'offline' | 'command' | 'commandDone' | 'commandFailed' | 'created' | 'updated' | 'deleted';
   lab: 'created' | 'updated' | 'deleted' | 'state' | 'log' | 'nodeState';
+  /** A user-visible status message (details.message, details.audience). */
+  statusMessage: 'published';
   user: 'created' | 'updated' | 'deleted';
   /** Tokens revoked (details.tokenIds): socket adapters drop connections that used them. */
   auth: 'tokensRevoked';

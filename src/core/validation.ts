@@ -28,11 +28,16 @@ export function assertSafeInput(value: unknown, path = ''): void {
   if (problems.length) throw validationError('Invalid input', problems);
 }
 
+/** At most this many problems (and unknown key names) are listed: hostile input must not make huge errors. */
+const MAX_LISTED = 20;
+const short = (s: string) => (s.length > 64 ? s.slice(0, 61) + '...' : s);
+
 export function zodDetails(error: z.ZodError, prefix = ''): ErrorDetail[] {
-  return error.issues.map((i) => {
-    const path = [prefix, ...i.path.map(String)].filter(Boolean).join('.');
+  return error.issues.slice(0, MAX_LISTED).map((i) => {
+    const path = short([prefix, ...i.path.map(String)].filter(Boolean).join('.'));
     if (i.code === 'unrecognized_keys') {
-      return { path, message: `unknown key${i.keys.length > 1 ? 's' : ''}: ${i.keys.join(', ')}` };
+      const more = i.keys.length > MAX_LISTED ? ` and ${i.keys.length - MAX_LISTED} more` : '';
+      return { path, message: `unknown key${i.keys.length > 1 ? 's' : ''}: ${i.keys.slice(0, MAX_LISTED).map(short).join(', ')}${more}` };
     }
     return { path, message: i.message };
   });

@@ -2,6 +2,10 @@
 // that owns it; this file only lists them.
 import type { Logger } from 'pino';
 import type { TokenRecord, UserRecord } from '../auth/records.js';
+import type { CameraRecord } from '../camera/cameraRecord.js';
+import type { LabRecord } from '../services/labs/records.js';
+import type { CredentialRecord } from '../services/credentials/records.js';
+import type { MonitorRecord } from '../services/monitors/records.js';
 
 /** A record of a collection whose service defines its own type (widened until then). */
 export interface StoredRecord {
@@ -13,10 +17,10 @@ export interface DbData {
   version: number;
   users: UserRecord[];
   tokens: TokenRecord[];
-  cameras: StoredRecord[];
-  credentials: StoredRecord[];
-  monitors: StoredRecord[];
-  labs: StoredRecord[];
+  cameras: CameraRecord[];
+  credentials: CredentialRecord[];
+  monitors: MonitorRecord[];
+  labs: LabRecord[];
 }
 
 export const SCHEMA_VERSION = 1;

@@ -76,7 +76,7 @@ describe('sign-in', () => {
 
 describe('tokens', () => {
   it('refuses missing, malformed and unknown tokens with 401', async () => {
-    for (const headers of [{}, { authorization: 'Bearer' }, { authorization: 'Basic abc' }, { authorization: 'Bearer ' + 'x'.repeat(43) }]) {
+    for (const headers of [{} as Record<string, string>, { authorization: 'Bearer' }, { authorization: 'Basic abc' }, { authorization: 'Bearer ' + 'x'.repeat(43) }]) {
       const r = await call('GET', '/api/users', { headers });
       expect(r.status).toBe(401);
       expect(r.json).toEqual({ error: { message: 'Unauthorized', details: [] } });

@@ -1,0 +1,306 @@
+// npm run bench: speed and memory against baselines started in the same run, loopback only.
+// Prints one JSON line per figure, then a readable summary with the targets.
+// Knobs (env): BENCH_SECONDS (per phase, default 8), BENCH_CLIENTS (50), BENCH_FANOUT (1000),
+// BENCH_RATE (20 sets/s), BENCH_EVENTS (2000), BENCH_EVENT_RATE (500 events/s),
+// BENCH_ONLY (comma list of phases: footprint,request,fanout,mqtt).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
+import mqtt from 'mqtt';
+import { io as ioClient, type Socket } from 'socket.io-client';
+import WebSocket from 'ws';
+import { createApp } from '../src/app.js';
+import { parseConfig } from '../src/config/load.js';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 50);
+const FANOUT = Number(process.env.BENCH_FANOUT ?? 1000);
+const RATE = Number(process.env.BENCH_RATE ?? 20);
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 2000);
+const EVENT_RATE = Number(process.env.BENCH_EVENT_RATE ?? 500);
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'footprint,request,fanout,mqtt').split(','));
+const ADMIN_PASSWORD = 'bench-admin-password';
+
+const figures: Record<string, number> = {};
+function figure(name: string, value: number, unit: string, extra: Record<string, unknown> = {}): void {
+  figures[name] = value;
+  process.stdout.write(JSON.stringify({ figure: name, value: Math.round(value * 100) / 100, unit, ...extra }) + '\n');
+}
+const progress = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
+
+function percentile(sorted: number[], p: number): number {
+  if (!sorted.length) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+const sortNum = (a: number[]) => a.sort((x, y) => x - y);
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function rssMb(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Starts a baseline script and resolves with the port it prints. */
+async function startBaseline(script: string): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'baselines', script)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const line = await new Promise<string>((resolve) => createInterface({ input: child.stdout! }).once('line', resolve));
+  return { child, port: (JSON.parse(line) as { port: number }).port };
+}
+
+interface Server {
+  child: ChildProcess;
+  port: number;
+  startMs: number;
+  dataDir: string;
+}
+
+/** Starts the built add-on (dist/) as a child process on its embedded defaults, MQTT off. */
+async function startSwitchboard(): Promise<Server> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'sb-bench-'));
+  const [port, monitorPort] = [await freePort(), await freePort()];
+  const t0 = performance.now();
+  const child = spawn(process.execPath, [join(import.meta.dirname, '..', 'dist', 'main.js')], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: {
+      ...process.env,
+      SWITCHBOARD_DATA_DIR: dataDir,
+      SWITCHBOARD_HTTP_HOST: '127.0.0.1',
+      SWITCHBOARD_HTTP_PORT: String(port),
+      SWITCHBOARD_MONITOR_PORT: String(monitorPort),
+      SWITCHBOARD_MQTT_URL: 'disabled',
+      SWITCHBOARD_HOMEASSISTANT_ENABLED: 'false',
+      SWITCHBOARD_ADMIN_PASSWORD: ADMIN_PASSWORD,
+      SWITCHBOARD_LOG_LEVEL: 'warn',
+      SWITCHBOARD_CAMERAS_SIMULATED: 'always',
+    },
+  });
+  for (;;) {
+    try {
+      const r = await fetch(`http://127.0.0.1:${port}/api/health`);
+      if (r.ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (child.exitCode !== null) throw new Error('switchboard exited during start');
+    await sleep(5);
+  }
+  return { child, port, startMs: performance.now() - t0, dataDir };
+}
+
+async function token(port: number): Promise<string> {
+  const r = await fetch(`http://127.0.0.1:${port}/api/auth`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: ADMIN_PASSWORD }) });
+  return ((await r.json()) as { bearer: string }).bearer;
+}
+
+/** C clients, each sending `request list users` in a closed loop for SECONDS. */
+async function requestLoop(port: number, auth: string | null): Promise<{ rps: number; p50: number; p99: number }> {
+  const sockets: Socket[] = [];
+  for (let i = 0; i < CLIENTS; i++) {
+    const s = ioClient(`http://127.0.0.1:${port}`, { transports: ['websocket'], auth: auth ? { token: auth } : {}, forceNew: true });
+    await new Promise<void>((resolve, reject) => {
+      s.once('connect', () => resolve());
+      s.once('connect_error', reject);
+    });
+    sockets.push(s);
+  }
+  const latencies: number[] = [];
+  const until = performance.now() + SECONDS * 1000;
+  let seq = 0;
+  await Promise.all(
+    sockets.map(async (s) => {
+      while (performance.now() < until) {
+        const requestId = `r${seq++}`;
+        const t = performance.now();
+        await new Promise<void>((resolve) => {
+          s.once(requestId, () => resolve());
+          s.emit('request', { command: 'list', module: 'users', requestId });
+        });
+        latencies.push(performance.now() - t);
+      }
+    }),
+  );
+  for (const s of sockets) s.close();
+  sortNum(latencies);
+  return { rps: latencies.length / SECONDS, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+}
+
+/** FANOUT receivers and one sender setting brightness RATE times a second; latency at every receiver. */
+async function fanout(port: number, auth: string | null, serverPid: number | null): Promise<{ p50: number; p99: number; max: number; delivered: number; expected: number; rssMb: number }> {
+  const url = `ws://127.0.0.1:${port}/api/v1`;
+  const open = async (): Promise<WebSocket> => {
+    const ws = new WebSocket(url, { perMessageDeflate: false });
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    if (auth) {
+      ws.send(JSON.stringify({ token: auth }));
+      await new Promise<void>((resolve) => {
+        const onMsg = (d: WebSocket.RawData) => {
+          if (String(d).includes('"authenticated"')) {
+            ws.off('message', onMsg);
+            resolve();
+          }
+        };
+        ws.on('message', onMsg);
+      });
+    }
+    return ws;
+  };
+  const receivers: WebSocket[] = [];
+  for (let i = 0; i < FANOUT; i++) {
+    receivers.push(await open());
+    if (i % 250 === 249) progress(`fan-out: ${i + 1}/${FANOUT} clients connected`);
+  }
+  const sender = await open();
+  await sleep(300);
+  const rss = serverPid ? rssMb(serverPid) : NaN;
+  const sendTimes: number[] = [];
+  const latencies: number[] = [];
+  let running = true;
+  for (const ws of receivers) {
+    let k = 0;
+    ws.on('message', (data) => {
+      if (!running) return;
+      const text = String(data);
+      if (!text.includes('"brightness"') || text.includes('"info"')) return;
+      const sent = sendTimes[k++];
+      if (sent !== undefined) latencies.push(performance.now() - sent);
+    });
+  }
+  const total = Math.round(SECONDS * RATE);
+  for (let i = 0; i < total; i++) {
+    const value = 10 + (i % 2) * 50 + (i % 40); // consecutive values always differ
+    sendTimes.push(performance.now());
+    sender.send(JSON.stringify({ brightness: value }));
+    await sleep(1000 / RATE);
+  }
+  await sleep(1000);
+  running = false;
+  for (const ws of [...receivers, sender]) ws.terminate();
+  sortNum(latencies);
+  return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: latencies.at(-1) ?? NaN, delivered: latencies.length, expected: total * FANOUT, rssMb: rss };
+}
+
+/** Domain event → MQTT message at a subscriber, through the embedded broker, in one process. */
+async function eventToMqtt(): Promise<{ p50: number; p99: number; received: number }> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'sb-bench-mqtt-'));
+  const mqttPort = await freePort();
+  const app = createApp(
+    parseConfig({ data_dir: dataDir, http_host: '127.0.0.1', http_port: 0, monitor_port: 0, admin_password: ADMIN_PASSWORD, log_level: 'warn', homeassistant: { enabled: false }, cameras: { simulated: 'always' }, mqtt: { url: 'embedded', embedded_port: mqttPort } }),
+    { logOut: null },
+  );
+  await app.start();
+  const client = mqtt.connect(`mqtt://127.0.0.1:${mqttPort}`);
+  await new Promise<void>((resolve) => client.once('connect', () => resolve()));
+  await client.subscribeAsync('switchboard/events/#');
+  // Steady state: let the bridge finish its start-up discovery sweep first.
+  await sleep(2000);
+  const latencies: number[] = [];
+  client.on('message', (_topic, payload) => {
+    const e = JSON.parse(payload.toString()) as { details?: { t?: number } };
+    if (typeof e.details?.t === 'number') latencies.push(performance.now() - e.details.t);
+  });
+  // Warm-up (not counted): the first events through a fresh process pay for JIT compilation.
+  for (let i = 0; i < 200; i++) {
+    app.context.bus.publish('monitor', 'bench', 'command', { warmup: true });
+    await sleep(1);
+  }
+  await sleep(200);
+  // Events at a steady EVENT_RATE, each timed from its publication on the bus.
+  const start = performance.now();
+  for (let i = 0; i < EVENTS; i++) {
+    const due = start + (i * 1000) / EVENT_RATE;
+    while (performance.now() < due) await sleep(1);
+    app.context.bus.publish('monitor', 'bench', 'command', { t: performance.now(), command: 'noop' });
+  }
+  await sleep(1000);
+  await client.endAsync();
+  await app.stop();
+  rmSync(dataDir, { recursive: true, force: true });
+  sortNum(latencies);
+  return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), received: latencies.length };
+}
+
+async function main(): Promise<void> {
+  progress(`phases ${[...ONLY].join(', ')} of ${SECONDS}s; ${CLIENTS} request clients; ${FANOUT} fan-out clients at ${RATE}/s`);
+  if (ONLY.has('footprint') || ONLY.has('request') || ONLY.has('fanout')) {
+    const sb = await startSwitchboard();
+    figure('start_to_healthy_ms', sb.startMs, 'ms');
+    await sleep(1000);
+    figure('rss_idle_mb', rssMb(sb.child.pid!), 'MB');
+    const adminToken = await token(sb.port);
+
+    if (ONLY.has('request')) {
+      progress('request round trip: baseline');
+      const base = await startBaseline('socketioBaseline.ts');
+      const rb = await requestLoop(base.port, null);
+      base.child.kill();
+      progress('request round trip: switchboard');
+      const rs = await requestLoop(sb.port, adminToken);
+      figure('request_baseline_rps', rb.rps, 'req/s', { p50_ms: rb.p50, p99_ms: rb.p99 });
+      figure('request_switchboard_rps', rs.rps, 'req/s', { p50_ms: rs.p50, p99_ms: rs.p99 });
+      figure('request_throughput_ratio', rs.rps / rb.rps, 'x');
+      figure('request_p99_ratio', rs.p99 / rb.p99, 'x');
+    }
+
+    if (ONLY.has('fanout')) {
+      progress('fan-out: baseline');
+      const relay = await startBaseline('wsRelayBaseline.ts');
+      const fb = await fanout(relay.port, null, null);
+      relay.child.kill();
+      progress('fan-out: switchboard');
+      const fs = await fanout(sb.port, adminToken, sb.child.pid!);
+      figure('fanout_baseline_p99_ms', fb.p99, 'ms', { p50_ms: fb.p50, max_ms: fb.max, delivered: fb.delivered, expected: fb.expected });
+      figure('fanout_switchboard_p99_ms', fs.p99, 'ms', { p50_ms: fs.p50, max_ms: fs.max, delivered: fs.delivered, expected: fs.expected });
+      figure('fanout_p99_ratio', fs.p99 / fb.p99, 'x');
+      figure('rss_with_clients_mb', fs.rssMb, 'MB', { clients: FANOUT });
+    }
+    sb.child.kill('SIGTERM');
+    rmSync(sb.dataDir, { recursive: true, force: true });
+  }
+
+  if (ONLY.has('mqtt')) {
+    progress('event → MQTT');
+    const em = await eventToMqtt();
+    figure('event_to_mqtt_p99_ms', em.p99, 'ms', { p50_ms: em.p50, received: em.received, sent: EVENTS, rate_per_s: EVENT_RATE });
+  }
+
+  const targets: [string, string, (v: number) => boolean][] = [
+    ['request throughput ≥ 0.7× baseline', 'request_throughput_ratio', (v) => v >= 0.7],
+    ['request p99 ≤ 2× baseline p99', 'request_p99_ratio', (v) => v <= 2],
+    ['fan-out p99 ≤ 50 ms', 'fanout_switchboard_p99_ms', (v) => v <= 50],
+    ['fan-out p99 ≤ 1.5× bare ws relay', 'fanout_p99_ratio', (v) => v <= 1.5],
+    ['event → MQTT p99 ≤ 10 ms', 'event_to_mqtt_p99_ms', (v) => v <= 10],
+    ['RSS idle ≤ 80 MB', 'rss_idle_mb', (v) => v <= 80],
+    [`RSS with ${FANOUT} clients ≤ 200 MB`, 'rss_with_clients_mb', (v) => v <= 200],
+    ['start to healthy ≤ 1.5 s', 'start_to_healthy_ms', (v) => v <= 1500],
+  ];
+  process.stderr.write('\nSummary (target: figure)\n');
+  for (const [name, key, ok] of targets) {
+    const v = figures[key];
+    if (v === undefined) continue;
+    process.stderr.write(`  ${ok(v) ? 'met   ' : 'MISSED'}  ${name}: ${Math.round(v * 100) / 100}\n`);
+  }
+  process.exit(0);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench failed: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,156 @@
+// The Home Assistant websocket bridge: every domain event becomes a `switchboard_event` on HA's
+// bus, problems needing a person become persistent notifications, and bound camera lights follow
+// their HA light entities. Connecting happens in the background and never holds up start-up;
+// home-assistant-js-websocket reconnects and re-subscribes by itself.
+import { callService, createConnection, ERR_INVALID_AUTH, subscribeEntities, type Connection } from 'home-assistant-js-websocket';
+import type { Logger } from 'pino';
+import type { Extension } from '../../app.js';
+import type { Config } from '../../config/schema.js';
+import type { Domain, DomainEvent, EventBus } from '../../core/eventBus.js';
+import type { StatusService } from '../../services/system/statusService.js';
+import { haSocketFactory, resolveTarget, type HaTarget } from './haSocket.js';
+import { LightBinding, type LightCameras } from './lightBinding.js';
+import { Notifications, type NotificationSources } from './notifications.js';
+
+export const HA_EVENT_TYPE = 'switchboard_event';
+const FORWARDED: Domain[] = ['camera', 'credentials', 'monitor', 'lab'];
+const COMPONENT = 'homeassistant';
+
+export interface HomeAssistantBridgeDeps {
+  config: Config['homeassistant'];
+  env: NodeJS.ProcessEnv;
+  bus: EventBus;
+  status: StatusService;
+  logger: Logger;
+  sources: NotificationSources;
+  /** The camera service, when there is one: lights are bound only then. */
+  cameras?: () => LightCameras | undefined;
+  /** How often to ping HA; a ping unanswered by the next one means a dead link (default 30 s). */
+  pingIntervalMs?: number;
+}
+
+export class HomeAssistantBridge implements Extension {
+  readonly name = 'homeassistant';
+  private conn: Connection | null = null;
+  private readonly abort = new AbortController();
+  private readonly unsubscribers: (() => void)[] = [];
+  private notifications: Notifications | null = null;
+  private lights: LightBinding | null = null;
+  private connecting: Promise<void> | null = null;
+  private heartbeat: NodeJS.Timeout | null = null;
+  private awaitingPong = false;
+
+  constructor(private readonly deps: HomeAssistantBridgeDeps) {}
+
+  async start(): Promise<void> {
+    const target = resolveTarget(this.deps.config, this.deps.env);
+    if ('disabled' in target) {
+      this.deps.status.setComponent(COMPONENT, 'disabled', target.disabled);
+      return;
+    }
+    this.deps.status.setComponent(COMPONENT, 'connecting', `${target.via}: ${target.url}`);
+    if (this.deps.config.notifications) {
+      this.notifications = new Notifications((service, data) => this.call('persistent_notification', service, data), this.deps.sources);
+    }
+    const cameras = this.deps.cameras?.();
+    if (cameras) this.lights = new LightBinding(cameras, (service, entityId) => this.call('light', service, {}, { entity_id: entityId }), this.deps.logger);
+    this.unsubscribers.push(this.deps.bus.subscribe((e) => this.onBusEvent(e), FORWARDED));
+    this.connecting = this.connect(target);
+  }
+
+  async stop(): Promise<void> {
+    this.abort.abort();
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    for (const off of this.unsubscribers.splice(0)) off();
+    this.conn?.close();
+    await this.connecting;
+    this.conn?.close();
+    this.conn = null;
+  }
+
+  private async connect(target: HaTarget): Promise<void> {
+    let conn: Connection;
+    try {
+      conn = await createConnection({ createSocket: haSocketFactory(target, this.deps.logger, this.abort.signal), setupRetry: -1 });
+    } catch (err) {
+      if (this.abort.signal.aborted) return;
+      const invalid = err === ERR_INVALID_AUTH;
+      this.deps.status.setComponent(COMPONENT, 'error', invalid ? 'Home Assistant rejected the access token' : 'cannot connect');
+      this.deps.logger.error({ url: target.url }, invalid ? 'Home Assistant rejected the access token; the bridge stays off until restart' : 'cannot connect to Home Assistant');
+      return;
+    }
+    if (this.abort.signal.aborted) return conn.close();
+    this.conn = conn;
+    conn.addEventListener('ready', () => this.onReady(target));
+    conn.addEventListener('disconnected', () => {
+      this.deps.status.setComponent(COMPONENT, 'disconnected', 'reconnecting');
+      this.deps.logger.warn('lost the Home Assistant connection; reconnecting');
+    });
+    conn.addEventListener('reconnect-error', () => {
+      this.deps.status.setComponent(COMPONENT, 'error', 'Home Assistant rejected the access token');
+      this.deps.logger.error('Home Assistant rejected the access token on reconnect; the bridge stays off until restart');
+    });
+    // The library re-subscribes on every reconnect; the first state arrives on subscription.
+    // Not unsubscribed at stop: closing the connection ends it (an unsubscribe would only arm the
+    // library's 5 s teardown timer).
+    if (this.lights) {
+      const lights = this.lights;
+      subscribeEntities(conn, (entities) => {
+        if (!this.abort.signal.aborted) lights.onEntities(entities);
+      });
+    }
+    this.heartbeat = setInterval(() => this.ping(), this.deps.pingIntervalMs ?? 30_000);
+    this.heartbeat.unref();
+    this.onReady(target);
+  }
+
+  /**
+   * A half-open TCP link (HA host gone without a FIN) never closes by itself: when a ping is still
+   * unanswered at the next beat, drop the socket and let the library reconnect.
+   */
+  private ping(): void {
+    const conn = this.conn;
+    if (!conn?.connected) return;
+    if (this.awaitingPong) {
+      this.awaitingPong = false;
+      this.deps.logger.warn('Home Assistant did not answer a ping; reconnecting');
+      conn.reconnect(true);
+      return;
+    }
+    this.awaitingPong = true;
+    const done = () => {
+      this.awaitingPong = false;
+    };
+    conn.ping().then(done, done);
+  }
+
+  private onReady(target: HaTarget): void {
+    this.deps.status.setComponent(COMPONENT, 'ok', `${target.via}: ${target.url} (HA ${this.conn?.haVersion ?? '?'})`);
+    this.deps.logger.info({ url: target.url, ha_version: this.conn?.haVersion }, 'connected to Home Assistant');
+    void this.notifications?.sync();
+  }
+
+  private onBusEvent(e: DomainEvent): void {
+    this.notifications?.onEvent(e);
+    this.lights?.onEvent(e);
+    const conn = this.conn;
+    // Events are news, not state: while HA is away they are dropped, not queued.
+    if (!conn?.connected) return;
+    conn
+      .sendMessagePromise({ type: 'fire_event', event_type: HA_EVENT_TYPE, event_data: { domain: e.domain, entity: e.entity, event: e.event, details: e.details } })
+      .catch((err: unknown) => this.deps.logger.debug({ err, event: e.event }, 'could not fire the event in Home Assistant'));
+  }
+
+  /** A service call; resolves false (logged) when not connected or HA refused it. */
+  private async call(domain: string, service: string, data: Record<string, unknown>, target?: { entity_id: string }): Promise<boolean> {
+    const conn = this.conn;
+    if (!conn?.connected) return false;
+    try {
+      await callService(conn, domain, service, data, target);
+      return true;
+    } catch (err) {
+      this.deps.logger.warn({ domain, service, err }, 'Home Assistant service call failed');
+      return false;
+    }
+  }
+}

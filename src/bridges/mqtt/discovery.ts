@@ -1,0 +1,61 @@
+// Turns a device snapshot into Home Assistant's device-based discovery payload
+// (`<prefix>/device/<object_id>/config` with `dev`, `o` and `cmps`) and lists its state topics.
+import type { Component, DeviceSnapshot, EntitySnapshot } from './entities.js';
+import type { Topics } from './topics.js';
+
+export interface Origin {
+  name: string;
+  sw: string;
+}
+
+export type ComponentConfig = Record<string, unknown> & { p: Component };
+
+export interface DeviceConfig {
+  dev: Record<string, unknown>;
+  o: Origin;
+  cmps: Record<string, ComponentConfig>;
+}
+
+/** `{{ value_json.state }}` reads the {"state":"online"} availability payloads. */
+const AVAILABILITY_TEMPLATE = '{{ value_json.state }}';
+
+/** The camera platform takes its image on `topic` rather than `state_topic`. */
+export const IMAGE_TOPIC_KEY = 'topic';
+
+export function buildDeviceConfig(device: DeviceSnapshot, topics: Topics, origin: Origin, hubDeviceId: string): DeviceConfig {
+  const ids = topics.objectId(device.deviceId);
+  const dev: Record<string, unknown> = {
+    identifiers: [ids],
+    name: device.info.name,
+    manufacturer: 'Switchboard',
+    model: device.info.model,
+    sw_version: device.info.sw_version ?? origin.sw,
+  };
+  if (device.deviceId !== hubDeviceId) dev.via_device = topics.objectId(hubDeviceId);
+  const cmps: Record<string, ComponentConfig> = {};
+  for (const entity of device.entities) cmps[entity.key] = componentConfig(device, entity, topics);
+  return { dev, o: origin, cmps };
+}
+
+function componentConfig(device: DeviceSnapshot, entity: EntitySnapshot, topics: Topics): ComponentConfig {
+  const c: ComponentConfig = { p: entity.component, unique_id: topics.uniqueId(device.deviceId, entity.key), ...entity.config };
+  if (entity.image !== undefined) c[IMAGE_TOPIC_KEY] = topics.state(device.deviceId, entity.key);
+  else if (entity.state !== undefined || entity.events) c.state_topic = topics.state(device.deviceId, entity.key);
+  if (entity.command) c.command_topic = topics.command(device.deviceId, entity.key);
+  const availability = [{ topic: topics.bridgeState, value_template: AVAILABILITY_TEMPLATE }];
+  if (entity.followsDevice && device.available !== null) {
+    availability.push({ topic: topics.availability(device.deviceId), value_template: AVAILABILITY_TEMPLATE });
+    c.availability_mode = 'all';
+  }
+  c.availability = availability;
+  return c;
+}
+
+/** The retained topics a device's entities own (state topics of non-event entities). */
+export function retainedStateTopics(device: DeviceSnapshot, topics: Topics): Map<string, string | null> {
+  const out = new Map<string, string | null>();
+  for (const e of device.entities) {
+    if (e.state !== undefined && !e.events && e.image === undefined) out.set(topics.state(device.deviceId, e.key), e.state);
+  }
+  return out;
+}

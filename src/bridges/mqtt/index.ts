@@ -1,0 +1,30 @@
+// Builds the MQTT bridge from the app context: one device table per domain whose service exists.
+import type { AppContext } from '../../app.js';
+import { bindTable, type DeviceSource } from './entities.js';
+import { MqttBridge } from './mqttBridge.js';
+import { cameraTable } from './tables/camera.js';
+import { ADDON_KIND, ADDON_OBJECT_ID, addonTable } from './tables/addon.js';
+import { credentialTable } from './tables/credentials.js';
+import { monitorTable } from './tables/monitor.js';
+import { deviceIdOf } from './topics.js';
+
+export function createMqttBridge(context: AppContext): MqttBridge {
+  const sources = (): DeviceSource[] => {
+    const list = [bindTable(addonTable(context.status), deviceIdOf)];
+    if (context.cameras) list.push(bindTable(cameraTable(context.cameras, context.streams), deviceIdOf));
+    if (context.credentials) list.push(bindTable(credentialTable(context.credentials), deviceIdOf));
+    if (context.monitors) list.push(bindTable(monitorTable(context.monitors), deviceIdOf));
+    return list;
+  };
+  return new MqttBridge({
+    config: context.config.mqtt,
+    bus: context.bus,
+    status: context.status,
+    logger: context.logger.child({ service: 'mqtt' }),
+    version: context.status.version,
+    boundPorts: context.boundPorts,
+    sources,
+    hubDeviceId: deviceIdOf(ADDON_KIND, ADDON_OBJECT_ID),
+    env: process.env,
+  });
+}

@@ -1,0 +1,398 @@
+// The MQTT bridge: Home Assistant discovery, states, availability and commands for every device
+// table, plus the event mirror. It holds no domain state: snapshots are evaluated from the
+// services whenever a bus event of a table's domains arrives, and only differences are published.
+import type { Logger } from 'pino';
+import type { Extension } from '../../app.js';
+import type { Config } from '../../config/schema.js';
+import { toAppError } from '../../core/errors.js';
+import type { Domain, DomainEvent, EventBus } from '../../core/eventBus.js';
+import type { StatusService } from '../../services/system/statusService.js';
+import { resolveBroker, type BrokerTarget } from './brokerTarget.js';
+import { MqttConnection } from './connection.js';
+import { buildDeviceConfig, IMAGE_TOPIC_KEY, retainedStateTopics, type DeviceConfig, type Origin } from './discovery.js';
+import { EmbeddedBroker } from './embeddedBroker.js';
+import { haEventPayload, type DeviceSnapshot, type DeviceSource } from './entities.js';
+import { deviceIdOf, Topics } from './topics.js';
+
+/** Domains whose events are mirrored to `<base>/events/...`. */
+export const MIRRORED_DOMAINS: readonly Domain[] = ['camera', 'credentials', 'monitor', 'lab'];
+
+const ONLINE = JSON.stringify({ state: 'online' });
+const OFFLINE = JSON.stringify({ state: 'offline' });
+/** Command payloads are short words or numbers; anything bigger is refused unread. */
+const MAX_COMMAND_BYTES = 4096;
+/** Mirrored events kept while the broker is away, oldest dropped first. */
+const MAX_QUEUED_EVENTS = 1000;
+
+export interface MqttBridgeTiming {
+  /** Wait before republishing after HA's birth message: base + random jitter (HA's docs ask for a delay). */
+  birthDelayMs: number;
+  birthJitterMs: number;
+  /** How long retained discovery configs are collected after connecting, to clear stale ones. */
+  sweepWindowMs: number;
+  backoff: { baseMs: number; maxMs: number };
+}
+
+export const DEFAULT_TIMING: MqttBridgeTiming = {
+  birthDelayMs: 1000,
+  birthJitterMs: 2000,
+  sweepWindowMs: 1000,
+  backoff: { baseMs: 1000, maxMs: 30_000 },
+};
+
+export interface MqttBridgeDeps {
+  config: Config['mqtt'];
+  bus: EventBus;
+  status: StatusService;
+  logger: Logger;
+  version: string;
+  boundPorts: Map<string, number>;
+  /** Device tables, built at start so every service wired before then is included. */
+  sources: () => DeviceSource[];
+  hubDeviceId: string;
+  env: NodeJS.ProcessEnv;
+  fetch?: typeof globalThis.fetch;
+  timing?: Partial<MqttBridgeTiming>;
+}
+
+export class MqttBridge implements Extension {
+  readonly name = 'mqtt';
+  readonly topics: Topics;
+  private readonly origin: Origin;
+  private readonly timing: MqttBridgeTiming;
+  private readonly log: Logger;
+  private broker: EmbeddedBroker | null = null;
+  private conn: MqttConnection | null = null;
+  private unsubscribe: (() => void) | null = null;
+  /** The latest evaluated devices, by device id (routes commands and event entities). */
+  private devices = new Map<string, DeviceSnapshot>();
+  /** What the broker holds, as far as we know: configs and retained payloads successfully published. */
+  private readonly publishedConfigs = new Map<string, DeviceConfig>();
+  private readonly retained = new Map<string, string>();
+  /** Images are compared by identity: the pipeline makes a new Buffer per snapshot. */
+  private readonly images = new Map<string, Buffer>();
+  private readonly queuedEvents: { topic: string; payload: string }[] = [];
+  private syncChain: Promise<void> = Promise.resolve();
+  private syncScheduled: { force: boolean } | null = null;
+  private birthTimer: NodeJS.Timeout | null = null;
+  private sweep: { found: Map<string, string> } | null = null;
+  private stopped = false;
+  private freshConnection = false;
+  private sources: DeviceSource[] = [];
+
+  constructor(private readonly deps: MqttBridgeDeps) {
+    this.topics = new Topics(deps.config.base_topic, deps.config.discovery_prefix);
+    this.origin = { name: 'Switchboard', sw: deps.version };
+    this.timing = { ...DEFAULT_TIMING, ...deps.timing };
+    this.log = deps.logger;
+  }
+
+  async start(): Promise<void> {
+    const target = await resolveBroker(this.deps.config, { env: this.deps.env, fetch: this.deps.fetch ?? globalThis.fetch, logger: this.log });
+    if (target.kind === 'disabled') {
+      this.deps.status.setComponent('mqtt', 'disabled');
+      this.log.info('MQTT bridge disabled (mqtt.url: disabled)');
+      return;
+    }
+    this.sources = this.deps.sources();
+    let url: string;
+    try {
+      url = await this.brokerUrl(target);
+    } catch (err) {
+      // A taken port must not stop the add-on: everything but MQTT keeps working.
+      const reason = (err as Error).message;
+      this.deps.status.setComponent('mqtt', 'error', reason);
+      this.log.error({ reason }, 'MQTT bridge not started: the embedded broker could not listen');
+      return;
+    }
+    this.deps.status.setComponent('mqtt', 'connecting', redact(url));
+    const domains = new Set<Domain>([...MIRRORED_DOMAINS, ...this.sources.flatMap((s) => s.domains)]);
+    this.unsubscribe = this.deps.bus.subscribe((e) => this.onBusEvent(e), [...domains]);
+    this.conn = new MqttConnection({
+      url,
+      clientId: this.deps.config.client_id ?? `switchboard_${Math.random().toString(16).slice(2, 10)}`,
+      ...(target.kind === 'remote' && target.username !== undefined ? { username: target.username } : {}),
+      ...(target.kind === 'remote' && target.password !== undefined ? { password: target.password } : {}),
+      ...(target.kind === 'remote' && target.ca ? { ca: target.ca } : {}),
+      rejectUnauthorized: target.kind === 'remote' ? target.rejectUnauthorized : true,
+      will: { topic: this.topics.bridgeState, payload: OFFLINE },
+      backoff: this.timing.backoff,
+      logger: this.log,
+      onConnect: () => this.onConnect(redact(url)),
+      onDisconnect: (reason) => {
+        this.deps.status.setComponent('mqtt', 'disconnected', reason);
+        this.log.warn({ reason }, 'MQTT broker connection lost; reconnecting with back-off');
+      },
+      onMessage: (topic, payload, retained) => void this.onMessage(topic, payload, retained),
+    });
+    // Connecting happens in the background: the add-on works without its broker.
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.birthTimer) clearTimeout(this.birthTimer);
+    this.unsubscribe?.();
+    this.unsubscribe = null;
+    await this.syncChain;
+    await this.conn?.close({ topic: this.topics.bridgeState, payload: OFFLINE });
+    this.conn = null;
+    await this.broker?.stop();
+    this.broker = null;
+  }
+
+  private async brokerUrl(target: Exclude<BrokerTarget, { kind: 'disabled' }>): Promise<string> {
+    if (target.kind === 'remote') {
+      this.log.info({ url: redact(target.url), source: target.source }, 'MQTT broker selected');
+      return target.url;
+    }
+    this.broker = await EmbeddedBroker.start(target.host, target.port);
+    this.deps.boundPorts.set('mqtt', this.broker.port);
+    this.log.info({ host: target.host, port: this.broker.port }, 'embedded MQTT broker listening');
+    const host = target.host === '0.0.0.0' || target.host === '::' ? '127.0.0.1' : target.host;
+    return `mqtt://${host.includes(':') ? `[${host}]` : host}:${this.broker.port}`;
+  }
+
+  private onConnect(url: string): void {
+    this.deps.status.setComponent('mqtt', 'ok', url);
+    this.log.info({ url }, 'MQTT connected');
+    this.freshConnection = true;
+    this.requestSync(true);
+  }
+
+  /** First thing after (re)connecting, inside the sync chain so nothing is published before "online". */
+  private async greet(conn: MqttConnection): Promise<void> {
+    // The broker may have lost everything (restart without persistence): republish it all.
+    this.retained.clear();
+    this.images.clear();
+    await conn.publish(this.topics.bridgeState, ONLINE, { retain: true, qos: 1 });
+    const sweep = { found: new Map<string, string>() };
+    this.sweep = sweep;
+    await conn.subscribe([this.topics.haStatus, this.topics.commandFilter, this.topics.discoveryFilter]);
+    setTimeout(() => this.enqueue(() => this.finishSweep(sweep)), this.timing.sweepWindowMs).unref();
+  }
+
+  /** Clears retained discovery configs of ours whose object no longer exists (deleted while we were away). */
+  private async finishSweep(sweep: { found: Map<string, string> }): Promise<void> {
+    const conn = this.conn;
+    if (this.sweep !== sweep || !conn) return;
+    this.sweep = null;
+    await conn.unsubscribe([this.topics.discoveryFilter]);
+    for (const [deviceId, payload] of sweep.found) {
+      if (this.devices.has(deviceId)) continue;
+      this.log.info({ device: deviceId }, 'MQTT: clearing the discovery config of an object that no longer exists');
+      await this.clearDevice(deviceId, parseConfig(payload));
+    }
+  }
+
+  private async onMessage(topic: string, payload: Buffer, retained: boolean): Promise<void> {
+    if (topic === this.topics.haStatus) {
+      if (payload.toString('utf8') === 'online') this.scheduleBirthRepublish();
+      return;
+    }
+    const stale = this.topics.parseDiscovery(topic);
+    if (stale !== null) {
+      // Only retained messages are the broker's memory; our own publishes echo back unretained.
+      const text = payload.toString('utf8');
+      if (this.sweep && retained && text && text.includes(JSON.stringify(this.topics.bridgeState))) this.sweep.found.set(stale, text);
+      return;
+    }
+    const cmd = this.topics.parseCommand(topic);
+    if (cmd) await this.onCommand(topic, cmd.deviceId, cmd.key, payload, retained);
+  }
+
+  private scheduleBirthRepublish(): void {
+    if (this.birthTimer) clearTimeout(this.birthTimer);
+    const delay = this.timing.birthDelayMs + Math.round(Math.random() * this.timing.birthJitterMs);
+    this.log.info({ delayMs: delay }, 'Home Assistant is online: republishing discovery and states');
+    this.birthTimer = setTimeout(() => {
+      this.birthTimer = null;
+      this.requestSync(true);
+    }, delay);
+  }
+
+  private async onCommand(topic: string, deviceId: string, key: string, payload: Buffer, retained: boolean): Promise<void> {
+    // Payloads are never logged: a monitor command may carry anything.
+    const meta = { topic, bytes: payload.length };
+    if (retained) {
+      this.log.warn(meta, 'MQTT command ignored: retained commands would replay on every reconnect');
+      return;
+    }
+    const entity = this.devices.get(deviceId)?.entities.find((e) => e.key === key);
+    if (!entity?.command) {
+      this.log.warn(meta, 'MQTT command ignored: no such command entity');
+      return;
+    }
+    if (payload.length > MAX_COMMAND_BYTES) {
+      this.log.warn(meta, 'MQTT command ignored: payload too large');
+      return;
+    }
+    try {
+      await entity.command(payload.toString('utf8'));
+      this.log.debug(meta, 'MQTT command done');
+    } catch (err) {
+      const e = toAppError(err);
+      if (e.kind === 'runtime' && e.message === 'Internal error') this.log.error({ ...meta, err }, 'MQTT command failed');
+      else this.log.warn({ ...meta, kind: e.kind, error: e.message, details: e.details }, 'MQTT command rejected');
+    }
+    // States the command touched without a bus event (e.g. our own demand switch) are caught here.
+    this.requestSync(false);
+  }
+
+  private onBusEvent(e: DomainEvent): void {
+    if (this.stopped) return;
+    if (MIRRORED_DOMAINS.includes(e.domain)) this.publishEvent(this.topics.eventMirror(e.domain, e.entity, e.event), JSON.stringify(e), true);
+    if (e.entity !== null) {
+      for (const source of this.sources) {
+        if (!source.domains.includes(e.domain)) continue;
+        const device = this.devices.get(deviceIdOf(source.kind, e.entity));
+        for (const entity of device?.entities ?? []) {
+          // HA ignores retained event messages and stale ones would fire automations late: never queued.
+          if (entity.events?.includes(e.event)) this.publishEvent(this.topics.state(device!.deviceId, entity.key), haEventPayload(e), false);
+        }
+      }
+    }
+    if (this.sources.some((s) => s.domains.includes(e.domain))) this.requestSync(false);
+  }
+
+  private publishEvent(topic: string, payload: string, queueWhileAway: boolean): void {
+    const conn = this.conn;
+    if (conn?.connected) {
+      void conn.publish(topic, payload);
+    } else if (queueWhileAway && conn) {
+      this.queuedEvents.push({ topic, payload });
+      if (this.queuedEvents.length > MAX_QUEUED_EVENTS) this.queuedEvents.shift();
+    }
+  }
+
+  /** Coalesces bursts of bus events into one evaluation; evaluations never overlap. */
+  private requestSync(force: boolean): void {
+    if (this.syncScheduled) {
+      this.syncScheduled.force ||= force;
+      return;
+    }
+    const request = { force };
+    this.syncScheduled = request;
+    this.enqueue(async () => {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      this.syncScheduled = null;
+      await this.sync(request.force);
+    });
+  }
+
+  /** Runs publishing work one job at a time, so a removal never interleaves with a republish. */
+  private enqueue(job: () => Promise<void>): void {
+    this.syncChain = this.syncChain.then(async () => {
+      if (this.stopped) return;
+      try {
+        await job();
+      } catch (err) {
+        this.log.error({ err }, 'MQTT publishing failed');
+      }
+    });
+  }
+
+  private snapshot(): Map<string, DeviceSnapshot> {
+    const next = new Map<string, DeviceSnapshot>();
+    for (const source of this.sources) {
+      try {
+        for (const d of source.snapshot()) next.set(d.deviceId, d);
+      } catch (err) {
+        this.log.error({ err, kind: source.kind }, 'MQTT: evaluating a device table failed');
+        // Keep the devices we had for that table rather than removing them by mistake.
+        for (const [id, d] of this.devices) if (d.kind === source.kind) next.set(id, d);
+      }
+    }
+    return next;
+  }
+
+  private async sync(force: boolean): Promise<void> {
+    const next = this.snapshot();
+    this.devices = next;
+    const conn = this.conn;
+    if (!conn?.connected) return;
+    const greeting = this.freshConnection;
+    if (greeting) {
+      this.freshConnection = false;
+      await this.greet(conn);
+    }
+    for (const deviceId of [...this.publishedConfigs.keys()]) {
+      if (!next.has(deviceId)) await this.clearDevice(deviceId, this.publishedConfigs.get(deviceId) ?? null);
+    }
+    for (const device of next.values()) await this.publishDevice(conn, device, force || greeting);
+    if (greeting) for (const e of this.queuedEvents.splice(0)) await conn.publish(e.topic, e.payload);
+  }
+
+  private async publishDevice(conn: MqttConnection, device: DeviceSnapshot, force: boolean): Promise<void> {
+    const topic = this.topics.discovery(device.deviceId);
+    const config = buildDeviceConfig(device, this.topics, this.origin, this.deps.hubDeviceId);
+    const prev = this.publishedConfigs.get(device.deviceId);
+    if (force || !prev || JSON.stringify(prev) !== JSON.stringify(config)) {
+      const gone = prev ? Object.keys(prev.cmps).filter((k) => !(k in config.cmps)) : [];
+      if (gone.length && prev) {
+        // HA removes one component only when it first sees it reduced to its platform.
+        const reduced = { ...config, cmps: { ...config.cmps, ...Object.fromEntries(gone.map((k) => [k, { p: prev.cmps[k]!.p }])) } };
+        if (!(await conn.publish(topic, JSON.stringify(reduced), { retain: true, qos: 1 }))) return;
+        for (const k of gone) await this.clearTopics(conn, stateTopicsOf(prev.cmps[k]!));
+      }
+      if (!(await conn.publish(topic, JSON.stringify(config), { retain: true, qos: 1 }))) return;
+      this.publishedConfigs.set(device.deviceId, config);
+    }
+    if (device.available !== null) await this.publishRetained(conn, this.topics.availability(device.deviceId), device.available ? ONLINE : OFFLINE, force);
+    for (const [stateTopic, state] of retainedStateTopics(device, this.topics)) {
+      if (state !== null) await this.publishRetained(conn, stateTopic, state, force);
+    }
+    for (const entity of device.entities) {
+      const topic = this.topics.state(device.deviceId, entity.key);
+      if (!entity.image || (!force && this.images.get(topic) === entity.image)) continue;
+      if (await conn.publish(topic, entity.image, { retain: true, qos: 1 })) this.images.set(topic, entity.image);
+    }
+  }
+
+  private async publishRetained(conn: MqttConnection, topic: string, payload: string, force: boolean): Promise<void> {
+    if (!force && this.retained.get(topic) === payload) return;
+    if (await conn.publish(topic, payload, { retain: true, qos: 1 })) this.retained.set(topic, payload);
+  }
+
+  /** Removes a whole device: empty retained config, and its retained states and availability cleared. */
+  private async clearDevice(deviceId: string, config: DeviceConfig | null): Promise<void> {
+    const conn = this.conn;
+    if (!conn) return;
+    if (!(await conn.publish(this.topics.discovery(deviceId), '', { retain: true, qos: 1 }))) return;
+    this.publishedConfigs.delete(deviceId);
+    const topics = Object.values(config?.cmps ?? {}).flatMap(stateTopicsOf);
+    topics.push(this.topics.availability(deviceId));
+    await this.clearTopics(conn, topics);
+  }
+
+  private async clearTopics(conn: MqttConnection, topics: string[]): Promise<void> {
+    for (const t of topics) {
+      // Only our own topics: a stale payload from elsewhere must not make us clear foreign topics.
+      if (!t.startsWith(this.topics.base + '/') || t === this.topics.bridgeState) continue;
+      await conn.publish(t, '', { retain: true, qos: 1 });
+      this.retained.delete(t);
+      this.images.delete(t);
+    }
+  }
+}
+
+function stateTopicsOf(component: unknown): string[] {
+  if (!component || typeof component !== 'object') return [];
+  const c = component as Record<string, unknown>;
+  const topic = c.p === 'camera' ? c[IMAGE_TOPIC_KEY] : c.p === 'event' ? undefined : c.state_topic;
+  return typeof topic === 'string' ? [topic] : [];
+}
+
+function parseConfig(text: string): DeviceConfig | null {
+  try {
+    const parsed = JSON.parse(text) as unknown;
+    const cmps = parsed && typeof parsed === 'object' ? (parsed as { cmps?: unknown }).cmps : null;
+    return cmps && typeof cmps === 'object' ? (parsed as DeviceConfig) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** URLs for logs and health: credentials removed. */
+export function redact(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//***@');
+}

@@ -1,0 +1,99 @@
+// The stored camera record and the view every API returns. Control values are in Rotoclear units
+// (0–100, booleans, "WxH", fps, 1-based input), null where the device has no such control.
+import type { RangeKey, SwitchKey } from './controlMapping.js';
+import type { Reader } from './demand.js';
+
+export type CameraDriverName = 'v4l2' | 'simulated';
+export type RecordState = 'on' | 'off' | 'pause';
+export type Slot = 1 | 2;
+
+export type CameraControls = Record<RangeKey, number | null> &
+  Record<SwitchKey, boolean | null> & {
+    resolution: string | null;
+    fps: number | null;
+    /** 1-based V4L2 input. */
+    sensor: number | null;
+  };
+
+export interface CameraRecord {
+  id: string;
+  name: string;
+  driver: CameraDriverName;
+  /** /dev/videoN, or simulated:N */
+  device: string;
+  /** discovered: found by the scan (or auto-created simulated); manual: created through the API. */
+  origin: 'discovered' | 'manual';
+  slot: Slot | null;
+  light: boolean;
+  /** A Home Assistant light entity that is the camera's light (switched by the HA bridge). */
+  light_entity: string | null;
+  /** Last values read from the device; restored when the camera comes back. */
+  controls: CameraControls;
+  record: RecordState;
+  jpeg_quality: number;
+  last_snap_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ControlCapability {
+  v4l2_key: string;
+  v4l2_id: number;
+  type: string;
+  minimum: number;
+  maximum: number;
+  step: number;
+  default: number;
+}
+
+export interface CameraCapabilities {
+  /** The V4L2 control behind each Rotoclear key, with its real range. */
+  controls: Record<string, ControlCapability>;
+  light: ControlCapability | null;
+  inputs: { sensor: number; name: string; type: string }[];
+  formats: { fourcc: string; description: string }[];
+  pixel_format: string | null;
+}
+
+export interface CameraView {
+  id: string;
+  name: string;
+  slot: Slot | null;
+  driver: CameraDriverName;
+  device: string;
+  origin: 'discovered' | 'manual';
+  exists: boolean;
+  light: boolean;
+  light_entity: string | null;
+  controls: CameraControls;
+  resolutions: string[];
+  fps_options: number[];
+  capabilities: CameraCapabilities;
+  record: RecordState;
+  jpeg_quality: number;
+  last_snap_at: string | null;
+  demanded: boolean;
+  readers: number;
+  reader_list: Reader[];
+  ready: boolean;
+  created_at: string;
+  updated_at: string;
+}
+
+export const EMPTY_CONTROLS: CameraControls = {
+  brightness: null,
+  contrast: null,
+  saturation: null,
+  sharpness: null,
+  gain: null,
+  'red-gain': null,
+  'blue-gain': null,
+  'auto-exposure': null,
+  'auto-white-balance': null,
+  'noise-supression': null,
+  resolution: null,
+  fps: null,
+  sensor: null,
+};
+
+export const NO_CAPABILITIES: CameraCapabilities = { controls: {}, light: null, inputs: [], formats: [], pixel_format: null };

@@ -1,0 +1,100 @@
+// Input validation for camera changes. The messages are user-facing in every protocol (the
+// Rotoclear socket sends them as `message`), so they say what a valid value is.
+import { z } from 'zod';
+import { RANGE_KEYS, SWITCH_KEYS } from './controlMapping.js';
+
+export const PERCENT_MESSAGE = 'Value must be between 0 and 100';
+const PERCENT_TYPE_MESSAGE = 'Value must be an integer between 0 and 100';
+
+export const percent = z
+  .number({ invalid_type_error: PERCENT_TYPE_MESSAGE, required_error: PERCENT_TYPE_MESSAGE })
+  .int(PERCENT_TYPE_MESSAGE)
+  .min(0, PERCENT_MESSAGE)
+  .max(100, PERCENT_MESSAGE);
+
+const SWITCH_WORDS: Record<string, boolean> = { on: true, off: false, auto: true, manual: false };
+
+/** true/false, or the words "on"/"off", "auto"/"manual". */
+export const onOff = z.unknown().transform((v, ctx) => {
+  if (typeof v === 'boolean') return v;
+  if (typeof v === 'string' && v in SWITCH_WORDS) return SWITCH_WORDS[v]!;
+  ctx.addIssue({ code: 'custom', message: 'Value must be true or false (or "on"/"off", "auto"/"manual")' });
+  return z.NEVER;
+});
+
+export const boolValue = z.boolean({ invalid_type_error: 'Value must be true or false', required_error: 'Value must be true or false' });
+
+export const resolution = z
+  .string({ invalid_type_error: 'Value must be a resolution like "1920x1080"' })
+  .regex(/^[1-9]\d{0,4}x[1-9]\d{0,4}$/, 'Value must be a resolution like "1920x1080"');
+
+const FPS_MESSAGE = 'Value must be an integer between 5 and 60';
+export const fps = z.number({ invalid_type_error: FPS_MESSAGE }).int(FPS_MESSAGE).min(5, FPS_MESSAGE).max(60, FPS_MESSAGE);
+
+const SENSOR_MESSAGE = 'Value must be a sensor number (1, 2, ...)';
+export const sensor = z.number({ invalid_type_error: SENSOR_MESSAGE }).int(SENSOR_MESSAGE).min(1, SENSOR_MESSAGE).max(64, SENSOR_MESSAGE);
+
+const controlShape = {
+  ...Object.fromEntries(RANGE_KEYS.map((k) => [k, percent.optional()])),
+  ...Object.fromEntries(SWITCH_KEYS.map((k) => [k, onOff.optional()])),
+  resolution: resolution.optional(),
+  fps: fps.optional(),
+  sensor: sensor.optional(),
+} as Record<string, z.ZodTypeAny>;
+
+export interface ControlsInput {
+  brightness?: number;
+  contrast?: number;
+  saturation?: number;
+  sharpness?: number;
+  gain?: number;
+  'red-gain'?: number;
+  'blue-gain'?: number;
+  'auto-exposure'?: boolean;
+  'auto-white-balance'?: boolean;
+  'noise-supression'?: boolean;
+  resolution?: string;
+  fps?: number;
+  sensor?: number;
+}
+
+export const controlsSchema = z.object(controlShape).strict() as unknown as z.ZodType<ControlsInput>;
+
+const slot = z.union([z.literal(1), z.literal(2), z.null()], { errorMap: () => ({ message: 'Value must be 1, 2 or null' }) });
+const lightEntity = z
+  .string()
+  .regex(/^light\.[a-z0-9_]{1,64}$/, 'must be a Home Assistant light entity id like "light.workbench"')
+  .nullable();
+const name = z.string().trim().min(1, 'must not be empty').max(64);
+
+export const updateSchema = z
+  .object({ name: name.optional(), slot: slot.optional(), light_entity: lightEntity.optional(), light: boolValue.optional(), controls: controlsSchema.optional() })
+  .strict();
+
+export const createSchema = z
+  .object({
+    name: name.optional(),
+    driver: z.enum(['simulated', 'v4l2']).default('simulated'),
+    device: z.string().regex(/^\/dev\/[A-Za-z0-9_\-/.]+$/, 'must be a /dev path').optional(),
+    slot: slot.optional(),
+    light_entity: lightEntity.optional(),
+  })
+  .strict();
+
+const RECORD_MESSAGE = 'Value must be true, false, "on", "off", "pause" or "pause_release"';
+export const recordValue = z.union([z.boolean(), z.enum(['on', 'off', 'pause', 'pause_release'])], { errorMap: () => ({ message: RECORD_MESSAGE }) });
+
+export interface StateInput {
+  record?: boolean | 'on' | 'off' | 'pause' | 'pause_release';
+  'jpeg-quality'?: number;
+  snap?: boolean;
+}
+
+export const stateSchema = z
+  .object({ record: recordValue.optional(), 'jpeg-quality': percent.optional(), snap: boolValue.optional() })
+  .strict() as unknown as z.ZodType<StateInput>;
+
+export const mainCameraValue = z.union([z.literal(1), z.literal(2)], { errorMap: () => ({ message: 'Value must be 1 or 2' }) });
+export const pipModeValue = z
+  .string({ invalid_type_error: 'Value must be a mode name' })
+  .regex(/^[A-Za-z0-9_-]{1,32}$/, 'Value must be a mode name (letters, digits, - or _, up to 32 characters)');

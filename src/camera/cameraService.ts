@@ -1,0 +1,560 @@
+// The cameras domain: which cameras exist (discovered V4L2 devices, simulated ones), their names,
+// Rotoclear slots, lights and image settings, and who is demanding their streams. Every change is
+// validated here, applied to the device all-or-nothing, stored, and published once on the bus.
+//
+// `record`, `snap` and `jpeg-quality` are kept as state and published as events only: capturing
+// snapshots and recordings is the streaming pipeline's job (a later issue), which acts on them.
+import type { Logger } from 'pino';
+import { hasRole, type Actor } from '../auth/records.js';
+import type { Config } from '../config/schema.js';
+import type { EventBus } from '../core/eventBus.js';
+import { AppError, conflict, forbidden, notFound, runtimeError, unavailable, validationError } from '../core/errors.js';
+import { newId } from '../core/ids.js';
+import { parseInput } from '../core/validation.js';
+import type { ListQuery, ListResult, ModuleService } from '../services/modules.js';
+import { paginate } from '../services/modules.js';
+import type { StatusService } from '../services/system/statusService.js';
+import type { Collection } from '../store/database.js';
+import { EMPTY_CONTROLS, NO_CAPABILITIES, type CameraControls, type CameraDriverName, type CameraRecord, type CameraView, type RecordState, type Slot } from './cameraRecord.js';
+import { boolValue, controlsSchema, createSchema, mainCameraValue, pipModeValue, stateSchema, updateSchema, type ControlsInput } from './cameraSchemas.js';
+import { DemandTracker, type Reader } from './demand.js';
+import { DeviceSession } from './deviceSession.js';
+import { CameraDriverError, type CameraDriver, type DeviceInfo } from './driver.js';
+import type { SimulatedDriver } from './drivers/simulated/simulatedDriver.js';
+
+export interface CameraServiceDeps {
+  cameras: Collection<CameraRecord>;
+  bus: EventBus;
+  config: Config['cameras'];
+  /** Where the cameras component reports connected/total for /api/health. */
+  status?: StatusService;
+  logger: Logger;
+  simulated: SimulatedDriver;
+  /** Resolves to the V4L2 driver, or null where it is missing or cannot load. */
+  loadV4l2?: () => Promise<CameraDriver | null>;
+}
+
+/** State of the Rotoclear view that belongs to no single camera. Kept in memory: a restart starts at camera 1, pip off. */
+export interface ViewState {
+  'main-camera': Slot;
+  'pip-mode': string;
+}
+
+const PREFIX = 'payload';
+
+export class CameraService implements ModuleService {
+  readonly name = 'cameras';
+  private readonly sessions = new Map<string, DeviceSession>();
+  private readonly ready = new Set<string>();
+  private readonly demand: DemandTracker;
+  private readonly lastAttachError = new Map<string, string>();
+  private v4l2: CameraDriver | null = null;
+  private view: ViewState = { 'main-camera': 1, 'pip-mode': 'off' };
+  private timer: NodeJS.Timeout | null = null;
+  private scanning: Promise<void> | null = null;
+  private unsubscribe: (() => void) | null = null;
+  /** Serializes changes per camera so read-modify-write of the device and the record never interleave. */
+  private readonly queues = new Map<string, Promise<unknown>>();
+
+  constructor(private readonly deps: CameraServiceDeps) {
+    this.demand = new DemandTracker(deps.bus);
+  }
+
+  // --- lifecycle ---------------------------------------------------------------------------
+
+  async start(): Promise<void> {
+    this.unsubscribe = this.deps.bus.subscribe((e) => {
+      if (!e.entity) return;
+      if (e.event === 'ready') this.ready.add(e.entity);
+      else if (e.event === 'notReady') this.ready.delete(e.entity);
+    }, ['camera']);
+    if (this.deps.loadV4l2) this.v4l2 = await this.deps.loadV4l2();
+    await this.scan();
+    this.timer = setInterval(() => void this.scan(), this.deps.config.scan_interval_seconds * 1000);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.scanning;
+    this.unsubscribe?.();
+    for (const s of this.sessions.values()) s.device.close();
+    this.sessions.clear();
+  }
+
+  // --- reads (any signed-in role) ------------------------------------------------------------
+
+  all(): CameraView[] {
+    return this.deps.cameras.all().map((r) => this.toView(r));
+  }
+
+  get(id: string): CameraView | undefined {
+    const r = this.deps.cameras.get(id);
+    return r ? this.toView(r) : undefined;
+  }
+
+  /** The camera in a Rotoclear slot: the one assigned to it, else unassigned cameras (connected first) fill the free slots in order. */
+  bySlot(slot: Slot): CameraView | undefined {
+    const records = this.deps.cameras.all();
+    const assigned = records.find((r) => r.slot === slot);
+    if (assigned) return this.toView(assigned);
+    const freeSlots = ([1, 2] as const).filter((s) => !records.some((r) => r.slot === s));
+    const free = records.filter((r) => r.slot === null).sort((a, b) => Number(this.sessions.has(b.id)) - Number(this.sessions.has(a.id)));
+    const r = free[freeSlots.indexOf(slot)];
+    return r ? this.toView(r) : undefined;
+  }
+
+  mainCamera(): CameraView | undefined {
+    return this.bySlot(this.view['main-camera']);
+  }
+
+  viewState(): ViewState {
+    return { ...this.view };
+  }
+
+  async list(_actor: Actor, query: ListQuery): Promise<ListResult<CameraView>> {
+    return paginate(this.all(), query, ['name', 'device', 'driver'], ['name', 'slot', 'driver', 'device', 'exists', 'created_at', 'updated_at']);
+  }
+
+  async read(_actor: Actor, id: string): Promise<CameraView> {
+    return this.toView(this.require(id));
+  }
+
+  // --- changes (user role) -----------------------------------------------------------------
+
+  /** `{name?, slot?, light_entity?, light?, controls?}`: validated as a whole, applied all-or-nothing. */
+  async update(actor: Actor, id: string, payload: unknown): Promise<CameraView> {
+    this.requireUser(actor);
+    this.require(id);
+    const input = parseInput(updateSchema, payload, PREFIX, 'Invalid camera update');
+    return this.serial(id, async () => {
+      const rec = this.require(id);
+      const changes: Record<string, unknown> = {};
+      const patch: Partial<CameraRecord> = {};
+      if (input.name !== undefined && input.name !== rec.name) patch.name = changes.name = input.name;
+      if (input.light_entity !== undefined && input.light_entity !== rec.light_entity) patch.light_entity = changes.light_entity = input.light_entity;
+      if (input.slot !== undefined && input.slot !== rec.slot) patch.slot = changes.slot = input.slot;
+      if (input.controls && Object.keys(input.controls).length) {
+        const controls = this.applyControls(rec, input.controls, `${PREFIX}.controls`);
+        Object.assign(changes, diff(rec.controls, controls));
+        patch.controls = controls;
+      }
+      if (input.light !== undefined && input.light !== rec.light) {
+        this.applyLight(rec, input.light, patch.controls !== undefined);
+        patch.light = changes.light = input.light;
+      }
+      if (patch.slot) await this.releaseSlot(patch.slot, id);
+      return this.commit(rec, patch, changes);
+    });
+  }
+
+  /** Image settings, resolution, fps and sensor in Rotoclear units, e.g. `{brightness: 60, resolution: '640x480'}`. */
+  async setControls(actor: Actor, id: string, controls: unknown): Promise<CameraView> {
+    this.requireUser(actor);
+    this.require(id);
+    const values = parseInput(controlsSchema, controls, 'controls', 'Invalid camera settings');
+    return this.serial(id, async () => {
+      const rec = this.require(id);
+      if (!Object.keys(values).length) return this.toView(rec);
+      const next = this.applyControls(rec, values, 'controls');
+      return this.commit(rec, { controls: next }, diff(rec.controls, next));
+    });
+  }
+
+  async setLight(actor: Actor, id: string, on: unknown): Promise<CameraView> {
+    this.requireUser(actor);
+    this.require(id);
+    const value = parseInput(boolValue, on, 'light', 'Invalid light state');
+    return this.serial(id, async () => {
+      const rec = this.require(id);
+      if (rec.light === value) return this.toView(rec);
+      this.applyLight(rec, value, false);
+      return this.commit(rec, { light: value }, { light: value });
+    });
+  }
+
+  /** `{record?, 'jpeg-quality'?, snap?}`: recording and snapshot state (acted on by the streaming pipeline). */
+  async setState(actor: Actor, id: string, state: unknown): Promise<CameraView> {
+    this.requireUser(actor);
+    this.require(id);
+    const input = parseInput(stateSchema, state, 'state', 'Invalid camera state');
+    return this.serial(id, async () => {
+      const rec = this.require(id);
+      const patch: Partial<CameraRecord> = {};
+      const changes: Record<string, unknown> = {};
+      if (input.record !== undefined) {
+        const next = nextRecordState(rec.record, input.record);
+        if (next !== 'off' && !this.sessions.has(id)) throw unavailable(`Camera "${rec.name}" is not connected`);
+        if (next !== rec.record) patch.record = changes.record = next;
+      }
+      if (input['jpeg-quality'] !== undefined && input['jpeg-quality'] !== rec.jpeg_quality) {
+        patch.jpeg_quality = input['jpeg-quality'];
+        changes['jpeg-quality'] = input['jpeg-quality'];
+      }
+      if (input.snap === true) {
+        if (!this.sessions.has(id)) throw unavailable(`Camera "${rec.name}" is not connected`);
+        patch.last_snap_at = new Date().toISOString();
+        changes.snap = true;
+      }
+      return this.commit(rec, patch, changes);
+    });
+  }
+
+  /** Which slot's camera the Rotoclear image settings act on. */
+  async setMainCamera(actor: Actor, slot: unknown): Promise<ViewState> {
+    this.requireUser(actor);
+    const value = parseInput(mainCameraValue, slot, 'main-camera', 'Invalid main camera');
+    if (!this.bySlot(value)) throw validationError('Invalid main camera', [{ path: 'main-camera', message: `There is no camera ${value}` }]);
+    return this.setView({ 'main-camera': value });
+  }
+
+  /** Picture-in-picture mode of the Rotoclear view, kept as state (no compositor renders it yet). */
+  async setPipMode(actor: Actor, mode: unknown): Promise<ViewState> {
+    this.requireUser(actor);
+    const value = parseInput(pipModeValue, mode, 'pip-mode', 'Invalid picture-in-picture mode');
+    return this.setView({ 'pip-mode': value });
+  }
+
+  // --- create / delete (admin) -------------------------------------------------------------
+
+  async create(actor: Actor, payload: unknown): Promise<CameraView> {
+    if (!hasRole(actor, 'admin')) throw forbidden('Only admins may add cameras');
+    const input = parseInput(createSchema, payload, PREFIX, 'Invalid camera');
+    let device: string;
+    if (input.driver === 'simulated') {
+      if (input.device !== undefined) throw validationError('Invalid camera', [{ path: `${PREFIX}.device`, message: 'simulated cameras get their device assigned' }]);
+      if (this.deps.config.simulated === 'never') throw validationError('Invalid camera', [{ path: `${PREFIX}.driver`, message: 'simulated cameras are disabled (cameras.simulated: never)' }]);
+      device = this.deps.simulated.add();
+    } else {
+      if (!input.device) throw validationError('Invalid camera', [{ path: `${PREFIX}.device`, message: 'required for v4l2 cameras' }]);
+      device = input.device;
+      if (this.deps.cameras.find((r) => r.driver === 'v4l2' && r.device === device)) throw conflict('Camera already exists', [{ path: `${PREFIX}.device`, message: `${device} is already a camera` }]);
+    }
+    if (input.slot) await this.releaseSlot(input.slot, null);
+    const rec = await this.insert(input.driver, device, 'manual', input.name ?? null, { slot: input.slot ?? null, light_entity: input.light_entity ?? null });
+    await this.scan();
+    return this.toView(this.deps.cameras.get(rec.id) ?? rec);
+  }
+
+  async delete(actor: Actor, id: string): Promise<CameraView> {
+    if (!hasRole(actor, 'admin')) throw forbidden('Only admins may delete cameras');
+    const rec = this.require(id);
+    if (rec.driver === 'v4l2' && rec.origin === 'discovered' && this.sessions.has(id)) {
+      throw conflict('This camera is connected and was discovered automatically; unplug it or leave it out of cameras.devices first');
+    }
+    return this.serial(id, async () => {
+      const view = this.toView(rec);
+      this.sessions.get(id)?.device.close();
+      this.sessions.delete(id);
+      this.ready.delete(id);
+      this.demand.clear(id);
+      await this.deps.cameras.remove(id);
+      if (rec.driver === 'simulated') this.deps.simulated.remove(rec.device);
+      this.deps.bus.publish('camera', id, 'deleted', { name: rec.name, driver: rec.driver, device: rec.device });
+      this.reportStatus();
+      return { ...view, exists: false };
+    });
+  }
+
+  // --- demand --------------------------------------------------------------------------------
+
+  addDemand(id: string, reader: Reader): number {
+    this.require(id);
+    return this.demand.add(id, reader);
+  }
+
+  removeDemand(id: string, reader: Reader): number {
+    return this.demand.remove(id, reader);
+  }
+
+  // --- discovery and hot-plug ----------------------------------------------------------------
+
+  /** One pass: attach devices that are present, detach those that went away, create records for new ones. */
+  scan(): Promise<void> {
+    if (!this.scanning) {
+      this.scanning = this.scanOnce()
+        .catch((err: unknown) => this.deps.logger.error({ err }, 'camera scan failed'))
+        .finally(() => {
+          this.scanning = null;
+        });
+    }
+    return this.scanning;
+  }
+
+  private async scanOnce(): Promise<void> {
+    const v4l2Present = this.discoverV4l2();
+    if (v4l2Present === null) return;
+    for (const info of v4l2Present) {
+      if (!this.deps.cameras.find((r) => r.driver === 'v4l2' && r.device === info.path)) await this.insert('v4l2', info.path, 'discovered', info.card || info.path, {});
+    }
+    const mode = this.deps.config.simulated;
+    const simulatedRecords = () => this.deps.cameras.filter((r) => r.driver === 'simulated');
+    if ((mode === 'always' || (mode === 'auto' && v4l2Present.length === 0)) && simulatedRecords().length === 0) {
+      await this.insert('simulated', this.deps.simulated.add(), 'discovered', null, {});
+    }
+    // Simulated cameras "exist" by configuration: auto-created ones only while no real camera does.
+    for (const r of simulatedRecords()) {
+      const wanted = mode === 'always' || (mode === 'auto' && (r.origin === 'manual' || v4l2Present.length === 0));
+      if (wanted) this.deps.simulated.add(r.device);
+      else this.deps.simulated.unplug(r.device);
+    }
+    const present = new Set([...v4l2Present.map((i) => `v4l2|${i.path}`), ...this.deps.simulated.discover().map((i) => `simulated|${i.path}`)]);
+    for (const rec of this.deps.cameras.all()) {
+      const here = present.has(`${rec.driver}|${rec.device}`);
+      if (!here && this.sessions.has(rec.id)) await this.detach(rec.id, 'device is gone');
+      else if (here && !this.sessions.has(rec.id)) await this.attach(rec.id);
+    }
+    this.reportStatus();
+  }
+
+  private discoverV4l2(): DeviceInfo[] | null {
+    if (!this.v4l2) return [];
+    try {
+      const wanted = this.deps.config.devices;
+      return this.v4l2.discover().filter((i) => i.isCapture && (wanted.length === 0 || wanted.includes(i.path)));
+    } catch (err) {
+      // Do not mark cameras absent because discovery itself failed; try again next pass.
+      this.deps.logger.warn({ err: (err as Error).message }, 'V4L2 discovery failed');
+      return null;
+    }
+  }
+
+  private driverFor(name: CameraDriverName): CameraDriver | null {
+    return name === 'simulated' ? this.deps.simulated : this.v4l2;
+  }
+
+  private async attach(id: string): Promise<void> {
+    await this.serial(id, async () => {
+      const rec = this.deps.cameras.get(id);
+      const driver = rec && this.driverFor(rec.driver);
+      if (!rec || !driver || this.sessions.has(id)) return;
+      let session: DeviceSession;
+      try {
+        const device = driver.open(rec.device);
+        try {
+          session = new DeviceSession(device);
+          if (rec.controls.resolution !== null) {
+            session.restore(rec.controls, (key, err) => this.deps.logger.warn({ camera: rec.name, key, err: (err as Error).message }, 'could not restore a camera setting'));
+          }
+          if (rec.light) session.setLight(true);
+        } catch (err) {
+          device.close();
+          throw err;
+        }
+      } catch (err) {
+        const reason = (err as Error).message;
+        if (this.lastAttachError.get(id) !== reason) this.deps.logger.warn({ camera: rec.name, device: rec.device, reason }, 'camera present but could not be opened; retrying on the next scan');
+        this.lastAttachError.set(id, reason);
+        return;
+      }
+      this.lastAttachError.delete(id);
+      this.sessions.set(id, session);
+      const controls = session.read();
+      const light = session.readLight() ?? rec.light;
+      const changes: Record<string, unknown> = { exists: true, ...diff(rec.controls, controls) };
+      if (light !== rec.light) changes.light = light;
+      this.deps.logger.info({ camera: rec.name, device: rec.device, driver: rec.driver }, 'camera connected');
+      this.deps.bus.publish('camera', id, 'connected', { device: rec.device, driver: rec.driver });
+      await this.commit(rec, { controls, light }, changes);
+    });
+  }
+
+  private async detach(id: string, reason: string): Promise<void> {
+    const session = this.sessions.get(id);
+    if (!session) return;
+    this.sessions.delete(id);
+    this.ready.delete(id);
+    try {
+      session.device.close();
+    } catch {
+      // Closing a vanished device can fail; it is gone either way.
+    }
+    const rec = this.deps.cameras.get(id);
+    if (!rec) return;
+    this.deps.logger.warn({ camera: rec.name, device: rec.device, reason }, 'camera disconnected');
+    this.deps.bus.publish('camera', id, 'disconnected', { device: rec.device, reason });
+    this.deps.bus.publish('camera', id, 'updated', { changes: { exists: false } });
+    this.reportStatus();
+  }
+
+  // --- internals -----------------------------------------------------------------------------
+
+  private requireUser(actor: Actor): void {
+    if (!hasRole(actor, 'user')) throw forbidden('Changing cameras needs the user role');
+  }
+
+  private require(id: string): CameraRecord {
+    const r = this.deps.cameras.get(id);
+    if (!r) throw notFound('Camera');
+    return r;
+  }
+
+  private serial<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.queues.get(id) ?? Promise.resolve();
+    const run = prev.then(fn, fn);
+    const tail = run.catch(() => undefined);
+    this.queues.set(id, tail);
+    void tail.then(() => {
+      if (this.queues.get(id) === tail) this.queues.delete(id);
+    });
+    return run;
+  }
+
+  /** Applies control changes on the device (all or nothing) and returns the values read back. */
+  private applyControls(rec: CameraRecord, values: ControlsInput, prefix: string): CameraControls {
+    const session = this.sessions.get(rec.id);
+    if (!session) throw unavailable(`Camera "${rec.name}" is not connected`);
+    try {
+      session.check(values, prefix);
+      session.apply(values, prefix);
+      return session.read();
+    } catch (err) {
+      throw this.deviceError(rec, err);
+    }
+  }
+
+  private applyLight(rec: CameraRecord, on: boolean, controlsApplied: boolean): void {
+    const session = this.sessions.get(rec.id);
+    if (!session?.mapping.light) return;
+    try {
+      session.setLight(on);
+    } catch (err) {
+      // Image settings applied in the same update stay applied on the device only if the light worked.
+      if (controlsApplied) session.restore(rec.controls, () => undefined);
+      throw this.deviceError(rec, err);
+    }
+  }
+
+  /** Device failures as clear AppErrors; a vanished device marks the camera absent (the scan picks it up again). */
+  private deviceError(rec: CameraRecord, err: unknown): AppError {
+    if (err instanceof AppError) return err;
+    if (!(err instanceof CameraDriverError)) {
+      this.deps.logger.error({ err, camera: rec.name }, 'unexpected camera error');
+      return runtimeError(`Camera "${rec.name}" failed`);
+    }
+    this.deps.logger.warn({ camera: rec.name, device: rec.device, code: err.code, op: err.op }, err.message);
+    if (err.isGone) {
+      void this.detach(rec.id, `${err.op}: ${err.code}`);
+      return unavailable(`Camera "${rec.name}" was disconnected`);
+    }
+    switch (err.code) {
+      case 'EBUSY':
+        return conflict(`Camera "${rec.name}" is busy (${err.op}); try again when it is not streaming`);
+      case 'EINVAL':
+      case 'ERANGE':
+        return validationError(`Camera "${rec.name}" rejected the setting`, [{ path: 'controls', message: `${err.op} failed with ${err.code}` }]);
+      case 'EACCES':
+      case 'EPERM':
+        return runtimeError(`No permission to change camera "${rec.name}"`, [{ path: 'controls', message: `${err.op} failed with ${err.code}` }]);
+      default:
+        return runtimeError(`Camera "${rec.name}" failed`, [{ path: 'controls', message: `${err.op} failed with ${err.code}` }]);
+    }
+  }
+
+  /** Stores a change and publishes it once; an empty change is neither stored nor published. */
+  private async commit(rec: CameraRecord, patch: Partial<CameraRecord>, changes: Record<string, unknown>): Promise<CameraView> {
+    if (!Object.keys(changes).length) return this.toView(this.deps.cameras.get(rec.id) ?? rec);
+    const next = await this.deps.cameras.update(rec.id, (cur) => ({ ...cur, ...patch, updated_at: new Date().toISOString() }));
+    if (!next) throw notFound('Camera');
+    this.deps.bus.publish('camera', rec.id, 'updated', { changes });
+    return this.toView(next);
+  }
+
+  /** Frees a slot held by another camera (the new holder takes it over). */
+  private async releaseSlot(slot: Slot, newHolder: string | null): Promise<void> {
+    const holder = this.deps.cameras.find((r) => r.slot === slot && r.id !== newHolder);
+    if (holder) await this.commit(holder, { slot: null }, { slot: null });
+  }
+
+  private setView(change: Partial<ViewState>): ViewState {
+    const changes = Object.fromEntries(Object.entries(change).filter(([k, v]) => this.view[k as keyof ViewState] !== v));
+    this.view = { ...this.view, ...change };
+    if (Object.keys(changes).length) this.deps.bus.publish('camera', null, 'state', { changes });
+    return this.viewState();
+  }
+
+  private async insert(driver: CameraDriverName, device: string, origin: CameraRecord['origin'], name: string | null, extra: Pick<Partial<CameraRecord>, 'slot' | 'light_entity'>): Promise<CameraRecord> {
+    const now = new Date().toISOString();
+    const count = this.deps.cameras.all().length;
+    const rec: CameraRecord = {
+      id: newId(),
+      name: name ?? `Camera ${count + 1}`,
+      driver,
+      device,
+      origin,
+      slot: extra.slot ?? null,
+      light: false,
+      light_entity: extra.light_entity ?? null,
+      controls: { ...EMPTY_CONTROLS },
+      record: 'off',
+      jpeg_quality: this.deps.config.jpeg_quality,
+      last_snap_at: null,
+      created_at: now,
+      updated_at: now,
+    };
+    await this.deps.cameras.insert(rec);
+    this.deps.logger.info({ camera: rec.name, driver, device, origin }, 'camera added');
+    this.deps.bus.publish('camera', rec.id, 'created', { name: rec.name, driver, device });
+    return rec;
+  }
+
+  private reportStatus(): void {
+    const total = this.deps.cameras.all().length;
+    const connected = this.sessions.size;
+    if (!this.deps.status) return;
+    if (total === 0) this.deps.status.setComponent('cameras', 'disabled', 'no cameras');
+    else this.deps.status.setComponent('cameras', connected > 0 ? 'ok' : 'disconnected', `${connected} of ${total} connected`);
+  }
+
+  private toView(r: CameraRecord): CameraView {
+    const session = this.sessions.get(r.id);
+    let extra: Pick<CameraView, 'resolutions' | 'fps_options' | 'capabilities'> = { resolutions: [], fps_options: [], capabilities: NO_CAPABILITIES };
+    if (session) {
+      try {
+        extra = { resolutions: session.resolutions(), fps_options: session.fpsOptions, capabilities: session.capabilities() };
+      } catch (err) {
+        if (err instanceof CameraDriverError && err.isGone) void this.detach(r.id, `${err.op}: ${err.code}`);
+      }
+    }
+    const readers = this.demand.list(r.id);
+    return {
+      id: r.id,
+      name: r.name,
+      slot: r.slot,
+      driver: r.driver,
+      device: r.device,
+      origin: r.origin,
+      exists: session !== undefined,
+      light: r.light,
+      light_entity: r.light_entity,
+      controls: { ...r.controls },
+      ...extra,
+      record: r.record,
+      jpeg_quality: r.jpeg_quality,
+      last_snap_at: r.last_snap_at,
+      demanded: readers.length > 0,
+      readers: readers.length,
+      reader_list: readers,
+      ready: this.ready.has(r.id),
+      created_at: r.created_at,
+      updated_at: r.updated_at,
+    };
+  }
+}
+
+function diff(before: CameraControls, after: CameraControls): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(after).filter(([k, v]) => before[k as keyof CameraControls] !== v));
+}
+
+/** The Rotoclear recording values: on/true starts, off/false stops, pause only while recording, pause_release only while paused. */
+function nextRecordState(current: RecordState, wanted: boolean | 'on' | 'off' | 'pause' | 'pause_release'): RecordState {
+  if (wanted === true || wanted === 'on') return 'on';
+  if (wanted === false || wanted === 'off') return 'off';
+  if (wanted === 'pause') {
+    if (current === 'off') throw validationError('Invalid camera state', [{ path: 'state.record', message: 'Recording is not running' }]);
+    return 'pause';
+  }
+  if (current !== 'pause') throw validationError('Invalid camera state', [{ path: 'state.record', message: 'Recording is not paused' }]);
+  return 'on';
+}

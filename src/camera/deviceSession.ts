@@ -1,0 +1,205 @@
+// One open camera device with its control mapping: reads the current settings in Rotoclear
+// units, applies a set of changes all-or-nothing (undoing what was applied when a later step
+// fails), and restores stored settings when a camera comes back.
+import { validationError } from '../core/errors.js';
+import type { CameraControls, CameraCapabilities, ControlCapability } from './cameraRecord.js';
+import type { ControlsInput } from './cameraSchemas.js';
+import { RANGE_KEYS, SWITCH_KEYS, deviceToPercent, mapControls, percentToDevice, type DeviceMapping, type ImageKey } from './controlMapping.js';
+import type { CameraDevice, ControlInfo, FormatInfo, InputInfo } from './driver.js';
+
+/** Integer rates tried to learn which frame rates a device offers (it answers with what it chose). */
+const FPS_PROBES = [5, 10, 15, 20, 25, 30, 40, 50, 60];
+
+const capability = (c: ControlInfo): ControlCapability => ({
+  v4l2_key: c.key,
+  v4l2_id: c.id,
+  type: c.type,
+  minimum: c.minimum,
+  maximum: c.maximum,
+  step: c.step,
+  default: c.default,
+});
+
+const sizeKey = (w: number, h: number) => `${w}x${h}`;
+
+export class DeviceSession {
+  readonly mapping: DeviceMapping;
+  private readonly controls: ControlInfo[];
+  private readonly formats: FormatInfo[];
+  private readonly inputs: InputInfo[];
+  fpsOptions: number[] = [];
+
+  constructor(readonly device: CameraDevice) {
+    this.controls = device.listControls();
+    this.mapping = mapControls(this.controls);
+    this.formats = device.listFormats();
+    this.inputs = device.listInputs();
+    this.fpsOptions = this.probeFps();
+  }
+
+  /** Sizes offered in the current pixel format. */
+  resolutions(): string[] {
+    const fourcc = this.device.getFormat().fourcc;
+    const format = this.formats.find((f) => f.fourcc === fourcc) ?? this.formats[0];
+    const sizes = [...(format?.sizes ?? [])].sort((a, b) => a.width * a.height - b.width * b.height || a.width - b.width);
+    return [...new Set(sizes.map((s) => sizeKey(s.width, s.height)))];
+  }
+
+  capabilities(): CameraCapabilities {
+    const controls: Record<string, ControlCapability> = {};
+    for (const [key, m] of Object.entries(this.mapping.image)) controls[key] = capability(m.control);
+    return {
+      controls,
+      light: this.mapping.light ? capability(this.mapping.light.control) : null,
+      inputs: this.inputs.map((i) => ({ sensor: i.index + 1, name: i.name, type: i.type })),
+      formats: this.formats.map((f) => ({ fourcc: f.fourcc, description: f.description })),
+      pixel_format: this.device.getFormat().fourcc,
+    };
+  }
+
+  read(): CameraControls {
+    const out = {} as CameraControls;
+    for (const key of RANGE_KEYS) {
+      const m = this.mapping.image[key];
+      out[key] = m ? deviceToPercent(this.device.getControl(m.control.id), m.control) : null;
+    }
+    for (const key of SWITCH_KEYS) {
+      const m = this.mapping.image[key];
+      out[key] = m && m.kind === 'switch' ? m.isOn(this.device.getControl(m.control.id)) : null;
+    }
+    const format = this.device.getFormat();
+    out.resolution = sizeKey(format.width, format.height);
+    const fps = this.device.getFrameRate();
+    out.fps = fps === null ? null : Math.round(fps * 100) / 100;
+    out.sensor = this.inputs.length ? this.device.getInput() + 1 : null;
+    return out;
+  }
+
+  readLight(): boolean | null {
+    const l = this.mapping.light;
+    return l ? l.isOn(this.device.getControl(l.control.id)) : null;
+  }
+
+  setLight(on: boolean): void {
+    const l = this.mapping.light;
+    if (l) this.device.setControl(l.control.id, on ? l.on : l.off);
+  }
+
+  /** Checks requested changes against what this device offers; throws one validation error listing each problem. */
+  check(values: ControlsInput, prefix: string): void {
+    const problems: { path: string; message: string }[] = [];
+    for (const key of [...RANGE_KEYS, ...SWITCH_KEYS] as ImageKey[]) {
+      if (values[key] !== undefined && !this.mapping.image[key]) problems.push({ path: `${prefix}.${key}`, message: 'This camera has no such control' });
+    }
+    if (values.resolution !== undefined && !this.resolutions().includes(values.resolution)) {
+      problems.push({ path: `${prefix}.resolution`, message: `Resolution not offered; choose one of ${this.resolutions().join(', ')}` });
+    }
+    if (values.sensor !== undefined && values.sensor > this.inputs.length) {
+      problems.push({ path: `${prefix}.sensor`, message: this.inputs.length ? `Value must be between 1 and ${this.inputs.length}` : 'This camera has no inputs to choose from' });
+    }
+    if (problems.length) throw validationError('Invalid camera settings', problems);
+  }
+
+  /**
+   * Applies the changes in a safe order (input, size, rate, auto switches, values). When any step
+   * fails, the steps already applied are undone and the error is rethrown.
+   */
+  apply(values: ControlsInput, prefix: string): void {
+    const undo: (() => void)[] = [];
+    const dev = this.device;
+    try {
+      if (values.sensor !== undefined || values.resolution !== undefined || values.fps !== undefined) {
+        // Input, size and rate depend on each other (a new size may lower the rate): undo them together, last.
+        const input = this.inputs.length ? dev.getInput() : null;
+        const format = dev.getFormat();
+        const rate = dev.getFrameRate();
+        undo.push(() => {
+          if (input !== null && dev.getInput() !== input) dev.setInput(input);
+          dev.setFormat(format);
+          if (rate !== null) dev.setFrameRate(rate);
+        });
+      }
+      if (values.sensor !== undefined) dev.setInput(values.sensor - 1);
+      if (values.resolution !== undefined) {
+        const [width, height] = values.resolution.split('x').map(Number) as [number, number];
+        const got = dev.setFormat({ fourcc: dev.getFormat().fourcc, width, height });
+        if (got.width !== width || got.height !== height) {
+          throw validationError('Invalid camera settings', [{ path: `${prefix}.resolution`, message: `The device chose ${sizeKey(got.width, got.height)} instead` }]);
+        }
+      }
+      if (values.resolution !== undefined || values.sensor !== undefined) this.fpsOptions = this.probeFps();
+      if (values.fps !== undefined) {
+        const got = dev.setFrameRate(values.fps);
+        if (got === null || Math.abs(got - values.fps) > 0.01) {
+          const offered = this.fpsOptions.length ? `; offered: ${this.fpsOptions.join(', ')}` : '';
+          throw validationError('Invalid camera settings', [{ path: `${prefix}.fps`, message: `This camera does not offer ${values.fps} fps at ${sizeKey(dev.getFormat().width, dev.getFormat().height)}${offered}` }]);
+        }
+      }
+      for (const key of [...SWITCH_KEYS, ...RANGE_KEYS] as ImageKey[]) {
+        const v = values[key];
+        const m = this.mapping.image[key];
+        if (v === undefined || !m) continue;
+        const prev = dev.getControl(m.control.id);
+        const next = m.kind === 'switch' ? (v ? m.on : m.off) : percentToDevice(v as number, m.control);
+        dev.setControl(m.control.id, next);
+        undo.push(() => dev.setControl(m.control.id, prev));
+      }
+    } catch (err) {
+      for (const step of undo.reverse()) {
+        try {
+          step();
+        } catch {
+          // Best effort: the device may be gone; the original error is what the caller needs.
+        }
+      }
+      if (values.resolution !== undefined || values.sensor !== undefined) {
+        try {
+          this.fpsOptions = this.probeFps();
+        } catch {
+          // The device is failing; the original error says why.
+        }
+      }
+      throw err;
+    }
+  }
+
+  /** Puts stored settings back (a replugged camera forgets them); each setting on its own, best effort. */
+  restore(stored: CameraControls, onError: (key: string, err: unknown) => void): void {
+    const order = ['sensor', 'resolution', 'fps', ...SWITCH_KEYS, ...RANGE_KEYS] as const;
+    for (const key of order) {
+      const value = stored[key];
+      if (value === null) continue;
+      try {
+        const one = { [key]: value } as ControlsInput;
+        this.check(one, 'controls');
+        this.apply(one, 'controls');
+      } catch (err) {
+        onError(key, err);
+      }
+    }
+    this.fpsOptions = this.probeFps();
+  }
+
+  /** Which integer frame rates the device accepts at the current size; the current rate is put back. */
+  private probeFps(): number[] {
+    const current = this.device.getFrameRate();
+    if (current === null) return [];
+    const offered = new Set<number>();
+    try {
+      for (const want of FPS_PROBES) {
+        const got = this.device.setFrameRate(want);
+        if (got !== null && Number.isInteger(got) && got >= 5 && got <= 60) offered.add(got);
+      }
+    } catch {
+      // Some devices refuse S_PARM while streaming: offer what is set now.
+      return Number.isInteger(current) ? [current] : [];
+    } finally {
+      try {
+        this.device.setFrameRate(current);
+      } catch {
+        // The device keeps whatever rate it had; read() reports it.
+      }
+    }
+    return [...offered].sort((a, b) => a - b);
+  }
+}

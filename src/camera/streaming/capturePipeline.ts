@@ -1,0 +1,135 @@
+// One camera's capture: an ffmpeg child producing MJPEG, split into frames and fanned out to
+// subscribers. Restarts with back-off when ffmpeg dies while the stream is wanted.
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Logger } from 'pino';
+import { captureArgs, type CaptureSpec } from './ffmpegArgs.js';
+import { JpegFrameSplitter } from './jpegFrames.js';
+
+export type FrameListener = (frame: Buffer) => void;
+
+export interface PipelineEvents {
+  /** First frame after a (re)start. */
+  onReady(): void;
+  /** Capture stopped (on purpose or by a crash). */
+  onNotReady(reason: string): void;
+}
+
+const BACKOFF_MS = [500, 1000, 2000, 5000, 10_000];
+
+export class CapturePipeline {
+  private child: ChildProcess | null = null;
+  private readonly listeners = new Set<FrameListener>();
+  private wanted = false;
+  private ready = false;
+  private failures = 0;
+  private restartTimer: NodeJS.Timeout | null = null;
+  private lastFrame: Buffer | null = null;
+  private readonly firstFrameWaiters: ((f: Buffer) => void)[] = [];
+  private stderrTail = '';
+
+  constructor(
+    private spec: CaptureSpec,
+    private readonly ffmpegPath: string,
+    private readonly events: PipelineEvents,
+    private readonly logger: Logger,
+  ) {}
+
+  get isReady(): boolean {
+    return this.ready;
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  get latest(): Buffer | null {
+    return this.ready ? this.lastFrame : null;
+  }
+
+  start(): void {
+    this.wanted = true;
+    if (!this.child && !this.restartTimer) this.spawn();
+  }
+
+  /** New settings (size, fps, quality) take effect by restarting the capture. */
+  reconfigure(spec: CaptureSpec): void {
+    const same = JSON.stringify(spec) === JSON.stringify(this.spec);
+    this.spec = spec;
+    if (!same && this.child) this.child.kill('SIGTERM');
+  }
+
+  stop(): void {
+    this.wanted = false;
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    this.restartTimer = null;
+    this.child?.kill('SIGTERM');
+  }
+
+  subscribe(fn: FrameListener): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  /** Resolves with the next frame (or the latest, when ready). */
+  nextFrame(timeoutMs: number): Promise<Buffer> {
+    if (this.latest) return Promise.resolve(this.latest);
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => {
+        const i = this.firstFrameWaiters.indexOf(done);
+        if (i >= 0) this.firstFrameWaiters.splice(i, 1);
+        reject(new Error(`no frame within ${timeoutMs} ms${this.stderrTail ? ': ' + this.stderrTail.trim().split('\n').pop() : ''}`));
+      }, timeoutMs);
+      const done = (f: Buffer) => {
+        clearTimeout(t);
+        resolve(f);
+      };
+      this.firstFrameWaiters.push(done);
+    });
+  }
+
+  private spawn(): void {
+    const args = captureArgs(this.spec);
+    this.logger.debug({ args }, 'starting capture');
+    const child = spawn(this.ffmpegPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = child;
+    this.stderrTail = '';
+    const splitter = new JpegFrameSplitter();
+    child.stdout!.on('data', (chunk: Buffer) => splitter.push(chunk, (frame) => this.onFrame(frame)));
+    child.stderr!.on('data', (chunk: Buffer) => {
+      this.stderrTail = (this.stderrTail + chunk.toString('utf8')).slice(-2000);
+    });
+    child.once('error', (err) => {
+      this.logger.error({ err: err.message }, 'cannot start ffmpeg');
+    });
+    child.once('close', (code, signal) => this.onExit(child, code, signal));
+  }
+
+  private onFrame(frame: Buffer): void {
+    this.lastFrame = frame;
+    if (!this.ready) {
+      this.ready = true;
+      this.failures = 0;
+      this.events.onReady();
+    }
+    for (const w of this.firstFrameWaiters.splice(0)) w(frame);
+    for (const l of this.listeners) l(frame);
+  }
+
+  private onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    if (this.child !== child) return;
+    this.child = null;
+    const wasReady = this.ready;
+    this.ready = false;
+    this.lastFrame = null;
+    const reason = this.wanted ? `capture exited (${signal ?? code})${this.stderrTail ? ': ' + this.stderrTail.trim().split('\n').pop() : ''}` : 'stopped';
+    if (wasReady) this.events.onNotReady(reason);
+    if (!this.wanted) return;
+    const delay = BACKOFF_MS[Math.min(this.failures, BACKOFF_MS.length - 1)]!;
+    this.failures++;
+    this.logger.warn({ reason, retryInMs: delay }, 'capture stopped; restarting');
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = null;
+      if (this.wanted) this.spawn();
+    }, delay);
+  }
+}

@@ -1,0 +1,97 @@
+// The Altoponix relay endpoint: its own HTTP server and Socket.IO server on `monitor_port`
+// (default namespace), as the original backend served it on port 5000.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { Server as SocketIOServer } from 'socket.io';
+import type { Extension } from '../../app.js';
+import type { AuthService } from '../../auth/authService.js';
+import type { EventBus } from '../../core/eventBus.js';
+import type { MonitorsService } from '../../services/monitors/monitorsService.js';
+import type { StatusService } from '../../services/system/statusService.js';
+import { AltoponixConnection } from './connection.js';
+
+export interface AltoponixServerDeps {
+  monitors: MonitorsService;
+  auth: AuthService;
+  bus: EventBus;
+  status: StatusService;
+  logger: Logger;
+  host: string;
+  port: number;
+  /** Called with the port actually bound (port 0 picks a free one). */
+  onListening(port: number): void;
+}
+
+/** Commands are at most 1 KiB; anything far larger is not an Altoponix message. */
+const MAX_MESSAGE_BYTES = 64 * 1024;
+
+export class AltoponixServer implements Extension {
+  readonly name = 'altoponix';
+  private server: Server | null = null;
+  private io: SocketIOServer | null = null;
+  private readonly connections = new Set<AltoponixConnection>();
+  private unsubscribe: (() => void) | null = null;
+
+  constructor(private readonly deps: AltoponixServerDeps) {}
+
+  async start(): Promise<void> {
+    const { deps } = this;
+    const server = createServer();
+    const io = new SocketIOServer(server, {
+      serveClient: false,
+      maxHttpBufferSize: MAX_MESSAGE_BYTES,
+      // Browser clients of the original app connect cross-origin; auth is a token, never a cookie.
+      cors: { origin: '*' },
+      pingInterval: 25_000,
+      pingTimeout: 20_000,
+      connectTimeout: 10_000,
+    });
+    io.on('connection', (socket) => {
+      const conn = new AltoponixConnection(socket, { monitors: deps.monitors, auth: deps.auth, logger: deps.logger });
+      this.connections.add(conn);
+      this.countClients();
+      socket.on('disconnect', () => {
+        this.connections.delete(conn);
+        this.countClients();
+      });
+    });
+    // Users whose token is revoked (password change, user deleted) lose their relay connection.
+    this.unsubscribe = deps.bus.subscribe((e) => {
+      if (e.event !== 'tokensRevoked' || !Array.isArray(e.details.tokenIds)) return;
+      const revoked = new Set(e.details.tokenIds as unknown[]);
+      for (const conn of [...this.connections]) if (conn.tokenId !== undefined && revoked.has(conn.tokenId)) conn.close();
+    }, ['auth']);
+    const port = await new Promise<number>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(deps.port, deps.host, () => {
+        server.off('error', reject);
+        resolve((server.address() as AddressInfo).port);
+      });
+    });
+    this.server = server;
+    this.io = io;
+    this.countClients();
+    deps.onListening(port);
+    deps.logger.info({ port }, 'altoponix relay listening');
+  }
+
+  async stop(): Promise<void> {
+    this.unsubscribe?.();
+    this.unsubscribe = null;
+    const { io, server } = this;
+    this.io = null;
+    this.server = null;
+    if (!io || !server) return;
+    await new Promise<void>((resolve) => {
+      io.close(() => resolve());
+      server.closeAllConnections();
+    });
+    this.connections.clear();
+    this.deps.status.setClients('altoponix', 0);
+  }
+
+  private countClients(): void {
+    this.deps.status.setClients('altoponix', this.connections.size);
+  }
+}

@@ -1,0 +1,113 @@
+// The Antimony namespaces on the shared Socket.IO server: /status-messages, /lab-updates,
+// /logs/<labId>[/<node>] and /lab-commands. Only translation lives here: connections are checked
+// with the auth service, commands go to the labs service, bus events become emits.
+import type { Logger } from 'pino';
+import type { Namespace, Server, Socket } from 'socket.io';
+import type { AuthService } from '../../auth/authService.js';
+import type { DomainEvent, EventBus } from '../../core/eventBus.js';
+import type { LabsService } from '../../services/labs/labsService.js';
+import type { StatusService } from '../../services/system/statusService.js';
+import { handleLabCommands } from './labCommandsNamespace.js';
+import { LOGS_NAMESPACE, LabLogStreams, dropEmptyChild } from './labLogsNamespace.js';
+import { forwardLabUpdate, greetLabUpdates } from './labUpdatesNamespace.js';
+import { actorOf, requireToken, setActor, socketsWithTokens } from './socketAuth.js';
+import { forwardStatusMessage } from './statusMessagesNamespace.js';
+
+export interface AntimonyDeps {
+  io: Server;
+  auth: AuthService;
+  bus: EventBus;
+  labs: LabsService;
+  status: StatusService;
+  logger?: Logger;
+}
+
+export class AntimonyAdapter {
+  readonly name = 'antimony';
+  private readonly logs: LabLogStreams;
+  private namespaces: Namespace[] = [];
+  private unsubscribe: (() => void)[] = [];
+
+  constructor(private readonly deps: AntimonyDeps) {
+    this.logs = new LabLogStreams(deps.labs);
+  }
+
+  async start(): Promise<void> {
+    const { io, auth, bus, labs } = this.deps;
+    const auth$ = requireToken(auth);
+    const statusNsp = io.of('/status-messages');
+    const updatesNsp = io.of('/lab-updates');
+    const commandsNsp = io.of('/lab-commands');
+    const logsNsp = io.of(LOGS_NAMESPACE);
+    this.namespaces = [statusNsp, updatesNsp, commandsNsp, logsNsp];
+    for (const nsp of [statusNsp, updatesNsp, commandsNsp]) nsp.use(auth$);
+    logsNsp.use((socket, next) => {
+      const done = (err?: Error) => {
+        if (err) setImmediate(() => dropEmptyChild(io, logsNsp, socket.nsp));
+        next(err);
+      };
+      auth$(socket, (err) => (err ? done(err) : this.logs.check(socket, done)));
+    });
+
+    statusNsp.on('connection', (s) => this.counted(s));
+    updatesNsp.on('connection', (s) => {
+      this.counted(s);
+      greetLabUpdates(s);
+    });
+    commandsNsp.on('connection', (s) => {
+      this.counted(s);
+      handleLabCommands(s, labs, auth, this.deps.logger);
+    });
+    logsNsp.on('connection', (s) => {
+      this.counted(s);
+      this.logs.connect(s);
+      s.once('disconnect', () => setImmediate(() => dropEmptyChild(io, logsNsp, s.nsp)));
+    });
+
+    this.unsubscribe.push(
+      bus.subscribe((e) => this.onEvent(e, statusNsp, updatesNsp), ['lab', 'statusMessage', 'auth', 'user']),
+      labs.subscribeLogs((l) => this.logs.onLogLine(l)),
+    );
+  }
+
+  private counted(socket: { once(ev: 'disconnect', fn: () => void): unknown }): void {
+    this.reportClients();
+    socket.once('disconnect', () => setImmediate(() => this.reportClients()));
+  }
+
+  private reportClients(): void {
+    const [status, updates, commands] = this.namespaces;
+    const n = (status?.sockets.size ?? 0) + (updates?.sockets.size ?? 0) + (commands?.sockets.size ?? 0) + this.logs.count();
+    this.deps.status.setClients('antimony', n);
+  }
+
+  private onEvent(e: DomainEvent, statusNsp: Namespace, updatesNsp: Namespace): void {
+    if (e.domain === 'statusMessage') forwardStatusMessage(statusNsp, e);
+    else if (e.domain === 'lab') {
+      forwardLabUpdate(updatesNsp, this.deps.labs, e);
+      this.logs.onLabEvent(e);
+    } else if (e.domain === 'auth' && e.event === 'tokensRevoked') {
+      // Sockets signed in with a revoked token are dropped (log sockets live on child namespaces).
+      const ids = (e.details.tokenIds as string[] | undefined) ?? [];
+      for (const nsp of [statusNsp, updatesNsp, this.namespaces[2]!]) for (const s of socketsWithTokens(nsp, ids)) s.disconnect(true);
+      this.logs.dropTokens(ids);
+    } else if (e.domain === 'user' && e.event === 'updated' && e.entity !== null) {
+      // A changed role or login right applies to open connections too: re-resolve their actor.
+      const sockets = [statusNsp, updatesNsp, this.namespaces[2]!].flatMap((nsp) => [...nsp.sockets.values()]).concat(this.logs.all());
+      for (const s of sockets) if (actorOf(s).userId === e.entity) this.reauthenticate(s);
+    }
+  }
+
+  private reauthenticate(socket: Socket): void {
+    const actor = this.deps.auth.authenticate((socket.handshake.auth as { token?: unknown }).token);
+    if (!actor) socket.disconnect(true);
+    else setActor(socket, actor);
+    this.logs.recheck(socket);
+  }
+
+  async stop(): Promise<void> {
+    for (const off of this.unsubscribe.splice(0)) off();
+    for (const nsp of this.namespaces) nsp.disconnectSockets(true);
+    this.logs.dropTokens(null);
+  }
+}

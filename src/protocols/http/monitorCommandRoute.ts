@@ -1,0 +1,26 @@
+// POST /api/monitors/:id/command {command} → {status:"done"} once the monitor finished it.
+// The same MonitorsService.sendCommand the Altoponix relay, MQTT and Home Assistant use; over
+// HTTP it also reaches the panel through Home Assistant ingress (which forwards only http_port).
+import type { Router } from 'express';
+import type { AuthService } from '../../auth/authService.js';
+import { unauthorized, validationError } from '../../core/errors.js';
+import type { MonitorsService } from '../../services/monitors/monitorsService.js';
+import { bearerFrom, sendError } from './httpApi.js';
+
+export function mountMonitorCommandRoute(router: Router, deps: { auth: AuthService; monitors: MonitorsService }): void {
+  router.post('/api/monitors/:id/command', async (req, res) => {
+    const actor = deps.auth.authenticate(bearerFrom(req.headers.authorization));
+    if (!actor) return sendError(res, unauthorized());
+    const body = req.body as unknown;
+    const keys = body && typeof body === 'object' && !Array.isArray(body) ? Object.keys(body) : null;
+    const command = keys ? (body as Record<string, unknown>).command : undefined;
+    if (!keys || typeof command !== 'string' || keys.some((k) => k !== 'command')) {
+      return sendError(res, validationError('Validation failed', [{ path: 'payload.command', message: 'expected {"command": "<text>"}' }]));
+    }
+    try {
+      res.json(await deps.monitors.sendCommand(actor, String(req.params.id), command));
+    } catch (err) {
+      sendError(res, err);
+    }
+  });
+}

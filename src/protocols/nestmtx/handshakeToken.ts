@@ -1,0 +1,21 @@
+// Where socket clients put their bearer token. NestMTX clients may send it three ways (the
+// document's example sends all three); the Antimony and Altoponix adapters read it the same way.
+import type { IncomingHttpHeaders } from 'node:http';
+import { bearerFrom } from '../http/httpApi.js';
+
+/** The parts of a Socket.IO handshake that can carry a token. */
+export interface HandshakeCarriers {
+  headers: IncomingHttpHeaders;
+  auth?: Record<string, unknown>;
+  query?: Record<string, unknown>;
+}
+
+const nonEmpty = (v: unknown): string | undefined => (typeof v === 'string' && v.length > 0 ? v : undefined);
+
+/**
+ * The token from `Authorization: Bearer …`, else `auth.token`, else `query.token`; undefined when
+ * none is present. Validity is the AuthService's business, not this helper's.
+ */
+export function tokenFromHandshake(handshake: HandshakeCarriers): string | undefined {
+  return bearerFrom(handshake.headers.authorization) ?? nonEmpty(handshake.auth?.token) ?? nonEmpty(handshake.query?.token);
+}

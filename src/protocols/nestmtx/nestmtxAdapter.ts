@@ -1,0 +1,223 @@
+// The NestMTX Socket.IO API on the default namespace of http_port: token check at connect,
+// `request` events dispatched to the module services, status topics and log lines broadcast to
+// every authenticated socket. Translation only: every rule lives in the services.
+import type { Logger } from 'pino';
+import type { Namespace, Server, Socket } from 'socket.io';
+import type { Extension } from '../../app.js';
+import type { AuthService } from '../../auth/authService.js';
+import type { Actor } from '../../auth/records.js';
+import { AppError, rateLimited, toAppError, unauthorized } from '../../core/errors.js';
+import type { Domain, DomainEvent, EventBus } from '../../core/eventBus.js';
+import type { LogHub } from '../../logging/logger.js';
+import type { ModuleRegistry } from '../../services/modules.js';
+import type { StatusService } from '../../services/system/statusService.js';
+import { tokenFromHandshake } from './handshakeToken.js';
+import { parseRequest, requestIdOf } from './requestEnvelope.js';
+import { TokenBucket } from './tokenBucket.js';
+
+/** Domains whose events are status topics (DESIGN.md "NestMTX Socket.IO API"). */
+export const STATUS_DOMAINS: Domain[] = ['camera', 'credentials', 'monitor'];
+/** Every socket that passed authentication; broadcasts go here once instead of per socket. */
+const ROOM = 'nestmtx:authenticated';
+const UNAUTHORIZED = 'Unauthorized';
+
+export interface NestmtxAdapterDeps {
+  io: Server;
+  auth: AuthService;
+  modules: ModuleRegistry;
+  bus: EventBus;
+  logs: LogHub;
+  status: StatusService;
+  logger: Logger;
+}
+
+export interface NestmtxAdapterOptions {
+  /** Sustained requests per second per socket. */
+  requestsPerSecond?: number;
+  /** Requests a socket may send at once before the rate applies. */
+  burst?: number;
+  /** How often idle sockets are checked for expired tokens. */
+  recheckIntervalMs?: number;
+}
+
+interface Session {
+  actor: Actor;
+  /** Kept (in memory only) to re-resolve the actor when its user changes role or is disabled. */
+  token: string;
+  bucket: TokenBucket;
+}
+
+export const errorReply = (e: AppError) => ({ error: { message: e.message, details: e.details } });
+
+export class NestmtxAdapter implements Extension {
+  readonly name = 'nestmtx';
+  private readonly sessions = new WeakMap<Socket, Session>();
+  private readonly unsubscribe: (() => void)[] = [];
+  private nsp: Namespace | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private running = false;
+  private readonly rate: number;
+  private readonly burst: number;
+  private readonly recheckMs: number;
+
+  constructor(
+    private readonly deps: NestmtxAdapterDeps,
+    opts: NestmtxAdapterOptions = {},
+  ) {
+    this.rate = opts.requestsPerSecond ?? 50;
+    this.burst = opts.burst ?? 50;
+    this.recheckMs = opts.recheckIntervalMs ?? 30_000;
+  }
+
+  async start(): Promise<void> {
+    const { io, bus, logs } = this.deps;
+    const nsp = io.of('/');
+    this.nsp = nsp;
+    this.running = true;
+    nsp.use((socket, next) => this.authenticate(socket, next));
+    nsp.on('connection', this.onConnection);
+    this.unsubscribe.push(
+      bus.subscribe((e) => this.broadcastStatus(e), STATUS_DOMAINS),
+      bus.subscribe((e) => this.onAccountEvent(e), ['auth', 'user']),
+      logs.subscribe((line) => {
+        if (this.clientCount() > 0) nsp.to(ROOM).emit('log', line);
+      }),
+    );
+    this.timer = setInterval(() => this.dropInvalidSessions(), this.recheckMs);
+    this.timer.unref();
+    this.deps.status.setClients('nestmtx', 0);
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    for (const off of this.unsubscribe.splice(0)) off();
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    if (this.nsp) {
+      this.nsp.off('connection', this.onConnection);
+      this.nsp.disconnectSockets();
+    }
+    this.deps.status.setClients('nestmtx', 0);
+  }
+
+  private authenticate(socket: Socket, next: (err?: Error) => void): void {
+    const token = tokenFromHandshake(socket.handshake);
+    const actor = this.running && token ? this.deps.auth.authenticate(token) : null;
+    if (!actor || !token) return next(new Error(UNAUTHORIZED));
+    this.sessions.set(socket, { actor, token, bucket: new TokenBucket(this.rate, this.burst) });
+    socket.data.actor = actor;
+    next();
+  }
+
+  private readonly onConnection = (socket: Socket): void => {
+    const session = this.sessions.get(socket);
+    if (!session) {
+      socket.disconnect();
+      return;
+    }
+    // Replay then join in the same tick: no line is missed or sent twice.
+    for (const line of this.deps.logs.recent()) socket.emit('log', line);
+    void socket.join(ROOM);
+    socket.on('request', (raw: unknown) => void this.onRequest(socket, session, raw));
+    socket.on('disconnect', (reason) => {
+      this.reportClients();
+      this.deps.logger.debug({ username: session.actor.username, reason }, 'socket.io client disconnected');
+    });
+    this.reportClients();
+    this.deps.logger.debug({ username: session.actor.username, address: socket.handshake.address }, 'socket.io client connected');
+  };
+
+  private async onRequest(socket: Socket, session: Session, raw: unknown): Promise<void> {
+    try {
+      if (!session.bucket.take()) {
+        const e = rateLimited('Too many requests', [{ path: '', message: `at most ${this.rate} requests per second` }]);
+        const id = requestIdOf(raw);
+        if ('requestId' in id) socket.emit(id.requestId, errorReply(e));
+        else socket.emit('failure', { message: e.message, details: e.details });
+        return;
+      }
+      const parsed = parseRequest(raw);
+      if (parsed.kind === 'failure') {
+        socket.emit('failure', { message: 'Invalid Request', details: parsed.details });
+        return;
+      }
+      if (parsed.kind === 'invalid') {
+        socket.emit(parsed.requestId, errorReply(parsed.error));
+        return;
+      }
+      // Expiry is checked on use as well as periodically, so an expired token never acts.
+      if (!this.sessionValid(session)) {
+        socket.emit(parsed.requestId, errorReply(unauthorized(UNAUTHORIZED)));
+        socket.disconnect();
+        return;
+      }
+      let reply: unknown;
+      try {
+        reply = (await this.deps.modules.dispatch(session.actor, parsed.request)) ?? null;
+      } catch (err) {
+        if (!(err instanceof AppError)) this.deps.logger.error({ err, module: String(parsed.request.module), command: String(parsed.request.command) }, 'request failed');
+        reply = errorReply(toAppError(err));
+      }
+      socket.emit(parsed.requestId, reply);
+    } catch (err) {
+      // Never let one bad request become an unhandled rejection.
+      this.deps.logger.error({ err }, 'could not answer a socket.io request');
+    }
+  }
+
+  private sessionValid(session: Session): boolean {
+    const { tokenId } = session.actor;
+    return tokenId !== undefined && this.deps.auth.isTokenValid(tokenId);
+  }
+
+  private broadcastStatus(e: DomainEvent): void {
+    if (!this.nsp || this.clientCount() === 0) return;
+    const payload = { domain: e.domain, entity: e.entity, event: e.event, details: e.details, at: e.at };
+    const room = this.nsp.to(ROOM);
+    room.emit(`${e.domain}:${e.event}`, payload);
+    room.emit(`${e.domain}:*`, payload);
+    room.emit('nestmtx:*', payload);
+  }
+
+  /** Revoked tokens drop their sockets; a changed user gets its actor re-resolved (role, can_login). */
+  private onAccountEvent(e: DomainEvent): void {
+    if (!this.nsp) return;
+    if (e.domain === 'auth' && e.event === 'tokensRevoked') {
+      const ids = new Set(Array.isArray(e.details.tokenIds) ? (e.details.tokenIds as unknown[]) : []);
+      for (const socket of this.nsp.sockets.values()) {
+        const tokenId = this.sessions.get(socket)?.actor.tokenId;
+        if (tokenId !== undefined && ids.has(tokenId)) socket.disconnect();
+      }
+      return;
+    }
+    if (e.domain === 'user' && e.entity !== null) {
+      for (const socket of this.nsp.sockets.values()) {
+        const session = this.sessions.get(socket);
+        if (!session || session.actor.userId !== e.entity) continue;
+        const actor = this.deps.auth.authenticate(session.token);
+        if (!actor) {
+          socket.disconnect();
+          continue;
+        }
+        session.actor = actor;
+        socket.data.actor = actor;
+      }
+    }
+  }
+
+  private dropInvalidSessions(): void {
+    if (!this.nsp) return;
+    for (const socket of this.nsp.sockets.values()) {
+      const session = this.sessions.get(socket);
+      if (!session || !this.sessionValid(session)) socket.disconnect();
+    }
+  }
+
+  private clientCount(): number {
+    return this.nsp?.adapter.rooms.get(ROOM)?.size ?? 0;
+  }
+
+  private reportClients(): void {
+    this.deps.status.setClients('nestmtx', this.clientCount());
+  }
+}

@@ -1,0 +1,136 @@
+// The Rotoclear /api/v1 key table (specs/rotoclear-websocket.md, "API V1 State Mappings"): how each
+// key reads from and writes to the camera service. Validation and permissions stay in the service;
+// this table only says which camera a key addresses and whether it may be read without signing in.
+import type { Actor } from '../../auth/records.js';
+import type { CameraView, Slot } from '../../camera/cameraRecord.js';
+import type { CameraService, ViewState } from '../../camera/cameraService.js';
+import type { RangeKey, SwitchKey } from '../../camera/controlMapping.js';
+import { unavailable } from '../../core/errors.js';
+
+/** What keys read from: the two slot cameras, the main one and the view state, looked up once per read. */
+export interface StateSource {
+  slot(n: Slot): CameraView | undefined;
+  main(): CameraView | undefined;
+  view: ViewState;
+}
+
+export function stateSource(cams: CameraService): StateSource {
+  const memo = new Map<Slot, CameraView | undefined>();
+  const view = cams.viewState();
+  const slot = (n: Slot) => {
+    if (!memo.has(n)) memo.set(n, cams.bySlot(n));
+    return memo.get(n);
+  };
+  return { slot, main: () => slot(view['main-camera']), view };
+}
+
+export interface KeyDef {
+  key: string;
+  /** As the document types it. */
+  type: 'boolean' | 'integer' | 'string' | 'string/boolean';
+  /** Readable by anonymous connections. */
+  public: boolean;
+  /** Current value; write-only triggers (snap) read as false. */
+  read(s: StateSource): unknown;
+  /** Absent for read-only keys. */
+  write?(cams: CameraService, actor: Actor, value: unknown): Promise<unknown>;
+}
+
+const slotCamera = (cams: CameraService, slot: Slot): CameraView => {
+  const cam = cams.bySlot(slot);
+  if (!cam) throw unavailable(`There is no camera ${slot}`);
+  return cam;
+};
+
+const mainCamera = (cams: CameraService): CameraView => {
+  const slot = cams.viewState()['main-camera'];
+  return slotCamera(cams, slot);
+};
+
+const lightKey = (slot: Slot): KeyDef => ({
+  key: `cam${slot}-light`,
+  type: 'boolean',
+  public: true,
+  read: (s) => s.slot(slot)?.light ?? false,
+  write: (c, a, v) => c.setLight(a, slotCamera(c, slot).id, v),
+});
+
+const existsKey = (slot: Slot): KeyDef => ({ key: `cam${slot}-exists`, type: 'boolean', public: true, read: (s) => s.slot(slot)?.exists ?? false });
+
+const sensorKey = (slot: Slot): KeyDef => ({
+  key: `cam${slot}-sensor`,
+  type: 'integer',
+  public: false,
+  read: (s) => s.slot(slot)?.controls.sensor ?? null,
+  write: (c, a, v) => c.setControls(a, slotCamera(c, slot).id, { sensor: v }),
+});
+
+/** A control of the main camera, written through setControls. */
+const mainControl = (key: RangeKey | SwitchKey | 'resolution' | 'fps', type: KeyDef['type'], isPublic: boolean): KeyDef => ({
+  key,
+  type,
+  public: isPublic,
+  read: (s) => s.main()?.controls[key] ?? null,
+  write: (c, a, v) => c.setControls(a, mainCamera(c).id, { [key]: v }),
+});
+
+/** In the document's order. */
+export const KEY_TABLE: readonly KeyDef[] = [
+  lightKey(1),
+  lightKey(2),
+  existsKey(1),
+  existsKey(2),
+  {
+    key: 'main-camera',
+    type: 'integer',
+    public: true,
+    read: (s) => s.view['main-camera'],
+    write: (c, a, v) => c.setMainCamera(a, v),
+  },
+  sensorKey(1),
+  sensorKey(2),
+  mainControl('resolution', 'string', true),
+  mainControl('fps', 'integer', true),
+  {
+    key: 'pip-mode',
+    type: 'string',
+    public: true,
+    read: (s) => s.view['pip-mode'],
+    write: (c, a, v) => c.setPipMode(a, v),
+  },
+  ...(['brightness', 'contrast', 'sharpness', 'saturation', 'gain', 'red-gain', 'blue-gain'] as const).map((k) => mainControl(k, 'integer', false)),
+  mainControl('auto-exposure', 'string/boolean', false),
+  mainControl('auto-white-balance', 'string/boolean', false),
+  mainControl('noise-supression', 'boolean', false),
+  {
+    key: 'record',
+    type: 'string/boolean',
+    public: true,
+    read: (s) => s.main()?.record ?? 'off',
+    write: (c, a, v) => c.setState(a, mainCamera(c).id, { record: v }),
+  },
+  {
+    key: 'snap',
+    type: 'boolean',
+    public: false,
+    read: () => false,
+    write: (c, a, v) => c.setState(a, mainCamera(c).id, { snap: v }),
+  },
+  {
+    key: 'jpeg-quality',
+    type: 'integer',
+    public: false,
+    read: (s) => s.main()?.jpeg_quality ?? null,
+    write: (c, a, v) => c.setState(a, mainCamera(c).id, { 'jpeg-quality': v }),
+  },
+];
+
+export const KEYS: ReadonlyMap<string, KeyDef> = new Map(KEY_TABLE.map((k) => [k.key, k]));
+
+/** Every readable key's current value; anonymous audiences get the public keys only. */
+export function readState(cams: CameraService, signedIn: boolean): Record<string, unknown> {
+  const source = stateSource(cams);
+  const out: Record<string, unknown> = {};
+  for (const def of KEY_TABLE) if (signedIn || def.public) out[def.key] = def.read(source);
+  return out;
+}

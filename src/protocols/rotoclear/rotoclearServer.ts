@@ -1,0 +1,177 @@
+// The Rotoclear state WebSocket on `/api/v1` of the shared HTTP server (plain `ws`, no Socket.IO).
+// It holds connections only: state lives in the camera service. Every camera event (from this
+// socket, HTTP, NestMTX, MQTT, hot-plug) leads to one diff of the key table against what clients
+// were last sent, serialized once and sent to every client that may read it — the sender of a
+// change included, after its own `{..., info}` confirmation, as the document's sequence shows.
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { AuthService } from '../../auth/authService.js';
+import type { CameraService } from '../../camera/cameraService.js';
+import type { DomainEvent, EventBus } from '../../core/eventBus.js';
+import type { StatusService } from '../../services/system/statusService.js';
+import { RotoclearClient, type ClientLimits } from './connection.js';
+import { KEYS, readState } from './keys.js';
+
+export const ROTOCLEAR_PATH = '/api/v1';
+
+export interface RotoclearOptions {
+  maxMessageBytes?: number;
+  messagesPerSecond?: number;
+  heartbeatMs?: number;
+}
+
+export interface RotoclearDeps {
+  server: Server;
+  cameras: CameraService;
+  auth: AuthService;
+  bus: EventBus;
+  status: StatusService;
+  logger: Logger;
+}
+
+/** Frames above this are refused by `ws` itself (closing 1009); below it, the soft limit answers with an error. */
+const HARD_MAX_PAYLOAD = 1024 * 1024;
+/** Longest a broadcast waits for in-flight messages to send their replies first. */
+const MAX_BROADCAST_DELAY_MS = 100;
+
+export class RotoclearServer {
+  readonly name = 'rotoclear';
+  private readonly wss: WebSocketServer;
+  private readonly clients = new Set<RotoclearClient>();
+  private readonly limits: ClientLimits;
+  private readonly heartbeatMs: number;
+  private last: Record<string, unknown> = {};
+  private snapPending = false;
+  private inFlight = 0;
+  private flushPending = false;
+  private flushTimer: NodeJS.Timeout | null = null;
+  private flushImmediate: NodeJS.Immediate | null = null;
+  private heartbeat: NodeJS.Timeout | null = null;
+  private unsubscribe: (() => void)[] = [];
+
+  constructor(
+    private readonly deps: RotoclearDeps,
+    options: RotoclearOptions = {},
+  ) {
+    this.limits = { maxMessageBytes: options.maxMessageBytes ?? 64 * 1024, messagesPerSecond: options.messagesPerSecond ?? 100 };
+    this.heartbeatMs = options.heartbeatMs ?? 30_000;
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: Math.max(HARD_MAX_PAYLOAD, this.limits.maxMessageBytes * 2), clientTracking: false });
+  }
+
+  private readonly onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    let path: string;
+    try {
+      path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    } catch {
+      return;
+    }
+    if (path !== ROTOCLEAR_PATH) return;
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, req));
+  };
+
+  async start(): Promise<void> {
+    this.last = readState(this.deps.cameras, true);
+    this.unsubscribe.push(this.deps.bus.subscribe((e) => this.onCameraEvent(e), ['camera']));
+    this.unsubscribe.push(
+      this.deps.bus.subscribe((e) => {
+        if (e.event !== 'tokensRevoked') return;
+        const ids = new Set((e.details.tokenIds as string[] | undefined) ?? []);
+        for (const c of this.clients) if (c.actor?.tokenId && ids.has(c.actor.tokenId)) c.signOut('Token revoked');
+      }, ['auth']),
+    );
+    this.deps.server.on('upgrade', this.onUpgrade);
+    this.heartbeat = setInterval(() => this.beat(), this.heartbeatMs);
+    this.heartbeat.unref();
+    this.deps.status.setClients('rotoclear', 0);
+  }
+
+  async stop(): Promise<void> {
+    this.deps.server.off('upgrade', this.onUpgrade);
+    for (const u of this.unsubscribe) u();
+    this.unsubscribe = [];
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    if (this.flushImmediate) clearImmediate(this.flushImmediate);
+    for (const c of this.clients) c.ws.terminate();
+    this.clients.clear();
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+    this.deps.status.setClients('rotoclear', 0);
+  }
+
+  private onConnection(ws: WebSocket, req: IncomingMessage): void {
+    const address = req.socket.remoteAddress ?? 'unknown';
+    const client = new RotoclearClient(ws, {
+      cameras: this.deps.cameras,
+      auth: this.deps.auth,
+      logger: this.deps.logger,
+      limits: this.limits,
+      address,
+      begin: () => {
+        this.inFlight += 1;
+      },
+      end: () => {
+        this.inFlight -= 1;
+        if (this.inFlight === 0 && this.flushPending) this.flush();
+      },
+    });
+    this.clients.add(client);
+    this.deps.status.setClients('rotoclear', this.clients.size);
+    ws.on('message', (data, isBinary) => client.onMessage(data, isBinary));
+    ws.on('pong', () => {
+      client.alive = true;
+    });
+    ws.on('error', (err) => this.deps.logger.debug({ address, err: err.message }, 'rotoclear socket error'));
+    ws.on('close', () => {
+      this.clients.delete(client);
+      this.deps.status.setClients('rotoclear', this.clients.size);
+    });
+    client.send(readState(this.deps.cameras, false));
+  }
+
+  /** Drops clients that did not answer the previous ping. */
+  private beat(): void {
+    for (const c of this.clients) {
+      if (!c.alive) {
+        this.deps.logger.debug('rotoclear client missed a heartbeat; dropping it');
+        c.ws.terminate();
+        continue;
+      }
+      c.alive = false;
+      c.ws.ping();
+    }
+  }
+
+  private onCameraEvent(e: DomainEvent): void {
+    if (e.event === 'updated' && (e.details.changes as Record<string, unknown> | undefined)?.snap === true) this.snapPending = true;
+    if (this.inFlight > 0) {
+      this.flushPending = true;
+      this.flushTimer ??= setTimeout(() => this.flush(), MAX_BROADCAST_DELAY_MS);
+    } else {
+      this.flushImmediate ??= setImmediate(() => this.flush());
+    }
+  }
+
+  private flush(): void {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    if (this.flushImmediate) clearImmediate(this.flushImmediate);
+    this.flushTimer = null;
+    this.flushImmediate = null;
+    this.flushPending = false;
+    const next = readState(this.deps.cameras, true);
+    const changed: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(next)) if (!Object.is(v, this.last[k])) changed[k] = v;
+    if (this.snapPending) changed.snap = true;
+    this.snapPending = false;
+    this.last = next;
+    if (!Object.keys(changed).length) return;
+    const full = JSON.stringify(changed);
+    const publicPart = Object.fromEntries(Object.entries(changed).filter(([k]) => KEYS.get(k)?.public));
+    const forAnonymous = Object.keys(publicPart).length ? JSON.stringify(publicPart) : null;
+    for (const c of this.clients) {
+      if (c.signedIn) c.sendRaw(full);
+      else if (forAnonymous) c.sendRaw(forAnonymous);
+    }
+  }
+}

@@ -1,0 +1,48 @@
+// Turns other domains' bus events into status messages, so they reach /status-messages without
+// those services knowing about it.
+import type { DomainEvent, EventBus } from '../../core/eventBus.js';
+import { Severity, type StatusMessagesService } from './statusMessagesService.js';
+
+const text = (v: unknown): string | null => (typeof v === 'string' && v.length > 0 ? v : null);
+
+export class StatusMessageSources {
+  readonly name = 'status-message-sources';
+  private unsubscribe: (() => void) | null = null;
+
+  constructor(
+    private readonly bus: EventBus,
+    private readonly messages: StatusMessagesService,
+  ) {}
+
+  async start(): Promise<void> {
+    this.unsubscribe = this.bus.subscribe((e) => this.onEvent(e), ['credentials', 'monitor']);
+  }
+
+  async stop(): Promise<void> {
+    this.unsubscribe?.();
+    this.unsubscribe = null;
+  }
+
+  private onEvent(e: DomainEvent): void {
+    if (e.domain === 'credentials' && e.event === 'unauthenticated') {
+      const name = text(e.details.description) ?? text(e.details.provider) ?? e.entity ?? 'unknown';
+      const reason = text(e.details.reason) ?? text(e.details.error);
+      this.messages.publish({
+        source: 'credentials',
+        content: `Credential "${name}" needs to be re-authenticated`,
+        logContent: `Credential ${e.entity} (${name}) is no longer authenticated${reason ? `: ${reason}` : ''}; an admin must authorize it again`,
+        severity: Severity.Warning,
+        audience: { kind: 'admins' },
+      });
+    } else if (e.domain === 'monitor' && e.event === 'offline') {
+      const name = text(e.details.name) ?? text(e.details.monitor_id) ?? e.entity ?? 'unknown';
+      const reason = text(e.details.reason);
+      this.messages.publish({
+        source: 'monitors',
+        content: `Monitor "${name}" went offline`,
+        logContent: `Monitor ${text(e.details.monitor_id) ?? e.entity} went offline${reason ? `: ${reason}` : ''}`,
+        severity: Severity.Warning,
+      });
+    }
+  }
+}

@@ -1,0 +1,315 @@
+// A Home Assistant websocket API peer that follows the published protocol message by message
+// (developers.home-assistant.io docs/api/websocket.md): auth_required → auth → auth_ok/auth_invalid,
+// id-numbered commands answered by `result` (ids must increase), supported_features (coalesced
+// arrays once the client asks), subscribe_events / unsubscribe_events, subscribe_entities with the
+// compressed a/c/r diffs, get_states, fire_event, call_service (light.* changes the entity and
+// notifies subscribers; persistent_notification.* is recorded), ping/pong. Used where a real HA
+// Core cannot run; it keeps its entities and notifications across stop()/start(), as HA does.
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer, type WebSocket } from 'ws';
+
+export interface PeerState {
+  entity_id: string;
+  state: string;
+  attributes: Record<string, unknown>;
+  last_changed: string;
+  last_updated: string;
+  context: { id: string; parent_id: string | null; user_id: string | null };
+}
+
+export interface FiredEvent {
+  event_type: string;
+  data: Record<string, unknown>;
+}
+
+export interface ServiceCall {
+  domain: string;
+  service: string;
+  service_data: Record<string, unknown>;
+  target: Record<string, unknown> | undefined;
+}
+
+type Subscription = { kind: 'events'; eventType: string | null } | { kind: 'entities'; entityIds: string[] | null };
+
+interface Client {
+  ws: WebSocket;
+  authed: boolean;
+  coalesce: boolean;
+  lastId: number;
+  subs: Map<number, Subscription>;
+  queue: unknown[];
+}
+
+type Msg = Record<string, unknown>;
+
+const epoch = (iso: string) => Date.parse(iso) / 1000;
+
+export class HaPeer extends EventEmitter {
+  readonly fired: FiredEvent[] = [];
+  readonly serviceCalls: ServiceCall[] = [];
+  readonly notifications = new Map<string, { title: string | null; message: string }>();
+  readonly states = new Map<string, PeerState>();
+  /** Every message a client sent, in order (what the test can check the wire against). */
+  readonly received: Msg[] = [];
+  authFailures = 0;
+  /** false: ping goes unanswered, as over a link that died without closing. */
+  answerPings = true;
+  connections = 0;
+  /** Path of the last websocket upgrade (e.g. /core/websocket, /api/websocket). */
+  lastPath = '';
+  private server: Server | null = null;
+  private wss: WebSocketServer | null = null;
+  private readonly clients = new Set<Client>();
+  private port = 0;
+
+  constructor(
+    readonly token: string,
+    readonly haVersion = '2026.11.1',
+  ) {
+    super();
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  get clientCount(): number {
+    return [...this.clients].filter((c) => c.authed).length;
+  }
+
+  async start(): Promise<void> {
+    const server = createServer((_req, res) => res.writeHead(404).end());
+    const wss = new WebSocketServer({ noServer: true });
+    server.on('upgrade', (req, socket, head) => {
+      this.lastPath = req.url ?? '';
+      wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws));
+    });
+    await new Promise<void>((resolve) => server.listen(this.port, '127.0.0.1', resolve));
+    this.port = (server.address() as AddressInfo).port;
+    this.server = server;
+    this.wss = wss;
+  }
+
+  /** Drops every client and stops listening (as HA does when it restarts); state is kept. */
+  async stop(): Promise<void> {
+    for (const c of this.clients) c.ws.terminate();
+    this.clients.clear();
+    this.wss?.close();
+    const server = this.server;
+    this.server = null;
+    if (server) {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  }
+
+  /** A change made inside HA (a user switching the light in the HA UI). */
+  setState(entityId: string, state: string, attributes: Record<string, unknown> = {}): void {
+    const now = new Date().toISOString();
+    const old = this.states.get(entityId);
+    const next: PeerState = {
+      entity_id: entityId,
+      state,
+      attributes: { ...(old?.attributes ?? {}), ...attributes },
+      last_changed: old && old.state === state ? old.last_changed : now,
+      last_updated: now,
+      context: { id: randomUUID().replace(/-/g, ''), parent_id: null, user_id: null },
+    };
+    this.states.set(entityId, next);
+    for (const c of this.clients) {
+      for (const [id, sub] of c.subs) {
+        if (sub.kind === 'entities' && (!sub.entityIds || sub.entityIds.includes(entityId))) {
+          this.send(c, { id, type: 'event', event: old ? { c: { [entityId]: { '+': this.diff(old, next) } } } : { a: { [entityId]: this.compressed(next) } } });
+        }
+      }
+    }
+    this.fire('state_changed', { entity_id: entityId, old_state: old ?? null, new_state: next }, next.context);
+  }
+
+  /** Resolves when `pred` holds (checked on every protocol step and every 25 ms). */
+  async waitFor<T>(pred: () => T | undefined | false, ms = 10_000): Promise<T> {
+    const until = Date.now() + ms;
+    for (;;) {
+      const v = pred();
+      if (v) return v;
+      if (Date.now() > until) throw new Error('haPeer.waitFor timed out');
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+
+  private accept(ws: WebSocket): void {
+    const c: Client = { ws, authed: false, coalesce: false, lastId: 0, subs: new Map(), queue: [] };
+    this.clients.add(c);
+    this.connections++;
+    ws.on('close', () => this.clients.delete(c));
+    ws.on('message', (data) => this.onMessage(c, String(data)));
+    this.send(c, { type: 'auth_required', ha_version: this.haVersion });
+  }
+
+  private onMessage(c: Client, text: string): void {
+    let msg: unknown;
+    try {
+      msg = JSON.parse(text);
+    } catch {
+      // HA drops a connection that sends something that is not JSON.
+      c.ws.close(1003);
+      return;
+    }
+    if (!msg || typeof msg !== 'object' || Array.isArray(msg)) {
+      if (!c.authed) return this.rejectAuth(c, 'Auth message incorrectly formatted');
+      return this.send(c, { id: null, type: 'result', success: false, error: { code: 'invalid_format', message: 'Message incorrectly formatted.' } });
+    }
+    const m = msg as Msg;
+    this.received.push(m);
+    if (!c.authed) {
+      if (m.type !== 'auth' || typeof m.access_token !== 'string') return this.rejectAuth(c, 'Auth message incorrectly formatted');
+      if (m.access_token !== this.token) return this.rejectAuth(c, 'Invalid access token or password');
+      c.authed = true;
+      this.send(c, { type: 'auth_ok', ha_version: this.haVersion });
+      this.emit('auth', true);
+      return;
+    }
+    const id = m.id;
+    if (typeof id !== 'number' || !Number.isInteger(id) || typeof m.type !== 'string') {
+      return this.send(c, { id: typeof id === 'number' ? id : null, type: 'result', success: false, error: { code: 'invalid_format', message: 'Message incorrectly formatted: expected int for dictionary value @ data[\'id\']' } });
+    }
+    if (id <= c.lastId) return this.error(c, id, 'id_reuse', 'Identifier values have to increase.');
+    c.lastId = id;
+    this.command(c, id, m);
+    this.emit('message', m);
+  }
+
+  private rejectAuth(c: Client, message: string): void {
+    this.authFailures++;
+    this.send(c, { type: 'auth_invalid', message });
+    this.emit('auth', false);
+    setImmediate(() => c.ws.close());
+  }
+
+  private command(c: Client, id: number, m: Msg): void {
+    switch (m.type) {
+      case 'supported_features':
+        c.coalesce = (m.features as Msg | undefined)?.coalesce_messages === 1;
+        return this.result(c, id, null);
+      case 'ping':
+        if (!this.answerPings) return;
+        return this.send(c, { id, type: 'pong' });
+      case 'get_states':
+        return this.result(c, id, [...this.states.values()]);
+      case 'subscribe_events':
+        c.subs.set(id, { kind: 'events', eventType: typeof m.event_type === 'string' ? m.event_type : null });
+        return this.result(c, id, null);
+      case 'subscribe_entities': {
+        const ids = Array.isArray(m.entity_ids) ? (m.entity_ids as string[]) : null;
+        c.subs.set(id, { kind: 'entities', entityIds: ids });
+        this.result(c, id, null);
+        const a = Object.fromEntries([...this.states.values()].filter((s) => !ids || ids.includes(s.entity_id)).map((s) => [s.entity_id, this.compressed(s)]));
+        return this.send(c, { id, type: 'event', event: { a } });
+      }
+      case 'unsubscribe_events':
+        if (typeof m.subscription !== 'number' || !c.subs.delete(m.subscription)) return this.error(c, id, 'not_found', 'Subscription not found.');
+        return this.result(c, id, null);
+      case 'fire_event': {
+        if (typeof m.event_type !== 'string' || !m.event_type) return this.error(c, id, 'invalid_format', "required key not provided @ data['event_type']");
+        if (m.event_data !== undefined && (typeof m.event_data !== 'object' || m.event_data === null || Array.isArray(m.event_data))) return this.error(c, id, 'invalid_format', "expected dict for dictionary value @ data['event_data']");
+        const context = { id: randomUUID().replace(/-/g, ''), parent_id: null, user_id: 'switchboard-user' };
+        const data = (m.event_data ?? {}) as Record<string, unknown>;
+        this.fired.push({ event_type: m.event_type, data });
+        this.fire(m.event_type, data, context);
+        return this.result(c, id, { context });
+      }
+      case 'call_service':
+        return this.callService(c, id, m);
+      default:
+        return this.error(c, id, 'unknown_command', 'Unknown command.');
+    }
+  }
+
+  private callService(c: Client, id: number, m: Msg): void {
+    if (typeof m.domain !== 'string' || typeof m.service !== 'string') return this.error(c, id, 'invalid_format', "required key not provided @ data['domain']");
+    const data = (m.service_data ?? {}) as Record<string, unknown>;
+    const target = m.target as Record<string, unknown> | undefined;
+    const call: ServiceCall = { domain: m.domain, service: m.service, service_data: data, target };
+    const context = { id: randomUUID().replace(/-/g, ''), parent_id: null, user_id: 'switchboard-user' };
+    const key = `${m.domain}.${m.service}`;
+    if (m.domain === 'light' && ['turn_on', 'turn_off', 'toggle'].includes(m.service)) {
+      const raw = target?.entity_id ?? data.entity_id;
+      const ids = Array.isArray(raw) ? raw : raw === undefined ? [] : [raw];
+      this.serviceCalls.push(call);
+      for (const e of ids) {
+        const current = this.states.get(String(e));
+        if (!current) continue; // HA logs "Referenced entities … are missing" and still succeeds.
+        const on = m.service === 'toggle' ? current.state !== 'on' : m.service === 'turn_on';
+        this.setState(String(e), on ? 'on' : 'off');
+      }
+    } else if (key === 'persistent_notification.create') {
+      if (typeof data.message !== 'string') return this.error(c, id, 'invalid_format', "required key not provided @ data['message']");
+      this.serviceCalls.push(call);
+      const nid = typeof data.notification_id === 'string' ? data.notification_id : randomUUID();
+      this.notifications.set(nid, { title: typeof data.title === 'string' ? data.title : null, message: data.message });
+    } else if (key === 'persistent_notification.dismiss') {
+      if (typeof data.notification_id !== 'string') return this.error(c, id, 'invalid_format', "required key not provided @ data['notification_id']");
+      this.serviceCalls.push(call);
+      this.notifications.delete(data.notification_id);
+    } else if (key === 'persistent_notification.dismiss_all') {
+      this.serviceCalls.push(call);
+      this.notifications.clear();
+    } else {
+      return this.error(c, id, 'not_found', `Service ${key} not found.`);
+    }
+    this.result(c, id, { context, response: null });
+    this.emit('call', call);
+  }
+
+  private fire(eventType: string, data: Record<string, unknown>, context: PeerState['context']): void {
+    const event = { event_type: eventType, data, origin: 'LOCAL', time_fired: new Date().toISOString(), context };
+    for (const c of this.clients) {
+      for (const [id, sub] of c.subs) {
+        if (sub.kind === 'events' && (sub.eventType === null || sub.eventType === eventType)) this.send(c, { id, type: 'event', event });
+      }
+    }
+  }
+
+  /** The compressed state subscribe_entities sends (homeassistant/core/state.py as_compressed_state). */
+  private compressed(s: PeerState): Msg {
+    const out: Msg = { s: s.state, a: s.attributes, c: s.context.id, lc: epoch(s.last_changed) };
+    if (s.last_updated !== s.last_changed) out.lu = epoch(s.last_updated);
+    return out;
+  }
+
+  private diff(old: PeerState, next: PeerState): Msg {
+    const plus: Msg = { c: next.context.id };
+    if (old.state !== next.state) plus.s = next.state;
+    if (next.last_changed !== old.last_changed) plus.lc = epoch(next.last_changed);
+    else plus.lu = epoch(next.last_updated);
+    const changed = Object.fromEntries(Object.entries(next.attributes).filter(([k, v]) => JSON.stringify(old.attributes[k]) !== JSON.stringify(v)));
+    if (Object.keys(changed).length) plus.a = changed;
+    return plus;
+  }
+
+  private result(c: Client, id: number, result: unknown): void {
+    this.send(c, { id, type: 'result', success: true, result });
+  }
+
+  private error(c: Client, id: number, code: string, message: string): void {
+    this.send(c, { id, type: 'result', success: false, error: { code, message } });
+  }
+
+  /** Messages queued in one tick go out as one JSON array once the client enabled coalescing. */
+  private send(c: Client, msg: unknown): void {
+    if (!c.coalesce) {
+      if (c.ws.readyState === c.ws.OPEN) c.ws.send(JSON.stringify(msg));
+      return;
+    }
+    c.queue.push(msg);
+    if (c.queue.length > 1) return;
+    setImmediate(() => {
+      const batch = c.queue.splice(0);
+      if (c.ws.readyState !== c.ws.OPEN || batch.length === 0) return;
+      c.ws.send(JSON.stringify(batch.length === 1 ? batch[0] : batch));
+    });
+  }
+}

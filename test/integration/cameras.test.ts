@@ -1,0 +1,120 @@
+// The cameras module over HTTP against a whole server with simulated (vivid) cameras.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CID } from '../../src/camera/controlMapping.js';
+import { startTestApp, type TestApp } from '../helpers/testApp.js';
+
+type Body = Record<string, unknown> & { items?: Record<string, unknown>[]; controls?: Record<string, unknown>; error?: { message: string; details: { path: string; message: string }[] } };
+
+let t: TestApp;
+let admin: string;
+let user: string;
+let viewer: string;
+
+const call = async (method: string, path: string, token: string, body?: unknown) => {
+  const res = await fetch(`${t.url}${path}`, { method, headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: body === undefined ? undefined : JSON.stringify(body) });
+  return { status: res.status, body: (await res.json()) as Body };
+};
+
+beforeAll(async () => {
+  t = await startTestApp();
+  admin = await t.login();
+  user = (await t.createUser('camuser', 'user')).token;
+  viewer = (await t.createUser('camviewer', 'viewer')).token;
+});
+
+afterAll(async () => {
+  await t.stop();
+});
+
+describe('cameras module over HTTP', () => {
+  it('lists and reads cameras for viewers, with controls, ranges and options', async () => {
+    const list = await call('GET', '/api/cameras', viewer);
+    expect(list.status).toBe(200);
+    expect(list.body.total).toBe(1);
+    const cam = list.body.items![0]!;
+    expect(cam).toMatchObject({ driver: 'simulated', device: 'simulated:0', exists: true, demanded: false, readers: 0, record: 'off' });
+    expect(cam.controls).toMatchObject({ brightness: 50, resolution: '640x360', fps: 30, sensor: 1 });
+    expect((cam.capabilities as { controls: Record<string, unknown> }).controls.brightness).toMatchObject({ minimum: 0, maximum: 255 });
+    const read = await call('GET', `/api/cameras/${String(cam.id)}`, viewer);
+    expect(read.body.id).toBe(cam.id);
+    expect((await call('GET', '/api/cameras/nope', viewer)).status).toBe(404);
+    expect((await call('GET', '/api/health', viewer)).body.components).toMatchObject({ cameras: { state: 'ok', detail: '1 of 1 connected' } });
+  });
+
+  it('updates settings for users, scaled to the device, and refuses viewers', async () => {
+    const id = String((await call('GET', '/api/cameras', viewer)).body.items![0]!.id);
+    expect((await call('PUT', `/api/cameras/${id}`, viewer, { controls: { brightness: 60 } })).status).toBe(403);
+    const res = await call('PUT', `/api/cameras/${id}`, user, { name: 'Bench', controls: { brightness: 100, contrast: 0, 'auto-exposure': false, fps: 15 } });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ name: 'Bench', controls: { brightness: 100, contrast: 0, 'auto-exposure': false, fps: 15 } });
+    // The simulated device really holds the scaled values.
+    const dev = t.app.context.cameras!.all()[0]!;
+    expect(dev.controls.brightness).toBe(100);
+  });
+
+  it('rejects invalid updates with 422 and the path of each problem, changing nothing', async () => {
+    const id = String((await call('GET', '/api/cameras', viewer)).body.items![0]!.id);
+    const before = (await call('GET', `/api/cameras/${id}`, viewer)).body;
+    const bad = await call('PUT', `/api/cameras/${id}`, user, { name: 'X', controls: { brightness: 150, colour: 3 }, extra: true });
+    expect(bad.status).toBe(422);
+    expect(bad.body.error?.details).toEqual(expect.arrayContaining([
+      { path: 'payload.controls.brightness', message: 'Value must be between 0 and 100' },
+      { path: 'payload.controls', message: 'unknown key: colour' },
+      { path: 'payload', message: 'unknown key: extra' },
+    ]));
+    const unsupported = await call('PUT', `/api/cameras/${id}`, user, { name: 'X', controls: { sharpness: 10 } });
+    expect(unsupported.status).toBe(422);
+    expect(unsupported.body.error?.details).toEqual([{ path: 'payload.controls.sharpness', message: 'This camera has no such control' }]);
+    expect((await call('PUT', `/api/cameras/${id}`, user, { slot: 3 })).status).toBe(422);
+    expect((await call('PUT', `/api/cameras/${id}`, user, { light_entity: 'switch.x' })).status).toBe(422);
+    expect((await call('GET', `/api/cameras/${id}`, viewer)).body).toEqual(before);
+  });
+
+  it('lets admins add and delete simulated cameras, and v4l2 cameras by device path', async () => {
+    expect((await call('POST', '/api/cameras', user, { name: 'Nope' })).status).toBe(403);
+    const created = await call('POST', '/api/cameras', admin, { name: 'Second', slot: 2 });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ name: 'Second', driver: 'simulated', device: 'simulated:1', slot: 2, exists: true, origin: 'manual' });
+    expect((await call('GET', '/api/cameras?search=second', viewer)).body.total).toBe(1);
+    expect((await call('GET', '/api/cameras?sortBy=-name', viewer)).body.items!.map((c) => c.name)).toEqual(['Second', 'Bench']);
+    expect((await call('POST', '/api/cameras', admin, { driver: 'v4l2' })).body.error?.details).toEqual([{ path: 'payload.device', message: 'required for v4l2 cameras' }]);
+    const manual = await call('POST', '/api/cameras', admin, { driver: 'v4l2', device: '/dev/video99', name: 'Spare' });
+    expect(manual.status).toBe(201);
+    expect(manual.body).toMatchObject({ driver: 'v4l2', device: '/dev/video99', exists: false });
+    expect((await call('POST', '/api/cameras', admin, { driver: 'v4l2', device: '/dev/video99' })).status).toBe(409);
+    const absent = await call('PUT', `/api/cameras/${String(manual.body.id)}`, user, { controls: { brightness: 5 } });
+    expect(absent.status).toBe(503);
+    expect(absent.body.error?.message).toBe('Camera "Spare" is not connected');
+    expect((await call('DELETE', `/api/cameras/${String(created.body.id)}`, user)).status).toBe(403);
+    for (const c of [created, manual]) expect((await call('DELETE', `/api/cameras/${String(c.body.id)}`, admin)).status).toBe(200);
+    expect((await call('GET', `/api/cameras/${String(created.body.id)}`, viewer)).status).toBe(404);
+  });
+});
+
+describe('camera settings across restarts', () => {
+  it('keeps each camera and restores its last settings on the device', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-cameras-restart-'));
+    try {
+      const first = await startTestApp({}, { dataDir });
+      const token = await first.login();
+      const cam = first.app.context.cameras!.all()[0]!;
+      await fetch(`${first.url}/api/cameras/${cam.id}`, { method: 'PUT', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ controls: { brightness: 80, resolution: '320x180', fps: 60 } }) });
+      await first.stop();
+      const second = await startTestApp({}, { dataDir });
+      try {
+        const again = second.app.context.cameras!.all();
+        expect(again.map((c) => c.id)).toEqual([cam.id]);
+        expect(again[0]!.controls).toMatchObject({ brightness: 80, resolution: '320x180', fps: 60 });
+        // The new process's simulated device started at vivid's defaults; the stored values were put back.
+        expect(again[0]!.capabilities.controls.brightness?.v4l2_id).toBe(CID.BRIGHTNESS);
+      } finally {
+        await second.stop();
+      }
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});

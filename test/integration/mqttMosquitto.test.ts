@@ -1,0 +1,927 @@
+// The MQTT bridge against a real Mosquitto broker, with a recording MQTT client playing Home
+// Assistant and real Altoponix monitors over socket.io.
+import { io, type Socket } from 'socket.io-client';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { haProblems } from '../helpers/haDiscovery.js';
+import { Mosquitto, MOSQUITTO_BIN, Recorder, retainedNow as retainedOn } from '../helpers/mqttBroker.js';
+import { ADMIN, startTestApp, type TestApp } from '../helpers/testApp.js';
+
+const SKIP = MOSQUITTO_BIN ? false : 'the mosquitto binary is not installed (apt-get install mosquitto)';
+
+let broker: Mosquitto;
+let t: TestApp;
+let ha: Recorder;
+let admin: string;
+const sockets: Socket[] = [];
+
+async function api(method: string, path: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await fetch(`${t.url}/api/${path}`, {
+    method,
+    headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+/** A monitor on the Altoponix port; resolves once `con ok` arrived. */
+async function connectMonitor(monitorId: string): Promise<Socket> {
+  const s = io(`http://127.0.0.1:${t.app.ports().monitor}`, { transports: ['websocket'], forceNew: true, reconnection: false });
+  sockets.push(s);
+  await new Promise<void>((resolve, reject) => {
+    s.once('con ok', () => resolve());
+    s.once('con failed', (r: unknown) => reject(new Error(JSON.stringify(r))));
+    s.once('connect', () => s.emit('con', { monitor_id: monitorId }));
+  });
+  return s;
+}
+
+const retainedNow = (filter: string) => retainedOn(broker.url, filter);
+
+const normalize = (json: string, ids: Record<string, string>): unknown => {
+  let out = json.replaceAll(`"${t.app.context.status.version}"`, '"<version>"');
+  for (const [id, name] of Object.entries(ids)) out = out.replaceAll(id, name);
+  return JSON.parse(out);
+};
+
+describe.skipIf(SKIP)('MQTT bridge on Mosquitto', () => {
+  beforeAll(async () => {
+    broker = await Mosquitto.start();
+    t = await startTestApp({ mqtt: { url: broker.url }, monitors: { command_timeout_seconds: 2 } });
+    admin = await t.login();
+    ha = await Recorder.connect(broker.url);
+    await ha.waitFor('switchboard/bridge/state', (p) => p === '{"state":"online"}');
+  });
+
+  afterEach(() => {
+    for (const s of sockets.splice(0)) s.disconnect();
+  });
+
+  afterAll(async () => {
+    await ha?.close();
+    await t?.stop();
+    await broker?.destroy();
+  });
+
+  it('publishes the add-on device: exact payload, retained, with everything HA requires', async () => {
+    const topic = 'homeassistant/device/switchboard_addon_switchboard/config';
+    const retained = await retainedNow(topic);
+    const payload = JSON.parse(retained.get(topic)!) as unknown;
+    expect(haProblems(topic, payload)).toEqual([]);
+    expect(normalize(retained.get(topic)!, {})).toMatchInlineSnapshot(`
+      {
+        "cmps": {
+          "clients_altoponix": {
+            "availability": [
+              {
+                "topic": "switchboard/bridge/state",
+                "value_template": "{{ value_json.state }}",
+              },
+            ],
+            "icon": "mdi:lan-connect",
+            "name": "Altoponix clients",
+            "p": "sensor",
+            "state_class": "measurement",
+            "state_topic": "switchboard/addon_switchboard/clients_altoponix/state",
+            "unique_id": "switchboard_addon_switchboard_clients_altoponix",
+          },
+          "clients_antimony": {
+            "availability": [
+              {
+                "topic": "switchboard/bridge/state",
+                "value_template": "{{ value_json.state }}",
+              },
+            ],
+            "icon": "mdi:lan-connect",
+            "name": "Antimony clients",
+            "p": "sensor",
+            "state_class": "measurement",
+            "state_topic": "switchboard/addon_switchboard/clients_antimony/state",
+            "unique_id": "switchboard_addon_switchboard_clients_antimony",
+          },
+          "clients_nestmtx": {
+            "availability": [
+              {
+                "topic": "switchboard/bridge/state",
+                "value_template": "{{ value_json.state }}",
+              },
+            ],
+            "icon": "mdi:lan-connect",
+            "name": "NestMTX clients",
+            "p": "sensor",
+            "state_class": "measurement",
+            "state_topic": "switchboard/addon_switchboard/clients_nestmtx/state",
+            "unique_id": "switchboard_addon_switchboard_clients_nestmtx",
+          },
+          "clients_rotoclear": {
+            "availability": [
+              {
+                "topic": "switchboard/bridge/state",
+                "value_template": "{{ value_json.state }}",
+              },
+            ],
+            "icon": "mdi:lan-connect",
+            "name": "Rotoclear clients",
+            "p": "sensor",
+            "state_class": "measurement",
+            "state_topic": "switchboard/addon_switchboard/clients_rotoclear/state",
+            "unique_id": "switchboard_addon_switchboard_clients_rotoclear",
+          },
+          "health": {
+            "availability": [
+              {
+                "topic": "switchboard/bridge/state",
+                "value_template": "{{ value_json.state }}",
+              },
+            ],
+            "device_class": "enum",
+            "entity_category": "diagnostic",
+            "name": "Health",
+            "options": [
+              "ok",
+              "degraded",
+            ],
+            "p": "sensor",
+            "state_topic": "switchboard/addon_switchboard/health/state",
+            "unique_id": "switchboard_addon_switchboard_health",
+          },
+          "version": {
+            "availability": [
+              {
+                "topic": "switchboard/bridge/state",
+                "value_template": "{{ value_json.state }}",
+              },
+            ],
+            "entity_category": "diagnostic",
+            "icon": "mdi:tag",
+            "name": "Version",
+            "p": "sensor",
+            "state_topic": "switchboard/addon_switchboard/version/state",
+            "unique_id": "switchboard_addon_switchboard_version",
+          },
+        },
+        "dev": {
+          "identifiers": [
+            "switchboard_addon_switchboard",
+          ],
+          "manufacturer": "Switchboard",
+          "model": "Switchboard add-on",
+          "name": "Switchboard",
+          "sw_version": "<version>",
+        },
+        "o": {
+          "name": "Switchboard",
+          "sw": "<version>",
+        },
+      }
+    `);
+    expect(t.app.context.status.health().components.mqtt).toMatchObject({ state: 'ok', detail: broker.url });
+    expect(await retainedNow('switchboard/addon_switchboard/+/state')).toEqual(
+      new Map([
+        ['switchboard/addon_switchboard/clients_nestmtx/state', '0'],
+        ['switchboard/addon_switchboard/clients_antimony/state', '0'],
+        ['switchboard/addon_switchboard/clients_rotoclear/state', '0'],
+        ['switchboard/addon_switchboard/clients_altoponix/state', '0'],
+        ['switchboard/addon_switchboard/version/state', t.app.context.status.version],
+        ['switchboard/addon_switchboard/health/state', 'ok'],
+      ]),
+    );
+  });
+
+  it('a monitor: discovery, availability, online state, client count, and the text command round trip', async () => {
+    const created = await api('POST', 'monitors', { monitor_id: 'pump-1', name: 'Pump' });
+    expect(created.status).toBe(201);
+    const id = created.body.id as string;
+    const topic = `homeassistant/device/switchboard_monitor_${id}/config`;
+    const cfg = await ha.waitFor(topic);
+    expect(haProblems(topic, JSON.parse(cfg.payload))).toEqual([]);
+    expect(normalize(cfg.payload, { [id]: '<id>' })).toMatchInlineSnapshot(`
+      {
+        "cmps": {
+          "command": {
+            "availability": [
+              {
+                "topic": "switchboard/bridge/state",
+                "value_template": "{{ value_json.state }}",
+              },
+              {
+                "topic": "switchboard/monitor_<id>/availability",
+                "value_template": "{{ value_json.state }}",
+              },
+            ],
+            "availability_mode": "all",
+            "command_topic": "switchboard/monitor_<id>/command/set",
+            "icon": "mdi:send",
+            "max": 255,
+            "min": 1,
+            "name": "Send command",
+            "p": "text",
+            "state_topic": "switchboard/monitor_<id>/command/state",
+            "unique_id": "switchboard_monitor_<id>_command",
+          },
+          "event": {
+            "availability": [
+              {
+                "topic": "switchboard/bridge/state",
+                "value_template": "{{ value_json.state }}",
+              },
+            ],
+            "event_types": [
+              "online",
+              "offline",
+              "command",
+              "commandDone",
+              "commandFailed",
+              "updated",
+            ],
+            "name": "Event",
+            "p": "event",
+            "state_topic": "switchboard/monitor_<id>/event/state",
+            "unique_id": "switchboard_monitor_<id>_event",
+          },
+          "last_command": {
+            "availability": [
+              {
+                "topic": "switchboard/bridge/state",
+                "value_template": "{{ value_json.state }}",
+              },
+            ],
+            "icon": "mdi:console-line",
+            "name": "Last command",
+            "p": "sensor",
+            "state_topic": "switchboard/monitor_<id>/last_command/state",
+            "unique_id": "switchboard_monitor_<id>_last_command",
+          },
+          "last_result": {
+            "availability": [
+              {
+                "topic": "switchboard/bridge/state",
+                "value_template": "{{ value_json.state }}",
+              },
+            ],
+            "icon": "mdi:check-circle-outline",
+            "name": "Last result",
+            "p": "sensor",
+            "state_topic": "switchboard/monitor_<id>/last_result/state",
+            "unique_id": "switchboard_monitor_<id>_last_result",
+          },
+          "last_seen": {
+            "availability": [
+              {
+                "topic": "switchboard/bridge/state",
+                "value_template": "{{ value_json.state }}",
+              },
+            ],
+            "device_class": "timestamp",
+            "entity_category": "diagnostic",
+            "name": "Last seen",
+            "p": "sensor",
+            "state_topic": "switchboard/monitor_<id>/last_seen/state",
+            "unique_id": "switchboard_monitor_<id>_last_seen",
+          },
+          "online": {
+            "availability": [
+              {
+                "topic": "switchboard/bridge/state",
+                "value_template": "{{ value_json.state }}",
+              },
+            ],
+            "device_class": "connectivity",
+            "name": "Connection",
+            "p": "binary_sensor",
+            "state_topic": "switchboard/monitor_<id>/online/state",
+            "unique_id": "switchboard_monitor_<id>_online",
+          },
+        },
+        "dev": {
+          "identifiers": [
+            "switchboard_monitor_<id>",
+          ],
+          "manufacturer": "Switchboard",
+          "model": "Altoponix monitor",
+          "name": "Pump",
+          "sw_version": "<version>",
+          "via_device": "switchboard_addon_switchboard",
+        },
+        "o": {
+          "name": "Switchboard",
+          "sw": "<version>",
+        },
+      }
+    `);
+    await ha.waitFor(`switchboard/monitor_${id}/availability`, (p) => p === '{"state":"offline"}');
+
+    const from = ha.messages.length;
+    const m = await connectMonitor('pump-1');
+    await ha.waitFor(`switchboard/monitor_${id}/availability`, (p) => p === '{"state":"online"}', { from });
+    await ha.waitFor(`switchboard/monitor_${id}/online/state`, (p) => p === 'ON', { from });
+    await ha.waitFor('switchboard/addon_switchboard/clients_altoponix/state', (p) => p === '1', { from });
+    const online = await ha.waitFor(`switchboard/monitor_${id}/event/state`, (p) => JSON.parse(p).event_type === 'online', { from });
+    expect(online.retain).toBe(false);
+
+    const received = new Promise<unknown>((resolve) => m.once('command do', resolve));
+    await ha.publish(`switchboard/monitor_${id}/command/set`, 'pump on');
+    expect(await received).toEqual({ command: 'pump on' });
+    m.emit('command done');
+    await ha.waitFor(`switchboard/monitor_${id}/last_result/state`, (p) => p === 'done', { from });
+    expect(ha.last(`switchboard/monitor_${id}/last_command/state`)).toBe('pump on');
+    expect(ha.last(`switchboard/monitor_${id}/command/state`)).toBe('pump on');
+    const done = await ha.waitFor(`switchboard/monitor_${id}/event/state`, (p) => JSON.parse(p).event_type === 'commandDone', { from });
+    expect(JSON.parse(done.payload)).toMatchObject({ event_type: 'commandDone', monitor_id: 'pump-1', command: 'pump on', by: 'switchboard' });
+    // The event mirror: the same object the sockets get.
+    const mirrored = await ha.waitFor(`switchboard/events/monitor/${id}/command`, () => true, { from });
+    expect(JSON.parse(mirrored.payload)).toEqual({ domain: 'monitor', entity: id, event: 'command', details: { monitor_id: 'pump-1', command: 'pump on', by: 'switchboard' }, at: expect.any(String) });
+    expect(mirrored.retain).toBe(false);
+
+    m.disconnect();
+    await ha.waitFor(`switchboard/monitor_${id}/availability`, (p) => p === '{"state":"offline"}', { from: ha.messages.length - 1 });
+  });
+
+  it('a camera: exact discovery, and a round trip for every command entity through the camera service', async () => {
+    const cameras = t.app.context.cameras!;
+    const cam = cameras.all()[0]!;
+    const id = cam.id;
+    const base = `switchboard/camera_${id}`;
+    const topic = `homeassistant/device/switchboard_camera_${id}/config`;
+    const cfg = await ha.waitFor(topic);
+    expect(haProblems(topic, JSON.parse(cfg.payload))).toEqual([]);
+    expect(normalize(cfg.payload, { [id]: '<id>' })).toMatchInlineSnapshot(`
+      {
+        "cmps": {
+          "brightness": {
+            "availability": [
+              {
+                "topic": "switchboard/bridge/state",
+                "value_template": "{{ value_json.state }}",
+              },
+              {
+                "topic": "switchboard/camera_<id>/availability",
+                "value_template": "{{ value_json.state }}",
+              },
+            ],
+            "availability_mode": "all",
+            "command_topic": "switchboard/camera_<id>/brightness/set",
+            "entity_category": "config",
+            "icon": "mdi:brightness-6",
+            "max": 100,
+            "min": 0,
+            "mode": "slider",
+            "name": "Brightness",
+            "p": "number",
+            "state_topic": "switchboard/camera_<id>/brightness/state",
+            "step": 1,
+            "unique_id": "switchboard_camera_<id>_brightness",
+          },
+          "contrast": {
+            "availability": [
+              {
+                "topic": "switchboard/bridge/state",
+                "value_template": "{{ value_json.state }}",
+              },
+              {
+                "topic": "switchboard/camera_<id>/availability",
+                "value_template": "{{ value_json.state }}",
+              },
+            ],
+            "availability_mode": "all",
+            "command_topic": "switchboard/camera_<id>/contrast/set",
+            "entity_category": "config",
+            "icon": "mdi:contrast-box",
+            "max": 100,
+            "min": 0,
+            "mode": "slider",
+            "name": "Contrast",
+            "p": "number",
+            "state_topic": "switchboard/camera_<id>/contrast/state",
+            "step": 1,
+            "unique_id": "switchboard_camera_<id>_contrast",
+          },
+          "event": {
+            "availability": [
+              {
+                "topic": "switchboard/bridge/state",
+                "value_template": "{{ value_json.state }}",
+              },
+            ],
+            "event_types": [
+              "demand",
+              "unDemand",
+              "ready",
+              "notReady",
+              "read",
+              "unread",
+              "updated",
+              "snapshot",
+              "recording",
+              "connected",
+              "disconnected",
+              "extended",
+              "failed-extension",
+            ],
+            "name": "Event",
+            "p": "event",
+            "state_topic": "switchboard/camera_<id>/event/state",
+            "unique_id": "switchboard_camera_<id>_event",
+          },
+          "fps": {
+            "availability": [
+              {
+                "topic": "switchboard/bridge/state",
+                "value_template": "{{ value_json.state }}",
+              },
+              {
+                "topic": "switchboard/camera_<id>/availability",
+                "value_template": "{{ value_json.state }}",
+              },
+            ],
+            "availability_mode": "all",
+            "command_topic": "switchboard/camera_<id>/fps/set",
+            "entity_category": "config",
+            "icon": "mdi:filmstrip",
+            "name": "Frame rate",
+            "options": [
+              "5",
+              "10",
+              "15",
+              "25",
+              "30",
+              "40",
+            ],
+            "p": "select",
+            "state_topic": "switchboard/camera_<id>/fps/state",
+            "unique_id": "switchboard_camera_<id>_fps",
+          },
+          "gain": {
+            "availability": [
+              {
+                "topic": "switchboard/bridge/state",
+                "value_template": "{{ value_json.state }}",
+              },
+              {
+                "topic": "switchboard/camera_<id>/availability",
+                "value_template": "{{ value_json.state }}",
+              },
+            ],
+            "availability_mode": "all",
+            "command_topic": "switchboard/camera_<id>/gain/set",
+            "entity_category": "config",
+            "icon": "mdi:tune-vertical",
+            "max": 100,
+            "min": 0,
+            "mode": "slider",
+            "name": "Gain",
+            "p": "number",
+            "state_topic": "switchboard/camera_<id>/gain/state",
+            "step": 1,
+            "unique_id": "switchboard_camera_<id>_gain",
+          },
+          "image": {
+            "availability": [
+              {
+                "topic": "switchboard/bridge/state",
+                "value_template": "{{ value_json.state }}",
+              },
+            ],
+            "name": null,
+            "p": "camera",
+            "topic": "switchboard/camera_<id>/image/state",
+            "unique_id": "switchboard_camera_<id>_image",
+          },
+          "light": {
+            "availability": [
+              {
+                "topic": "switchboard/bridge/state",
+                "value_template": "{{ value_json.state }}",
+              },
+              {
+                "topic": "switchboard/camera_<id>/availability",
+                "value_template": "{{ value_json.state }}",
+              },
+            ],
+            "availability_mode": "all",
+            "command_topic": "switchboard/camera_<id>/light/set",
+            "icon": "mdi:lightbulb",
+            "name": "Light",
+            "p": "switch",
+            "state_topic": "switchboard/camera_<id>/light/state",
+            "unique_id": "switchboard_camera_<id>_light",
+          },
+          "readers": {
+            "availability": [
+              {
+                "topic": "switchboard/bridge/state",
+                "value_template": "{{ value_json.state }}",
+              },
+            ],
+            "icon": "mdi:eye",
+            "name": "Readers",
+            "p": "sensor",
+            "state_class": "measurement",
+            "state_topic": "switchboard/camera_<id>/readers/state",
+            "unique_id": "switchboard_camera_<id>_readers",
+          },
+          "ready": {
+            "availability": [
+              {
+                "topic": "switchboard/bridge/state",
+                "value_template": "{{ value_json.state }}",
+              },
+            ],
+            "icon": "mdi:video-check",
+            "name": "Stream ready",
+            "p": "binary_sensor",
+            "state_topic": "switchboard/camera_<id>/ready/state",
+            "unique_id": "switchboard_camera_<id>_ready",
+          },
+          "resolution": {
+            "availability": [
+              {
+                "topic": "switchboard/bridge/state",
+                "value_template": "{{ value_json.state }}",
+              },
+              {
+                "topic": "switchboard/camera_<id>/availability",
+                "value_template": "{{ value_json.state }}",
+              },
+            ],
+            "availability_mode": "all",
+            "command_topic": "switchboard/camera_<id>/resolution/set",
+            "entity_category": "config",
+            "icon": "mdi:image-size-select-large",
+            "name": "Resolution",
+            "options": [
+              "320x180",
+              "640x360",
+              "640x480",
+              "1280x720",
+              "1920x1080",
+              "3840x2160",
+            ],
+            "p": "select",
+            "state_topic": "switchboard/camera_<id>/resolution/state",
+            "unique_id": "switchboard_camera_<id>_resolution",
+          },
+          "saturation": {
+            "availability": [
+              {
+                "topic": "switchboard/bridge/state",
+                "value_template": "{{ value_json.state }}",
+              },
+              {
+                "topic": "switchboard/camera_<id>/availability",
+                "value_template": "{{ value_json.state }}",
+              },
+            ],
+            "availability_mode": "all",
+            "command_topic": "switchboard/camera_<id>/saturation/set",
+            "entity_category": "config",
+            "icon": "mdi:palette",
+            "max": 100,
+            "min": 0,
+            "mode": "slider",
+            "name": "Saturation",
+            "p": "number",
+            "state_topic": "switchboard/camera_<id>/saturation/state",
+            "step": 1,
+            "unique_id": "switchboard_camera_<id>_saturation",
+          },
+          "snapshot": {
+            "availability": [
+              {
+                "topic": "switchboard/bridge/state",
+                "value_template": "{{ value_json.state }}",
+              },
+              {
+                "topic": "switchboard/camera_<id>/availability",
+                "value_template": "{{ value_json.state }}",
+              },
+            ],
+            "availability_mode": "all",
+            "command_topic": "switchboard/camera_<id>/snapshot/set",
+            "icon": "mdi:camera",
+            "name": "Take snapshot",
+            "p": "button",
+            "unique_id": "switchboard_camera_<id>_snapshot",
+          },
+          "stream": {
+            "availability": [
+              {
+                "topic": "switchboard/bridge/state",
+                "value_template": "{{ value_json.state }}",
+              },
+            ],
+            "command_topic": "switchboard/camera_<id>/stream/set",
+            "icon": "mdi:video",
+            "name": "Stream",
+            "p": "switch",
+            "state_topic": "switchboard/camera_<id>/stream/state",
+            "unique_id": "switchboard_camera_<id>_stream",
+          },
+        },
+        "dev": {
+          "identifiers": [
+            "switchboard_camera_<id>",
+          ],
+          "manufacturer": "Switchboard",
+          "model": "Simulated camera",
+          "name": "Camera 1",
+          "sw_version": "<version>",
+          "via_device": "switchboard_addon_switchboard",
+        },
+        "o": {
+          "name": "Switchboard",
+          "sw": "<version>",
+        },
+      }
+    `);
+    const from = ha.messages.length;
+    const set = (key: string, payload: string) => ha.publish(`${base}/${key}/set`, payload);
+
+    // Stream switch: holds a demand as reader {type: mqtt, id: switch}.
+    await set('stream', 'ON');
+    await ha.waitFor(`${base}/stream/state`, (p) => p === 'ON', { from });
+    await ha.waitFor(`${base}/readers/state`, (p) => p === '1', { from });
+    expect(cameras.get(id)!.reader_list).toEqual([{ type: 'mqtt', id: 'switch' }]);
+    const demand = await ha.waitFor(`switchboard/events/camera/${id}/demand`, () => true, { from });
+    expect(JSON.parse(demand.payload).details).toEqual({ readerType: 'mqtt', readerId: 'switch' });
+    await ha.waitFor(`${base}/event/state`, (p) => JSON.parse(p).event_type === 'demand', { from });
+    await set('stream', 'OFF');
+    await ha.waitFor(`${base}/stream/state`, (p) => p === 'OFF', { from });
+    await ha.waitFor(`switchboard/events/camera/${id}/unDemand`, () => true, { from });
+    expect(cameras.get(id)!.demanded).toBe(false);
+
+    await set('light', 'ON');
+    await ha.waitFor(`${base}/light/state`, (p) => p === 'ON', { from });
+    expect(cameras.get(id)!.light).toBe(true);
+
+    // Every image number the simulated camera has, with a value it does not have yet.
+    const numbers = (['brightness', 'contrast', 'saturation', 'sharpness', 'gain'] as const).filter((k) => cam.controls[k] !== null);
+    expect(numbers.length).toBeGreaterThan(0);
+    for (const [i, key] of numbers.entries()) {
+      const value = 61 + i;
+      await set(key, `${value}.0`);
+      await ha.waitFor(`${base}/${key}/state`, (p) => p === String(value), { from });
+      expect(cameras.get(id)!.controls[key]).toBe(value);
+    }
+    // The change went over the bus like any socket's change (the same event every adapter broadcasts).
+    const updated = ha.on(`switchboard/events/camera/${id}/updated`).map((m) => JSON.parse(m.payload).details.changes as Record<string, unknown>);
+    expect(updated).toContainEqual(expect.objectContaining({ brightness: 61 }));
+
+    const resolution = cam.resolutions.find((r) => r !== cam.controls.resolution)!;
+    await set('resolution', resolution);
+    await ha.waitFor(`${base}/resolution/state`, (p) => p === resolution, { from });
+    const fps = String(cam.fps_options.find((f) => f !== cam.controls.fps));
+    await set('fps', fps);
+    await ha.waitFor(`${base}/fps/state`, (p) => p === fps, { from });
+    expect(cameras.get(id)!.controls).toMatchObject({ resolution, fps: Number(fps) });
+
+    // The snapshot button: the streaming pipeline captures a JPEG, published raw on the camera entity's topic.
+    const image = new Promise<Buffer>((resolve) => {
+      const onImage = (topic: string, payload: Buffer) => {
+        if (topic !== `${base}/image/state` || payload.length === 0) return;
+        ha.client.off('message', onImage);
+        resolve(payload);
+      };
+      ha.client.on('message', onImage);
+    });
+    await set('snapshot', 'PRESS');
+    await expect.poll(() => cameras.get(id)!.last_snap_at).not.toBeNull();
+    const jpeg = await image;
+    expect([...jpeg.subarray(0, 2)]).toEqual([0xff, 0xd8]);
+    expect(jpeg.equals(t.app.context.streams!.latestSnapshot(id)!.jpeg)).toBe(true);
+
+    // Bad payloads: logged and ignored, nothing changes.
+    const before = JSON.stringify(cameras.get(id)!.controls);
+    for (const [key, payload] of [['brightness', '150'], ['brightness', 'bright'], ['resolution', '1x1'], ['fps', '31'], ['stream', 'maybe'], ['light', '1'], ['snapshot', 'NOW']]) {
+      await set(key!, payload!);
+    }
+    await set('light', 'OFF');
+    await ha.waitFor(`${base}/light/state`, (p) => p === 'OFF', { from });
+    expect(JSON.stringify(cameras.get(id)!.controls)).toBe(before);
+    expect(cameras.get(id)!.demanded).toBe(false);
+  });
+
+  it('a brightness set over MQTT reaches Rotoclear /api/v1 clients like any other change', async () => {
+    const main = t.app.context.cameras!.mainCamera()!;
+    const ws = new WebSocket(`ws://127.0.0.1:${t.port}/api/v1`);
+    const received: Record<string, unknown>[] = [];
+    ws.on('message', (data) => received.push(JSON.parse(data.toString()) as Record<string, unknown>));
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    try {
+      ws.send(JSON.stringify({ username: ADMIN.username, password: ADMIN.password }));
+      await expect.poll(() => received.some((m) => m.authenticated === true)).toBe(true);
+      const value = main.controls.brightness === 77 ? 78 : 77;
+      await ha.publish(`switchboard/camera_${main.id}/brightness/set`, String(value));
+      await expect.poll(() => received.some((m) => m.brightness === value)).toBe(true);
+    } finally {
+      ws.close();
+    }
+  });
+
+  it('a credential: exact discovery and its states', async () => {
+    const created = await api('POST', 'credentials', {
+      description: 'Nest account',
+      client_id: 'client-1',
+      client_secret: 'top-secret-value',
+      authorize_url: 'https://auth.example.com/authorize',
+      token_url: 'https://auth.example.com/token',
+    });
+    expect(created.status).toBe(201);
+    const id = created.body.id as string;
+    const topic = `homeassistant/device/switchboard_credential_${id}/config`;
+    const cfg = await ha.waitFor(topic);
+    expect(haProblems(topic, JSON.parse(cfg.payload))).toEqual([]);
+    expect(normalize(cfg.payload, { [id]: '<id>' })).toMatchInlineSnapshot(`
+      {
+        "cmps": {
+          "event": {
+            "availability": [
+              {
+                "topic": "switchboard/bridge/state",
+                "value_template": "{{ value_json.state }}",
+              },
+            ],
+            "event_types": [
+              "authenticated",
+              "reauthenticated",
+              "unauthenticated",
+              "updated",
+            ],
+            "name": "Event",
+            "p": "event",
+            "state_topic": "switchboard/credential_<id>/event/state",
+            "unique_id": "switchboard_credential_<id>_event",
+          },
+          "expires_at": {
+            "availability": [
+              {
+                "topic": "switchboard/bridge/state",
+                "value_template": "{{ value_json.state }}",
+              },
+            ],
+            "device_class": "timestamp",
+            "entity_category": "diagnostic",
+            "name": "Token expires",
+            "p": "sensor",
+            "state_topic": "switchboard/credential_<id>/expires_at/state",
+            "unique_id": "switchboard_credential_<id>_expires_at",
+          },
+          "last_error": {
+            "availability": [
+              {
+                "topic": "switchboard/bridge/state",
+                "value_template": "{{ value_json.state }}",
+              },
+            ],
+            "entity_category": "diagnostic",
+            "icon": "mdi:alert-circle-outline",
+            "name": "Last error",
+            "p": "sensor",
+            "state_topic": "switchboard/credential_<id>/last_error/state",
+            "unique_id": "switchboard_credential_<id>_last_error",
+          },
+          "needs_reauth": {
+            "availability": [
+              {
+                "topic": "switchboard/bridge/state",
+                "value_template": "{{ value_json.state }}",
+              },
+            ],
+            "device_class": "problem",
+            "name": "Re-authentication needed",
+            "p": "binary_sensor",
+            "state_topic": "switchboard/credential_<id>/needs_reauth/state",
+            "unique_id": "switchboard_credential_<id>_needs_reauth",
+          },
+          "status": {
+            "availability": [
+              {
+                "topic": "switchboard/bridge/state",
+                "value_template": "{{ value_json.state }}",
+              },
+            ],
+            "device_class": "enum",
+            "name": "Status",
+            "options": [
+              "authorized",
+              "needs_reauth",
+              "unauthorized",
+            ],
+            "p": "sensor",
+            "state_topic": "switchboard/credential_<id>/status/state",
+            "unique_id": "switchboard_credential_<id>_status",
+          },
+        },
+        "dev": {
+          "identifiers": [
+            "switchboard_credential_<id>",
+          ],
+          "manufacturer": "Switchboard",
+          "model": "OAuth credential (generic)",
+          "name": "Nest account",
+          "sw_version": "<version>",
+          "via_device": "switchboard_addon_switchboard",
+        },
+        "o": {
+          "name": "Switchboard",
+          "sw": "<version>",
+        },
+      }
+    `);
+    await ha.waitFor(`switchboard/credential_${id}/status/state`, (p) => p === 'unauthorized');
+    await ha.waitFor(`switchboard/credential_${id}/needs_reauth/state`, (p) => p === 'OFF');
+    await ha.waitFor(`switchboard/credential_${id}/last_error/state`, (p) => p === 'none');
+    // The secret never reaches the broker.
+    expect(ha.messages.some((m) => m.payload.includes('top-secret-value'))).toBe(false);
+  });
+
+  it('invalid command payloads are ignored: nothing reaches the monitor, nothing stored changes, the bridge lives on', async () => {
+    const created = await api('POST', 'monitors', { monitor_id: 'valve-1', name: 'Valve' });
+    const id = created.body.id as string;
+    await ha.waitFor(`homeassistant/device/switchboard_monitor_${id}/config`);
+    const m = await connectMonitor('valve-1');
+    const commands: unknown[] = [];
+    m.on('command do', (c: unknown) => commands.push(c));
+    const before = t.app.context.db.collection('monitors').get(id);
+    const logged: string[] = [];
+    const unsubscribe = t.app.context.logs.subscribe((e) => {
+      if (e.service === 'mqtt') logged.push(e.msg);
+    });
+    const bad: [string, string | Buffer, boolean?][] = [
+      [`switchboard/monitor_${id}/command/set`, ''],
+      [`switchboard/monitor_${id}/command/set`, 'x'.repeat(256)],
+      [`switchboard/monitor_${id}/command/set`, 'line\nbreak'],
+      [`switchboard/monitor_${id}/command/set`, Buffer.alloc(10_000, 65)],
+      [`switchboard/monitor_${id}/online/set`, 'ON'],
+      [`switchboard/monitor_${id}/nope/set`, 'ON'],
+      ['switchboard/monitor_00000000-0000-4000-8000-000000000000/command/set', 'hello'],
+      [`switchboard/monitor_${id}/command/set/extra`, 'hello'],
+    ];
+    for (const [topic, payload, retain] of bad) await ha.client.publishAsync(topic, payload, { qos: 1, retain: retain ?? false });
+    // A valid command afterwards is the first and only one the monitor gets.
+    const received = new Promise<unknown>((resolve) => m.once('command do', resolve));
+    await ha.publish(`switchboard/monitor_${id}/command/set`, 'open');
+    expect(await received).toEqual({ command: 'open' });
+    expect(commands).toEqual([{ command: 'open' }]);
+    expect(before?.last_command).toBeNull();
+    unsubscribe();
+    // Every bad message got its own log line (the malformed topic matches no subscription at all).
+    expect(logged.filter((msg) => msg.startsWith('MQTT command ignored') || msg.startsWith('MQTT command rejected'))).toHaveLength(bad.length - 1);
+    m.emit('command done');
+    await expect.poll(() => t.app.context.db.collection('monitors').get(id)?.last_result).toBe('done');
+  });
+
+  it('republishes configs and states when Home Assistant announces itself (birth message)', async () => {
+    const topic = 'homeassistant/device/switchboard_addon_switchboard/config';
+    const from = ha.messages.length;
+    await ha.publish('homeassistant/status', 'online');
+    const again = await ha.waitFor(topic, () => true, { from });
+    expect(again.payload).toBe(ha.on(topic)[0]!.payload);
+    await ha.waitFor('switchboard/addon_switchboard/version/state', () => true, { from });
+    // "offline" from HA changes nothing.
+    await ha.publish('homeassistant/status', 'offline');
+  });
+
+  it('removes a deleted object: empty retained config and cleared state topics', async () => {
+    const created = await api('POST', 'monitors', { monitor_id: 'gone-1', name: 'Gone' });
+    const id = created.body.id as string;
+    const topic = `homeassistant/device/switchboard_monitor_${id}/config`;
+    await ha.waitFor(`switchboard/monitor_${id}/online/state`);
+    expect((await retainedNow(topic)).has(topic)).toBe(true);
+    const from = ha.messages.length;
+    expect((await api('DELETE', `monitors/${id}`)).status).toBe(200);
+    await ha.waitFor(topic, (p) => p === '', { from });
+    await ha.waitFor(`switchboard/monitor_${id}/online/state`, (p) => p === '', { from });
+    await ha.waitFor(`switchboard/monitor_${id}/availability`, (p) => p === '', { from });
+    const left = await retainedNow(`switchboard/monitor_${id}/#`);
+    expect([...left.keys()]).toEqual([]);
+    expect((await retainedNow(topic)).has(topic)).toBe(false);
+  });
+
+  it('survives a broker restart: keeps working while it is away, then republishes everything', async () => {
+    broker.stop();
+    await expect.poll(() => t.app.context.status.health().components.mqtt?.state, { timeout: 10_000 }).toBe('disconnected');
+    // The add-on keeps working without its broker.
+    const created = await api('POST', 'monitors', { monitor_id: 'late-1', name: 'Late' });
+    expect(created.status).toBe(201);
+    const id = created.body.id as string;
+    await broker.run();
+    await expect.poll(() => t.app.context.status.health().components.mqtt?.state, { timeout: 20_000 }).toBe('ok');
+    // The restarted broker had nothing retained; the bridge put it all back.
+    await expect
+      .poll(async () => [...(await retainedNow('homeassistant/device/+/config')).keys()].sort(), { timeout: 10_000 })
+      .toEqual(
+        expect.arrayContaining([
+          'homeassistant/device/switchboard_addon_switchboard/config',
+          `homeassistant/device/switchboard_monitor_${id}/config`,
+        ]),
+      );
+    const retained = await retainedNow('switchboard/#');
+    expect(retained.get('switchboard/bridge/state')).toBe('{"state":"online"}');
+    expect(retained.get(`switchboard/monitor_${id}/online/state`)).toBe('OFF');
+    expect(retained.get('switchboard/addon_switchboard/version/state')).toBe(t.app.context.status.version);
+  });
+});

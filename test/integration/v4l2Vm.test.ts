@@ -1,0 +1,144 @@
+// The real V4L2 driver against a real kernel driver: boots a Debian kernel with `vivid` under
+// qemu (test/vm/), runs test/vm/guest.ts inside against /dev/video0 and asserts on what it
+// printed. Cross-checks go through the independent v4l2-ctl binary inside the same VM.
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { ControlInfo, DeviceInfo, FormatInfo, InputInfo } from '../../src/camera/driver.js';
+import { qemuMissingReason, runGuest, type GuestRun } from '../vm/vivid.js';
+
+const skipReason = qemuMissingReason();
+if (skipReason) console.warn(`v4l2Vm: skipped: ${skipReason}`);
+
+interface DriverErrorView {
+  code: string;
+  op: string;
+  isGone: boolean;
+}
+
+describe.skipIf(skipReason !== null)('V4L2 driver on the vivid kernel driver (qemu VM)', () => {
+  let run: GuestRun;
+
+  // First run downloads the kernel package and builds the initramfs (cached in .vm/); boots take ~20 s under TCG.
+  beforeAll(async () => {
+    run = await runGuest(150_000);
+  }, 300_000);
+
+  function step<T>(name: string): T {
+    if (!run.steps.has(name)) {
+      throw new Error(`the guest printed no "${name}" step; console:\n${run.console.slice(-4000)}`);
+    }
+    return run.steps.get(name) as T;
+  }
+
+  it('ran to the end without a fatal error', () => {
+    expect(run.steps.get('fatal')).toBeUndefined();
+    expect(step<boolean>('done')).toBe(true);
+  });
+
+  it('discovers /dev/video0 as a vivid capture device (the output node is not listed)', () => {
+    const devices = step<DeviceInfo[]>('discover');
+    expect(devices).toEqual([{ path: '/dev/video0', driver: 'vivid', card: 'vivid', busInfo: 'platform:vivid-000', isCapture: true }]);
+  });
+
+  it('enumerates controls with ranges, flags and menus, skipping control classes', () => {
+    const controls = step<ControlInfo[]>('controls');
+    const byKey = new Map(controls.map((c) => [c.key, c]));
+    expect(byKey.get('brightness')).toMatchObject({ id: 0x00980900, name: 'Brightness', type: 'integer', minimum: 0, maximum: 255, step: 1, default: 128 });
+    expect(byKey.get('brightness')?.flags.slider).toBe(true);
+    expect(byKey.get('hue')).toMatchObject({ minimum: -128, maximum: 128, default: 0 });
+    expect(byKey.get('gain_automatic')).toMatchObject({ type: 'boolean', default: 1 });
+    expect(byKey.get('gain')?.flags).toMatchObject({ inactive: true, volatile: true });
+    expect(byKey.get('button')).toMatchObject({ type: 'button' });
+    expect(byKey.get('button')?.flags.writeOnly).toBe(true);
+    expect(byKey.get('read_only_integer_32_bits')?.flags.readOnly).toBe(true);
+    // vivid's menu has a hole at index 2: QUERYMENU answers EINVAL there and the item is left out.
+    expect(byKey.get('menu')?.menu).toEqual([
+      { index: 1, name: 'Menu Item 1' },
+      { index: 3, name: 'Menu Item 3' },
+      { index: 4, name: 'Menu Item 4' },
+    ]);
+    expect(byKey.get('integer_menu')?.menu?.find((m) => m.index === 8)).toEqual({ index: 8, value: 42 });
+    expect(byKey.get('test_pattern')?.menu?.[0]).toEqual({ index: 0, name: '75% Colorbar' });
+    expect(controls.some((c) => c.type === 'ctrl_class')).toBe(false);
+    // 64-bit range from QUERY_EXT_CTRL, limited to what a JS number holds exactly.
+    expect(byKey.get('integer_64_bits')).toMatchObject({ type: 'integer64', minimum: Number.MIN_SAFE_INTEGER, maximum: Number.MAX_SAFE_INTEGER, step: 1, default: 0 });
+  });
+
+  it('sets brightness and v4l2-ctl reads the same value back; reads what v4l2-ctl set', () => {
+    expect(step('brightness')).toEqual({ ours: 200, v4l2ctl: 'brightness: 200' });
+    expect(step('contrast')).toEqual({ ours: 42 });
+    expect(step('integer64')).toEqual({ ours: 2 ** 40 + 7, negative: -5, v4l2ctl: 'integer_64_bits: -5' });
+  });
+
+  it('lists formats with discrete frame sizes and switches to 640x480 YUYV', () => {
+    const formats = step<FormatInfo[]>('formats');
+    const yuyv = formats.find((f) => f.fourcc === 'YUYV');
+    expect(yuyv?.sizes).toContainEqual({ width: 640, height: 480 });
+    expect(yuyv?.sizes).toContainEqual({ width: 1280, height: 720 });
+    const set = step<{ result: unknown; get: unknown; v4l2ctl: string }>('setFormat');
+    expect(set.result).toEqual({ width: 640, height: 480, fourcc: 'YUYV' });
+    expect(set.get).toEqual({ width: 640, height: 480, fourcc: 'YUYV' });
+    expect(set.v4l2ctl).toMatch(/Width\/Height\s*: 640\/480/);
+    expect(set.v4l2ctl).toMatch(/Pixel Format\s*: 'YUYV'/);
+  });
+
+  it('sets the frame rate through S_PARM', () => {
+    const fps = step<{ result: number; get: number; v4l2ctl: string }>('setFrameRate');
+    expect(fps.result).toBe(15);
+    expect(fps.get).toBe(15);
+    expect(fps.v4l2ctl).toMatch(/Frames per second: 15\.000 \(15\/1\)/);
+  });
+
+  it('enumerates inputs and selects one', () => {
+    const input = step<{ inputs: InputInfo[]; get: number; v4l2ctl: string }>('input');
+    expect(input.inputs).toEqual([
+      { index: 0, name: 'Webcam 0', type: 'camera' },
+      { index: 1, name: 'TV 0', type: 'tuner' },
+      { index: 2, name: 'S-Video 0', type: 'camera' },
+      { index: 3, name: 'HDMI 0', type: 'camera' },
+    ]);
+    expect(input.get).toBe(1);
+    expect(input.v4l2ctl).toMatch(/Video input : 1 \(TV 0/);
+  });
+
+  it('turns kernel errors into typed CameraDriverErrors', () => {
+    expect(step<Record<string, DriverErrorView>>('errors')).toEqual({
+      bogusControl: { code: 'EINVAL', op: 'VIDIOC_G_CTRL', isGone: false },
+      bogusControlSet: { code: 'EINVAL', op: 'VIDIOC_S_CTRL', isGone: false },
+      readOnly: { code: 'EACCES', op: 'VIDIOC_S_CTRL', isGone: false },
+      bogusInput: { code: 'EINVAL', op: 'VIDIOC_S_INPUT', isGone: false },
+    });
+    // Another process streaming holds the queue: the kernel refuses the format change.
+    expect(step<DriverErrorView>('busy')).toEqual({ code: 'EBUSY', op: 'VIDIOC_S_FMT', isGone: false });
+  });
+
+  it('the camera service drives the device: 0–100 brightness, resolution, fps and sensor', () => {
+    expect(run.steps.get('serviceError')).toBeUndefined();
+    type Controls = Record<string, unknown>;
+    const service = step<{
+      brightness: { view: Controls; v4l2ctl: string };
+      format: { view: Controls; fmt: string; parm: string };
+      sensor: { view: Controls; v4l2ctl: string };
+      events: { event: string; details: { changes?: Controls } }[];
+    }>('service');
+    // 60 % of vivid's 0..255 brightness range.
+    expect(service.brightness.view.brightness).toBe(60);
+    expect(service.brightness.v4l2ctl).toBe('brightness: 153');
+    expect(service.format.view).toMatchObject({ resolution: '1280x720', fps: 10 });
+    expect(service.format.fmt).toMatch(/Width\/Height\s*: 1280\/720/);
+    expect(service.format.parm).toMatch(/Frames per second: 10\.000 \(10\/1\)/);
+    expect(service.sensor.view.sensor).toBe(2);
+    expect(service.sensor.v4l2ctl).toMatch(/Video input : 1 \(TV 0/);
+    expect(service.events.map((e) => e.event)).toEqual(expect.arrayContaining(['created', 'connected', 'updated']));
+    expect(service.events.some((e) => e.event === 'updated' && e.details.changes?.brightness === 60)).toBe(true);
+  });
+
+  it('a closed device reports gone; an unplugged and replugged device is found again', () => {
+    expect(step<DriverErrorView>('closed')).toEqual({ code: 'ENODEV', op: 'VIDIOC_G_CTRL', isGone: true });
+    const replug = step<{ duringUnplug: { discover: DeviceInfo[]; open: DriverErrorView }; after: DeviceInfo[]; brightness: number }>('replug');
+    expect(replug.duringUnplug.discover).toEqual([]);
+    expect(replug.duringUnplug.open).toEqual({ code: 'ENOENT', op: 'open', isGone: true });
+    expect(replug.after.map((d) => d.path)).toEqual(['/dev/video0']);
+    // A fresh module instance: controls are back at their defaults.
+    expect(replug.brightness).toBe(128);
+  });
+});

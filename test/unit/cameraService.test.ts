@@ -1,0 +1,307 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { SYSTEM_ACTOR, type Actor } from '../../src/auth/records.js';
+import { CameraService } from '../../src/camera/cameraService.js';
+import { CID } from '../../src/camera/controlMapping.js';
+import { CameraDriverError, type CameraDevice, type CameraDriver } from '../../src/camera/driver.js';
+import { SimulatedDriver } from '../../src/camera/drivers/simulated/simulatedDriver.js';
+import { camerasSchema } from '../../src/config/schema.js';
+import { AppError } from '../../src/core/errors.js';
+import { EventBus, type DomainEvent } from '../../src/core/eventBus.js';
+import { Database } from '../../src/store/database.js';
+
+const USER: Actor = { kind: 'user', userId: 'u1', username: 'user', role: 'user' };
+const VIEWER: Actor = { kind: 'user', userId: 'v1', username: 'viewer', role: 'viewer' };
+const logger = pino({ level: 'silent' });
+
+/** Stands in for the V4L2 driver (whose own test runs against vivid in a VM): vivid-like devices at /dev paths that can be unplugged. */
+class PluggableV4l2 implements CameraDriver {
+  readonly name = 'v4l2' as const;
+  readonly devices = new SimulatedDriver();
+  discover() {
+    return this.devices.discover();
+  }
+  open(path: string) {
+    return this.devices.open(path);
+  }
+}
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function setup(cameras: Record<string, unknown> = { simulated: 'always' }, v4l2: CameraDriver | null = null) {
+  const dir = mkdtempSync(join(tmpdir(), 'switchboard-cameras-'));
+  const db = Database.inDir(dir);
+  await db.open();
+  const bus = new EventBus();
+  const events: DomainEvent[] = [];
+  bus.subscribe((e) => events.push(e), ['camera']);
+  const simulated = new SimulatedDriver();
+  const service = new CameraService({ cameras: db.collection('cameras'), bus, config: camerasSchema.parse(cameras), logger, simulated, loadV4l2: async () => v4l2 });
+  await service.start();
+  cleanups.push(async () => {
+    await service.stop();
+    await db.flush();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const first = () => service.all()[0]!;
+  return { service, db, bus, events, simulated, first };
+}
+
+const appError = async (p: Promise<unknown>): Promise<AppError> => {
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof AppError) return err;
+    throw err;
+  }
+  throw new Error('expected an AppError');
+};
+
+describe('camera service', () => {
+  it('adds a simulated camera and reads its settings in Rotoclear units', async () => {
+    const { first, events } = await setup();
+    const cam = first();
+    expect(cam).toMatchObject({ driver: 'simulated', device: 'simulated:0', exists: true, slot: null, record: 'off', jpeg_quality: 80 });
+    expect(cam.controls).toEqual({
+      brightness: 50, contrast: 50, saturation: 50, sharpness: null, gain: 7, 'red-gain': null, 'blue-gain': null,
+      'auto-exposure': true, 'auto-white-balance': null, 'noise-supression': null, resolution: '640x360', fps: 30, sensor: 1,
+    });
+    expect(cam.resolutions).toContain('1920x1080');
+    expect(cam.fps_options).toEqual([5, 10, 15, 25, 30, 40]);
+    expect(cam.capabilities.controls.brightness).toMatchObject({ v4l2_key: 'brightness', minimum: 0, maximum: 255 });
+    expect(events.map((e) => e.event)).toEqual(['created', 'connected', 'updated']);
+  });
+
+  it('scales to the device range and back, and publishes one updated event with the changes', async () => {
+    const { service, first, simulated, events } = await setup();
+    const dev = simulated.open(first().device);
+    events.length = 0;
+    const view = await service.setControls(USER, first().id, { brightness: 75, contrast: 0, saturation: 100 });
+    expect([dev.getControl(CID.BRIGHTNESS), dev.getControl(CID.CONTRAST), dev.getControl(CID.SATURATION)]).toEqual([191, 0, 255]);
+    expect(view.controls).toMatchObject({ brightness: 75, contrast: 0, saturation: 100 });
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ event: 'updated', entity: first().id, details: { changes: { brightness: 75, contrast: 0, saturation: 100 } } });
+    await service.setControls(USER, first().id, { 'auto-exposure': false, resolution: '1280x720', sensor: 3 });
+    expect([dev.getControl(CID.AUTOGAIN), dev.getFormat().width, dev.getInput()]).toEqual([0, 1280, 2]);
+    expect(first().controls).toMatchObject({ 'auto-exposure': false, resolution: '1280x720', sensor: 3, fps: 12.5 });
+  });
+
+  it('rejects invalid or unsupported values and changes nothing', async () => {
+    const { service, first, simulated, events, db } = await setup();
+    const id = first().id;
+    const dev = simulated.open(first().device);
+    const before = structuredClone(db.collection('cameras').get(id));
+    events.length = 0;
+    const cases: [unknown, string, string][] = [
+      [{ brightness: 60, contrast: 150 }, 'controls.contrast', 'Value must be between 0 and 100'],
+      [{ brightness: 60.5 }, 'controls.brightness', 'Value must be an integer between 0 and 100'],
+      [{ brightness: '60' }, 'controls.brightness', 'Value must be an integer between 0 and 100'],
+      [{ sharpness: 50 }, 'controls.sharpness', 'This camera has no such control'],
+      [{ resolution: '1000x1000', brightness: 10 }, 'controls.resolution', 'Resolution not offered'],
+      [{ resolution: 'big' }, 'controls.resolution', 'Value must be a resolution like "1920x1080"'],
+      [{ fps: 4 }, 'controls.fps', 'Value must be an integer between 5 and 60'],
+      [{ sensor: 5 }, 'controls.sensor', 'Value must be between 1 and 4'],
+      [{ 'auto-exposure': 'maybe' }, 'controls.auto-exposure', 'Value must be true or false'],
+      [{ hue: 5 }, 'controls', 'unknown key: hue'],
+    ];
+    for (const [input, path, message] of cases) {
+      const err = await appError(service.setControls(USER, id, input));
+      expect(err.kind).toBe('validation');
+      expect(err.details[0]?.path).toBe(path);
+      expect(err.details[0]?.message).toContain(message);
+    }
+    // Applied steps are undone when a later one fails: 1280x720 offers no 30 fps.
+    const err = await appError(service.setControls(USER, id, { brightness: 10, resolution: '1280x720', fps: 30 }));
+    expect(err.details[0]).toMatchObject({ path: 'controls.fps' });
+    expect(err.details[0]?.message).toContain('does not offer 30 fps at 1280x720');
+    expect(dev.getFormat()).toMatchObject({ width: 640, height: 360 });
+    expect(dev.getFrameRate()).toBe(30);
+    expect(dev.getControl(CID.BRIGHTNESS)).toBe(128);
+    expect(db.collection('cameras').get(id)).toEqual(before);
+    expect(events).toEqual([]);
+  });
+
+  it('checks roles: viewers read, users change settings, admins create and delete', async () => {
+    const { service, first } = await setup();
+    expect((await service.read(VIEWER, first().id)).id).toBe(first().id);
+    expect((await appError(service.setControls(VIEWER, first().id, { brightness: 1 }))).kind).toBe('forbidden');
+    expect((await appError(service.update(VIEWER, first().id, { name: 'x' }))).kind).toBe('forbidden');
+    expect((await appError(service.create(USER, {}))).kind).toBe('forbidden');
+    expect((await appError(service.delete(USER, first().id))).kind).toBe('forbidden');
+    expect((await appError(service.read(VIEWER, 'nope'))).kind).toBe('not_found');
+    const created = await service.create(SYSTEM_ACTOR, { name: 'Bench' });
+    expect(created).toMatchObject({ name: 'Bench', driver: 'simulated', device: 'simulated:1', origin: 'manual', exists: true });
+    await service.delete(SYSTEM_ACTOR, created.id);
+    expect(service.get(created.id)).toBeUndefined();
+  });
+
+  it('updates name, slot, light binding and controls in one validated change', async () => {
+    const { service, first, events } = await setup();
+    const second = await service.create(SYSTEM_ACTOR, { name: 'Second' });
+    expect(service.bySlot(1)?.id).toBe(first().id);
+    expect(service.bySlot(2)?.id).toBe(second.id);
+    events.length = 0;
+    const bad = await appError(service.update(USER, first().id, { name: 'Front', controls: { brightness: 101 } }));
+    expect(bad.details[0]?.path).toBe('payload.controls.brightness');
+    expect(first().name).toBe('Camera 1');
+    expect(events).toEqual([]);
+    const view = await service.update(USER, second.id, { name: 'Top', slot: 1, light_entity: 'light.bench', light: true, controls: { gain: 100 } });
+    expect(view).toMatchObject({ name: 'Top', slot: 1, light_entity: 'light.bench', light: true });
+    expect(view.controls.gain).toBe(100);
+    expect(service.bySlot(1)?.id).toBe(second.id);
+    expect(service.bySlot(2)?.id).toBe(first().id);
+    expect(events.at(-1)?.details).toEqual({ changes: { name: 'Top', slot: 1, light_entity: 'light.bench', light: true, gain: 100 } });
+    await service.update(USER, first().id, { slot: 1 }); // takes the slot over
+    expect(service.get(second.id)?.slot).toBeNull();
+    expect(service.bySlot(1)?.id).toBe(first().id);
+  });
+
+  it('keeps recording, snapshot and JPEG quality as state with the Rotoclear transitions', async () => {
+    const { service, first, events } = await setup();
+    const id = first().id;
+    expect((await appError(service.setState(USER, id, { record: 'pause' }))).details[0]?.message).toBe('Recording is not running');
+    expect((await service.setState(USER, id, { record: true })).record).toBe('on');
+    expect((await service.setState(USER, id, { record: 'pause' })).record).toBe('pause');
+    expect((await service.setState(USER, id, { record: 'pause_release' })).record).toBe('on');
+    expect((await appError(service.setState(USER, id, { record: 'pause_release' }))).details[0]?.message).toBe('Recording is not paused');
+    expect((await service.setState(USER, id, { record: 'off' })).record).toBe('off');
+    expect((await appError(service.setState(USER, id, { record: 'start' }))).kind).toBe('validation');
+    events.length = 0;
+    await service.setState(USER, id, { snap: true, 'jpeg-quality': 55 });
+    expect(events).toHaveLength(1);
+    expect(events[0]?.details).toEqual({ changes: { snap: true, 'jpeg-quality': 55 } });
+    expect(first().jpeg_quality).toBe(55);
+    expect((await appError(service.setState(USER, id, { 'jpeg-quality': 101 }))).details[0]?.message).toBe('Value must be between 0 and 100');
+  });
+
+  it('tracks demand: first reader demands, last one leaving un-demands', async () => {
+    const { service, first, events } = await setup();
+    const id = first().id;
+    events.length = 0;
+    service.addDemand(id, { type: 'mqtt', id: 'switch' });
+    service.addDemand(id, { type: 'mqtt', id: 'switch' });
+    service.addDemand(id, { type: 'http', id: 'r1' });
+    expect(first()).toMatchObject({ demanded: true, readers: 2 });
+    service.removeDemand(id, { type: 'mqtt', id: 'switch' });
+    service.removeDemand(id, { type: 'http', id: 'r1' });
+    service.removeDemand(id, { type: 'http', id: 'r1' });
+    expect(events.map((e) => e.event)).toEqual(['demand', 'read', 'read', 'unread', 'unread', 'unDemand']);
+    expect(events[1]?.details).toMatchObject({ readerType: 'mqtt', readerId: 'switch' });
+    expect(first()).toMatchObject({ demanded: false, readers: 0 });
+    expect(() => service.addDemand('nope', { type: 'lab', id: 'x' })).toThrow(AppError);
+  });
+
+  it('sets the main camera only to a slot that has a camera', async () => {
+    const { service, events } = await setup();
+    expect((await appError(service.setMainCamera(USER, 2))).details[0]?.message).toBe('There is no camera 2');
+    expect((await appError(service.setMainCamera(USER, 3))).details[0]?.message).toBe('Value must be 1 or 2');
+    await service.create(SYSTEM_ACTOR, {});
+    events.length = 0;
+    expect((await service.setMainCamera(USER, 2))['main-camera']).toBe(2);
+    expect(service.mainCamera()?.id).toBe(service.bySlot(2)?.id);
+    expect(events[0]).toMatchObject({ entity: null, event: 'state', details: { changes: { 'main-camera': 2 } } });
+  });
+});
+
+describe('camera discovery and hot-plug', () => {
+  it('uses real cameras when present and adds a simulated one only when none is (auto)', async () => {
+    const v4l2 = new PluggableV4l2();
+    v4l2.devices.add('/dev/video0');
+    const withCamera = await setup({ simulated: 'auto' }, v4l2);
+    expect(withCamera.service.all().map((c) => [c.driver, c.device, c.exists])).toEqual([['v4l2', '/dev/video0', true]]);
+    const without = await setup({ simulated: 'auto' }, new PluggableV4l2());
+    expect(without.service.all().map((c) => c.driver)).toEqual(['simulated']);
+    const never = await setup({ simulated: 'never' }, null);
+    expect(never.service.all()).toEqual([]);
+    expect((await appError(never.service.create(SYSTEM_ACTOR, { driver: 'simulated' }))).details[0]?.message).toContain('cameras.simulated: never');
+  });
+
+  it('only uses the configured devices when cameras.devices is set', async () => {
+    const v4l2 = new PluggableV4l2();
+    v4l2.devices.add('/dev/video0');
+    v4l2.devices.add('/dev/video2');
+    const { service } = await setup({ simulated: 'never', devices: ['/dev/video2'] }, v4l2);
+    expect(service.all().map((c) => c.device)).toEqual(['/dev/video2']);
+  });
+
+  it('marks an unplugged camera absent on ENODEV and restores its settings when it comes back', async () => {
+    const v4l2 = new PluggableV4l2();
+    v4l2.devices.add('/dev/video0');
+    const { service, first, events } = await setup({ simulated: 'auto' }, v4l2);
+    const id = first().id;
+    await service.setControls(USER, id, { brightness: 80, resolution: '320x180', fps: 60 });
+    v4l2.devices.unplug('/dev/video0');
+    events.length = 0;
+    const err = await appError(service.setControls(USER, id, { brightness: 10 }));
+    expect(err.kind).toBe('unavailable');
+    expect(err.message).toContain('was disconnected');
+    expect(first().exists).toBe(false);
+    expect(events.map((e) => [e.event, e.details])).toEqual([
+      ['disconnected', { device: '/dev/video0', reason: expect.stringContaining('ENODEV') }],
+      ['updated', { changes: { exists: false } }],
+    ]);
+    expect((await appError(service.setControls(USER, id, { brightness: 10 }))).message).toContain('is not connected');
+    expect(first().controls.brightness).toBe(80); // last known values stay visible
+
+    v4l2.devices.add('/dev/video0'); // replugged: the device starts from its defaults
+    await service.scan();
+    expect(first().exists).toBe(true);
+    const dev = v4l2.open('/dev/video0');
+    expect([dev.getControl(CID.BRIGHTNESS), dev.getFormat().width, dev.getFrameRate()]).toEqual([204, 320, 60]);
+    expect(first().controls).toMatchObject({ brightness: 80, resolution: '320x180', fps: 60 });
+  });
+
+  it('notices a camera that went away during a scan', async () => {
+    const v4l2 = new PluggableV4l2();
+    v4l2.devices.add('/dev/video0');
+    const { service, first } = await setup({ simulated: 'never' }, v4l2);
+    v4l2.devices.unplug('/dev/video0');
+    await service.scan();
+    expect(first().exists).toBe(false);
+    expect((await appError(service.delete(SYSTEM_ACTOR, 'nope'))).kind).toBe('not_found');
+    await service.delete(SYSTEM_ACTOR, first().id); // an absent discovered camera may be removed
+    expect(service.all()).toEqual([]);
+  });
+});
+
+describe('device errors', () => {
+  /** A vivid-like device whose format and frame-rate calls fail the way a streaming device's do. */
+  class BusyV4l2 extends PluggableV4l2 {
+    failWith: 'EBUSY' | 'EIO' | null = null;
+    override open(path: string): CameraDevice {
+      const dev = super.open(path);
+      const fail = (op: string) => {
+        if (this.failWith) throw new CameraDriverError(this.failWith, op, path);
+      };
+      return Object.assign(Object.create(dev) as CameraDevice, {
+        setFormat: (f: Parameters<CameraDevice['setFormat']>[0]) => (fail('VIDIOC_S_FMT'), dev.setFormat(f)),
+      });
+    }
+  }
+
+  it('turns kernel errors into clear errors and leaves the settings as they were', async () => {
+    const v4l2 = new BusyV4l2();
+    v4l2.devices.add('/dev/video0');
+    const { service, first, events } = await setup({ simulated: 'never' }, v4l2);
+    const id = first().id;
+    const name = first().name;
+    v4l2.failWith = 'EBUSY';
+    events.length = 0;
+    const busy = await appError(service.setControls(USER, id, { brightness: 90, resolution: '1280x720' }));
+    expect(busy.kind).toBe('conflict');
+    expect(busy.message).toContain('is busy (VIDIOC_S_FMT)');
+    v4l2.failWith = 'EIO';
+    const io = await appError(service.update(USER, id, { name: 'Renamed', controls: { resolution: '320x180' } }));
+    expect(io.kind).toBe('runtime');
+    expect(io.details).toEqual([{ path: 'controls', message: 'VIDIOC_S_FMT failed with EIO' }]);
+    expect(first()).toMatchObject({ name, exists: true, controls: { brightness: 50, resolution: '640x360' } });
+    expect(v4l2.devices.open('/dev/video0').getControl(CID.BRIGHTNESS)).toBe(128);
+    expect(events).toEqual([]);
+  });
+});

@@ -1,0 +1,111 @@
+// The MQTT bridge's pure parts: command payload parsers, topic layout, broker selection from config.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { describe, expect, it } from 'vitest';
+import { resolveBroker } from '../../src/bridges/mqtt/brokerTarget.js';
+import { redact } from '../../src/bridges/mqtt/mqttBridge.js';
+import { parseInteger, parseOnOff, parseOption, parsePress, parseText } from '../../src/bridges/mqtt/payloads.js';
+import { deviceIdOf, Topics } from '../../src/bridges/mqtt/topics.js';
+import { mqttSchema } from '../../src/config/schema.js';
+import { AppError } from '../../src/core/errors.js';
+
+const logger = pino({ level: 'silent' });
+const noFetch = (() => {
+  throw new Error('must not be called');
+}) as unknown as typeof fetch;
+
+function problem(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(AppError);
+    expect((err as AppError).kind).toBe('validation');
+    return (err as AppError).details[0]!.message;
+  }
+  throw new Error('expected a validation error');
+}
+
+describe('command payload parsers', () => {
+  it('accept exactly what HA sends and refuse everything else with a reason', () => {
+    expect(parseOnOff('ON')).toBe(true);
+    expect(parseOnOff('OFF')).toBe(false);
+    expect(problem(() => parseOnOff('on'))).toBe('expected "ON" or "OFF"');
+    expect(() => parsePress('PRESS')).not.toThrow();
+    expect(problem(() => parsePress(''))).toBe('expected "PRESS"');
+    expect(parseInteger('60', 0, 100)).toBe(60);
+    expect(parseInteger('60.0', 0, 100)).toBe(60);
+    expect(parseInteger(' 0 ', 0, 100)).toBe(0);
+    expect(problem(() => parseInteger('60.5', 0, 100))).toBe('expected a whole number');
+    expect(problem(() => parseInteger('101', 0, 100))).toBe('expected a number from 0 to 100');
+    expect(problem(() => parseInteger('1e2', 0, 100))).toBe('expected a number');
+    expect(problem(() => parseInteger('', 0, 100))).toBe('expected a number');
+    expect(parseOption('640x480', ['640x480', '1280x720'])).toBe('640x480');
+    expect(problem(() => parseOption('1x1', ['640x480']))).toBe('expected one of: 640x480');
+    expect(parseText('pump on', 255)).toBe('pump on');
+    expect(problem(() => parseText('', 255))).toBe('expected a non-empty text');
+    expect(problem(() => parseText('abc', 2))).toBe('expected at most 2 characters');
+    expect(problem(() => parseText('a\u0000b', 10))).toBe('control characters are not allowed');
+  });
+});
+
+describe('topics', () => {
+  const topics = new Topics('switchboard', 'homeassistant');
+
+  it('lays out discovery, state, command and mirror topics; ids are topic-safe', () => {
+    const dev = deviceIdOf('camera', 'a/b+c#d');
+    expect(dev).toBe('camera_a_b_c_d');
+    expect(topics.discovery(dev)).toBe('homeassistant/device/switchboard_camera_a_b_c_d/config');
+    expect(topics.uniqueId(dev, 'brightness')).toBe('switchboard_camera_a_b_c_d_brightness');
+    expect(topics.state(dev, 'brightness')).toBe('switchboard/camera_a_b_c_d/brightness/state');
+    expect(topics.command(dev, 'brightness')).toBe('switchboard/camera_a_b_c_d/brightness/set');
+    expect(topics.eventMirror('monitor', 'm/1', 'commandDone')).toBe('switchboard/events/monitor/m_1/commandDone');
+    expect(topics.eventMirror('camera', null, 'state')).toBe('switchboard/events/camera/_/state');
+  });
+
+  it('parses only its own command and discovery topics', () => {
+    expect(topics.parseCommand('switchboard/camera_x/light/set')).toEqual({ deviceId: 'camera_x', key: 'light' });
+    expect(topics.parseCommand('switchboard/camera_x/light/state')).toBeNull();
+    expect(topics.parseCommand('switchboard/camera_x/light/set/more')).toBeNull();
+    expect(topics.parseCommand('other/camera_x/light/set')).toBeNull();
+    expect(topics.parseDiscovery('homeassistant/device/switchboard_camera_x/config')).toBe('camera_x');
+    expect(topics.parseDiscovery('homeassistant/device/zigbee2mqtt_0x1/config')).toBeNull();
+    const nested = new Topics('home/switchboard', 'ha');
+    expect(nested.idPrefix).toBe('home_switchboard');
+    expect(nested.parseCommand('home/switchboard/monitor_1/command/set')).toEqual({ deviceId: 'monitor_1', key: 'command' });
+  });
+});
+
+describe('broker selection', () => {
+  it('disabled, embedded and a URL with credentials and a CA file', async () => {
+    expect(await resolveBroker(mqttSchema.parse({ url: 'disabled' }), { env: {}, fetch: noFetch, logger })).toEqual({ kind: 'disabled' });
+    expect(await resolveBroker(mqttSchema.parse({ url: 'embedded', embedded_port: 0 }), { env: {}, fetch: noFetch, logger })).toEqual({ kind: 'embedded', host: '127.0.0.1', port: 0 });
+    const dir = mkdtempSync(join(tmpdir(), 'switchboard-ca-'));
+    try {
+      writeFileSync(join(dir, 'ca.pem'), 'PEM');
+      const target = await resolveBroker(mqttSchema.parse({ url: 'mqtts://broker:8883', username: 'u', password: 'p', ca_file: join(dir, 'ca.pem'), reject_unauthorized: false }), { env: {}, fetch: noFetch, logger });
+      expect(target).toEqual({ kind: 'remote', url: 'mqtts://broker:8883', username: 'u', password: 'p', ca: Buffer.from('PEM'), rejectUnauthorized: false, source: 'config' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('auto outside the add-on (no SUPERVISOR_TOKEN) falls back to the embedded broker', async () => {
+    expect(await resolveBroker(mqttSchema.parse({ url: 'auto' }), { env: {}, fetch: noFetch, logger })).toEqual({ kind: 'embedded', host: '127.0.0.1', port: 1883 });
+  });
+
+  it('auto: an unexpected Supervisor answer falls back too; ssl answers become mqtts://', async () => {
+    const answer = (body: unknown) => (async () => new Response(JSON.stringify(body), { status: 200 })) as unknown as typeof fetch;
+    const env = { SUPERVISOR_TOKEN: 't' };
+    expect(await resolveBroker(mqttSchema.parse({ url: 'auto' }), { env, fetch: answer({ result: 'ok', data: {} }), logger })).toMatchObject({ kind: 'embedded' });
+    expect(await resolveBroker(mqttSchema.parse({ url: 'auto' }), { env, fetch: answer({ result: 'ok', data: { host: 'core-mosquitto', port: 8883, ssl: true, username: 'addons', password: 'x' } }), logger })).toEqual({
+      kind: 'remote', url: 'mqtts://core-mosquitto:8883', username: 'addons', password: 'x', rejectUnauthorized: true, source: 'supervisor',
+    });
+  });
+
+  it('redacts credentials in URLs for logs and health', () => {
+    expect(redact('mqtt://user:pass@broker:1883')).toBe('mqtt://***@broker:1883');
+    expect(redact('mqtt://broker:1883')).toBe('mqtt://broker:1883');
+  });
+});

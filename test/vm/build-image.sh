@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Builds the vivid test VM once and caches it under .vm/ (gitignored): a Debian kernel, its
+# V4L2 modules in load order, busybox, node and v4l2-ctl with their shared libraries, and koffi.
+# The test's own code is packed separately per run (see vivid.ts), so editing src/ never rebuilds
+# this base. Recipe: /work/shared/V4L2-TESTBED.md. Needs: qemu-system-x86 busybox-static kmod cpio
+# v4l-utils (Debian packages) and network access for `apt-get download` of the kernel package.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+vm="$root/.vm"
+mkdir -p "$vm"
+exec 9>"$vm/build.lock"
+flock 9
+
+node_bin=$(readlink -f "$(command -v node)")
+pkg=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-[0-9]/{print $2; exit}')
+[ -n "$pkg" ] || { echo "build-image: no linux-image-amd64 dependency found (apt-get update?)" >&2; exit 1; }
+kver=${pkg#linux-image-}
+key="$kver $("$node_bin" --version) $(sha256sum "$0" | cut -c1-16) $(cat "$root/node_modules/koffi/package.json" | sha256sum | cut -c1-16)"
+if [ -f "$vm/base.key" ] && [ "$(cat "$vm/base.key")" = "$key" ] && [ -f "$vm/base.cpio.gz" ] && [ -f "$vm/vmlinuz" ]; then
+  exit 0
+fi
+rm -f "$vm/base.key"
+
+# Kernel: the Debian package's vmlinuz and modules.
+if [ ! -d "$vm/kroot/lib/modules/$kver" ]; then
+  rm -rf "$vm/kroot" "$vm/dl" && mkdir -p "$vm/dl"
+  # apt warns that it downloads as root, unsandboxed, into a root-owned folder: expected here.
+  (cd "$vm/dl" && apt-get download "$pkg" 2> >(grep -v 'unsandboxed' >&2) >/dev/null)
+  dpkg-deb -x "$vm"/dl/"$pkg"_*.deb "$vm/kroot"
+  rm -rf "$vm/dl"
+fi
+depmod -b "$vm/kroot" "$kver"
+cp "$vm/kroot/boot/vmlinuz-$kver" "$vm/vmlinuz"
+
+rootfs="$vm/rootfs"
+rm -rf "$rootfs"
+mkdir -p "$rootfs"/{bin,dev,proc,sys,tmp,modules,app/node_modules/@koromix}
+
+# vivid's modules.dep line lists its dependencies; loading them in reverse order satisfies each one.
+moddir="$vm/kroot/lib/modules/$kver"
+vivid_line=$(grep -E '/vivid\.ko(\.[a-z]+)?:' "$moddir/modules.dep")
+read -r -a deps <<<"${vivid_line#*:}"
+order=()
+for ((i = ${#deps[@]} - 1; i >= 0; i--)); do order+=("${deps[$i]}"); done
+order+=("${vivid_line%%:*}")
+: >"$rootfs/modules/order"
+for mod in "${order[@]}"; do
+  name=$(basename "$mod"); name=${name%.xz}; name=${name%.zst}
+  case "$mod" in
+    *.xz) xz -dc "$moddir/$mod" >"$rootfs/modules/$name" ;;
+    *.zst) zstd -qdc "$moddir/$mod" >"$rootfs/modules/$name" ;;
+    *) cp "$moddir/$mod" "$rootfs/modules/$name" ;;
+  esac
+  echo "$name" >>"$rootfs/modules/order"
+done
+
+# Binaries with every library ldd names, at the same paths.
+copy_with_libs() {
+  mkdir -p "$rootfs$(dirname "$2")"
+  cp "$1" "$rootfs$2"
+  for lib in $(ldd "$1" | grep -oE '/[^ ]+'); do
+    mkdir -p "$rootfs$(dirname "$lib")"
+    cp -L "$lib" "$rootfs$lib"
+  done
+}
+cp "$(readlink -f "$(command -v busybox)")" "$rootfs/bin/busybox"
+copy_with_libs "$node_bin" /usr/bin/node
+copy_with_libs "$(readlink -f "$(command -v v4l2-ctl)")" /usr/bin/v4l2-ctl
+
+# koffi and its prebuilt native module (the guest script is bundled without it).
+cp -r "$root/node_modules/koffi" "$rootfs/app/node_modules/koffi"
+cp -r "$root/node_modules/@koromix/koffi-linux-x64" "$rootfs/app/node_modules/@koromix/"
+
+cat >"$rootfs/init" <<'INIT'
+#!/bin/busybox sh
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+mount -t tmpfs tmp /tmp
+for m in $(cat /modules/order); do
+  insmod "/modules/$m" || echo "VMTEST-INSMOD-FAILED $m"
+done
+i=0
+while [ ! -e /dev/video0 ] && [ $i -lt 20 ]; do sleep 1; i=$((i + 1)); done
+cd /app && HOME=/tmp node guest.mjs
+echo "VMTEST-EXIT $?"
+poweroff -f
+INIT
+chmod +x "$rootfs/init"
+
+(cd "$rootfs" && find . | cpio -o -H newc --quiet | gzip -1) >"$vm/base.cpio.gz.tmp"
+mv "$vm/base.cpio.gz.tmp" "$vm/base.cpio.gz"
+# The unpacked kernel package (~400 MB) is only needed to build: a rebuild downloads it again (~70 MB).
+rm -rf "$rootfs" "$vm/kroot"
+echo "$key" >"$vm/base.key"
+echo "build-image: kernel $kver, $(du -h "$vm/base.cpio.gz" | cut -f1) initramfs"

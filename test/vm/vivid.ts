@@ -1,0 +1,76 @@
+// Host side of the vivid VM: builds (cached) the kernel + base initramfs, bundles the guest
+// script with the driver under test, boots qemu (TCG) and returns the guest's `VMTEST` lines.
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { promisify } from 'node:util';
+import { build } from 'esbuild';
+
+const execFileAsync = promisify(execFile);
+const ROOT = new URL('../../', import.meta.url).pathname;
+const VM = join(ROOT, '.vm');
+
+/** Why the VM cannot run here, or null when it can. */
+export function qemuMissingReason(): string | null {
+  const found = (process.env.PATH ?? '').split(delimiter).some((dir) => existsSync(join(dir, 'qemu-system-x86_64')));
+  return found ? null : 'qemu-system-x86_64 not found: install the Debian packages qemu-system-x86 busybox-static kmod cpio v4l-utils (test/install-system-deps.sh)';
+}
+
+export interface GuestRun {
+  /** Parsed `VMTEST {step, data}` lines by step name. */
+  steps: Map<string, unknown>;
+  /** The whole serial console, for failure messages. */
+  console: string;
+}
+
+async function packGuest(): Promise<string> {
+  const stage = join(VM, 'guest-stage');
+  rmSync(stage, { recursive: true, force: true });
+  mkdirSync(join(stage, 'app'), { recursive: true });
+  await build({
+    entryPoints: [join(ROOT, 'test/vm/guest.ts')],
+    outfile: join(stage, 'app/guest.mjs'),
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    // koffi loads its native module from its package folder, which the base image carries.
+    external: ['koffi'],
+    // Bundled CommonJS dependencies (pino, lowdb's helpers) call require(): give the ESM bundle one.
+    banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
+    logLevel: 'error',
+  });
+  const archive = join(VM, 'guest.cpio.gz');
+  await execFileAsync('sh', ['-c', `cd "${stage}" && find . | cpio -o -H newc --quiet | gzip -1 > "${archive}"`]);
+  // The kernel unpacks concatenated cpio archives in order: the guest layer lands on the base.
+  const initrd = join(VM, 'initrd.gz');
+  writeFileSync(initrd, Buffer.concat([readFileSync(join(VM, 'base.cpio.gz')), readFileSync(archive)]));
+  rmSync(stage, { recursive: true, force: true });
+  return initrd;
+}
+
+export async function runGuest(timeoutMs: number): Promise<GuestRun> {
+  await execFileAsync('bash', [join(ROOT, 'test/vm/build-image.sh')], { maxBuffer: 16 * 1024 * 1024 });
+  const initrd = await packGuest();
+  const qemu = spawn('qemu-system-x86_64', [
+    '-accel', 'tcg', '-cpu', 'max', '-m', '1024', '-smp', '1',
+    '-kernel', join(VM, 'vmlinuz'), '-initrd', initrd,
+    '-append', 'console=ttyS0 quiet panic=-1',
+    '-nographic', '-no-reboot',
+  ], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  qemu.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+  qemu.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+  const timer = setTimeout(() => qemu.kill('SIGKILL'), timeoutMs);
+  await new Promise<void>((resolve) => qemu.once('close', () => resolve()));
+  clearTimeout(timer);
+  const steps = new Map<string, unknown>();
+  for (const line of output.split(/\r?\n/)) {
+    // Not anchored: the first line follows the firmware's terminal escape codes.
+    const match = /VMTEST (\{.*\})\s*$/.exec(line);
+    if (!match?.[1]) continue;
+    const parsed = JSON.parse(match[1]) as { step: string; data: unknown };
+    steps.set(parsed.step, parsed.data);
+  }
+  return { steps, console: output };
+}

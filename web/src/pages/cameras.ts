@@ -1,0 +1,484 @@
+// Cameras: live MJPEG view, every image/capture control, light, snapshot, recording, demand and
+// readers. Reads and writes go through the NestMTX socket (`cameras` module); changes from anyone
+// arrive as `camera:*` status topics and as Rotoclear `/api/v1` broadcasts, and update the cards.
+import type { Backend, StatusEvent } from '../backend.js';
+import { clear, h, since, spinner } from '../dom.js';
+import { PanelError, describe, replyError } from '../errors.js';
+import type { Page } from '../page.js';
+
+const RANGE_KEYS = ['brightness', 'contrast', 'saturation', 'sharpness', 'gain', 'red-gain', 'blue-gain'] as const;
+const SWITCH_KEYS = ['auto-exposure', 'auto-white-balance', 'noise-supression'] as const;
+type RangeKey = (typeof RANGE_KEYS)[number];
+type SwitchKey = (typeof SWITCH_KEYS)[number];
+
+const LABELS: Record<string, string> = {
+  brightness: 'Brightness',
+  contrast: 'Contrast',
+  saturation: 'Saturation',
+  sharpness: 'Sharpness',
+  gain: 'Gain',
+  'red-gain': 'Red gain',
+  'blue-gain': 'Blue gain',
+  'auto-exposure': 'Auto exposure',
+  'auto-white-balance': 'Auto white balance',
+  'noise-supression': 'Noise suppression',
+  resolution: 'Resolution',
+  fps: 'Frames per second',
+  sensor: 'Sensor input',
+};
+
+interface CameraView {
+  id: string;
+  name: string;
+  slot: 1 | 2 | null;
+  driver: string;
+  device: string;
+  exists: boolean;
+  light: boolean;
+  light_entity: string | null;
+  controls: Record<RangeKey, number | null> & Record<SwitchKey, boolean | null> & { resolution: string | null; fps: number | null; sensor: number | null };
+  resolutions: string[];
+  fps_options: number[];
+  capabilities: { inputs?: { sensor: number; name: string }[] };
+  record: 'on' | 'off' | 'pause';
+  last_snap_at: string | null;
+  demanded: boolean;
+  readers: number;
+  reader_list?: { type: string; id: string }[];
+  ready: boolean;
+}
+
+/** A local edit wins over incoming values for this long, so a dragged slider does not jump back. */
+const LOCAL_EDIT_MS = 1500;
+const SEND_EVERY_MS = 150;
+
+class CameraCard {
+  readonly el: HTMLElement;
+  private cam: CameraView;
+  private readonly title = h('h2', {});
+  private readonly badges = h('div', { class: 'badges' });
+  private readonly facts = h('dl', { class: 'facts' });
+  private readonly status = h('p', { class: 'status', role: 'status' });
+  private readonly img = h('img', { class: 'live', alt: 'Live view' });
+  private readonly overlay = h('div', { class: 'overlay' });
+  private readonly watchButton = h('button', { type: 'button', class: 'primary' }, 'Start live view');
+  private readonly snapButton = h('button', { type: 'button' }, 'Snapshot');
+  private readonly mainButton = h('button', { type: 'button', hidden: true }, 'Make main camera');
+  private readonly light = h('input', { type: 'checkbox', role: 'switch', name: 'light' });
+  private readonly snapshot = h('div', { class: 'snapshot' });
+  private readonly inputs = new Map<string, HTMLInputElement | HTMLSelectElement>();
+  private readonly outputs = new Map<string, HTMLOutputElement>();
+  private readonly editedAt = new Map<string, number>();
+  private readonly record = h('select', { name: 'record' }, ...['off', 'on', 'pause'].map((v) => h('option', { value: v }, v === 'on' ? 'Recording' : v === 'pause' ? 'Paused' : 'Off')));
+  private readonly recordNote = h('span', { class: 'muted' });
+  private pending: Record<string, unknown> = {};
+  private sendTimer: number | null = null;
+  private watching = false;
+  private visible = false;
+  private startWatch: number | null = null;
+  isMain = false;
+  /** The Rotoclear slot this camera answers for (assigned or filled in), null when none. */
+  slot: 1 | 2 | null = null;
+
+  constructor(
+    private readonly backend: Backend,
+    cam: CameraView,
+  ) {
+    this.cam = cam;
+    const image = h('div', { class: 'controls' }, ...RANGE_KEYS.map((k) => this.rangeRow(k)));
+    const capture = h(
+      'div',
+      { class: 'controls' },
+      this.selectRow('resolution'),
+      this.selectRow('fps'),
+      this.selectRow('sensor'),
+      ...SWITCH_KEYS.map((k) => this.switchRow(k)),
+      h('label', { class: 'row' }, h('span', {}, 'Recording'), this.record, this.recordNote),
+    );
+    this.watchButton.addEventListener('click', () => (this.watching ? this.stopLive() : this.startLive()));
+    this.snapButton.addEventListener('click', () => void this.takeSnapshot());
+    // The main camera is the one the Rotoclear image keys and recording act on.
+    this.mainButton.addEventListener('click', () => {
+      if (this.slot !== null && !this.backend.state.set({ 'main-camera': this.slot })) this.say('The main camera cannot be changed: the camera state connection is not open.', true);
+    });
+    this.light.addEventListener('change', () => void this.send({ light: this.light.checked }, 'light'));
+    this.record.addEventListener('change', () => this.setRecord(this.record.value));
+    this.img.addEventListener('error', () => void this.liveFailed());
+    this.el = h(
+      'article',
+      { class: 'card camera', 'data-camera-id': cam.id },
+      h('header', { class: 'card-head' }, this.title, this.badges),
+      h('div', { class: 'viewer' }, this.img, this.overlay),
+      h('div', { class: 'actions' }, this.watchButton, this.snapButton, h('label', { class: 'switch' }, this.light, h('span', {}, 'Light')), this.mainButton),
+      this.facts,
+      this.status,
+      this.snapshot,
+      h('details', { open: true }, h('summary', {}, 'Image'), image),
+      h('details', {}, h('summary', {}, 'Capture and recording'), capture),
+    );
+    this.idleOverlay();
+    this.update(cam);
+  }
+
+  get id(): string {
+    return this.cam.id;
+  }
+
+  get view(): CameraView {
+    return this.cam;
+  }
+
+  private rangeRow(key: RangeKey): HTMLElement {
+    const input = h('input', { type: 'range', min: 0, max: 100, step: 1, name: key, 'aria-label': LABELS[key] });
+    const out = h('output', {});
+    input.addEventListener('input', () => {
+      out.textContent = input.value;
+      this.queue(key, Number(input.value));
+    });
+    this.inputs.set(key, input);
+    this.outputs.set(key, out);
+    return h('label', { class: 'row' }, h('span', {}, LABELS[key]), input, out);
+  }
+
+  private switchRow(key: SwitchKey): HTMLElement {
+    const input = h('input', { type: 'checkbox', role: 'switch', name: key });
+    input.addEventListener('change', () => this.queue(key, input.checked));
+    this.inputs.set(key, input);
+    return h('label', { class: 'row switch' }, h('span', {}, LABELS[key]), input);
+  }
+
+  private selectRow(key: 'resolution' | 'fps' | 'sensor'): HTMLElement {
+    const select = h('select', { name: key, 'aria-label': LABELS[key] });
+    select.addEventListener('change', () => this.queue(key, key === 'resolution' ? select.value : Number(select.value)));
+    this.inputs.set(key, select);
+    return h('label', { class: 'row' }, h('span', {}, LABELS[key]), select);
+  }
+
+  private fresh(key: string): boolean {
+    return Date.now() - (this.editedAt.get(key) ?? 0) < LOCAL_EDIT_MS;
+  }
+
+  update(cam: CameraView): void {
+    this.cam = cam;
+    this.title.textContent = cam.name;
+    clear(
+      this.badges,
+      h('span', { class: 'badge' }, cam.driver === 'simulated' ? 'Simulated' : 'V4L2'),
+      this.slot ? h('span', { class: 'badge' }, `Camera ${this.slot}`) : null,
+      this.isMain ? h('span', { class: 'badge accent' }, 'Main') : null,
+      cam.exists ? null : h('span', { class: 'badge warn' }, 'Disconnected'),
+    );
+    const readerTypes = [...new Set((cam.reader_list ?? []).map((r) => r.type))].join(', ');
+    clear(
+      this.facts,
+      h('dt', {}, 'Stream'),
+      h('dd', { 'data-fact': 'demand' }, cam.demanded ? (cam.ready ? 'Running' : 'Starting…') : 'Idle'),
+      h('dt', {}, 'Readers'),
+      h('dd', { 'data-fact': 'readers' }, `${cam.readers}${readerTypes ? ` (${readerTypes})` : ''}`),
+      h('dt', {}, 'Recording'),
+      h('dd', {}, cam.record === 'on' ? 'Recording' : cam.record === 'pause' ? 'Paused' : 'Off'),
+      h('dt', {}, 'Last saved snapshot'),
+      h('dd', {}, since(cam.last_snap_at)),
+    );
+    this.light.checked = cam.light;
+    for (const k of RANGE_KEYS) {
+      const input = this.inputs.get(k) as HTMLInputElement;
+      const v = cam.controls[k];
+      input.disabled = v === null || !cam.exists;
+      input.title = v === null ? 'This camera has no such control' : '';
+      if (!this.fresh(k) && v !== null) input.value = String(v);
+      this.outputs.get(k)!.textContent = v === null ? '—' : input.value;
+    }
+    for (const k of SWITCH_KEYS) {
+      const input = this.inputs.get(k) as HTMLInputElement;
+      const v = cam.controls[k];
+      input.disabled = v === null || !cam.exists;
+      if (!this.fresh(k)) input.checked = v === true;
+    }
+    this.fillSelect('resolution', cam.resolutions.map((r) => [r, r]), cam.controls.resolution);
+    this.fillSelect('fps', cam.fps_options.map((f) => [String(f), `${f}`]), cam.controls.fps === null ? null : String(cam.controls.fps));
+    const inputs = cam.capabilities.inputs ?? [];
+    this.fillSelect('sensor', inputs.map((i) => [String(i.sensor), i.name || `Input ${i.sensor}`]), cam.controls.sensor === null ? null : String(cam.controls.sensor));
+    this.mainButton.hidden = this.isMain || this.slot === null;
+    this.record.value = cam.record;
+    this.record.disabled = !this.isMain;
+    this.recordNote.textContent = this.isMain ? '' : 'Recording is controlled on the main camera';
+  }
+
+  private fillSelect(key: string, options: [string, string][], value: string | null): void {
+    const select = this.inputs.get(key) as HTMLSelectElement;
+    const same = select.options.length === options.length && options.every(([v], i) => select.options[i]?.value === v);
+    if (!same) select.replaceChildren(...options.map(([v, label]) => h('option', { value: v }, label)));
+    if (value !== null && !options.some(([v]) => v === value)) select.append(h('option', { value }, value));
+    select.disabled = options.length === 0 || !this.cam.exists;
+    if (!this.fresh(key) && value !== null) select.value = value;
+  }
+
+  /** Applies a few changed controls (from a broadcast) without a re-read. */
+  patch(changes: Record<string, unknown>): void {
+    const controls = { ...this.cam.controls } as Record<string, unknown>;
+    const next: CameraView = { ...this.cam };
+    for (const [k, v] of Object.entries(changes)) {
+      if (k in controls) controls[k] = v;
+      else if (k === 'light' && typeof v === 'boolean') next.light = v;
+      else if (k === 'record' && (v === 'on' || v === 'off' || v === 'pause')) next.record = v;
+    }
+    next.controls = controls as CameraView['controls'];
+    this.update(next);
+  }
+
+  private queue(key: string, value: unknown): void {
+    this.editedAt.set(key, Date.now());
+    this.pending[key] = value;
+    this.sendTimer ??= window.setTimeout(() => {
+      this.sendTimer = null;
+      const controls = this.pending;
+      this.pending = {};
+      void this.send({ controls }, ...Object.keys(controls));
+    }, SEND_EVERY_MS);
+  }
+
+  private async send(payload: Record<string, unknown>, ...keys: string[]): Promise<void> {
+    try {
+      const view = await this.backend.request<CameraView>('cameras', 'update', this.cam.id, payload);
+      this.say('');
+      this.update(view);
+    } catch (err) {
+      for (const k of keys) this.editedAt.delete(k);
+      this.say(`Could not change ${keys.map((k) => LABELS[k]?.toLowerCase() ?? k).join(', ')}: ${describe(err)}`, true);
+      this.update(this.cam);
+    }
+  }
+
+  private setRecord(value: string): void {
+    if (!this.backend.state.set({ record: value })) this.say('Recording cannot be changed: the camera state connection is not open.', true);
+  }
+
+  say(text: string, isError = false): void {
+    this.status.textContent = text;
+    this.status.classList.toggle('error', isError);
+  }
+
+  private streamUrl(): string {
+    return this.backend.url(`/api/cameras/${encodeURIComponent(this.cam.id)}/stream.mjpeg?token=${encodeURIComponent(this.backend.token)}`);
+  }
+
+  private idleOverlay(): void {
+    clear(this.overlay, h('span', { class: 'muted' }, 'Live view is off'));
+    this.overlay.hidden = false;
+  }
+
+  startLive(): void {
+    this.watching = true;
+    this.watchButton.textContent = 'Stop live view';
+    if (!this.visible) return;
+    clear(this.overlay, spinner(), h('span', {}, ' Starting the stream…'));
+    this.overlay.hidden = false;
+    this.img.src = this.streamUrl();
+    const began = Date.now();
+    // An MJPEG <img> has no dependable "first frame" event: watch for the first decoded frame.
+    const check = () => {
+      if (!this.watching) return;
+      if (this.img.naturalWidth > 0) {
+        this.overlay.hidden = true;
+        this.startWatch = null;
+        return;
+      }
+      if (Date.now() - began > 5000) clear(this.overlay, spinner(), h('span', {}, ' Still starting the camera…'));
+      this.startWatch = window.setTimeout(check, 200);
+    };
+    check();
+  }
+
+  stopLive(keepWanted = false): void {
+    if (this.startWatch !== null) clearTimeout(this.startWatch);
+    this.startWatch = null;
+    this.img.removeAttribute('src');
+    if (!keepWanted) {
+      this.watching = false;
+      this.watchButton.textContent = 'Start live view';
+      this.idleOverlay();
+    }
+  }
+
+  setVisible(visible: boolean): void {
+    this.visible = visible;
+    // Hidden pages hold no stream: leaving the page releases the camera's demand.
+    if (!visible && this.watching) this.stopLive(true);
+    if (visible && this.watching) this.startLive();
+  }
+
+  private async liveFailed(): Promise<void> {
+    if (!this.watching || !this.img.getAttribute('src')) return;
+    this.stopLive();
+    const reason = await this.fetchProblem(this.streamUrl());
+    clear(this.overlay, h('span', { class: 'error' }, `The live view is not available: ${reason}`));
+    this.overlay.hidden = false;
+  }
+
+  /** Why a stream/snapshot URL fails, in words (an <img> error says nothing). */
+  private async fetchProblem(url: string): Promise<string> {
+    const ctl = new AbortController();
+    try {
+      const res = await fetch(url, { signal: ctl.signal });
+      if (res.ok) return 'the stream ended.';
+      const data: unknown = await res.json().catch(() => null);
+      const err = replyError(data, res.status);
+      if (res.status === 404 && err?.message.startsWith('No route')) return 'this server has no camera streams.';
+      return err ? describe(err) : `the server answered ${res.status}.`;
+    } catch (e) {
+      return describe(e);
+    } finally {
+      ctl.abort();
+    }
+  }
+
+  private async takeSnapshot(): Promise<void> {
+    this.snapButton.disabled = true;
+    this.snapButton.replaceChildren(spinner(), ' Taking snapshot…');
+    try {
+      const res = await fetch(this.backend.url(`/api/cameras/${encodeURIComponent(this.cam.id)}/snapshot.jpg`), { headers: { authorization: `Bearer ${this.backend.token}` } });
+      if (!res.ok) {
+        const err = replyError(await res.json().catch(() => null), res.status);
+        if (res.status === 404 && err?.message.startsWith('No route')) throw new PanelError('Snapshots are not available on this server.');
+        throw err ?? new PanelError(`The server answered ${res.status}.`);
+      }
+      const url = URL.createObjectURL(await res.blob());
+      const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+      clear(this.snapshot, h('a', { href: url, download: `${this.cam.name}-${stamp}.jpg`, title: 'Download the snapshot' }, h('img', { src: url, alt: 'Snapshot' })));
+      this.say('Snapshot taken. Select it to download.');
+    } catch (err) {
+      this.say(`Could not take a snapshot: ${describe(err)}`, true);
+    } finally {
+      this.snapButton.disabled = false;
+      this.snapButton.textContent = 'Snapshot';
+    }
+  }
+}
+
+/**
+ * The camera behind a Rotoclear slot, by the camera service's rule: the one assigned to it, else the
+ * unassigned cameras (connected first, in list order) fill the free slots in order.
+ */
+function slotCamera(cams: CameraView[], slot: 1 | 2): CameraView | undefined {
+  const assigned = cams.find((c) => c.slot === slot);
+  if (assigned) return assigned;
+  const freeSlots = ([1, 2] as const).filter((s) => !cams.some((c) => c.slot === s));
+  const free = cams.filter((c) => c.slot === null).sort((a, b) => Number(b.exists) - Number(a.exists));
+  return free[freeSlots.indexOf(slot)];
+}
+
+export function createCamerasPage(backend: Backend): Page {
+  const list = h('div', { class: 'grid' });
+  const notice = h('p', { class: 'notice', role: 'status' });
+  const el = h('section', { class: 'page', 'aria-label': 'Cameras' }, h('h1', {}, 'Cameras'), notice, list);
+  const cards = new Map<string, CameraCard>();
+  const rereads = new Map<string, number>();
+  let visible = false;
+  let mainSlot: number | null = null;
+
+  const markMain = () => {
+    const views = [...cards.values()].map((c) => c.view);
+    const bySlot = new Map<string, 1 | 2>();
+    for (const s of [1, 2] as const) {
+      const cam = slotCamera(views, s);
+      if (cam) bySlot.set(cam.id, s);
+    }
+    for (const c of cards.values()) {
+      c.slot = bySlot.get(c.id) ?? null;
+      c.isMain = mainSlot !== null && c.slot === mainSlot;
+    }
+  };
+
+  const load = async () => {
+    try {
+      const cams = await backend.listAll<CameraView>('cameras');
+      notice.textContent = cams.length ? '' : 'No cameras yet. Connect a V4L2 camera, or enable the simulated camera in the add-on options.';
+      notice.classList.remove('error');
+      const seen = new Set(cams.map((c) => c.id));
+      for (const [id, card] of cards) {
+        if (seen.has(id)) continue;
+        card.stopLive();
+        card.el.remove();
+        cards.delete(id);
+      }
+      const fresh: CameraCard[] = [];
+      for (const cam of cams) {
+        const card = cards.get(cam.id);
+        if (card) card.update(cam);
+        else {
+          const c = new CameraCard(backend, cam);
+          cards.set(cam.id, c);
+          list.append(c.el);
+          fresh.push(c);
+        }
+      }
+      markMain();
+      for (const c of cards.values()) c.update(c.view);
+      for (const c of fresh) c.setVisible(visible);
+    } catch (err) {
+      notice.textContent = `Cameras are not available: ${describe(err)}`;
+      notice.classList.add('error');
+    }
+  };
+
+  /** Demand, readers and readiness change often: coalesce them into one read per camera. */
+  const reread = (id: string) => {
+    if (rereads.has(id)) return;
+    rereads.set(
+      id,
+      window.setTimeout(() => {
+        rereads.delete(id);
+        const card = cards.get(id);
+        if (!card) return;
+        backend.request<CameraView>('cameras', 'read', id).then((cam) => card.update(cam), () => undefined);
+      }, 200),
+    );
+  };
+
+  backend.onStatus('camera', (e: StatusEvent) => {
+    if (e.event === 'created' || e.event === 'deleted' || !e.entity || !cards.has(e.entity)) return void load();
+    const changes = e.details.changes;
+    if (e.event === 'updated' && changes && typeof changes === 'object') cards.get(e.entity)?.patch(changes as Record<string, unknown>);
+    reread(e.entity);
+  });
+
+  // Rotoclear broadcasts: the main camera's controls and both slots' lights, from any client.
+  backend.state.onChange((changed) => {
+    if ('main-camera' in changed) {
+      mainSlot = typeof changed['main-camera'] === 'number' ? changed['main-camera'] : null;
+      markMain();
+      for (const c of cards.values()) c.update(c.view);
+      for (const c of cards.values()) reread(c.id);
+    }
+    const main = [...cards.values()].find((c) => c.isMain);
+    const forMain: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(changed)) {
+      const light = /^cam([12])-light$/.exec(k);
+      if (light) [...cards.values()].find((c) => c.slot === Number(light[1]))?.patch({ light: v });
+      else if ((RANGE_KEYS as readonly string[]).includes(k) || (SWITCH_KEYS as readonly string[]).includes(k) || ['resolution', 'fps', 'record'].includes(k)) forMain[k] = v;
+    }
+    if (main && Object.keys(forMain).length) main.patch(forMain);
+  });
+  backend.state.onError((message) => {
+    const main = [...cards.values()].find((c) => c.isMain);
+    main?.say(message, true);
+  });
+
+  backend.socket.on('connect', () => void load());
+
+  return {
+    id: 'cameras',
+    title: 'Cameras',
+    el,
+    show() {
+      visible = true;
+      for (const c of cards.values()) c.setVisible(true);
+      void load();
+    },
+    hide() {
+      visible = false;
+      for (const c of cards.values()) c.setVisible(false);
+    },
+  };
+}
