@@ -108,7 +108,7 @@ async function token(port: number): Promise<string> {
 }
 
 /** C clients, each sending `request list users` in a closed loop for SECONDS. */
-async function requestLoop(port: number, auth: string | null): Promise<{ rps: number; p50: number; p99: number }> {
+async function requestLoop(port: number, auth: string | null): Promise<{ rps: number; p50: number; p99: number; errors: number }> {
   const sockets: Socket[] = [];
   for (let i = 0; i < CLIENTS; i++) {
     const s = ioClient(`http://127.0.0.1:${port}`, { transports: ['websocket'], auth: auth ? { token: auth } : {}, forceNew: true });
@@ -121,22 +121,24 @@ async function requestLoop(port: number, auth: string | null): Promise<{ rps: nu
   const latencies: number[] = [];
   const until = performance.now() + SECONDS * 1000;
   let seq = 0;
+  let errors = 0; // error replies (e.g. rate limited) are not counted as served
   await Promise.all(
     sockets.map(async (s) => {
       while (performance.now() < until) {
         const requestId = `r${seq++}`;
         const t = performance.now();
-        await new Promise<void>((resolve) => {
-          s.once(requestId, () => resolve());
+        const reply = await new Promise<{ error?: unknown; items?: unknown[] }>((resolve) => {
+          s.once(requestId, resolve);
           s.emit('request', { command: 'list', module: 'users', requestId });
         });
-        latencies.push(performance.now() - t);
+        if (reply.error || !Array.isArray(reply.items)) errors++;
+        else latencies.push(performance.now() - t);
       }
     }),
   );
   for (const s of sockets) s.close();
   sortNum(latencies);
-  return { rps: latencies.length / SECONDS, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+  return { rps: latencies.length / SECONDS, p50: percentile(latencies, 50), p99: percentile(latencies, 99), errors };
 }
 
 /** FANOUT receivers and one sender setting brightness RATE times a second; latency at every receiver. */
@@ -253,8 +255,8 @@ async function main(): Promise<void> {
       base.child.kill();
       progress('request round trip: switchboard');
       const rs = await requestLoop(sb.port, adminToken);
-      figure('request_baseline_rps', rb.rps, 'req/s', { p50_ms: rb.p50, p99_ms: rb.p99 });
-      figure('request_switchboard_rps', rs.rps, 'req/s', { p50_ms: rs.p50, p99_ms: rs.p99 });
+      figure('request_baseline_rps', rb.rps, 'req/s', { p50_ms: rb.p50, p99_ms: rb.p99, errors: rb.errors });
+      figure('request_switchboard_rps', rs.rps, 'req/s', { p50_ms: rs.p50, p99_ms: rs.p99, errors: rs.errors });
       figure('request_throughput_ratio', rs.rps / rb.rps, 'x');
       figure('request_p99_ratio', rs.p99 / rb.p99, 'x');
     }

@@ -7,7 +7,7 @@ import type { AuthService } from '../../auth/authService.js';
 import type { Actor } from '../../auth/records.js';
 import { toAppError } from '../../core/errors.js';
 import type { MonitorSession, MonitorsService, UserAttachment } from '../../services/monitors/monitorsService.js';
-import { TokenBucket } from './rateLimiter.js';
+import { TokenBucket } from '../../core/tokenBucket.js';
 import { EV, REASON, type Reply } from './wire.js';
 
 /** Time between a `con failed`/`query failed` and closing, so the client receives the failure first. */
@@ -33,7 +33,7 @@ const asObject = (v: unknown): Record<string, unknown> | null => (typeof v === '
 
 export class AltoponixConnection {
   private role: Role = { kind: 'none' };
-  private readonly bucket = new TokenBucket(RATE_BURST, RATE_PER_SECOND);
+  private readonly bucket = new TokenBucket(RATE_PER_SECOND, RATE_BURST);
 
   constructor(
     private readonly socket: Socket,

@@ -13,7 +13,7 @@ import type { ModuleRegistry } from '../../services/modules.js';
 import type { StatusService } from '../../services/system/statusService.js';
 import { tokenFromHandshake } from './handshakeToken.js';
 import { parseRequest, requestIdOf } from './requestEnvelope.js';
-import { TokenBucket } from './tokenBucket.js';
+import { TokenBucket } from '../../core/tokenBucket.js';
 
 /** Domains whose events are status topics (DESIGN.md "NestMTX Socket.IO API"). */
 export const STATUS_DOMAINS: Domain[] = ['camera', 'credentials', 'monitor'];
@@ -64,8 +64,9 @@ export class NestmtxAdapter implements Extension {
     private readonly deps: NestmtxAdapterDeps,
     opts: NestmtxAdapterOptions = {},
   ) {
-    this.rate = opts.requestsPerSecond ?? 50;
-    this.burst = opts.burst ?? 50;
+    // Far above what any UI or automation sends (a closed-loop client manages ~150/s), far below a flood.
+    this.rate = opts.requestsPerSecond ?? 500;
+    this.burst = opts.burst ?? 200;
     this.recheckMs = opts.recheckIntervalMs ?? 30_000;
   }
 

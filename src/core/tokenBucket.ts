@@ -1,4 +1,5 @@
-// Per-connection request budget: `ratePerSecond` sustained, up to `burst` at once.
+// A per-connection budget (token bucket): `ratePerSecond` sustained, bursts up to `burst`.
+// Used by the socket adapters to answer floods with their protocol's error instead of work.
 
 export class TokenBucket {
   private tokens: number;
