@@ -1,8 +1,9 @@
 // npm run bench: speed and memory against baselines started in the same run, loopback only.
 // Prints one JSON line per figure, then a readable summary with the targets.
 // Knobs (env): BENCH_SECONDS (per phase, default 8), BENCH_CLIENTS (50), BENCH_FANOUT (1000),
-// BENCH_RATE (20 sets/s), BENCH_EVENTS (2000), BENCH_EVENT_RATE (500 events/s),
-// BENCH_ONLY (comma list of phases: footprint,request,fanout,mqtt).
+// BENCH_RATE (20 sets/s), BENCH_ROUNDS (2 request rounds per server), BENCH_EVENTS (2000), BENCH_EVENT_RATE (500 events/s),
+// BENCH_ONLY (comma list of phases: footprint,request,fanout,mqtt), BENCH_SERVER_NODE_ARGS
+// (extra node flags for the server process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -22,6 +23,7 @@ const FANOUT = Number(process.env.BENCH_FANOUT ?? 1000);
 const RATE = Number(process.env.BENCH_RATE ?? 20);
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 2000);
 const EVENT_RATE = Number(process.env.BENCH_EVENT_RATE ?? 500);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const ONLY = new Set((process.env.BENCH_ONLY ?? 'footprint,request,fanout,mqtt').split(','));
 const ADMIN_PASSWORD = 'bench-admin-password';
 
@@ -74,7 +76,8 @@ async function startSwitchboard(): Promise<Server> {
   const dataDir = mkdtempSync(join(tmpdir(), 'sb-bench-'));
   const [port, monitorPort] = [await freePort(), await freePort()];
   const t0 = performance.now();
-  const child = spawn(process.execPath, [join(import.meta.dirname, '..', 'dist', 'main.js')], {
+  const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, join(import.meta.dirname, '..', 'dist', 'main.js')], {
     stdio: ['ignore', 'ignore', 'inherit'],
     env: {
       ...process.env,
@@ -249,14 +252,23 @@ async function main(): Promise<void> {
     const adminToken = await token(sb.port);
 
     if (ONLY.has('request')) {
-      progress('request round trip: baseline');
+      // Client and server share 2 cores, so single runs are noisy: alternate the two servers for
+      // ROUNDS rounds and keep each one's best round.
       const base = await startBaseline('socketioBaseline.ts');
-      const rb = await requestLoop(base.port, null);
+      const best = { base: null as Awaited<ReturnType<typeof requestLoop>> | null, sb: null as Awaited<ReturnType<typeof requestLoop>> | null };
+      for (let round = 1; round <= ROUNDS; round++) {
+        progress(`request round trip: baseline (round ${round}/${ROUNDS})`);
+        const rb = await requestLoop(base.port, null);
+        if (!best.base || rb.rps > best.base.rps) best.base = rb;
+        progress(`request round trip: switchboard (round ${round}/${ROUNDS})`);
+        const rs = await requestLoop(sb.port, adminToken);
+        if (!best.sb || rs.rps > best.sb.rps) best.sb = rs;
+      }
       base.child.kill();
-      progress('request round trip: switchboard');
-      const rs = await requestLoop(sb.port, adminToken);
-      figure('request_baseline_rps', rb.rps, 'req/s', { p50_ms: rb.p50, p99_ms: rb.p99, errors: rb.errors });
-      figure('request_switchboard_rps', rs.rps, 'req/s', { p50_ms: rs.p50, p99_ms: rs.p99, errors: rs.errors });
+      const rb = best.base!;
+      const rs = best.sb!;
+      figure('request_baseline_rps', rb.rps, 'req/s', { p50_ms: rb.p50, p99_ms: rb.p99, errors: rb.errors, rounds: ROUNDS });
+      figure('request_switchboard_rps', rs.rps, 'req/s', { p50_ms: rs.p50, p99_ms: rs.p99, errors: rs.errors, rounds: ROUNDS });
       figure('request_throughput_ratio', rs.rps / rb.rps, 'x');
       figure('request_p99_ratio', rs.p99 / rb.p99, 'x');
     }
@@ -274,6 +286,7 @@ async function main(): Promise<void> {
       figure('rss_with_clients_mb', fs.rssMb, 'MB', { clients: FANOUT });
     }
     sb.child.kill('SIGTERM');
+    await new Promise((r) => sb.child.once('exit', r));
     rmSync(sb.dataDir, { recursive: true, force: true });
   }
 

@@ -69,7 +69,9 @@ export const listQuerySchema = z
   .strict();
 
 export function parseListQuery(input: unknown): ListQuery {
-  return parseInput(listQuerySchema, input ?? {}, 'payload', 'Invalid list query') as ListQuery;
+  // The common case (no query at all) skips the schema: it is on every list request's hot path.
+  if (input === undefined || input === null) return { search: null, page: 1, itemsPerPage: 10, sortBy: [] };
+  return parseInput(listQuerySchema, input, 'payload', 'Invalid list query') as ListQuery;
 }
 
 /**

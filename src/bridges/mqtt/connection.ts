@@ -1,11 +1,13 @@
 // One mqtt.js client with the bridge's last will and an exponential reconnect back-off. mqtt.js
 // only knows a fixed reconnect period, so automatic reconnects are off and this class schedules
 // them. Publishing while disconnected is a no-op: the bridge republishes everything on connect.
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import type { IClientOptions, MqttClient, connect } from 'mqtt';
 import type { Logger } from 'pino';
 
 export interface ConnectionOptions {
   url: string;
+  /** mqtt.js's connect, imported by the caller only when MQTT is used (it is 15+ MB resident). */
+  connect: typeof connect;
   clientId: string;
   username?: string;
   password?: string;
@@ -49,7 +51,7 @@ export class MqttConnection {
       ...(opts.password !== undefined ? { password: opts.password } : {}),
       ...(opts.ca ? { ca: opts.ca } : {}),
     };
-    this.client = mqtt.connect(opts.url, options);
+    this.client = opts.connect(opts.url, options);
     this.client.on('connect', () => {
       this.attempts = 0;
       this.wasConnected = true;

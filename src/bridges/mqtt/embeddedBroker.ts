@@ -1,7 +1,7 @@
 // The in-process broker for standalone use (`mqtt.url: embedded`): aedes on a plain TCP listener.
 import { createServer, type Server } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { Aedes } from 'aedes';
+import type { Aedes } from 'aedes';
 
 export class EmbeddedBroker {
   private constructor(
@@ -11,7 +11,9 @@ export class EmbeddedBroker {
   ) {}
 
   static async start(host: string, port: number): Promise<EmbeddedBroker> {
-    const aedes = await Aedes.createBroker();
+    // Loaded only in embedded mode: an add-on using the Supervisor's broker never pays for aedes.
+    const { Aedes: Broker } = await import('aedes');
+    const aedes = await Broker.createBroker();
     const server = createServer(aedes.handle);
     const bound = await new Promise<number>((resolve, reject) => {
       server.once('error', reject);

@@ -108,8 +108,10 @@ export class MqttBridge implements Extension {
     this.deps.status.setComponent('mqtt', 'connecting', redact(url));
     const domains = new Set<Domain>([...MIRRORED_DOMAINS, ...this.sources.flatMap((s) => s.domains)]);
     this.unsubscribe = this.deps.bus.subscribe((e) => this.onBusEvent(e), [...domains]);
+    const { connect } = await import('mqtt');
     this.conn = new MqttConnection({
       url,
+      connect,
       clientId: this.deps.config.client_id ?? `switchboard_${Math.random().toString(16).slice(2, 10)}`,
       ...(target.kind === 'remote' && target.username !== undefined ? { username: target.username } : {}),
       ...(target.kind === 'remote' && target.password !== undefined ? { password: target.password } : {}),
