@@ -97,6 +97,15 @@ describe('tokens', () => {
     }
   });
 
+  it('POST /api/logout revokes only the calling token', async () => {
+    const a = await t.login();
+    const b = await t.login();
+    expect((await call('POST', '/api/logout', { token: a })).status).toBe(204);
+    expect((await call('GET', '/api/users', { token: a })).status).toBe(401);
+    expect((await call('GET', '/api/users', { token: b })).status).toBe(200);
+    expect((await call('POST', '/api/logout')).status).toBe(401);
+  });
+
   it('revokes tokens on password change and user delete', async () => {
     const admin = await t.login();
     const { id, token } = await t.createUser('revokee', 'user', 'revokee-password');

@@ -67,7 +67,10 @@ function runPanel(boot: Boot, session: Session): void {
   const tabs = pages.map((p) =>
     h('button', { class: 'tab', role: 'tab', type: 'button', 'data-page': p.id, onclick: () => (location.hash = p.id) }, p.title),
   );
-  const signOut = boot.ingress ? null : h('button', { type: 'button', class: 'quiet', onclick: () => end('You signed out.') }, 'Sign out');
+  const signOut = boot.ingress ? null : h('button', { type: 'button', class: 'quiet', onclick: () => {
+    // Revoke the token on the server too; sign out locally even if that fails (e.g. offline).
+    void backend.http('POST', '/api/logout').catch(() => undefined).finally(() => end('You signed out.'));
+  } }, 'Sign out');
   const header = h(
     'header',
     { class: 'topbar' },

@@ -99,6 +99,16 @@ export function createHttpApi(deps: HttpApiDeps): HttpApi {
     }
   });
 
+  // Sign-out: revokes the bearer that makes the call; sockets opened with it are dropped too.
+  app.post('/api/logout', requireActor, async (req, res) => {
+    try {
+      if (req.actor?.tokenId) await auth.revokeToken(req.actor.tokenId);
+      res.status(204).end();
+    } catch (err) {
+      sendError(res, err, logger);
+    }
+  });
+
   const extensions = express.Router();
   app.use(extensions);
 
