@@ -182,8 +182,8 @@ export function createApp(config: Config, options: AppOptions = {}): App {
     bus,
     box: SecretBox.inDir(config.data_dir),
     logger: logger.child({ service: 'credentials' }),
-    // Looked up when a credential refreshes: cameras whose view names it hear extended/failed-extension.
-    cameras: () => context.cameras,
+    // Cameras whose view names a credential hear extended/failed-extension when it refreshes.
+    cameras: () => cameras,
   });
   modules.register(credentials);
   context.credentials = credentials;
@@ -195,8 +195,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
   // Labs after the cameras: a scheduled lab may deploy (and demand a camera) right after start.
   const labs = new LabsService(db.collection('labs'), bus, {
     runtimes: new RuntimeRegistry([
-      // Looked up per deploy: the camera service may be absent (then camera nodes fail clearly).
-      new CameraRuntime(() => context.cameras),
+      new CameraRuntime(() => cameras),
       new ExecRuntime({ allowed: config.labs.allow_exec }),
       new ContainerlabRuntime({ labsDir: join(config.data_dir, 'labs') }),
     ]),
@@ -217,7 +216,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
       status,
       logger: logger.child({ service: 'homeassistant' }),
       sources: { credentials: () => credentials.all(), monitors: () => monitors.all() },
-      cameras: () => context.cameras,
+      cameras: () => cameras,
     }),
   );
 

@@ -8,6 +8,11 @@ import { parseConfig } from '../../src/config/load.js';
 
 export const ADMIN = { username: 'admin', password: 'admin-password-1' };
 
+export interface ApiReply {
+  status: number;
+  body: Record<string, unknown>;
+}
+
 export interface TestApp {
   app: App;
   /** http://127.0.0.1:<port> */
@@ -16,6 +21,8 @@ export interface TestApp {
   dataDir: string;
   /** Signs in over HTTP and returns the bearer token. */
   login(username?: string, password?: string): Promise<string>;
+  /** One JSON request to the HTTP API: `path` from the root ("/api/..."), bearer `token` when given. */
+  api(method: string, path: string, token?: string | null, body?: unknown): Promise<ApiReply>;
   /** Creates a user through the HTTP API (as admin) and returns its token. */
   createUser(username: string, role: 'admin' | 'user' | 'viewer', password?: string): Promise<{ id: string; token: string }>;
   stop(): Promise<void>;
@@ -45,23 +52,29 @@ export async function startTestApp(overrides: Record<string, unknown> = {}, opts
   await app.start();
   const port = app.ports().http!;
   const url = `http://127.0.0.1:${port}`;
+  const api = async (method: string, path: string, token?: string | null, body?: unknown): Promise<ApiReply> => {
+    const headers: Record<string, string> = body === undefined ? {} : { 'content-type': 'application/json' };
+    if (token) headers.authorization = `Bearer ${token}`;
+    const res = await fetch(url + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const text = await res.text();
+    return { status: res.status, body: (text ? JSON.parse(text) : null) as Record<string, unknown> };
+  };
   const login = async (username = ADMIN.username, password = ADMIN.password) => {
-    const res = await fetch(`${url}/api/auth`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password }) });
-    if (res.status !== 201) throw new Error(`login ${username} failed: ${res.status} ${await res.text()}`);
-    return ((await res.json()) as { bearer: string }).bearer;
+    const res = await api('POST', '/api/auth', null, { username, password });
+    if (res.status !== 201) throw new Error(`login ${username} failed: ${res.status} ${JSON.stringify(res.body)}`);
+    return res.body.bearer as string;
   };
   const createUser = async (username: string, role: 'admin' | 'user' | 'viewer', password = 'password-' + username) => {
-    const admin = await login();
-    const res = await fetch(`${url}/api/users`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${admin}` }, body: JSON.stringify({ username, password, role }) });
-    if (res.status !== 201) throw new Error(`create user ${username} failed: ${res.status} ${await res.text()}`);
-    const { id } = (await res.json()) as { id: string };
-    return { id, token: await login(username, password) };
+    const res = await api('POST', '/api/users', await login(), { username, password, role });
+    if (res.status !== 201) throw new Error(`create user ${username} failed: ${res.status} ${JSON.stringify(res.body)}`);
+    return { id: res.body.id as string, token: await login(username, password) };
   };
   return {
     app,
     url,
     port,
     dataDir,
+    api,
     login,
     createUser,
     async stop() {

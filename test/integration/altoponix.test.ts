@@ -97,14 +97,7 @@ async function user(token: string, monitorId: string): Promise<Peer> {
   return p;
 }
 
-async function api(method: string, path: string, token: string, body?: unknown): Promise<{ status: number; body: unknown }> {
-  const res = await fetch(`${t.url}/api/${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: res.status, body: await res.json() };
-}
+const api = (method: string, path: string, token: string, body?: unknown) => t.api(method, `/api/${path}`, token, body);
 
 const record = (monitorId: string): MonitorRecord => t.app.context.db.collection('monitors').find((r) => r.monitor_id === monitorId)!;
 const monitorEvents = (monitorId: string) => events.filter((e) => e.domain === 'monitor' && e.details.monitor_id === monitorId).map((e): Record<string, unknown> => ({ event: e.event, ...e.details }));

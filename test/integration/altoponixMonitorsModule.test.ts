@@ -8,12 +8,7 @@ let admin: string;
 let userToken: string;
 let viewerToken: string;
 
-async function api(method: string, path: string, token: string | null, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
-  if (token) headers.authorization = `Bearer ${token}`;
-  const res = await fetch(`${t.url}/api/${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-}
+const api = (method: string, path: string, token: string | null, body?: unknown) => t.api(method, `/api/${path}`, token, body);
 
 const stored = () => JSON.stringify(t.app.context.db.collection('monitors').all());
 

@@ -1,7 +1,7 @@
 // Shared helpers for the Antimony integration tests: real socket.io-client connections and labs
 // created over the real HTTP API.
 import { io as connectIo, type Socket } from 'socket.io-client';
-import type { TestApp } from '../helpers/testApp.js';
+import type { ApiReply, TestApp } from '../helpers/testApp.js';
 
 export interface ConnectError {
   message: string;
@@ -69,13 +69,8 @@ export function command(socket: Socket, data: unknown): Promise<Ack> {
   return socket.timeout(15_000).emitWithAck('data', data) as Promise<Ack>;
 }
 
-export async function api(t: TestApp, token: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
-  const res = await fetch(`${t.url}/api/${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+export function api(t: TestApp, token: string, method: string, path: string, body?: unknown): Promise<ApiReply> {
+  return t.api(method, `/api/${path}`, token, body);
 }
 
 export interface LabView {

@@ -14,8 +14,8 @@ let user: string;
 let viewer: string;
 
 const call = async (method: string, path: string, token: string, body?: unknown) => {
-  const res = await fetch(`${t.url}${path}`, { method, headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: body === undefined ? undefined : JSON.stringify(body) });
-  return { status: res.status, body: (await res.json()) as Body };
+  const res = await t.api(method, path, token, body);
+  return { status: res.status, body: res.body as Body };
 };
 
 beforeAll(async () => {

@@ -17,14 +17,7 @@ let user: string;
 let events: DomainEvent[] = [];
 const servers: OAuthServer[] = [];
 
-const api = async (method: string, path: string, token: string, body?: unknown) => {
-  const res = await fetch(`${t.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-};
+const api = (method: string, path: string, token: string, body?: unknown) => t.api(method, path, token, body);
 
 const redirectUri = () => `${t.url}/api/credentials/callback`;
 

@@ -144,8 +144,7 @@ describe('Home Assistant bridge', () => {
     const s = await startOAuthServer({ redirectUri: redirect, accessTtl: 4 });
     oauth.push(s);
     const admin = await t.login();
-    const call = async (method: string, path: string, body?: unknown) =>
-      (await fetch(`${t.url}${path}`, { method, headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) })).json() as Promise<Record<string, unknown>>;
+    const call = async (method: string, path: string, body?: unknown) => (await t.api(method, path, admin, body)).body;
     const { id } = (await call('POST', '/api/credentials', {
       description: 'Cloud cameras',
       client_id: s.clientId,
@@ -176,8 +175,7 @@ describe('Home Assistant bridge', () => {
     const t = await app({ homeassistant: { enabled: true, url: p.url, token: TOKEN } });
     await until(() => haState(t) === 'ok');
     const admin = await t.login();
-    const call = async (method: string, path: string, body?: unknown) =>
-      (await fetch(`${t.url}${path}`, { method, headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) })).json() as Promise<Record<string, unknown>>;
+    const call = async (method: string, path: string, body?: unknown) => (await t.api(method, path, admin, body)).body;
     const cams = (await call('GET', '/api/cameras')) as { items: { id: string }[] };
     const id = cams.items[0]!.id;
     const lightUpdates: unknown[] = [];

@@ -9,12 +9,7 @@ let viewer: string;
 let id: string;
 let monitor: Socket;
 
-const post = async (path: string, token: string | null, body: unknown) => {
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
-  if (token) headers.authorization = `Bearer ${token}`;
-  const res = await fetch(`${t.url}${path}`, { method: 'POST', headers, body: JSON.stringify(body) });
-  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-};
+const post = (path: string, token: string | null, body: unknown) => t.api('POST', path, token, body);
 
 beforeAll(async () => {
   t = await startTestApp();

@@ -15,14 +15,7 @@ let ha: Recorder;
 let admin: string;
 const sockets: Socket[] = [];
 
-async function api(method: string, path: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
-  const res = await fetch(`${t.url}/api/${path}`, {
-    method,
-    headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-}
+const api = (method: string, path: string, body?: unknown) => t.api(method, `/api/${path}`, admin, body);
 
 /** A monitor on the Altoponix port; resolves once `con ok` arrived. */
 async function connectMonitor(monitorId: string): Promise<Socket> {

@@ -1,16 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { CameraDriverError } from '../../src/camera/driver.js';
 import { SimulatedDriver, simulatedFrameRates } from '../../src/camera/drivers/simulated/simulatedDriver.js';
+import { thrownBy } from '../helpers/thrown.js';
 
-const errorOf = (fn: () => unknown): CameraDriverError => {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof CameraDriverError) return err;
-    throw err;
-  }
-  throw new Error('expected a CameraDriverError');
-};
+const errorOf = (fn: () => unknown) => thrownBy(CameraDriverError, fn);
 
 describe('simulated driver (vivid)', () => {
   it('offers vivid\'s controls with their ranges, defaults and flags', () => {

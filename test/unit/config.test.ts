@@ -4,18 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, configFromEnv, loadConfig } from '../../src/config/load.js';
+import { thrownBy } from '../helpers/thrown.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'sb-config-'));
 
-function configError(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-}
+const configError = (fn: () => unknown) => thrownBy(ConfigError, fn);
 
 describe('config', () => {
   it('has a default for every key', () => {

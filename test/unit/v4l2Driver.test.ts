@@ -10,16 +10,9 @@ import { errnoToCode } from '../../src/camera/drivers/v4l2/libc.js';
 import { controlKey, fourccToString, stringToFourcc } from '../../src/camera/drivers/v4l2/structs.js';
 import { captureBufferType } from '../../src/camera/drivers/v4l2/v4l2Device.js';
 import { V4l2Driver } from '../../src/camera/drivers/v4l2/v4l2Driver.js';
+import { thrownBy } from '../helpers/thrown.js';
 
-function driverError(fn: () => unknown): CameraDriverError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof CameraDriverError) return error;
-    throw error;
-  }
-  throw new Error('expected a CameraDriverError');
-}
+const driverError = (fn: () => unknown) => thrownBy(CameraDriverError, fn);
 
 describe('v4l2 driver errors', () => {
   const dirs: string[] = [];
