@@ -218,12 +218,14 @@ async function eventToMqtt(): Promise<{ p50: number; p99: number; received: numb
   await sleep(2000);
   const latencies: number[] = [];
   client.on('message', (_topic, payload) => {
-    const e = JSON.parse(payload.toString()) as { details?: { t?: number } };
-    if (typeof e.details?.t === 'number') latencies.push(performance.now() - e.details.t);
+    // The publication time travels in the command text ("noop <ms>"): a typed field of the event.
+    const e = JSON.parse(payload.toString()) as { details?: { command?: string } };
+    const t = Number(/^noop (\S+)$/.exec(e.details?.command ?? '')?.[1]);
+    if (Number.isFinite(t)) latencies.push(performance.now() - t);
   });
   // Warm-up (not counted): the first events through a fresh process pay for JIT compilation.
   for (let i = 0; i < 200; i++) {
-    app.context.bus.publish('monitor', 'bench', 'command', { warmup: true });
+    app.context.bus.publish('monitor', 'bench', 'command', { monitor_id: 'bench', command: 'warmup', by: null });
     await sleep(1);
   }
   await sleep(200);
@@ -232,7 +234,7 @@ async function eventToMqtt(): Promise<{ p50: number; p99: number; received: numb
   for (let i = 0; i < EVENTS; i++) {
     const due = start + (i * 1000) / EVENT_RATE;
     while (performance.now() < due) await sleep(1);
-    app.context.bus.publish('monitor', 'bench', 'command', { t: performance.now(), command: 'noop' });
+    app.context.bus.publish('monitor', 'bench', 'command', { monitor_id: 'bench', command: `noop ${performance.now()}`, by: null });
   }
   await sleep(1000);
   await client.endAsync();

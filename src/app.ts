@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { Server as SocketIOServer } from 'socket.io';
 import { AuthService } from './auth/authService.js';
 import type { Config } from './config/schema.js';
+import type { Extension } from './core/extension.js';
 import { EventBus } from './core/eventBus.js';
 import { HomeAssistantBridge } from './bridges/homeassistant/homeAssistantBridge.js';
 import { createMqttBridge } from './bridges/mqtt/index.js';
@@ -43,13 +44,6 @@ import { IngressSignIn } from './auth/ingress.js';
 import { mountIngressRoutes } from './protocols/http/ingressRoutes.js';
 import { mountPanel } from './protocols/http/panel.js';
 
-/** One concern over the bus (a protocol adapter, a bridge, a runtime): started in order, stopped in reverse. */
-export interface Extension {
-  readonly name: string;
-  start(): Promise<void>;
-  stop(): Promise<void>;
-}
-
 export interface AppContext {
   config: Config;
   logger: Logger;
@@ -61,13 +55,13 @@ export interface AppContext {
   modules: ModuleRegistry;
   status: StatusService;
   http: { server: Server; api: HttpApi };
-  mqtt?: MqttBridge;
-  credentials?: CredentialsService;
-  monitors?: MonitorsService;
-  statusMessages?: StatusMessagesService;
-  labs?: LabsService;
-  cameras?: CameraService;
-  streams?: StreamService;
+  mqtt: MqttBridge;
+  credentials: CredentialsService;
+  monitors: MonitorsService;
+  statusMessages: StatusMessagesService;
+  labs: LabsService;
+  cameras: CameraService;
+  streams: StreamService;
   /** The Socket.IO server on http_port: NestMTX on `/`, Antimony on its namespaces. */
   io: SocketIOServer;
   /** Set to the AbortSignal of stop(): long-running work watches it. */
@@ -127,7 +121,6 @@ export function createApp(config: Config, options: AppOptions = {}): App {
   const abort = new AbortController();
 
   const boundPorts = new Map<string, number>();
-  const context: AppContext = { config, logger, logs, bus, db, auth, users, modules, status, http: { server, api }, io, stopping: abort.signal, boundPorts };
   const extensions: Extension[] = [];
   const started: Extension[] = [];
 
@@ -136,7 +129,6 @@ export function createApp(config: Config, options: AppOptions = {}): App {
 
   // Status messages first, so events other services publish while starting become messages too.
   const statusMessages = new StatusMessagesService(bus, logger.child({ service: 'status-messages' }));
-  context.statusMessages = statusMessages;
   extensions.push(new StatusMessageSources(bus, statusMessages));
 
   const monitors = new MonitorsService(db.collection('monitors'), bus, {
@@ -145,16 +137,15 @@ export function createApp(config: Config, options: AppOptions = {}): App {
     logger: logger.child({ service: 'monitors' }),
   });
   modules.register(monitors);
-  context.monitors = monitors;
   mountMonitorCommandRoute(api.extensions, { auth, monitors });
-  extensions.push({ name: 'monitors', start: () => monitors.start(), stop: () => monitors.stop() });
+  extensions.push(monitors);
   extensions.push(
     new AltoponixServer({
       monitors, auth, bus, status,
       logger: logger.child({ service: 'altoponix' }),
       host: config.http_host,
       port: config.monitor_port,
-      onListening: (port) => context.boundPorts.set('monitor', port),
+      onListening: (port) => boundPorts.set('monitor', port),
     }),
   );
 
@@ -169,12 +160,10 @@ export function createApp(config: Config, options: AppOptions = {}): App {
     loadV4l2: () => loadV4l2Driver(logger.child({ service: 'cameras' })),
   });
   modules.register(cameras);
-  context.cameras = cameras;
-  extensions.push({ name: 'cameras', start: () => cameras.start(), stop: () => cameras.stop() });
+  extensions.push(cameras);
   const streams = new StreamService(cameras, bus, config, logger.child({ service: 'streams' }));
-  context.streams = streams;
   mountStreamRoutes(api.extensions, { auth, streams });
-  extensions.push({ name: 'streams', start: async () => streams.start(), stop: () => streams.stop() });
+  extensions.push(streams);
   extensions.push(new RotoclearServer({ server, cameras, auth, bus, status, logger: logger.child({ service: 'rotoclear' }) }));
 
   const credentials = new CredentialsService({
@@ -182,20 +171,17 @@ export function createApp(config: Config, options: AppOptions = {}): App {
     bus,
     box: SecretBox.inDir(config.data_dir),
     logger: logger.child({ service: 'credentials' }),
-    // Cameras whose view names a credential hear extended/failed-extension when it refreshes.
-    cameras: () => cameras,
   });
   modules.register(credentials);
-  context.credentials = credentials;
   mountCredentialsCallback(api.extensions, credentials, logger.child({ service: 'credentials' }));
-  extensions.push({ name: 'credentials', start: async () => credentials.start(), stop: () => credentials.stop() });
+  extensions.push(credentials);
 
   extensions.push(new NestmtxAdapter({ io, auth, modules, bus, logs, status, logger: logger.child({ service: 'nestmtx' }) }));
 
   // Labs after the cameras: a scheduled lab may deploy (and demand a camera) right after start.
   const labs = new LabsService(db.collection('labs'), bus, {
     runtimes: new RuntimeRegistry([
-      new CameraRuntime(() => cameras),
+      new CameraRuntime(cameras),
       new ExecRuntime({ allowed: config.labs.allow_exec }),
       new ContainerlabRuntime({ labsDir: join(config.data_dir, 'labs') }),
     ]),
@@ -204,8 +190,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
     logger: logger.child({ service: 'labs' }),
   });
   modules.register(labs);
-  context.labs = labs;
-  extensions.push({ name: 'labs', start: () => labs.start(), stop: () => labs.stop() });
+  extensions.push(labs);
   extensions.push(new AntimonyAdapter({ io, auth, bus, labs, status, logger: logger.child({ service: 'antimony' }) }));
 
   extensions.push(
@@ -216,13 +201,12 @@ export function createApp(config: Config, options: AppOptions = {}): App {
       status,
       logger: logger.child({ service: 'homeassistant' }),
       sources: { credentials: () => credentials.all(), monitors: () => monitors.all() },
-      cameras: () => cameras,
+      cameras,
     }),
   );
 
   // The MQTT bridge last: it starts after every service and stops first (publishing "offline").
-  const mqttBridge = createMqttBridge(context);
-  context.mqtt = mqttBridge;
+  const mqttBridge = createMqttBridge({ config: config.mqtt, bus, status, logger: logger.child({ service: 'mqtt' }), cameras, streams, credentials, monitors, boundPorts });
   extensions.push(mqttBridge);
 
   // Home Assistant ingress sign-in, then the web panel: mounted last so it never shadows an /api route.
@@ -231,6 +215,11 @@ export function createApp(config: Config, options: AppOptions = {}): App {
   mountPanel(api.extensions, { ingress, version: VERSION, ports: () => Object.fromEntries(boundPorts), logger: logger.child({ service: 'panel' }) });
 
   // --- end of services and extensions
+
+  const context: AppContext = {
+    config, logger, logs, bus, db, auth, users, modules, status, http: { server, api }, io, stopping: abort.signal, boundPorts,
+    mqtt: mqttBridge, credentials, monitors, statusMessages, labs, cameras, streams,
+  };
 
   const listen = (srv: Server, port: number, host: string) =>
     new Promise<number>((resolve, reject) => {

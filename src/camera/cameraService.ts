@@ -21,6 +21,7 @@ import { DemandTracker, type Reader } from './demand.js';
 import { DeviceSession } from './deviceSession.js';
 import { CameraDriverError, type CameraDriver, type DeviceInfo } from './driver.js';
 import type { SimulatedDriver } from './drivers/simulated/simulatedDriver.js';
+import type { Extension } from '../core/extension.js';
 
 export interface CameraServiceDeps {
   cameras: Collection<CameraRecord>;
@@ -42,7 +43,7 @@ export interface ViewState {
 
 const PREFIX = 'payload';
 
-export class CameraService implements ModuleService {
+export class CameraService implements ModuleService, Extension {
   readonly name = 'cameras';
   private readonly sessions = new Map<string, DeviceSession>();
   private readonly ready = new Set<string>();

@@ -1,45 +1,43 @@
 // The one bus every state change travels on. Services publish; adapters and bridges subscribe.
 // Dispatch is synchronous and in order; a failing listener is logged and never stops the others.
+// Every event's details are typed by EventMap (as zigbee2mqtt's EventBusMap): a publisher and its
+// subscribers agree at compile time, so subscribers narrow on `domain`/`event` instead of casting.
 import type { Logger } from 'pino';
+import type { DomainEventDetails } from './events.js';
 
-/** Event names per domain. Add a domain's events here when its service lands. */
-export interface DomainEventMap {
-  camera:
-    | 'demand' | 'unDemand' | 'ready' | 'notReady' | 'read' | 'unread' | 'extended' | 'failed-extension'
-    | 'created' | 'updated' | 'deleted' | 'state' | 'snapshot' | 'recording' | 'connected' | 'disconnected';
-  credentials: 'authenticated' | 'reauthenticated' | 'unauthenticated' | 'created' | 'updated' | 'deleted';
-  monitor: 'online' | 'offline' | 'command' | 'commandDone' | 'commandFailed' | 'created' | 'updated' | 'deleted';
-  lab: 'created' | 'updated' | 'deleted' | 'state' | 'log' | 'nodeState';
-  /** A user-visible status message (details.message, details.audience). */
-  statusMessage: 'published';
-  user: 'created' | 'updated' | 'deleted';
-  /** Tokens revoked (details.tokenIds): socket adapters drop connections that used them. */
-  auth: 'tokensRevoked';
-  /** Connection state of the add-on's own parts (mqtt, homeassistant, sockets). */
-  system: 'component' | 'clients' | 'status';
+export type EventMap = DomainEventDetails;
+export type Domain = keyof EventMap;
+export type EventName<D extends Domain> = Extract<keyof EventMap[D], string>;
+
+/** One published event: `{domain, entity, event, details, at}`, details typed by its (domain, event). */
+export type DomainEvent<D extends Domain = Domain> = {
+  [K in D]: {
+    [E in EventName<K>]: {
+      domain: K;
+      /** The id of the object the event is about, or null when there is none. */
+      entity: string | null;
+      event: E;
+      details: EventMap[K][E];
+      /** ISO 8601 time of publication. */
+      at: string;
+    };
+  }[EventName<K>];
+}[D];
+
+export type DomainEventListener<D extends Domain = Domain> = (event: DomainEvent<D>) => void;
+
+interface Entry {
+  fn: (event: DomainEvent) => void;
+  domains: ReadonlySet<Domain> | null;
 }
-
-export type Domain = keyof DomainEventMap;
-
-export interface DomainEvent<D extends Domain = Domain> {
-  domain: D;
-  /** The id of the object the event is about, or null when there is none. */
-  entity: string | null;
-  event: DomainEventMap[D];
-  details: Record<string, unknown>;
-  /** ISO 8601 time of publication. */
-  at: string;
-}
-
-export type DomainEventListener = (event: DomainEvent) => void;
 
 export class EventBus {
-  private readonly listeners = new Set<{ fn: DomainEventListener; domains: ReadonlySet<Domain> | null }>();
+  private readonly listeners = new Set<Entry>();
 
   constructor(private readonly logger?: Logger) {}
 
-  publish<D extends Domain>(domain: D, entity: string | null, event: DomainEventMap[D], details: Record<string, unknown> = {}): DomainEvent<D> {
-    const e: DomainEvent<D> = { domain, entity, event, details, at: new Date().toISOString() };
+  publish<D extends Domain, E extends EventName<D>>(domain: D, entity: string | null, event: E, details: EventMap[D][E]): DomainEvent<D> {
+    const e = { domain, entity, event, details, at: new Date().toISOString() } as DomainEvent<D>;
     for (const l of [...this.listeners]) {
       if (l.domains && !l.domains.has(domain)) continue;
       try {
@@ -51,11 +49,18 @@ export class EventBus {
     return e;
   }
 
-  /** Subscribe to every event, or only to the given domains. Returns the unsubscribe function. */
-  subscribe(fn: DomainEventListener, domains?: Domain[]): () => void {
-    const entry = { fn, domains: domains ? new Set(domains) : null };
+  /** Subscribe to every event of the given domains (or of all). Returns the unsubscribe function. */
+  subscribe<D extends Domain = Domain>(fn: DomainEventListener<D>, domains?: readonly D[]): () => void {
+    const entry: Entry = { fn: fn as (event: DomainEvent) => void, domains: domains ? new Set<Domain>(domains) : null };
     this.listeners.add(entry);
     return () => this.listeners.delete(entry);
+  }
+
+  /** Subscribe to one event of one domain, with its details typed. Returns the unsubscribe function. */
+  on<D extends Domain, E extends EventName<D>>(domain: D, event: E, fn: (e: Extract<DomainEvent<D>, { event: E }>) => void): () => void {
+    return this.subscribe<D>((e) => {
+      if (e.event === event) fn(e as Extract<DomainEvent<D>, { event: E }>);
+    }, [domain]);
   }
 
   get listenerCount(): number {

@@ -68,7 +68,7 @@ let adminToken: string;
 let alice: { id: string; token: string };
 let bob: { id: string; token: string };
 let vera: { id: string; token: string };
-const events: DomainEvent[] = [];
+const events: DomainEvent<'monitor'>[] = [];
 const peers: Peer[] = [];
 const M1_KEY = 'm1-secret-key';
 
@@ -126,7 +126,7 @@ afterEach(async () => {
   for (const p of peers.splice(0)) p.socket.disconnect();
   // Let the server see those disconnects before the next test connects the same monitors.
   for (const running of [t, open]) {
-    if (running) await expect.poll(() => running.app.context.monitors!.all().every((m) => !m.online && m.users === 0)).toBe(true);
+    if (running) await expect.poll(() => running.app.context.monitors.all().every((m) => !m.online && m.users === 0)).toBe(true);
   }
 });
 
@@ -204,7 +204,7 @@ describe('altoponix relay: the document flow', () => {
     const viaPayload = await connect();
     viaPayload.emit('query', { monitor_id: 'm2', token: alice.token });
     expect(await viaPayload.next('query ok')).toEqual({ reason: 'Query ok' });
-    await expect.poll(() => t.app.context.monitors!.all().find((m) => m.monitor_id === 'm2')!.users).toBe(3);
+    await expect.poll(() => t.app.context.monitors.all().find((m) => m.monitor_id === 'm2')!.users).toBe(3);
   });
 });
 
@@ -350,7 +350,7 @@ describe('altoponix relay: several users, disconnects, timeouts', () => {
   it('a user that disconnects is detached; the monitor still gets the command and its answer is absorbed', async () => {
     const m = await monitor('m3');
     const u = await user(alice.token, 'm3');
-    const view = () => t.app.context.monitors!.all().find((x) => x.monitor_id === 'm3')!;
+    const view = () => t.app.context.monitors.all().find((x) => x.monitor_id === 'm3')!;
     expect(view().users).toBe(1);
     u.emit('command send', { command: 'bye' });
     await u.next('command ok');
@@ -363,7 +363,7 @@ describe('altoponix relay: several users, disconnects, timeouts', () => {
   });
 
   it('the add-on sends commands through the same queue (sendCommand)', async () => {
-    const monitors = t.app.context.monitors!;
+    const monitors = t.app.context.monitors;
     const id = record('m4').id;
     await expect(monitors.sendCommand(SYSTEM_ACTOR, id, 'lights on')).rejects.toMatchObject({ kind: 'unavailable', message: 'Monitor offline' });
     const m = await monitor('m4');
@@ -503,7 +503,7 @@ describe('altoponix relay: hostile input', () => {
 
 describe('altoponix relay: stored state', () => {
   it('db.json matches what happened and never holds a key', async () => {
-    const views: MonitorView[] = t.app.context.monitors!.all();
+    const views: MonitorView[] = t.app.context.monitors.all();
     expect(views.every((v) => !v.online)).toBe(true);
     await t.app.context.db.flush();
     const onDisk = JSON.parse(readFileSync(join(t.dataDir, 'db.json'), 'utf8')) as { monitors: MonitorRecord[] };
@@ -519,7 +519,7 @@ describe('altoponix relay: stored state', () => {
 
 describe('altoponix relay: open registration', () => {
   let url: string;
-  const openEvents: DomainEvent[] = [];
+  const openEvents: DomainEvent<'monitor'>[] = [];
   const openRecord = (monitorId: string) => open!.app.context.db.collection('monitors').find((r) => r.monitor_id === monitorId);
 
   beforeAll(async () => {
@@ -545,7 +545,7 @@ describe('altoponix relay: open registration', () => {
     m.emit('command done');
     expect(await u.next('command finish')).toEqual({ reason: 'Command finish' });
     expect(openRecord('free-1')).toMatchObject({ last_command: 'open valve', last_result: 'done' });
-    expect(openEvents.map((e) => [e.event, e.details.by ?? null])).toEqual([
+    expect(openEvents.map((e) => [e.event, 'by' in e.details ? e.details.by : null])).toEqual([
       ['created', null],
       ['online', null],
       ['command', 'anonymous'],

@@ -289,7 +289,7 @@ describe('Antimony namespaces', () => {
   });
 
   it('keeps a camera demanded while a camera node runs (real camera service)', async () => {
-    const camera = t.app.context.cameras!.all()[0]!;
+    const camera = t.app.context.cameras.all()[0]!;
     expect(camera.demanded).toBe(false);
     const demands: string[] = [];
     const off = t.app.context.bus.subscribe((e) => {
@@ -299,14 +299,14 @@ describe('Antimony namespaces', () => {
       const lab = await createLab(t, alice.token, `name: cam\ntopology:\n  nodes:\n    eye:\n      kind: camera\n      camera: ${camera.id}\n`);
       const cmd = await connected(t, '/lab-commands', alice.token, sockets);
       expect(await command(cmd, { labId: lab.id, command: 0 })).toEqual({ payload: null });
-      expect(t.app.context.cameras!.get(camera.id)!.demanded).toBe(true);
+      expect(t.app.context.cameras.get(camera.id)!.demanded).toBe(true);
       expect(demands).toEqual(['demand']);
       expect(await command(cmd, { labId: lab.id, command: 2, node: 'eye' })).toEqual({ payload: null });
-      expect(t.app.context.cameras!.get(camera.id)!.demanded).toBe(false);
+      expect(t.app.context.cameras.get(camera.id)!.demanded).toBe(false);
       expect(await command(cmd, { labId: lab.id, command: 3, node: 'eye' })).toEqual({ payload: null });
-      expect(t.app.context.cameras!.get(camera.id)!.demanded).toBe(true);
+      expect(t.app.context.cameras.get(camera.id)!.demanded).toBe(true);
       expect(await command(cmd, { labId: lab.id, command: 1 })).toEqual({ payload: null });
-      expect(t.app.context.cameras!.get(camera.id)!.demanded).toBe(false);
+      expect(t.app.context.cameras.get(camera.id)!.demanded).toBe(false);
       expect(demands).toEqual(['demand', 'unDemand', 'demand', 'unDemand']);
 
       const missing = await createLab(t, alice.token, 'name: nocam\ntopology:\n  nodes:\n    eye:\n      kind: camera\n      camera: no-such-camera\n');
@@ -319,8 +319,8 @@ describe('Antimony namespaces', () => {
   it('sends status messages for credentials needing re-authentication (admins) and monitors going offline (everyone)', async () => {
     const adminMsgs = await connected(t, '/status-messages', admin, sockets);
     const userMsgs = await connected(t, '/status-messages', bob.token, sockets);
-    t.app.context.bus.publish('credentials', 'cred-1', 'unauthenticated', { description: 'Google Drive', reason: 'refresh token revoked' });
-    t.app.context.bus.publish('monitor', 'mon-1', 'offline', { monitor_id: 'greenhouse-1', name: 'Greenhouse' });
+    t.app.context.bus.publish('credentials', 'cred-1', 'unauthenticated', { description: 'Google Drive', error: 'refresh token revoked' });
+    t.app.context.bus.publish('monitor', 'mon-1', 'offline', { monitor_id: 'greenhouse-1', name: 'Greenhouse', reason: 'Monitor disconnected' });
     await waitFor('admin messages', () => dataOf(adminMsgs).length >= 2);
     await waitFor('user message', () => dataOf(userMsgs).length >= 1);
     expect(dataOf(adminMsgs)).toMatchObject([
@@ -401,7 +401,7 @@ describe('restarts', () => {
       const recovered = await readLab(t2, token2, lab.id);
       expect(recovered.state).toBe(-1);
       expect(recovered.nodes[0]!.state).toBe(-1);
-      const notice = t2.app.context.statusMessages!.recent(SYSTEM_ACTOR).find((m) => m.content === 'Lab survivor was stopped by a restart');
+      const notice = t2.app.context.statusMessages.recent(SYSTEM_ACTOR).find((m) => m.content === 'Lab survivor was stopped by a restart');
       expect(notice).toMatchObject({ severity: 2 });
       expect(notice!.logContent).toContain('was Running');
       // Deploying again works, with a new process.
@@ -470,7 +470,7 @@ describe('restarts', () => {
       writeFileSync(file, JSON.stringify(db));
       t2 = await startTestApp({ labs: { allow_exec: true } }, { dataDir: t1.dataDir });
       expect((await readLab(t2, await t2.login(), lab.id)).state).toBe(-1);
-      expect(t2.app.context.statusMessages!.recent(SYSTEM_ACTOR).map((m) => m.content)).toContain('Lab missed missed its schedule');
+      expect(t2.app.context.statusMessages.recent(SYSTEM_ACTOR).map((m) => m.content)).toContain('Lab missed missed its schedule');
     } finally {
       await t2?.stop();
       rmSync(t1.dataDir, { recursive: true, force: true });

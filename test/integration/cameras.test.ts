@@ -51,7 +51,7 @@ describe('cameras module over HTTP', () => {
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ name: 'Bench', controls: { brightness: 100, contrast: 0, 'auto-exposure': false, fps: 15 } });
     // The simulated device really holds the scaled values.
-    const dev = t.app.context.cameras!.all()[0]!;
+    const dev = t.app.context.cameras.all()[0]!;
     expect(dev.controls.brightness).toBe(100);
   });
 
@@ -100,12 +100,12 @@ describe('camera settings across restarts', () => {
     try {
       const first = await startTestApp({}, { dataDir });
       const token = await first.login();
-      const cam = first.app.context.cameras!.all()[0]!;
+      const cam = first.app.context.cameras.all()[0]!;
       await fetch(`${first.url}/api/cameras/${cam.id}`, { method: 'PUT', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ controls: { brightness: 80, resolution: '320x180', fps: 60 } }) });
       await first.stop();
       const second = await startTestApp({}, { dataDir });
       try {
-        const again = second.app.context.cameras!.all();
+        const again = second.app.context.cameras.all();
         expect(again.map((c) => c.id)).toEqual([cam.id]);
         expect(again[0]!.controls).toMatchObject({ brightness: 80, resolution: '320x180', fps: 60 });
         // The new process's simulated device started at vivid's defaults; the stored values were put back.

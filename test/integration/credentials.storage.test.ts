@@ -70,7 +70,7 @@ describe('credentials across a restart', () => {
     const seen = new Promise<DomainEvent>((resolve) => second.app.context.bus.subscribe((e) => e.event === 'reauthenticated' && resolve(e), ['credentials']));
     expect((await seen).entity).toBe(created.id);
     expect(readFileSync(join(dataDir, 'secret.key')).equals(key)).toBe(true);
-    const token = second.app.context.credentials!.accessToken(created.id)!;
+    const token = second.app.context.credentials.accessToken(created.id)!;
     expect((await fetch(s.userinfoEndpoint, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
   });
 });

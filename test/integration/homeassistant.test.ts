@@ -91,7 +91,7 @@ describe('Home Assistant bridge', () => {
     await p.start();
     await until(() => haState(t) === 'ok' && p.clientCount === 1);
     expect(p.connections).toBe(2);
-    t.app.context.bus.publish('lab', 'lab-1', 'state', { state: 'running' });
+    t.app.context.bus.publish('lab', 'lab-1', 'state', { owner: 'someone', state: 1, nodes: [] });
     await p.waitFor(() => p.fired.find((f) => f.data.entity === 'lab-1'));
   });
 
@@ -111,13 +111,13 @@ describe('Home Assistant bridge', () => {
     expect(JSON.stringify(p.fired)).not.toContain('hidden-secret-1');
 
     t.app.context.bus.publish('camera', 'cam-1', 'demand', { readerType: 'mqtt', readerId: 'x' });
-    t.app.context.bus.publish('monitor', 'mon-1', 'commandDone', { monitor_id: 'M1', command: 'reboot' });
-    t.app.context.bus.publish('lab', null, 'created', { name: 'l' });
+    t.app.context.bus.publish('monitor', 'mon-1', 'commandDone', { monitor_id: 'M1', command: 'reboot', by: null });
+    t.app.context.bus.publish('lab', null, 'created', { owner: 'someone', name: 'l' });
     await p.waitFor(() => p.fired.length >= 4);
     expect(p.fired.slice(-3).map((f) => f.data)).toEqual([
       { domain: 'camera', entity: 'cam-1', event: 'demand', details: { readerType: 'mqtt', readerId: 'x' } },
-      { domain: 'monitor', entity: 'mon-1', event: 'commandDone', details: { monitor_id: 'M1', command: 'reboot' } },
-      { domain: 'lab', entity: null, event: 'created', details: { name: 'l' } },
+      { domain: 'monitor', entity: 'mon-1', event: 'commandDone', details: { monitor_id: 'M1', command: 'reboot', by: null } },
+      { domain: 'lab', entity: null, event: 'created', details: { owner: 'someone', name: 'l' } },
     ]);
     // Internal domains (users, auth, system) stay inside.
     expect(p.fired.some((f) => f.data.domain === 'user' || f.data.domain === 'system')).toBe(false);
@@ -127,7 +127,7 @@ describe('Home Assistant bridge', () => {
     const p = await peer();
     const t = await app({ homeassistant: { enabled: true, url: p.url, token: TOKEN } });
     await until(() => haState(t) === 'ok');
-    t.app.context.bus.publish('monitor', 'mon-7', 'offline', { monitor_id: 'GROW-7', reason: 'ping timeout' });
+    t.app.context.bus.publish('monitor', 'mon-7', 'offline', { monitor_id: 'GROW-7', name: 'GROW-7', reason: 'ping timeout' });
     const n = await p.waitFor(() => p.notifications.get('switchboard_monitor_mon-7'));
     expect(n.message).toContain('GROW-7');
     expect(n.message).toContain('ping timeout');
@@ -159,7 +159,7 @@ describe('Home Assistant bridge', () => {
     };
     await authorize();
     // The user revokes the app at the provider: the next refresh fails for good.
-    const grantToken = t.app.context.credentials!.accessToken(id)!;
+    const grantToken = t.app.context.credentials.accessToken(id)!;
     await s.revoke(grantToken);
     const nid = `switchboard_credentials_${id}`;
     const n = await p.waitFor(() => p.notifications.get(nid), 20_000);
@@ -179,15 +179,15 @@ describe('Home Assistant bridge', () => {
     const cams = (await call('GET', '/api/cameras')) as { items: { id: string }[] };
     const id = cams.items[0]!.id;
     const lightUpdates: unknown[] = [];
-    t.app.context.bus.subscribe((e) => {
-      const changes = e.details.changes as Record<string, unknown> | undefined;
-      if (e.entity === id && e.event === 'updated' && changes && 'light' in changes) lightUpdates.push(changes.light);
-    }, ['camera']);
+    t.app.context.bus.on('camera', 'updated', (e) => {
+      const changes = e.details.changes;
+      if (e.entity === id && 'light' in changes) lightUpdates.push(changes.light);
+    });
     await call('PUT', `/api/cameras/${id}`, { light_entity: 'light.bench_ring' });
 
     // HA → camera: someone switches the lamp on in Home Assistant.
     p.setState('light.bench_ring', 'on');
-    await until(() => t.app.context.cameras!.get(id)?.light === true);
+    await until(() => t.app.context.cameras.get(id)?.light === true);
     expect((await call('GET', `/api/cameras/${id}`)).light).toBe(true);
 
     // Camera → HA: the API switches the camera light off; the bridge calls light.turn_off.
@@ -196,11 +196,11 @@ describe('Home Assistant bridge', () => {
     expect(p.serviceCalls.filter((c) => c.domain === 'light')).toEqual([{ domain: 'light', service: 'turn_off', service_data: {}, target: { entity_id: 'light.bench_ring' } }]);
 
     // Let every echo that could come arrive: a later event has made the full trip to HA.
-    t.app.context.bus.publish('camera', id, 'read', { readerType: 'test', readerId: 'marker' });
+    t.app.context.bus.publish('camera', id, 'read', { readerType: 'test', readerId: 'marker', readers: 1 });
     await p.waitFor(() => p.fired.find((f) => (f.data.details as { readerId?: string }).readerId === 'marker'));
     expect(lightUpdates).toEqual([true, false]);
     expect(p.serviceCalls.filter((c) => c.domain === 'light')).toHaveLength(1);
-    expect(t.app.context.cameras!.get(id)?.light).toBe(false);
+    expect(t.app.context.cameras.get(id)?.light).toBe(false);
   });
 
   it('drops a link whose pings go unanswered and reconnects', async () => {
@@ -223,7 +223,7 @@ describe('Home Assistant bridge', () => {
       p.answerPings = false;
       await p.waitFor(() => p.connections === 2 && p.clientCount === 1);
       p.answerPings = true;
-      bus.publish('lab', 'after-stall', 'created', {});
+      bus.publish('lab', 'after-stall', 'created', { owner: 'someone', name: 'after-stall' });
       await p.waitFor(() => p.fired.find((f) => f.data.entity === 'after-stall'));
       expect(status.health().components.homeassistant?.state).toBe('ok');
     } finally {

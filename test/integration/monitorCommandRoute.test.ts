@@ -40,7 +40,7 @@ describe('monitor command over HTTP', () => {
     });
     const r = await post(`/api/monitors/${id}/command`, admin, { command: 'water on' });
     expect(r).toEqual({ status: 200, body: { status: 'done' } });
-    expect(t.app.context.monitors!.get(id)).toMatchObject({ last_command: 'water on', last_result: 'done' });
+    expect(t.app.context.monitors.get(id)).toMatchObject({ last_command: 'water on', last_result: 'done' });
   });
 
   it('refuses bad payloads, viewers and strangers without sending anything', async () => {

@@ -75,7 +75,7 @@ function frameworkBridge(bus: EventBus, store: Map<string, Widget>, calls: strin
     logger: pino({ level: 'silent' }),
     version: '9.9.9',
     boundPorts: new Map(),
-    sources: () => [bindTable(widgets(bus, store, calls), deviceIdOf)],
+    sources: [bindTable(widgets(bus, store, calls), deviceIdOf)],
     hubDeviceId: 'hub',
     env,
     timing: FAST,
@@ -314,11 +314,11 @@ describe('table-driven entities on the embedded broker', () => {
 
   it('event entities get {event_type, ...details} unretained; the event mirror gets the bus event', async () => {
     const from = ha.messages.length;
-    bus.publish('lab', 'w1', 'state', { running: true });
+    bus.publish('lab', 'w1', 'state', { owner: 'o', state: 1, nodes: [] });
     const ev = await ha.waitFor('widgets/widget_w1/event/state', (p) => JSON.parse(p).event_type === 'state', { from });
-    expect(JSON.parse(ev.payload)).toEqual({ running: true, event_type: 'state', at: expect.any(String) });
+    expect(JSON.parse(ev.payload)).toEqual({ owner: 'o', state: 1, nodes: [], event_type: 'state', at: expect.any(String) });
     const mirror = await ha.waitFor('widgets/events/lab/w1/state', () => true, { from });
-    expect(JSON.parse(mirror.payload)).toEqual({ domain: 'lab', entity: 'w1', event: 'state', details: { running: true }, at: expect.any(String) });
+    expect(JSON.parse(mirror.payload)).toEqual({ domain: 'lab', entity: 'w1', event: 'state', details: { owner: 'o', state: 1, nodes: [] }, at: expect.any(String) });
   });
 
   it('publishes images as raw bytes, retained, when they change', async () => {
@@ -364,7 +364,7 @@ describe('table-driven entities on the embedded broker', () => {
 
   it('clears a device deleted while the bridge was away (stale retained config) on the next start', async () => {
     store.set('w2', { id: 'w2', name: 'Widget two', on: true, level: 1, mode: 'a', hasLevel: true, online: true });
-    bus.publish('lab', 'w2', 'created', {});
+    bus.publish('lab', 'w2', 'created', { owner: 'o', name: 'Widget two' });
     await ha.waitFor('widgets/widget_w2/power/state');
     await bridge.stop();
     store.delete('w2');
@@ -386,7 +386,7 @@ describe('table-driven entities on the embedded broker', () => {
   it('removes a device whose object is deleted', async () => {
     const from = ha.messages.length;
     store.delete('w1');
-    bus.publish('lab', 'w1', 'deleted', {});
+    bus.publish('lab', 'w1', 'deleted', { owner: 'o' });
     await ha.waitFor('homeassistant/device/widgets_widget_w1/config', (p) => p === '', { from });
     await ha.waitFor('widgets/widget_w1/availability', (p) => p === '', { from });
   });
@@ -421,7 +421,7 @@ describe('broker outage', () => {
       // Changes while the broker is away: a state change and an event.
       store.set('w9', { ...store.get('w9')!, level: 77 });
       bus.publish('lab', 'w9', 'updated', { changes: { level: 77 } });
-      bus.publish('lab', 'w9', 'state', { during: 'outage' });
+      bus.publish('lab', 'w9', 'state', { owner: 'outage', state: 1, nodes: [] });
       admitBridge = false;
       stopBroker = await startBroker();
       await expect.poll(() => peer.client.connected, { timeout: 10_000 }).toBe(true);
@@ -433,7 +433,7 @@ describe('broker outage', () => {
       await peer.waitFor('homeassistant/device/outage_widget_w9/config', (p) => p !== '', { from });
       await peer.waitFor('outage/widget_w9/level/state', (p) => p === '77', { from });
       const kept = await peer.waitFor('outage/events/lab/w9/state', () => true, { from });
-      expect(JSON.parse(kept.payload)).toMatchObject({ domain: 'lab', entity: 'w9', event: 'state', details: { during: 'outage' } });
+      expect(JSON.parse(kept.payload)).toMatchObject({ domain: 'lab', entity: 'w9', event: 'state', details: { owner: 'outage' } });
       await peer.waitFor('outage/events/lab/w9/updated', () => true, { from });
     } finally {
       await peer.close();
@@ -492,7 +492,7 @@ describe('mqtt.url: auto (the Supervisor MQTT service)', () => {
       logger,
       version: '9.9.9',
       boundPorts: new Map(),
-      sources: () => [],
+      sources: [],
       hubDeviceId: 'hub',
       env: { SUPERVISOR_TOKEN: 'sup-token', SUPERVISOR_URL: supervisorUrl },
       timing: FAST,
@@ -508,6 +508,8 @@ describe('mqtt.url: auto (the Supervisor MQTT service)', () => {
   });
 
   it('the app wires the bridge through createMqttBridge (one extension named mqtt)', () => {
-    expect(createMqttBridge(t.app.context).name).toBe('mqtt');
+    const c = t.app.context;
+    const bridge = createMqttBridge({ config: c.config.mqtt, bus: c.bus, status: c.status, logger: c.logger, cameras: c.cameras, streams: c.streams, credentials: c.credentials, monitors: c.monitors, boundPorts: c.boundPorts });
+    expect(bridge.name).toBe('mqtt');
   });
 });

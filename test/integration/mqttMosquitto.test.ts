@@ -331,7 +331,7 @@ describe.skipIf(SKIP)('MQTT bridge on Mosquitto', () => {
   });
 
   it('a camera: exact discovery, and a round trip for every command entity through the camera service', async () => {
-    const cameras = t.app.context.cameras!;
+    const cameras = t.app.context.cameras;
     const cam = cameras.all()[0]!;
     const id = cam.id;
     const base = `switchboard/camera_${id}`;
@@ -681,7 +681,7 @@ describe.skipIf(SKIP)('MQTT bridge on Mosquitto', () => {
     await expect.poll(() => cameras.get(id)!.last_snap_at).not.toBeNull();
     const jpeg = await image;
     expect([...jpeg.subarray(0, 2)]).toEqual([0xff, 0xd8]);
-    expect(jpeg.equals(t.app.context.streams!.latestSnapshot(id)!.jpeg)).toBe(true);
+    expect(jpeg.equals(t.app.context.streams.latestSnapshot(id)!.jpeg)).toBe(true);
 
     // Bad payloads: logged and ignored, nothing changes.
     const before = JSON.stringify(cameras.get(id)!.controls);
@@ -695,7 +695,7 @@ describe.skipIf(SKIP)('MQTT bridge on Mosquitto', () => {
   });
 
   it('a brightness set over MQTT reaches Rotoclear /api/v1 clients like any other change', async () => {
-    const main = t.app.context.cameras!.mainCamera()!;
+    const main = t.app.context.cameras.mainCamera()!;
     const ws = new WebSocket(`ws://127.0.0.1:${t.port}/api/v1`);
     const received: Record<string, unknown>[] = [];
     ws.on('message', (data) => received.push(JSON.parse(data.toString()) as Record<string, unknown>));

@@ -8,6 +8,7 @@ import { Server } from 'socket.io';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { NestmtxAdapter } from '../../src/protocols/nestmtx/nestmtxAdapter.js';
 import { ADMIN, once, startTestApp, type TestApp } from '../helpers/testApp.js';
+import { publishEvent } from '../helpers/busEvents.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- replies are read loosely
 
@@ -382,15 +383,14 @@ describe('status topics', () => {
     const { token } = await t.createUser('topic-viewer', 'viewer');
     const viewer = await connectWith(token);
     const cases = [
-      { domain: 'camera', event: 'ready', entity: 'nestmtx-test-cam', details: { resolution: '640x480' } },
-      { domain: 'camera', event: 'failed-extension', entity: 'nestmtx-test-cam', details: { reason: 'refresh failed' } },
-      { domain: 'credentials', event: 'reauthenticated', entity: 'nestmtx-test-cred', details: {} },
-      { domain: 'monitor', event: 'commandDone', entity: 'nestmtx-test-mon', details: { monitor_id: 'm1', command: 'start' } },
+      { domain: 'camera', event: 'notReady', entity: 'nestmtx-test-cam', details: { reason: 'capture exited' } },
+      { domain: 'credentials', event: 'reauthenticated', entity: 'nestmtx-test-cred', details: { expires_at: null } },
+      { domain: 'monitor', event: 'commandDone', entity: 'nestmtx-test-mon', details: { monitor_id: 'm1', command: 'start', by: null } },
     ] as const;
     for (const c of cases) {
       const mine = (p: Json) => p.entity === c.entity && p.event === c.event;
       const waits = [admin, viewer].flatMap((s) => [`${c.domain}:${c.event}`, `${c.domain}:*`, 'nestmtx:*'].map((name) => waitFor(s, name, mine)));
-      const published = t.app.context.bus.publish(c.domain, c.entity, c.event, c.details);
+      const published = publishEvent(t.app.context.bus, c);
       const got = await Promise.all(waits);
       for (const p of got) expect(p).toEqual({ domain: c.domain, entity: c.entity, event: c.event, details: c.details, at: published.at });
     }
@@ -399,9 +399,9 @@ describe('status topics', () => {
   it('does not emit events of other domains', async () => {
     const s = await connectWith(adminToken);
     const first = waitFor(s, 'nestmtx:*', (p) => typeof p.entity === 'string' && p.entity.startsWith('order-'));
-    t.app.context.bus.publish('lab', 'order-lab', 'state', { state: 1 });
-    t.app.context.bus.publish('user', 'order-user', 'created', {});
-    t.app.context.bus.publish('camera', 'order-cam', 'demand', {});
+    t.app.context.bus.publish('lab', 'order-lab', 'state', { owner: 'nobody', state: 1, nodes: [] });
+    t.app.context.bus.publish('user', 'order-user', 'created', { username: 'order-user', role: 'viewer' });
+    t.app.context.bus.publish('camera', 'order-cam', 'demand', { readerType: 'test', readerId: 'order' });
     expect((await first).entity).toBe('order-cam');
   });
 });

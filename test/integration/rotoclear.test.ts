@@ -100,7 +100,7 @@ const reset = async () => {
   for (const cam of body.items ?? []) {
     if ((cam as { origin: string }).origin === 'manual') await http('DELETE', `/api/cameras/${String(cam.id)}`, token);
   }
-  const cams = t.app.context.cameras!;
+  const cams = t.app.context.cameras;
   const main = cams.all()[0]!;
   await cams.setControls({ kind: 'system', userId: null, username: 'test', role: 'admin' }, main.id, { brightness: 50, contrast: 50, saturation: 50, resolution: '640x360', fps: 30, 'auto-exposure': true });
   await cams.setState({ kind: 'system', userId: null, username: 'test', role: 'admin' }, main.id, { record: 'off' });
@@ -178,7 +178,7 @@ describe('Rotoclear /api/v1: the document\'s exchanges', () => {
     expect(await peer.next((m) => 'snap' in m)).toEqual({ snap: true });
     expect(await set({ 'cam1-light': true })).toEqual({ 'cam1-light': true, info: ['cam1-light'] });
     expect(await set({ resolution: '1920x1080' })).toMatchObject({ resolution: '1920x1080', info: ['resolution'] });
-    expect(t.app.context.cameras!.all()[0]!.controls.resolution).toBe('1920x1080');
+    expect(t.app.context.cameras.all()[0]!.controls.resolution).toBe('1920x1080');
   });
 
   it('answers an out-of-range value exactly as the document shows', async () => {
@@ -240,7 +240,7 @@ describe('Rotoclear /api/v1: broadcasts', () => {
     const { peer } = await Peer.open(wsUrl);
     await signIn(peer);
     const token = await t.login();
-    const id = t.app.context.cameras!.all()[0]!.id;
+    const id = t.app.context.cameras.all()[0]!.id;
     const put = await http('PUT', `/api/cameras/${id}`, token, { controls: { brightness: 20, resolution: '640x480' }, light: true });
     expect(put.status).toBe(200);
     expect(put.body.controls).toMatchObject({ brightness: 20, resolution: '640x480' });
@@ -293,7 +293,7 @@ describe('Rotoclear /api/v1: bad input', () => {
   });
 
   it('rejected messages change nothing and broadcast nothing', async () => {
-    const cams = t.app.context.cameras!;
+    const cams = t.app.context.cameras;
     const before = structuredClone(t.app.context.db.collection('cameras').all());
     const { peer: watcher } = await Peer.open(wsUrl);
     await signIn(watcher);

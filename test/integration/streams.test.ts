@@ -87,19 +87,19 @@ describe.skipIf(!hasFfmpeg)('camera streams', () => {
     const reads = events.filter((e) => e.event === 'read').map((e) => e.details);
     expect(reads.every((d) => d.readerType === 'http' && typeof d.readerId === 'string')).toBe(true);
     expect(new Set(reads.map((d) => d.readerId)).size).toBe(2);
-    expect(t.app.context.streams!.capturePid(cameraId)).toBeUndefined();
+    expect(t.app.context.streams.capturePid(cameraId)).toBeUndefined();
   });
 
   it('shares one capture between many readers', async () => {
     const readers = Array.from({ length: 5 }, () => mjpegReader(`/api/cameras/${cameraId}/stream.mjpeg`));
     await waitFor(() => readers.every((r) => r.frames() >= 1), 20_000, 'frames for 5 readers');
-    const pid = t.app.context.streams!.capturePid(cameraId);
+    const pid = t.app.context.streams.capturePid(cameraId);
     expect(pid).toBeTypeOf('number');
     const ffmpegs = execFileSync('pgrep', ['-f', 'testsrc=size=320x180'], { encoding: 'utf8' }).trim().split('\n');
     expect(ffmpegs).toEqual([String(pid)]);
     expect(((await (await fetch(`${t.url}/api/cameras/${cameraId}`, { headers: { authorization: `Bearer ${token}` } })).json()) as { readers: number }).readers).toBe(5);
     await Promise.all(readers.map((r) => r.close()));
-    await waitFor(() => t.app.context.streams!.capturePid(cameraId) === undefined, 10_000, 'capture stop');
+    await waitFor(() => t.app.context.streams.capturePid(cameraId) === undefined, 10_000, 'capture stop');
   });
 
   it('takes a decodable JPEG snapshot at the configured resolution', async () => {
@@ -110,7 +110,7 @@ describe.skipIf(!hasFfmpeg)('camera streams', () => {
     expect(jpeg.subarray(0, 2)).toEqual(Buffer.from([0xff, 0xd8]));
     expect(jpeg.subarray(-2)).toEqual(Buffer.from([0xff, 0xd9]));
     expect(jpegSize(jpeg)).toEqual({ width: 320, height: 180 });
-    expect(t.app.context.streams!.latestSnapshot(cameraId)?.jpeg.equals(jpeg)).toBe(true);
+    expect(t.app.context.streams.latestSnapshot(cameraId)?.jpeg.equals(jpeg)).toBe(true);
     expect(cameraEvents()).toContain('snapshot');
   });
 
@@ -130,7 +130,7 @@ describe.skipIf(!hasFfmpeg)('camera streams', () => {
 
   it('records MP4 segments that ffprobe reads with the right resolution', async () => {
     const auth = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
-    const svc = t.app.context.cameras!;
+    const svc = t.app.context.cameras;
     await svc.setState({ kind: 'system', userId: null, username: 't', role: 'admin' }, cameraId, { record: 'on' });
     await waitFor(() => events.some((e) => e.event === 'recording' && e.details.state === 'on'), 5000, 'recording on');
     await new Promise((r) => setTimeout(r, 3000));
@@ -162,12 +162,12 @@ describe.skipIf(!hasFfmpeg)('camera streams', () => {
     const r = mjpegReader(`/api/cameras/${cameraId}/stream.mjpeg`);
     await waitFor(() => r.frames() >= 2, 20_000, 'frames');
     events.length = 0;
-    const pid = t.app.context.streams!.capturePid(cameraId)!;
+    const pid = t.app.context.streams.capturePid(cameraId)!;
     process.kill(pid, 'SIGKILL');
     await waitFor(() => cameraEvents().includes('notReady'), 10_000, 'notReady');
     await waitFor(() => cameraEvents().includes('ready'), 20_000, 'ready again');
     expect(lifecycle()).toEqual(['notReady', 'ready']);
-    expect(t.app.context.streams!.capturePid(cameraId)).not.toBe(pid);
+    expect(t.app.context.streams.capturePid(cameraId)).not.toBe(pid);
     const n = r.frames();
     await waitFor(() => r.frames() > n + 2, 20_000, 'frames after restart');
     await r.close();

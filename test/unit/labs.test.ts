@@ -217,12 +217,14 @@ describe('process identity', () => {
 });
 
 describe('CameraRuntime', () => {
-  it('fails with a clear runtime error when the camera service is absent', async () => {
-    const rt = new CameraRuntime(() => undefined);
+  it('fails with a clear runtime error for a camera that does not exist, demanding nothing', async () => {
+    const demanded: string[] = [];
+    const rt = new CameraRuntime({ get: () => undefined, addDemand: (id) => void demanded.push(id), removeDemand: () => undefined });
     await expect(rt.start(handle(), [{ name: 'eye', spec: { kind: 'camera', camera: 'c1' } }])).rejects.toMatchObject({
       kind: 'runtime',
-      message: 'Camera nodes need the camera service, which is not running',
+      message: 'Node eye: camera c1 does not exist',
     });
+    expect(demanded).toEqual([]);
   });
 });
 
@@ -263,8 +265,8 @@ describe('status messages', () => {
     const svc = new StatusMessagesService(bus);
     const sources = new StatusMessageSources(bus, svc);
     await sources.start();
-    bus.publish('credentials', 'c1', 'unauthenticated', {});
-    bus.publish('monitor', 'm1', 'offline', { monitor_id: 'mon-a' });
+    bus.publish('credentials', 'c1', 'unauthenticated', { description: 'c1', error: 'invalid_grant' });
+    bus.publish('monitor', 'm1', 'offline', { monitor_id: 'mon-a', name: 'mon-a', reason: 'ping timeout' });
     bus.publish('monitor', 'm1', 'online', { monitor_id: 'mon-a' });
     expect(svc.recent(SYSTEM_ACTOR).map((m) => [m.source, m.content, m.severity])).toEqual([
       ['credentials', 'Credential "c1" needs to be re-authenticated', 2],
@@ -272,7 +274,7 @@ describe('status messages', () => {
     ]);
     expect(svc.recent(user).map((m) => m.source)).toEqual(['monitors']);
     await sources.stop();
-    bus.publish('monitor', 'm1', 'offline', {});
+    bus.publish('monitor', 'm1', 'offline', { monitor_id: 'mon-a', name: 'mon-a', reason: 'ping timeout' });
     expect(svc.recent(SYSTEM_ACTOR)).toHaveLength(2);
   });
 });

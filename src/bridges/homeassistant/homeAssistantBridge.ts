@@ -4,7 +4,7 @@
 // home-assistant-js-websocket reconnects and re-subscribes by itself.
 import { callService, createConnection, ERR_INVALID_AUTH, subscribeEntities, type Connection } from 'home-assistant-js-websocket';
 import type { Logger } from 'pino';
-import type { Extension } from '../../app.js';
+import type { Extension } from '../../core/extension.js';
 import type { Config } from '../../config/schema.js';
 import type { Domain, DomainEvent, EventBus } from '../../core/eventBus.js';
 import type { StatusService } from '../../services/system/statusService.js';
@@ -23,8 +23,8 @@ export interface HomeAssistantBridgeDeps {
   status: StatusService;
   logger: Logger;
   sources: NotificationSources;
-  /** The camera service, when there is one: lights are bound only then. */
-  cameras?: () => LightCameras | undefined;
+  /** The cameras whose lights may be bound to HA light entities (tests of the bridge alone omit it). */
+  cameras?: LightCameras;
   /** How often to ping HA; a ping unanswered by the next one means a dead link (default 30 s). */
   pingIntervalMs?: number;
 }
@@ -52,7 +52,7 @@ export class HomeAssistantBridge implements Extension {
     if (this.deps.config.notifications) {
       this.notifications = new Notifications((service, data) => this.call('persistent_notification', service, data), this.deps.sources);
     }
-    const cameras = this.deps.cameras?.();
+    const cameras = this.deps.cameras;
     if (cameras) this.lights = new LightBinding(cameras, (service, entityId) => this.call('light', service, {}, { entity_id: entityId }), this.deps.logger);
     this.unsubscribers.push(this.deps.bus.subscribe((e) => this.onBusEvent(e), FORWARDED));
     this.connecting = this.connect(target);

@@ -1,5 +1,12 @@
-// Builds the MQTT bridge from the app context: one device table per domain whose service exists.
-import type { AppContext } from '../../app.js';
+// Builds the MQTT bridge: one device table per domain, over the services that own them.
+import type { Logger } from 'pino';
+import type { CameraService } from '../../camera/cameraService.js';
+import type { StreamService } from '../../camera/streaming/streamService.js';
+import type { Config } from '../../config/schema.js';
+import type { EventBus } from '../../core/eventBus.js';
+import type { CredentialsService } from '../../services/credentials/credentialsService.js';
+import type { MonitorsService } from '../../services/monitors/monitorsService.js';
+import type { StatusService } from '../../services/system/statusService.js';
 import { bindTable, type DeviceSource } from './entities.js';
 import { MqttBridge } from './mqttBridge.js';
 import { cameraTable } from './tables/camera.js';
@@ -8,21 +15,33 @@ import { credentialTable } from './tables/credentials.js';
 import { monitorTable } from './tables/monitor.js';
 import { deviceIdOf } from './topics.js';
 
-export function createMqttBridge(context: AppContext): MqttBridge {
-  const sources = (): DeviceSource[] => {
-    const list = [bindTable(addonTable(context.status), deviceIdOf)];
-    if (context.cameras) list.push(bindTable(cameraTable(context.cameras, context.streams), deviceIdOf));
-    if (context.credentials) list.push(bindTable(credentialTable(context.credentials), deviceIdOf));
-    if (context.monitors) list.push(bindTable(monitorTable(context.monitors), deviceIdOf));
-    return list;
-  };
+export interface MqttBridgeDeps {
+  config: Config['mqtt'];
+  bus: EventBus;
+  status: StatusService;
+  logger: Logger;
+  cameras: CameraService;
+  streams: StreamService;
+  credentials: CredentialsService;
+  monitors: MonitorsService;
+  /** Ports actually bound, by name: the embedded broker records its own. */
+  boundPorts: Map<string, number>;
+}
+
+export function createMqttBridge(deps: MqttBridgeDeps): MqttBridge {
+  const sources: DeviceSource[] = [
+    bindTable(addonTable(deps.status), deviceIdOf),
+    bindTable(cameraTable(deps.cameras, deps.streams), deviceIdOf),
+    bindTable(credentialTable(deps.credentials), deviceIdOf),
+    bindTable(monitorTable(deps.monitors), deviceIdOf),
+  ];
   return new MqttBridge({
-    config: context.config.mqtt,
-    bus: context.bus,
-    status: context.status,
-    logger: context.logger.child({ service: 'mqtt' }),
-    version: context.status.version,
-    boundPorts: context.boundPorts,
+    config: deps.config,
+    bus: deps.bus,
+    status: deps.status,
+    logger: deps.logger,
+    version: deps.status.version,
+    boundPorts: deps.boundPorts,
     sources,
     hubDeviceId: deviceIdOf(ADDON_KIND, ADDON_OBJECT_ID),
     env: process.env,

@@ -2,7 +2,7 @@
 // table, plus the event mirror. It holds no domain state: snapshots are evaluated from the
 // services whenever a bus event of a table's domains arrives, and only differences are published.
 import type { Logger } from 'pino';
-import type { Extension } from '../../app.js';
+import type { Extension } from '../../core/extension.js';
 import type { Config } from '../../config/schema.js';
 import { toAppError } from '../../core/errors.js';
 import type { Domain, DomainEvent, EventBus } from '../../core/eventBus.js';
@@ -48,7 +48,7 @@ export interface MqttBridgeDeps {
   version: string;
   boundPorts: Map<string, number>;
   /** Device tables, built at start so every service wired before then is included. */
-  sources: () => DeviceSource[];
+  sources: readonly DeviceSource[];
   hubDeviceId: string;
   env: NodeJS.ProcessEnv;
   fetch?: typeof globalThis.fetch;
@@ -78,7 +78,6 @@ export class MqttBridge implements Extension {
   private sweep: { found: Map<string, string> } | null = null;
   private stopped = false;
   private freshConnection = false;
-  private sources: DeviceSource[] = [];
 
   constructor(private readonly deps: MqttBridgeDeps) {
     this.topics = new Topics(deps.config.base_topic, deps.config.discovery_prefix);
@@ -94,7 +93,6 @@ export class MqttBridge implements Extension {
       this.log.info('MQTT bridge disabled (mqtt.url: disabled)');
       return;
     }
-    this.sources = this.deps.sources();
     let url: string;
     try {
       url = await this.brokerUrl(target);
@@ -106,7 +104,7 @@ export class MqttBridge implements Extension {
       return;
     }
     this.deps.status.setComponent('mqtt', 'connecting', redact(url));
-    const domains = new Set<Domain>([...MIRRORED_DOMAINS, ...this.sources.flatMap((s) => s.domains)]);
+    const domains = new Set<Domain>([...MIRRORED_DOMAINS, ...this.deps.sources.flatMap((s) => s.domains)]);
     this.unsubscribe = this.deps.bus.subscribe((e) => this.onBusEvent(e), [...domains]);
     const { connect } = await import('mqtt');
     this.conn = new MqttConnection({
@@ -244,7 +242,7 @@ export class MqttBridge implements Extension {
     if (this.stopped) return;
     if (MIRRORED_DOMAINS.includes(e.domain)) this.publishEvent(this.topics.eventMirror(e.domain, e.entity, e.event), JSON.stringify(e), true);
     if (e.entity !== null) {
-      for (const source of this.sources) {
+      for (const source of this.deps.sources) {
         if (!source.domains.includes(e.domain)) continue;
         const device = this.devices.get(deviceIdOf(source.kind, e.entity));
         for (const entity of device?.entities ?? []) {
@@ -253,7 +251,7 @@ export class MqttBridge implements Extension {
         }
       }
     }
-    if (this.sources.some((s) => s.domains.includes(e.domain))) this.requestSync(false);
+    if (this.deps.sources.some((s) => s.domains.includes(e.domain))) this.requestSync(false);
   }
 
   private publishEvent(topic: string, payload: string, queueWhileAway: boolean): void {
@@ -295,7 +293,7 @@ export class MqttBridge implements Extension {
 
   private snapshot(): Map<string, DeviceSnapshot> {
     const next = new Map<string, DeviceSnapshot>();
-    for (const source of this.sources) {
+    for (const source of this.deps.sources) {
       try {
         for (const d of source.snapshot()) next.set(d.deviceId, d);
       } catch (err) {

@@ -12,6 +12,7 @@ import { CapturePipeline } from './capturePipeline.js';
 import type { CaptureSpec } from './ffmpegArgs.js';
 import { jpegSize } from './jpegFrames.js';
 import { Recorder, enforceRetention, type RecordState } from './recorder.js';
+import type { Extension } from '../../core/extension.js';
 
 export interface Reader {
   type: string;
@@ -50,7 +51,8 @@ interface CameraStream {
 
 const RECORDER_READER = (): Reader => ({ type: 'recording', id: 'recorder' });
 
-export class StreamService {
+export class StreamService implements Extension {
+  readonly name = 'streams';
   private readonly streams = new Map<string, CameraStream>();
   private readonly snapshots = new Map<string, Snapshot>();
   private readonly urlKey = randomBytes(32);
@@ -64,7 +66,7 @@ export class StreamService {
     private readonly logger: Logger,
   ) {}
 
-  start(): void {
+  async start(): Promise<void> {
     this.unsubscribe = this.bus.subscribe((e) => this.onCameraEvent(e), ['camera']);
     const sweep = () => void enforceRetention(this.config.recording.media_dir, this.config.recording.retention_days, this.config.recording.max_size_mb, this.logger);
     sweep();
@@ -184,7 +186,7 @@ export class StreamService {
     return s;
   }
 
-  private onCameraEvent(e: DomainEvent): void {
+  private onCameraEvent(e: DomainEvent<'camera'>): void {
     const id = e.entity;
     if (!id) return;
     switch (e.event) {
@@ -207,7 +209,7 @@ export class StreamService {
         break;
       }
       case 'updated': {
-        const changes = (e.details.changes ?? {}) as Record<string, unknown>;
+        const changes = e.details.changes;
         const s = this.streams.get(id);
         const cam = this.cameras.get(id);
         if (s && cam && ('resolution' in changes || 'fps' in changes || 'jpeg-quality' in changes || 'jpeg_quality' in changes)) s.pipeline.reconfigure(this.spec(cam));

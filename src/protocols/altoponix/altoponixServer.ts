@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { Server as SocketIOServer } from 'socket.io';
-import type { Extension } from '../../app.js';
+import type { Extension } from '../../core/extension.js';
 import type { AuthService } from '../../auth/authService.js';
 import type { EventBus } from '../../core/eventBus.js';
 import type { MonitorsService } from '../../services/monitors/monitorsService.js';

@@ -12,6 +12,7 @@ import { LOGS_NAMESPACE, LabLogStreams, dropEmptyChild } from './labLogsNamespac
 import { forwardLabUpdate, greetLabUpdates } from './labUpdatesNamespace.js';
 import { actorOf, requireToken, setActor, socketsWithTokens } from './socketAuth.js';
 import { forwardStatusMessage } from './statusMessagesNamespace.js';
+import type { Extension } from '../../core/extension.js';
 
 export interface AntimonyDeps {
   io: Server;
@@ -22,7 +23,7 @@ export interface AntimonyDeps {
   logger?: Logger;
 }
 
-export class AntimonyAdapter {
+export class AntimonyAdapter implements Extension {
   readonly name = 'antimony';
   private readonly logs: LabLogStreams;
   private namespaces: Namespace[] = [];

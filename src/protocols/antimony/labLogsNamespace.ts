@@ -71,7 +71,7 @@ export class LabLogStreams {
     for (const [s, t] of set) if (t.node === l.node) s.emit('data', l.line);
   }
 
-  onLabEvent(e: DomainEvent): void {
+  onLabEvent(e: DomainEvent<'lab'>): void {
     if (e.entity === null) return;
     const set = this.sockets.get(e.entity);
     if (!set) return;
@@ -81,7 +81,7 @@ export class LabLogStreams {
     };
     switch (e.event) {
       case 'state':
-        if (!isActiveState(e.details.state as LabState)) drop(() => true);
+        if (!isActiveState(e.details.state)) drop(() => true);
         break;
       case 'nodeState':
         if (e.details.state !== LabState.Running) drop((t) => t.node === e.details.node);

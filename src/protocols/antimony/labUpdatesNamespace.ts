@@ -10,12 +10,12 @@ export function greetLabUpdates(socket: Socket): void {
   socket.emit('data', '');
 }
 
-export function forwardLabUpdate(nsp: Namespace, labs: LabsService, e: DomainEvent): void {
+export function forwardLabUpdate(nsp: Namespace, labs: LabsService, e: DomainEvent<'lab'>): void {
   if (e.entity === null) {
     nsp.emit('data', '');
     return;
   }
-  const owners = [e.details.owner, e.details.previousOwner].filter((o): o is string => typeof o === 'string');
+  const owners = ['owner' in e.details ? e.details.owner : undefined, 'previousOwner' in e.details ? e.details.previousOwner : undefined].filter((o): o is string => typeof o === 'string');
   for (const socket of nsp.sockets.values()) {
     const actor = actorOf(socket);
     if (owners.some((owner) => labs.canSee(actor, { owner }))) socket.emit('data', e.entity);

@@ -1,12 +1,11 @@
 // /status-messages: server -> client `data` with each status message the user may see.
 import type { Namespace } from 'socket.io';
 import type { DomainEvent } from '../../core/eventBus.js';
-import { canSeeMessage, type Audience, type StatusMessage } from '../../services/statusMessages/statusMessagesService.js';
+import { canSeeMessage } from '../../services/statusMessages/statusMessagesService.js';
 import { actorOf } from './socketAuth.js';
 
-export function forwardStatusMessage(nsp: Namespace, e: DomainEvent): void {
-  const message = e.details.message as StatusMessage;
-  const audience = e.details.audience as Audience;
+export function forwardStatusMessage(nsp: Namespace, e: DomainEvent<'statusMessage'>): void {
+  const { message, audience } = e.details;
   for (const socket of nsp.sockets.values()) {
     if (canSeeMessage(actorOf(socket), audience)) socket.emit('data', message);
   }

@@ -3,7 +3,7 @@
 // every authenticated socket. Translation only: every rule lives in the services.
 import type { Logger } from 'pino';
 import type { Namespace, Server, Socket } from 'socket.io';
-import type { Extension } from '../../app.js';
+import type { Extension } from '../../core/extension.js';
 import type { AuthService } from '../../auth/authService.js';
 import type { Actor } from '../../auth/records.js';
 import { AppError, rateLimited, toAppError, unauthorized } from '../../core/errors.js';

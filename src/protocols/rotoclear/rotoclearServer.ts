@@ -13,6 +13,7 @@ import type { DomainEvent, EventBus } from '../../core/eventBus.js';
 import type { StatusService } from '../../services/system/statusService.js';
 import { RotoclearClient, type ClientLimits } from './connection.js';
 import { KEYS, readState } from './keys.js';
+import type { Extension } from '../../core/extension.js';
 
 export const ROTOCLEAR_PATH = '/api/v1';
 
@@ -36,7 +37,7 @@ const HARD_MAX_PAYLOAD = 1024 * 1024;
 /** Longest a broadcast waits for in-flight messages to send their replies first. */
 const MAX_BROADCAST_DELAY_MS = 100;
 
-export class RotoclearServer {
+export class RotoclearServer implements Extension {
   readonly name = 'rotoclear';
   private readonly wss: WebSocketServer;
   private readonly clients = new Set<RotoclearClient>();
@@ -143,8 +144,8 @@ export class RotoclearServer {
     }
   }
 
-  private onCameraEvent(e: DomainEvent): void {
-    if (e.event === 'updated' && (e.details.changes as Record<string, unknown> | undefined)?.snap === true) this.snapPending = true;
+  private onCameraEvent(e: DomainEvent<'camera'>): void {
+    if (e.event === 'updated' && e.details.changes.snap === true) this.snapPending = true;
     if (this.inFlight > 0) {
       this.flushPending = true;
       this.flushTimer ??= setTimeout(() => this.flush(), MAX_BROADCAST_DELAY_MS);

@@ -13,6 +13,7 @@ import { OAuthError, authorizationUrl, newPkce, requestToken, type ClientAuth, t
 import { PROVIDERS, TOKEN_AUTH_METHODS, toCredentialView, type CredentialRecord, type CredentialView } from './records.js';
 import { DEFAULT_REFRESH_TIMING, Refresher, type RefreshOutcome, type RefreshTiming } from './refresher.js';
 import type { SecretBox } from './secretBox.js';
+import type { Extension } from '../../core/extension.js';
 
 export const CALLBACK_PATH = '/api/credentials/callback';
 const STATE_TTL_MS = 10 * 60_000;
@@ -22,11 +23,6 @@ const GOOGLE = {
   tokenUrl: 'https://www.googleapis.com/oauth2/v4/token',
   scopes: ['https://www.googleapis.com/auth/sdm.service'],
 };
-
-/** What the credentials need from the camera service: which demanded cameras use a credential. */
-export interface CredentialCameras {
-  all(): readonly { id: string; demanded: boolean; credential_id?: string | null }[];
-}
 
 const httpUrl = z
   .string()
@@ -97,17 +93,13 @@ export interface CredentialsServiceDeps {
   bus: EventBus;
   box: SecretBox;
   logger: Logger;
-  /** The camera service, when there is one (looked up lazily: it may be built after us). */
-  cameras?: () => CredentialCameras | undefined;
   timing?: RefreshTiming;
 }
 
-export class CredentialsService implements ModuleService {
+export class CredentialsService implements ModuleService, Extension {
   readonly name = 'credentials';
   private readonly pending = new Map<string, PendingAuthorization>();
   private readonly inflight = new Map<string, Promise<RefreshOutcome>>();
-  /** Credentials whose last refresh failed: cameras hear failed-extension once per failure streak. */
-  private readonly failing = new Set<string>();
   private readonly refresher: Refresher;
   private readonly abort = new AbortController();
 
@@ -116,7 +108,7 @@ export class CredentialsService implements ModuleService {
   }
 
   /** Plans the refresh of every authorized credential (an expired one refreshes at once). */
-  start(): void {
+  async start(): Promise<void> {
     for (const r of this.deps.collection.all()) this.planRefresh(r);
   }
 
@@ -202,7 +194,6 @@ export class CredentialsService implements ModuleService {
       if (!next) throw notFound('Credential');
       if (regrant) {
         this.refresher.cancel(id);
-        this.failing.delete(id);
       }
       this.deps.bus.publish('credentials', id, 'updated', { fields: Object.keys(input).filter((k) => k !== 'origin'), ...(regrant ? { deauthorized: current.authorized } : {}) });
       if (!requestedOrigin) return toCredentialView(next);
@@ -216,7 +207,6 @@ export class CredentialsService implements ModuleService {
     const current = this.get(id);
     await this.deps.collection.remove(id);
     this.refresher.cancel(id);
-    this.failing.delete(id);
     for (const [state, p] of this.pending) if (p.credentialId === id) this.pending.delete(state);
     this.deps.bus.publish('credentials', id, 'deleted', { description: current.description });
     return toCredentialView(current);
@@ -261,7 +251,6 @@ export class CredentialsService implements ModuleService {
     }
     const next = await this.storeTokens(r.id, tokens, null);
     if (!next) throw notFound('Credential');
-    this.failing.delete(r.id);
     this.deps.logger.info({ credential: r.id, expires_at: next.expires_at }, 'credential authorized');
     this.deps.bus.publish('credentials', r.id, 'authenticated', { expires_at: next.expires_at });
     this.planRefresh(next);
@@ -310,14 +299,11 @@ export class CredentialsService implements ModuleService {
       // outage does not turn into a storm of notifications.
       this.deps.logger.warn({ credential: id, error: e.message, failures: this.refresher.failureCount(id) + 1 }, 'credential refresh failed; will retry');
       await this.patch(id, { last_error: e.message });
-      this.extensionFailed(id, e.message);
       return 'transient';
     }
     const next = await this.storeTokens(id, tokens, refreshToken);
     if (!next) return 'gone';
     this.deps.bus.publish('credentials', id, 'reauthenticated', { expires_at: next.expires_at });
-    this.failing.delete(id);
-    for (const cam of this.camerasUsing(id)) this.deps.bus.publish('camera', cam, 'extended', { credential_id: id, expires_at: next.expires_at });
     this.planRefresh(next);
     return 'ok';
   }
@@ -327,18 +313,7 @@ export class CredentialsService implements ModuleService {
     const next = await this.patch(r.id, { authorized: false, needs_reauth: true, tokens_enc: null, expires_at: null, expires_in: null, last_error: error });
     this.refresher.cancel(r.id);
     if (!next) return;
-    this.deps.bus.publish('credentials', r.id, 'unauthenticated', { error });
-    this.extensionFailed(r.id, error);
-  }
-
-  private extensionFailed(id: string, error: string): void {
-    if (this.failing.has(id)) return;
-    this.failing.add(id);
-    for (const cam of this.camerasUsing(id)) this.deps.bus.publish('camera', cam, 'failed-extension', { credential_id: id, error });
-  }
-
-  private camerasUsing(id: string): string[] {
-    return (this.deps.cameras?.()?.all() ?? []).filter((c) => c.demanded && c.credential_id === id).map((c) => c.id);
+    this.deps.bus.publish('credentials', r.id, 'unauthenticated', { description: r.description, error });
   }
 
   private planRefresh(r: CredentialRecord): void {

@@ -17,6 +17,7 @@ import { LabState, isActiveState, toLabView, type LabNodeRecord, type LabRecord,
 import type { LabHandle, RuntimeNode, RuntimeRegistry } from './runtime.js';
 import { Scheduler } from './scheduler.js';
 import { parseTopology, type Topology } from './topology.js';
+import type { Extension } from '../../core/extension.js';
 
 /** Lab commands as numbered on /lab-commands. */
 export const LabCommand = { Deploy: 0, Destroy: 1, StopNode: 2, StartNode: 3 } as const;
@@ -59,7 +60,7 @@ const updateSchema = z
 const STATE_NAME: Record<LabState, string> = { [-2]: 'Scheduled', [-1]: 'Inactive', 0: 'Deploying', 1: 'Running', 2: 'Stopping', 3: 'Failed' };
 const LEFT_ACTIVE: readonly LabState[] = [LabState.Deploying, LabState.Running, LabState.Stopping];
 
-export class LabsService implements ModuleService {
+export class LabsService implements ModuleService, Extension {
   readonly name = 'labs';
   private readonly live = new Map<string, LiveLab>();
   /** Log lines go to stream listeners, not the bus: they are output, not state, and may be many. */

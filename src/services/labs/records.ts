@@ -12,7 +12,7 @@ export const LabState = {
 export type LabState = (typeof LabState)[keyof typeof LabState];
 
 /** Lab log namespaces exist only while a lab is in one of these states (the document's "active"). */
-export const isActiveState = (s: LabState): boolean => s !== LabState.Inactive && s !== LabState.Scheduled;
+export const isActiveState = (s: number): boolean => s !== LabState.Inactive && s !== LabState.Scheduled;
 
 export interface LabNodeRecord {
   name: string;

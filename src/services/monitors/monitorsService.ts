@@ -14,6 +14,7 @@ import type { Collection } from '../../store/database.js';
 import { paginate, type ListQuery, type ListResult, type ModuleService } from '../modules.js';
 import { CommandQueue, type CommandOutcome, type QueuedCommand, type ReplySink } from './commandQueue.js';
 import type { MonitorRecord, MonitorView } from './records.js';
+import type { Extension } from '../../core/extension.js';
 
 export type { ReplySink } from './commandQueue.js';
 
@@ -70,7 +71,7 @@ const updateSchema = z.object({ monitor_id: monitorId.optional(), name: name.opt
 
 const isValidMonitorId = (v: unknown): v is string => monitorId.safeParse(v).success;
 
-export class MonitorsService implements ModuleService {
+export class MonitorsService implements ModuleService, Extension {
   readonly name = 'monitors';
   private readonly live = new Map<string, LiveMonitor>();
   /** monitor_ids whose `con` is being checked (key hashing is async): a second `con` must not slip in. */
@@ -273,7 +274,7 @@ export class MonitorsService implements ModuleService {
     live.queue.failAll(reason);
     this.touch(session.recordId, { online: false });
     this.opts.logger?.info({ monitor_id: session.monitorId, reason }, 'monitor offline');
-    this.bus.publish('monitor', session.recordId, 'offline', { monitor_id: session.monitorId, reason });
+    this.bus.publish('monitor', session.recordId, 'offline', { monitor_id: session.monitorId, name: this.records.get(session.recordId)?.name ?? session.monitorId, reason });
   }
 
   /**

@@ -2,10 +2,10 @@
 // those services knowing about it.
 import type { DomainEvent, EventBus } from '../../core/eventBus.js';
 import { Severity, type StatusMessagesService } from './statusMessagesService.js';
+import type { Extension } from '../../core/extension.js';
 
-const text = (v: unknown): string | null => (typeof v === 'string' && v.length > 0 ? v : null);
 
-export class StatusMessageSources {
+export class StatusMessageSources implements Extension {
   readonly name = 'status-message-sources';
   private unsubscribe: (() => void) | null = null;
 
@@ -23,10 +23,10 @@ export class StatusMessageSources {
     this.unsubscribe = null;
   }
 
-  private onEvent(e: DomainEvent): void {
+  private onEvent(e: DomainEvent<'credentials' | 'monitor'>): void {
     if (e.domain === 'credentials' && e.event === 'unauthenticated') {
-      const name = text(e.details.description) ?? text(e.details.provider) ?? e.entity ?? 'unknown';
-      const reason = text(e.details.reason) ?? text(e.details.error);
+      const name = e.details.description;
+      const reason = e.details.error;
       this.messages.publish({
         source: 'credentials',
         content: `Credential "${name}" needs to be re-authenticated`,
@@ -35,12 +35,12 @@ export class StatusMessageSources {
         audience: { kind: 'admins' },
       });
     } else if (e.domain === 'monitor' && e.event === 'offline') {
-      const name = text(e.details.name) ?? text(e.details.monitor_id) ?? e.entity ?? 'unknown';
-      const reason = text(e.details.reason);
+      const name = e.details.name;
+      const reason = e.details.reason;
       this.messages.publish({
         source: 'monitors',
         content: `Monitor "${name}" went offline`,
-        logContent: `Monitor ${text(e.details.monitor_id) ?? e.entity} went offline${reason ? `: ${reason}` : ''}`,
+        logContent: `Monitor ${e.details.monitor_id} went offline${reason ? `: ${reason}` : ''}`,
         severity: Severity.Warning,
       });
     }

@@ -12,7 +12,7 @@ import { parseInteger, parseOnOff, parseOption, parsePress } from '../payloads.j
 export const MQTT_SWITCH_READER: Reader = { type: 'mqtt', id: 'switch' };
 
 export const CAMERA_EVENTS = [
-  'demand', 'unDemand', 'ready', 'notReady', 'read', 'unread', 'updated', 'snapshot', 'recording', 'connected', 'disconnected', 'extended', 'failed-extension',
+  'demand', 'unDemand', 'ready', 'notReady', 'read', 'unread', 'updated', 'snapshot', 'recording', 'connected', 'disconnected',
 ] as const;
 
 /** The latest JPEG per camera, where the streaming pipeline keeps one. */

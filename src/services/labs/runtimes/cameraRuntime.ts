@@ -20,8 +20,7 @@ export class CameraRuntime implements NodeRuntime {
   /** reader id -> camera id, for the demands this runtime holds. */
   private readonly held = new Map<string, string>();
 
-  /** The camera service is looked up per call: it may be absent (cameras not running). */
-  constructor(private readonly cameras: () => CameraDemandSource | undefined) {}
+  constructor(private readonly cameras: CameraDemandSource) {}
 
   handles(kind: string): boolean {
     return kind === 'camera';
@@ -33,8 +32,7 @@ export class CameraRuntime implements NodeRuntime {
   }
 
   async start(lab: LabHandle, nodes: RuntimeNode[]): Promise<void> {
-    const cameras = this.cameras();
-    if (!cameras) throw runtimeError('Camera nodes need the camera service, which is not running');
+    const cameras = this.cameras;
     for (const node of nodes) {
       const cameraId = node.spec.camera!;
       const camera = cameras.get(cameraId);
@@ -55,7 +53,7 @@ export class CameraRuntime implements NodeRuntime {
       if (cameraId === undefined) continue;
       this.held.delete(reader.id);
       try {
-        await this.cameras()?.removeDemand(cameraId, reader);
+        await this.cameras.removeDemand(cameraId, reader);
       } catch (err) {
         lab.log(null, `node ${node.name}: releasing camera ${cameraId} failed: ${(err as Error).message}`);
       }
@@ -67,8 +65,8 @@ export class CameraRuntime implements NodeRuntime {
   async recover(): Promise<void> {}
 
   async shutdown(): Promise<void> {
-    const cameras = this.cameras();
-    for (const [readerId, cameraId] of this.held) await Promise.resolve(cameras?.removeDemand(cameraId, { type: 'lab', id: readerId })).catch(() => undefined);
+    const cameras = this.cameras;
+    for (const [readerId, cameraId] of this.held) await Promise.resolve(cameras.removeDemand(cameraId, { type: 'lab', id: readerId })).catch(() => undefined);
     this.held.clear();
   }
 }

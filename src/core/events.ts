@@ -1,0 +1,88 @@
+// Every domain event and the shape of its details: the contract between the services that publish
+// on the bus and the adapters and bridges that translate events to their wire. Adding an event is
+// one line here; the compiler then checks every publisher and subscriber against it.
+// Core sits below every other layer, so the few domain types an event carries are declared here.
+
+/** Which readers see a status message. */
+export type Audience = { kind: 'all' } | { kind: 'admins' } | { kind: 'user'; userId: string };
+
+/** A user-visible status message (Antimony `/status-messages`). */
+export interface StatusMessage {
+  id: string;
+  /** RFC 3339. */
+  timestamp: string;
+  source: string;
+  content: string;
+  /** More detail, for logging. */
+  logContent: string;
+  /** 0 Success, 1 Info, 2 Warning, 3 Error, 4 Fatal. */
+  severity: 0 | 1 | 2 | 3 | 4;
+}
+
+/** What changed on an object, by field (`{brightness: 60}`, `{exists: false}`, `{snap: true}`). */
+export type Changes = { changes: Record<string, unknown> };
+/** A stream reader, as demand events name it. */
+type ReaderRef = { readerType: string; readerId: string };
+
+export type DomainEventDetails = {
+  camera: {
+    demand: ReaderRef;
+    unDemand: ReaderRef;
+    read: ReaderRef & { readers: number };
+    unread: ReaderRef & { readers: number };
+    ready: Record<string, never>;
+    notReady: { reason: string };
+    created: { name: string; driver: string; device: string | null };
+    updated: Changes;
+    deleted: { name: string; driver: string; device: string | null };
+    /** Changes to view state shared by all cameras (the Rotoclear `main-camera`, `pip-mode`). */
+    state: Changes;
+    snapshot: { bytes: number; width: number | null; height: number | null };
+    recording: { state: 'on' | 'off' | 'pause'; dir?: string; error?: string };
+    connected: { device: string | null; driver: string };
+    disconnected: { device: string | null; reason: string };
+  };
+  credentials: {
+    authenticated: { expires_at: string | null };
+    reauthenticated: { expires_at: string | null };
+    unauthenticated: { description: string; error: string };
+    created: { description: string; provider: string };
+    updated: { fields: string[]; deauthorized?: boolean };
+    deleted: { description: string };
+  };
+  monitor: {
+    online: { monitor_id: string };
+    offline: { monitor_id: string; name: string; reason: string };
+    command: { monitor_id: string; command: string; by: string | null };
+    commandDone: { monitor_id: string; command: string; by: string | null };
+    commandFailed: { monitor_id: string; command: string; by: string | null; reason: string };
+    created: { monitor_id: string; auto_registered: boolean };
+    updated: { monitor_id: string; fields: string[] };
+    deleted: { monitor_id: string };
+  };
+  lab: {
+    created: { owner: string; name: string };
+    /** One lab (`owner` set) or, after a restart's recovery of several, `labIds`. */
+    updated: { owner?: string | null; previousOwner?: string; changes?: Record<string, unknown>; labIds?: string[] };
+    deleted: { owner: string };
+    state: { owner: string; state: number; nodes: { name: string; state: number }[] };
+    nodeState: { owner: string; node: string; state: number };
+  };
+  statusMessage: {
+    published: { message: StatusMessage; audience: Audience };
+  };
+  user: {
+    created: { username: string; role: string; ha_user_id?: string };
+    updated: { fields: string[] };
+    deleted: { username: string };
+  };
+  /** Tokens revoked: socket adapters drop the connections that used them. */
+  auth: {
+    tokensRevoked: { tokenIds: string[] };
+  };
+  /** The add-on's own parts (mqtt, homeassistant, sockets). */
+  system: {
+    component: { state: string; detail?: string; since: string };
+    clients: { protocol: string; count: number };
+  };
+};
