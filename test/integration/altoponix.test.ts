@@ -175,7 +175,7 @@ describe('altoponix relay: the document flow', () => {
       { event: 'commandDone', monitor_id: 'm1', command: 'pump on', by: 'alice' },
       { event: 'command', monitor_id: 'm1', command: 'valve open', by: 'alice' },
       { event: 'commandFailed', monitor_id: 'm1', command: 'valve open', by: 'alice', reason: 'valve jammed' },
-      { event: 'offline', monitor_id: 'm1', reason: 'Monitor disconnected' },
+      { event: 'offline', monitor_id: 'm1', name: 'Greenhouse', reason: 'Monitor disconnected' },
     ]);
     for (const e of events.filter((x) => x.details.monitor_id === 'm1')) expect(e.entity).toBe(record('m1').id);
   });
