@@ -20,7 +20,7 @@ import { mountMonitorCommandRoute } from './protocols/http/monitorCommandRoute.j
 import { StreamService } from './camera/streaming/streamService.js';
 import { AltoponixServer } from './protocols/altoponix/altoponixServer.js';
 import { NestmtxAdapter } from './protocols/nestmtx/nestmtxAdapter.js';
-import { mountCredentialsCallback } from './services/credentials/callbackRoute.js';
+import { mountCredentialsCallback } from './protocols/http/credentialsCallbackRoute.js';
 import { CredentialsService } from './services/credentials/credentialsService.js';
 import { SecretBox } from './services/credentials/secretBox.js';
 import { AntimonyAdapter } from './protocols/antimony/antimonyAdapter.js';

@@ -3,6 +3,7 @@
 import express, { type ErrorRequestHandler, type NextFunction, type Request, type Response, type Router } from 'express';
 import type { Logger } from 'pino';
 import type { AuthService } from '../../auth/authService.js';
+import { bearerFrom } from '../../auth/bearer.js';
 import type { Actor } from '../../auth/records.js';
 import { AppError, HTTP_STATUS, toAppError, unauthorized, type ErrorDetail } from '../../core/errors.js';
 import type { ModuleRegistry } from '../../services/modules.js';
@@ -37,11 +38,6 @@ export function sendError(res: Response, err: unknown, logger?: Logger): void {
 }
 
 /** The bearer token of a request: `Authorization: Bearer …` (the only carrier the HTTP API takes). */
-export function bearerFrom(header: string | undefined): string | undefined {
-  const m = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
-  return m?.[1];
-}
-
 export function clientAddress(req: Request): string {
   return req.socket.remoteAddress ?? 'unknown';
 }

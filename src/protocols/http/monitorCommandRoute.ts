@@ -5,7 +5,8 @@ import type { Router } from 'express';
 import type { AuthService } from '../../auth/authService.js';
 import { unauthorized, validationError } from '../../core/errors.js';
 import type { MonitorsService } from '../../services/monitors/monitorsService.js';
-import { bearerFrom, sendError } from './httpApi.js';
+import { bearerFrom } from '../../auth/bearer.js';
+import { sendError } from './httpApi.js';
 
 export function mountMonitorCommandRoute(router: Router, deps: { auth: AuthService; monitors: MonitorsService }): void {
   router.post('/api/monitors/:id/command', async (req, res) => {

@@ -7,7 +7,8 @@ import { hasRole } from '../../auth/records.js';
 import { forbidden, unauthorized, validationError } from '../../core/errors.js';
 import { newId } from '../../core/ids.js';
 import type { StreamService } from '../../camera/streaming/streamService.js';
-import { bearerFrom, sendError } from './httpApi.js';
+import { bearerFrom } from '../../auth/bearer.js';
+import { sendError } from './httpApi.js';
 
 const BOUNDARY = 'switchboardframe';
 /** A reader with more than this much unsent data skips frames instead of queueing them. */

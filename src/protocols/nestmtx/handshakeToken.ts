@@ -1,7 +1,7 @@
 // Where socket clients put their bearer token. NestMTX clients may send it three ways (the
 // document's example sends all three); the Antimony and Altoponix adapters read it the same way.
 import type { IncomingHttpHeaders } from 'node:http';
-import { bearerFrom } from '../http/httpApi.js';
+import { bearerFrom } from '../../auth/bearer.js';
 
 /** The parts of a Socket.IO handshake that can carry a token. */
 export interface HandshakeCarriers {

@@ -3,8 +3,8 @@
 import type { Request, Response, Router } from 'express';
 import type { Logger } from 'pino';
 import { malformed } from '../../core/errors.js';
-import { sendError } from '../../protocols/http/httpApi.js';
-import { CALLBACK_PATH, type CallbackQuery, type CredentialsService } from './credentialsService.js';
+import { CALLBACK_PATH, type CallbackQuery, type CredentialsService } from '../../services/credentials/credentialsService.js';
+import { sendError } from './httpApi.js';
 
 const PARAMS = ['state', 'code', 'error', 'error_description'] as const;
 
