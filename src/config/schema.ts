@@ -112,7 +112,5 @@ export const configSchema = z
   .strict();
 
 export type Config = z.infer<typeof configSchema>;
-export type ConfigInput = z.input<typeof configSchema>;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
-export { port };

@@ -7,12 +7,6 @@ import type { LabRecord } from '../services/labs/records.js';
 import type { CredentialRecord } from '../services/credentials/records.js';
 import type { MonitorRecord } from '../services/monitors/records.js';
 
-/** A record of a collection whose service defines its own type (widened until then). */
-export interface StoredRecord {
-  id: string;
-  [key: string]: unknown;
-}
-
 export interface DbData {
   version: number;
   users: UserRecord[];
