@@ -4,7 +4,6 @@ import { z } from 'zod';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
 
-const port = z.number().int().min(1).max(65535);
 const portOrZero = z.number().int().min(0).max(65535); // 0 = pick a free port (tests)
 
 export const mqttSchema = z
