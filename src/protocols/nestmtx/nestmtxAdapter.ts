@@ -8,11 +8,11 @@ import type { AuthService } from '../../auth/authService.js';
 import type { Actor } from '../../auth/records.js';
 import { AppError, rateLimited, toAppError, unauthorized } from '../../core/errors.js';
 import type { Domain, DomainEvent, EventBus } from '../../core/eventBus.js';
-import type { LogHub } from '../../logging/logger.js';
+import { toPinoLevel, type LogEntry, type LogHub } from '../../logging/logger.js';
 import type { ModuleRegistry } from '../../services/modules.js';
 import type { StatusService } from '../../services/system/statusService.js';
 import { tokenFromHandshake } from './handshakeToken.js';
-import { parseRequest, requestIdOf } from './requestEnvelope.js';
+import { RESERVED_NAMES, decodeRequest, parseRequest, requestContext, requestIdOf, type RequestContext } from './requestEnvelope.js';
 import { TokenBucket } from '../../core/tokenBucket.js';
 
 /** Domains whose events are status topics (DESIGN.md "NestMTX Socket.IO API"). */
@@ -38,7 +38,11 @@ export interface NestmtxAdapterOptions {
   burst?: number;
   /** How often idle sockets are checked for expired tokens. */
   recheckIntervalMs?: number;
+  /** `log` levels: the document's table (info = 40) or pino's scale (info = 30), which the original GUI expects. */
+  logLevels?: NestmtxLogLevels;
 }
+
+export type NestmtxLogLevels = 'document' | 'pino';
 
 interface Session {
   actor: Actor;
@@ -47,7 +51,8 @@ interface Session {
   bucket: TokenBucket;
 }
 
-export const errorReply = (e: AppError) => ({ error: { message: e.message, details: e.details } });
+/** `{error:{message, details, context}}` as the original server answers; context only where a request is known. */
+const errorReply = (e: AppError, context?: RequestContext) => ({ error: { message: e.message, details: e.details, ...(context ? { context } : {}) } });
 
 export class NestmtxAdapter implements Extension {
   readonly name = 'nestmtx';
@@ -59,6 +64,7 @@ export class NestmtxAdapter implements Extension {
   private readonly rate: number;
   private readonly burst: number;
   private readonly recheckMs: number;
+  private readonly logLine: (line: LogEntry) => LogEntry;
 
   constructor(
     private readonly deps: NestmtxAdapterDeps,
@@ -68,6 +74,7 @@ export class NestmtxAdapter implements Extension {
     this.rate = opts.requestsPerSecond ?? 500;
     this.burst = opts.burst ?? 200;
     this.recheckMs = opts.recheckIntervalMs ?? 30_000;
+    this.logLine = opts.logLevels === 'pino' ? (line) => ({ ...line, level: toPinoLevel(line.level) }) : (line) => line;
   }
 
   async start(): Promise<void> {
@@ -81,7 +88,7 @@ export class NestmtxAdapter implements Extension {
       bus.subscribe((e) => this.broadcastStatus(e), STATUS_DOMAINS),
       bus.subscribe((e) => this.onAccountEvent(e), ['auth', 'user']),
       logs.subscribe((line) => {
-        if (this.clientCount() > 0) nsp.to(ROOM).emit('log', line);
+        if (this.clientCount() > 0) nsp.to(ROOM).emit('log', this.logLine(line));
       }),
     );
     this.timer = setInterval(() => this.dropInvalidSessions(), this.recheckMs);
@@ -117,7 +124,7 @@ export class NestmtxAdapter implements Extension {
       return;
     }
     // Replay then join in the same tick: no line is missed or sent twice.
-    for (const line of this.deps.logs.recent()) socket.emit('log', line);
+    for (const line of this.deps.logs.recent()) socket.emit('log', this.logLine(line));
     void socket.join(ROOM);
     socket.on('request', (raw: unknown) => void this.onRequest(socket, session, raw));
     socket.on('disconnect', (reason) => {
@@ -128,12 +135,13 @@ export class NestmtxAdapter implements Extension {
     this.deps.logger.debug({ username: session.actor.username, address: socket.handshake.address }, 'socket.io client connected');
   };
 
-  private async onRequest(socket: Socket, session: Session, raw: unknown): Promise<void> {
+  private async onRequest(socket: Socket, session: Session, input: unknown): Promise<void> {
     try {
+      const raw = decodeRequest(input);
       if (!session.bucket.take()) {
         const e = rateLimited('Too many requests', [{ path: '', message: `at most ${this.rate} requests per second` }]);
         const id = requestIdOf(raw);
-        if ('requestId' in id) socket.emit(id.requestId, errorReply(e));
+        if ('requestId' in id) socket.emit(id.requestId, errorReply(e, requestContext(raw, id.requestId)));
         else socket.emit('failure', { message: e.message, details: e.details });
         return;
       }
@@ -143,12 +151,12 @@ export class NestmtxAdapter implements Extension {
         return;
       }
       if (parsed.kind === 'invalid') {
-        socket.emit(parsed.requestId, errorReply(parsed.error));
+        socket.emit(parsed.requestId, errorReply(parsed.error, parsed.context));
         return;
       }
       // Expiry is checked on use as well as periodically, so an expired token never acts.
       if (!this.sessionValid(session)) {
-        socket.emit(parsed.requestId, errorReply(unauthorized(UNAUTHORIZED)));
+        socket.emit(parsed.requestId, errorReply(unauthorized(UNAUTHORIZED), parsed.context));
         socket.disconnect();
         return;
       }
@@ -157,7 +165,7 @@ export class NestmtxAdapter implements Extension {
         reply = (await this.deps.modules.dispatch(session.actor, parsed.request)) ?? null;
       } catch (err) {
         if (!(err instanceof AppError)) this.deps.logger.error({ err, module: String(parsed.request.module), command: String(parsed.request.command) }, 'request failed');
-        reply = errorReply(toAppError(err));
+        reply = errorReply(toAppError(err), parsed.context);
       }
       socket.emit(parsed.requestId, reply);
     } catch (err) {
@@ -178,6 +186,8 @@ export class NestmtxAdapter implements Extension {
     room.emit(`${e.domain}:${e.event}`, payload);
     room.emit(`${e.domain}:*`, payload);
     room.emit('nestmtx:*', payload);
+    // The original server also emits the bare event name; Socket.IO refuses its reserved names.
+    if (!RESERVED_NAMES.has(e.event)) room.emit(e.event, payload);
   }
 
   /** Revoked tokens drop their sockets; a changed user gets its actor re-resolved (role, can_login). */
