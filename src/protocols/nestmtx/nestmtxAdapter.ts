@@ -19,6 +19,9 @@ import { TokenBucket } from '../../core/tokenBucket.js';
 export const STATUS_DOMAINS: Domain[] = ['camera', 'credentials', 'monitor'];
 /** Every socket that passed authentication; broadcasts go here once instead of per socket. */
 const ROOM = 'nestmtx:authenticated';
+/** Log lines go out once per level scale in use. */
+const LOG_ROOMS = { document: 'nestmtx:log:document', pino: 'nestmtx:log:pino' } as const;
+const LOG_SCALES = ['document', 'pino'] as const;
 const UNAUTHORIZED = 'Unauthorized';
 
 export interface NestmtxAdapterDeps {
@@ -38,17 +41,23 @@ export interface NestmtxAdapterOptions {
   burst?: number;
   /** How often idle sockets are checked for expired tokens. */
   recheckIntervalMs?: number;
-  /** `log` levels: the document's table (info = 40) or pino's scale (info = 30), which the original GUI expects. */
+  /**
+   * `log` levels: the document's table (info = 40) or pino's scale (info = 30), which the original
+   * GUI expects. A client may choose its own with `auth.log_levels` (the web panel asks for `document`).
+   */
   logLevels?: NestmtxLogLevels;
 }
 
-export type NestmtxLogLevels = 'document' | 'pino';
+export type NestmtxLogLevels = (typeof LOG_SCALES)[number];
+const isLogScale = (v: unknown): v is NestmtxLogLevels => v === 'document' || v === 'pino';
+const onScale = (line: LogEntry, scale: NestmtxLogLevels): LogEntry => (scale === 'pino' ? { ...line, level: toPinoLevel(line.level) } : line);
 
 interface Session {
   actor: Actor;
   /** Kept (in memory only) to re-resolve the actor when its user changes role or is disabled. */
   token: string;
   bucket: TokenBucket;
+  logLevels: NestmtxLogLevels;
 }
 
 /** `{error:{message, details, context}}` as the original server answers; context only where a request is known. */
@@ -64,7 +73,7 @@ export class NestmtxAdapter implements Extension {
   private readonly rate: number;
   private readonly burst: number;
   private readonly recheckMs: number;
-  private readonly logLine: (line: LogEntry) => LogEntry;
+  private readonly logLevels: NestmtxLogLevels;
 
   constructor(
     private readonly deps: NestmtxAdapterDeps,
@@ -74,7 +83,7 @@ export class NestmtxAdapter implements Extension {
     this.rate = opts.requestsPerSecond ?? 500;
     this.burst = opts.burst ?? 200;
     this.recheckMs = opts.recheckIntervalMs ?? 30_000;
-    this.logLine = opts.logLevels === 'pino' ? (line) => ({ ...line, level: toPinoLevel(line.level) }) : (line) => line;
+    this.logLevels = opts.logLevels ?? 'document';
   }
 
   async start(): Promise<void> {
@@ -88,7 +97,9 @@ export class NestmtxAdapter implements Extension {
       bus.subscribe((e) => this.broadcastStatus(e), STATUS_DOMAINS),
       bus.subscribe((e) => this.onAccountEvent(e), ['auth', 'user']),
       logs.subscribe((line) => {
-        if (this.clientCount() > 0) nsp.to(ROOM).emit('log', this.logLine(line));
+        for (const scale of LOG_SCALES) {
+          if (nsp.adapter.rooms.get(LOG_ROOMS[scale])?.size) nsp.to(LOG_ROOMS[scale]).emit('log', onScale(line, scale));
+        }
       }),
     );
     this.timer = setInterval(() => this.dropInvalidSessions(), this.recheckMs);
@@ -112,7 +123,9 @@ export class NestmtxAdapter implements Extension {
     const token = tokenFromHandshake(socket.handshake);
     const actor = this.running && token ? this.deps.auth.authenticate(token) : null;
     if (!actor || !token) return next(new Error(UNAUTHORIZED));
-    this.sessions.set(socket, { actor, token, bucket: new TokenBucket(this.rate, this.burst) });
+    const wanted = socket.handshake.auth?.log_levels;
+    const logLevels = isLogScale(wanted) ? wanted : this.logLevels;
+    this.sessions.set(socket, { actor, token, bucket: new TokenBucket(this.rate, this.burst), logLevels });
     socket.data.actor = actor;
     next();
   }
@@ -124,8 +137,8 @@ export class NestmtxAdapter implements Extension {
       return;
     }
     // Replay then join in the same tick: no line is missed or sent twice.
-    for (const line of this.deps.logs.recent()) socket.emit('log', this.logLine(line));
-    void socket.join(ROOM);
+    for (const line of this.deps.logs.recent()) socket.emit('log', onScale(line, session.logLevels));
+    void socket.join([ROOM, LOG_ROOMS[session.logLevels]]);
     socket.on('request', (raw: unknown) => void this.onRequest(socket, session, raw));
     socket.on('disconnect', (reason) => {
       this.reportClients();
