@@ -7,7 +7,7 @@ import { io as connectClient, type Socket as ClientSocket, type ManagerOptions, 
 import { Server } from 'socket.io';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { NestmtxAdapter } from '../../src/protocols/nestmtx/nestmtxAdapter.js';
-import { ADMIN, once, startTestApp, type TestApp } from '../helpers/testApp.js';
+import { ADMIN, eventMatching, once, startTestApp, type TestApp } from '../helpers/testApp.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- replies are read loosely
 
@@ -68,21 +68,7 @@ function failure(s: ClientSocket, ...args: unknown[]): Promise<Json> {
 }
 
 /** The first `event` whose payload satisfies `pred`. */
-function waitFor(s: ClientSocket, event: string, pred: (p: Json) => boolean, ms = 5000): Promise<Json> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      s.off(event, fn);
-      reject(new Error(`timed out waiting for ${event}`));
-    }, ms);
-    const fn = (p: Json) => {
-      if (!pred(p)) return;
-      clearTimeout(timer);
-      s.off(event, fn);
-      resolve(p);
-    };
-    s.on(event, fn);
-  });
-}
+const waitFor = (s: ClientSocket, event: string, pred: (p: Json) => boolean): Promise<Json> => eventMatching<Json>(s, event, pred);
 
 const disconnected = (s: ClientSocket) => once<string>(s, 'disconnect');
 

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Manager, io, type Socket } from 'socket.io-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { once, startTestApp, type TestApp } from '../helpers/testApp.js';
+import { eventMatching, once, startTestApp, type TestApp } from '../helpers/testApp.js';
 import { createLab, readLab, tickerNode, topology, waitFor } from './antimonyHelpers.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- replies are read loosely
@@ -68,32 +68,11 @@ async function signedInGui(t: TestApp, bearer: string): Promise<Socket> {
   return socket;
 }
 
-/** The GUI's log page sorts a line under the lowest threshold above its level. */
-const GUI_LEVELS: [number, string][] = [
-  [20, 'trace'],
-  [30, 'debug'],
-  [40, 'info'],
-  [50, 'warn'],
-  [60, 'error'],
-  [70, 'fatal'],
-];
-const guiLevel = (level: number) => GUI_LEVELS.find(([threshold]) => level < threshold)?.[1] ?? 'silent';
+/** The GUI's log page files a line under the first of its thresholds (20, 30, … 70) above its level. */
+const GUI_LEVEL_NAMES = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
+const guiLevel = (level: number) => GUI_LEVEL_NAMES.find((_, i) => level < 20 + 10 * i) ?? 'silent';
 
-function waitForEvent(s: Socket, event: string, pred: (p: Json) => boolean, ms = 5000): Promise<Json> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      s.off(event, fn);
-      reject(new Error(`timed out waiting for ${event}`));
-    }, ms);
-    const fn = (p: Json) => {
-      if (!pred(p)) return;
-      clearTimeout(timer);
-      s.off(event, fn);
-      resolve(p);
-    };
-    s.on(event, fn);
-  });
-}
+const waitForEvent = (s: Socket, event: string, pred: (p: Json) => boolean): Promise<Json> => eventMatching<Json>(s, event, pred);
 
 let seq = 0;
 const nextId = () => `seed-${++seq}`;
