@@ -176,7 +176,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
   mountCredentialsCallback(api.extensions, credentials, logger.child({ service: 'credentials' }));
   extensions.push(credentials);
 
-  extensions.push(new NestmtxAdapter({ io, auth, modules, bus, logs, status, logger: logger.child({ service: 'nestmtx' }) }));
+  extensions.push(new NestmtxAdapter({ io, auth, modules, bus, logs, status, logger: logger.child({ service: 'nestmtx' }) }, { logLevels: config.nestmtx.log_levels }));
 
   // Labs after the cameras: a scheduled lab may deploy (and demand a camera) right after start.
   const labs = new LabsService(db.collection('labs'), bus, {

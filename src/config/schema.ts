@@ -83,6 +83,13 @@ export const labsSchema = z
   })
   .strict();
 
+export const nestmtxSchema = z
+  .object({
+    /** `log` event levels: the NestMTX document's table (info = 40) or pino's (info = 30, the original GUI's). */
+    log_levels: z.enum(['document', 'pino']).default('document'),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     log_level: z.enum(LOG_LEVELS).default('info'),
@@ -107,6 +114,7 @@ export const configSchema = z
     recording: recordingSchema.default({}),
     monitors: monitorsSchema.default({}),
     labs: labsSchema.default({}),
+    nestmtx: nestmtxSchema.default({}),
   })
   .strict();
 

@@ -21,6 +21,8 @@ export interface LogEntry {
 
 /** pino counts 10 trace … 60 fatal; the NestMTX document counts 20 trace … 70 fatal. */
 export const toNestLevel = (pinoLevel: number): number => pinoLevel + 10;
+/** Back to pino's count, for clients written against the original NestMTX code (nestmtx.log_levels: pino). */
+export const toPinoLevel = (nestLevel: number): number => nestLevel - 10;
 
 const SECRET_KEYS = [
   'password', 'current_password', 'new_password', 'token', 'bearer', 'secret', 'client_secret', 'access_token',

@@ -94,3 +94,20 @@ export function once<T = unknown>(source: { once(ev: string, fn: (v: T) => void)
     });
   });
 }
+
+/** The first `event` whose payload satisfies `pred`, or a rejection after `ms`. */
+export function eventMatching<T>(source: { on(ev: string, fn: (v: T) => void): unknown; off(ev: string, fn: (v: T) => void): unknown }, event: string, pred: (v: T) => boolean, ms = 5000): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      source.off(event, fn);
+      reject(new Error(`timed out waiting for ${event}`));
+    }, ms);
+    const fn = (v: T) => {
+      if (!pred(v)) return;
+      clearTimeout(timer);
+      source.off(event, fn);
+      resolve(v);
+    };
+    source.on(event, fn);
+  });
+}

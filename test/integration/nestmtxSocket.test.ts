@@ -7,7 +7,7 @@ import { io as connectClient, type Socket as ClientSocket, type ManagerOptions, 
 import { Server } from 'socket.io';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { NestmtxAdapter } from '../../src/protocols/nestmtx/nestmtxAdapter.js';
-import { ADMIN, once, startTestApp, type TestApp } from '../helpers/testApp.js';
+import { ADMIN, eventMatching, once, startTestApp, type TestApp } from '../helpers/testApp.js';
 import { publishEvent } from '../helpers/busEvents.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- replies are read loosely
@@ -69,21 +69,7 @@ function failure(s: ClientSocket, ...args: unknown[]): Promise<Json> {
 }
 
 /** The first `event` whose payload satisfies `pred`. */
-function waitFor(s: ClientSocket, event: string, pred: (p: Json) => boolean, ms = 5000): Promise<Json> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      s.off(event, fn);
-      reject(new Error(`timed out waiting for ${event}`));
-    }, ms);
-    const fn = (p: Json) => {
-      if (!pred(p)) return;
-      clearTimeout(timer);
-      s.off(event, fn);
-      resolve(p);
-    };
-    s.on(event, fn);
-  });
-}
+const waitFor = (s: ClientSocket, event: string, pred: (p: Json) => boolean): Promise<Json> => eventMatching<Json>(s, event, pred);
 
 const disconnected = (s: ClientSocket) => once<string>(s, 'disconnect');
 
@@ -158,7 +144,7 @@ describe('authentication at connect', () => {
     const s = await connectWith(token);
     await ageToken(token);
     const gone = disconnected(s);
-    expect(await request(s, { command: 'list', module: 'version' })).toEqual({ error: { message: 'Unauthorized', details: [] } });
+    expect(await request(s, { command: 'list', module: 'version' })).toMatchObject({ error: { message: 'Unauthorized', details: [] } });
     expect(await gone).toBe('io server disconnect');
   });
 
@@ -190,7 +176,7 @@ describe('authentication at connect', () => {
     const admin = await connectWith(adminToken);
     expect((await request(s, { command: 'list', module: 'users' })).items.length).toBeGreaterThan(0);
     expect(await request(admin, { command: 'update', module: 'users', entity: id, payload: { role: 'viewer' } })).toMatchObject({ role: 'viewer' });
-    expect(await request(s, { command: 'list', module: 'users' })).toEqual({ error: { message: 'Only admins may list users', details: [] } });
+    expect(await request(s, { command: 'list', module: 'users' })).toMatchObject({ error: { message: 'Only admins may list users', details: [] } });
   });
 });
 
@@ -212,7 +198,7 @@ describe('requests', () => {
     const updated = await request(s, { command: 'update', module: 'users', entity: created.id, payload: { role: 'user' } });
     expect(updated).toMatchObject({ id: created.id, role: 'user' });
 
-    expect(await request(s, { command: 'create', module: 'users', payload: { username: 'sock-user', password: 'sock-password' } })).toEqual({
+    expect(await request(s, { command: 'create', module: 'users', payload: { username: 'sock-user', password: 'sock-password' } })).toMatchObject({
       error: { message: 'Username already exists', details: [{ path: 'payload.username', message: 'already exists' }] },
     });
     const invalid = await request(s, { command: 'create', module: 'users', payload: { username: 'bad name!', password: 'short', role: 'emperor', extra: 1 } });
@@ -220,7 +206,7 @@ describe('requests', () => {
     expect(invalid.error.details.map((d: Json) => d.path).sort()).toEqual(['payload', 'payload.password', 'payload.role', 'payload.username']);
 
     expect(await request(s, { command: 'delete', module: 'users', entity: created.id })).toMatchObject({ id: created.id });
-    expect(await request(s, { command: 'read', module: 'users', entity: created.id })).toEqual({ error: { message: 'User not found', details: [] } });
+    expect(await request(s, { command: 'read', module: 'users', entity: created.id })).toMatchObject({ error: { message: 'User not found', details: [] } });
   });
 
   it('answers health and version, and reports its clients', async () => {
@@ -239,8 +225,8 @@ describe('requests', () => {
 
   it('checks the request shape: command, module, entity, payload', async () => {
     const s = await connectWith(adminToken);
-    expect(await request(s, { command: 'list', module: 'no-such-module' })).toEqual({ error: { message: 'Module no-such-module not found', details: [] } });
-    expect((await request(s, { command: 'explode', module: 'users' })).error).toEqual({ message: 'Invalid Request', details: [{ path: 'command', message: 'must be one of list, create, read, update, delete' }] });
+    expect(await request(s, { command: 'list', module: 'no-such-module' })).toMatchObject({ error: { message: 'Module no-such-module not found', details: [] } });
+    expect((await request(s, { command: 'explode', module: 'users' })).error).toMatchObject({ message: 'Invalid Request', details: [{ path: 'command', message: 'must be one of list, create, read, update, delete' }] });
     expect((await request(s, { command: 'list' })).error.details).toEqual([{ path: 'module', message: 'must be a module name' }]);
     expect((await request(s, { command: 'read', module: 'users' })).error.details).toEqual([{ path: 'entity', message: 'required for read' }]);
     expect((await request(s, { command: 'create', module: 'users' })).error.details).toEqual([{ path: 'payload', message: 'required for create' }]);
@@ -253,13 +239,13 @@ describe('requests', () => {
   it('returns permission errors to a viewer, never empty results', async () => {
     const { id, token } = await t.createUser('sock-viewer', 'viewer');
     const s = await connectWith(token);
-    expect(await request(s, { command: 'list', module: 'users' })).toEqual({ error: { message: 'Only admins may list users', details: [] } });
-    expect(await request(s, { command: 'create', module: 'users', payload: { username: 'x-user', password: 'x-password' } })).toEqual({ error: { message: 'Only admins may create users', details: [] } });
+    expect(await request(s, { command: 'list', module: 'users' })).toMatchObject({ error: { message: 'Only admins may list users', details: [] } });
+    expect(await request(s, { command: 'create', module: 'users', payload: { username: 'x-user', password: 'x-password' } })).toMatchObject({ error: { message: 'Only admins may create users', details: [] } });
     const adminId = t.app.context.auth.authenticate(adminToken)!.userId!;
-    expect(await request(s, { command: 'read', module: 'users', entity: adminId })).toEqual({ error: { message: 'You may only read your own user', details: [] } });
-    expect(await request(s, { command: 'update', module: 'users', entity: adminId, payload: { role: 'viewer' } })).toEqual({ error: { message: 'You may only change your own password', details: [] } });
+    expect(await request(s, { command: 'read', module: 'users', entity: adminId })).toMatchObject({ error: { message: 'You may only read your own user', details: [] } });
+    expect(await request(s, { command: 'update', module: 'users', entity: adminId, payload: { role: 'viewer' } })).toMatchObject({ error: { message: 'You may only change your own password', details: [] } });
     expect(await request(s, { command: 'update', module: 'users', entity: id, payload: { role: 'admin' } })).toMatchObject({ error: { message: 'Validation failed' } });
-    expect(await request(s, { command: 'delete', module: 'users', entity: adminId })).toEqual({ error: { message: 'Only admins may delete users', details: [] } });
+    expect(await request(s, { command: 'delete', module: 'users', entity: adminId })).toMatchObject({ error: { message: 'Only admins may delete users', details: [] } });
     expect(await request(s, { command: 'read', module: 'users', entity: id })).toMatchObject({ id, role: 'viewer' });
   });
 
@@ -287,7 +273,7 @@ describe('requests', () => {
 
     const proto = JSON.parse('{"__proto__": {"polluted": true}, "username": "proto-user", "password": "proto-password"}') as Json;
     const r1 = await request(s, { command: 'create', module: 'users', payload: proto });
-    expect(r1.error).toEqual({ message: 'Invalid input', details: [{ path: 'payload.__proto__', message: 'key "__proto__" is not allowed' }] });
+    expect(r1.error).toMatchObject({ message: 'Invalid input', details: [{ path: 'payload.__proto__', message: 'key "__proto__" is not allowed' }] });
 
     const topProto = JSON.parse('{"command": "list", "module": "users", "__proto__": {"admin": true}}') as Json;
     const r2 = await request(s, topProto);
@@ -310,7 +296,7 @@ describe('requests', () => {
     expect(JSON.stringify(r5).length).toBeLessThan(1000);
 
     const r6 = await request(s, { command: 'create', module: 'users', payload: { username: 'bin-user', password: Buffer.alloc(64) } });
-    expect(r6.error).toEqual({ message: 'Invalid Request', details: [{ path: 'payload.password', message: 'binary data is not accepted' }] });
+    expect(r6.error).toMatchObject({ message: 'Invalid Request', details: [{ path: 'payload.password', message: 'binary data is not accepted' }] });
 
     for (const payload of ['a string', 12, true, ['username', 'password']]) {
       expect((await request(s, { command: 'create', module: 'users', payload })).error.message).toBe('Validation failed');
@@ -346,7 +332,7 @@ describe('requests', () => {
     const limited = all.filter((r) => r.error);
     expect(limited.length).toBeGreaterThan(0);
     expect(all.length - limited.length).toBeGreaterThanOrEqual(200);
-    for (const r of limited) expect(r.error).toEqual({ message: 'Too many requests', details: [{ path: '', message: 'at most 500 requests per second' }] });
+    for (const r of limited) expect(r.error).toMatchObject({ message: 'Too many requests', details: [{ path: '', message: 'at most 500 requests per second' }] });
     expect(s.connected).toBe(true);
     // The budget refills: keep asking until a request is served again.
     let served: Json = {};
@@ -369,7 +355,7 @@ describe('requests', () => {
       request(b, { command: 'list', module: 'users', requestId: 'shared-id' }),
     ]);
     expect(ra.items.length).toBeGreaterThan(0);
-    expect(rb).toEqual({ error: { message: 'Only admins may list users', details: [] } });
+    expect(rb).toMatchObject({ error: { message: 'Only admins may list users', details: [] } });
     expect(await request(a, { command: 'list', module: 'version', requestId: 'only-a' })).toMatchObject({ name: 'switchboard' });
     // B's next reply comes after anything the server might have sent B for A's request.
     await request(b, { command: 'list', module: 'version' });

@@ -48,7 +48,8 @@ export class Backend {
     readonly user: PublicUser,
     onSessionLost: (reason: string) => void,
   ) {
-    this.socket = io(location.origin, { path: `${boot.base}/socket.io`, auth: { token }, reconnectionDelayMax: 10_000 });
+    // log_levels: the logs page reads the document's numbers whatever nestmtx.log_levels says.
+    this.socket = io(location.origin, { path: `${boot.base}/socket.io`, auth: { token, log_levels: 'document' }, reconnectionDelayMax: 10_000 });
     this.socket.on('connect', () => this.setLink('connected'));
     this.socket.on('disconnect', (reason) => {
       this.setLink('disconnected');

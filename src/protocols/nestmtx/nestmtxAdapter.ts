@@ -8,17 +8,20 @@ import type { AuthService } from '../../auth/authService.js';
 import type { Actor } from '../../auth/records.js';
 import { AppError, rateLimited, toAppError, unauthorized } from '../../core/errors.js';
 import type { Domain, DomainEvent, EventBus } from '../../core/eventBus.js';
-import type { LogHub } from '../../logging/logger.js';
+import { toPinoLevel, type LogEntry, type LogHub } from '../../logging/logger.js';
 import type { ModuleRegistry } from '../../services/modules.js';
 import type { StatusService } from '../../services/system/statusService.js';
 import { tokenFromHandshake } from './handshakeToken.js';
-import { parseRequest, requestIdOf } from './requestEnvelope.js';
+import { RESERVED_NAMES, decodeRequest, parseRequest, requestContext, requestIdOf, type RequestContext } from './requestEnvelope.js';
 import { TokenBucket } from '../../core/tokenBucket.js';
 
 /** Domains whose events are status topics (DESIGN.md "NestMTX Socket.IO API"). */
 export const STATUS_DOMAINS: Domain[] = ['camera', 'credentials', 'monitor'];
 /** Every socket that passed authentication; broadcasts go here once instead of per socket. */
 const ROOM = 'nestmtx:authenticated';
+/** Log lines go out once per level scale in use. */
+const LOG_ROOMS = { document: 'nestmtx:log:document', pino: 'nestmtx:log:pino' } as const;
+const LOG_SCALES = ['document', 'pino'] as const;
 const UNAUTHORIZED = 'Unauthorized';
 
 export interface NestmtxAdapterDeps {
@@ -38,16 +41,27 @@ export interface NestmtxAdapterOptions {
   burst?: number;
   /** How often idle sockets are checked for expired tokens. */
   recheckIntervalMs?: number;
+  /**
+   * `log` levels: the document's table (info = 40) or pino's scale (info = 30), which the original
+   * GUI expects. A client may choose its own with `auth.log_levels` (the web panel asks for `document`).
+   */
+  logLevels?: NestmtxLogLevels;
 }
+
+export type NestmtxLogLevels = (typeof LOG_SCALES)[number];
+const isLogScale = (v: unknown): v is NestmtxLogLevels => v === 'document' || v === 'pino';
+const onScale = (line: LogEntry, scale: NestmtxLogLevels): LogEntry => (scale === 'pino' ? { ...line, level: toPinoLevel(line.level) } : line);
 
 interface Session {
   actor: Actor;
   /** Kept (in memory only) to re-resolve the actor when its user changes role or is disabled. */
   token: string;
   bucket: TokenBucket;
+  logLevels: NestmtxLogLevels;
 }
 
-export const errorReply = (e: AppError) => ({ error: { message: e.message, details: e.details } });
+/** `{error:{message, details, context}}` as the original server answers; context only where a request is known. */
+const errorReply = (e: AppError, context?: RequestContext) => ({ error: { message: e.message, details: e.details, ...(context ? { context } : {}) } });
 
 export class NestmtxAdapter implements Extension {
   readonly name = 'nestmtx';
@@ -59,6 +73,7 @@ export class NestmtxAdapter implements Extension {
   private readonly rate: number;
   private readonly burst: number;
   private readonly recheckMs: number;
+  private readonly logLevels: NestmtxLogLevels;
 
   constructor(
     private readonly deps: NestmtxAdapterDeps,
@@ -68,6 +83,7 @@ export class NestmtxAdapter implements Extension {
     this.rate = opts.requestsPerSecond ?? 500;
     this.burst = opts.burst ?? 200;
     this.recheckMs = opts.recheckIntervalMs ?? 30_000;
+    this.logLevels = opts.logLevels ?? 'document';
   }
 
   async start(): Promise<void> {
@@ -81,7 +97,9 @@ export class NestmtxAdapter implements Extension {
       bus.subscribe((e) => this.broadcastStatus(e), STATUS_DOMAINS),
       bus.subscribe((e) => this.onAccountEvent(e), ['auth', 'user']),
       logs.subscribe((line) => {
-        if (this.clientCount() > 0) nsp.to(ROOM).emit('log', line);
+        for (const scale of LOG_SCALES) {
+          if (nsp.adapter.rooms.get(LOG_ROOMS[scale])?.size) nsp.to(LOG_ROOMS[scale]).emit('log', onScale(line, scale));
+        }
       }),
     );
     this.timer = setInterval(() => this.dropInvalidSessions(), this.recheckMs);
@@ -105,7 +123,9 @@ export class NestmtxAdapter implements Extension {
     const token = tokenFromHandshake(socket.handshake);
     const actor = this.running && token ? this.deps.auth.authenticate(token) : null;
     if (!actor || !token) return next(new Error(UNAUTHORIZED));
-    this.sessions.set(socket, { actor, token, bucket: new TokenBucket(this.rate, this.burst) });
+    const wanted = socket.handshake.auth?.log_levels;
+    const logLevels = isLogScale(wanted) ? wanted : this.logLevels;
+    this.sessions.set(socket, { actor, token, bucket: new TokenBucket(this.rate, this.burst), logLevels });
     socket.data.actor = actor;
     next();
   }
@@ -117,8 +137,8 @@ export class NestmtxAdapter implements Extension {
       return;
     }
     // Replay then join in the same tick: no line is missed or sent twice.
-    for (const line of this.deps.logs.recent()) socket.emit('log', line);
-    void socket.join(ROOM);
+    for (const line of this.deps.logs.recent()) socket.emit('log', onScale(line, session.logLevels));
+    void socket.join([ROOM, LOG_ROOMS[session.logLevels]]);
     socket.on('request', (raw: unknown) => void this.onRequest(socket, session, raw));
     socket.on('disconnect', (reason) => {
       this.reportClients();
@@ -128,12 +148,13 @@ export class NestmtxAdapter implements Extension {
     this.deps.logger.debug({ username: session.actor.username, address: socket.handshake.address }, 'socket.io client connected');
   };
 
-  private async onRequest(socket: Socket, session: Session, raw: unknown): Promise<void> {
+  private async onRequest(socket: Socket, session: Session, input: unknown): Promise<void> {
     try {
+      const raw = decodeRequest(input);
       if (!session.bucket.take()) {
         const e = rateLimited('Too many requests', [{ path: '', message: `at most ${this.rate} requests per second` }]);
         const id = requestIdOf(raw);
-        if ('requestId' in id) socket.emit(id.requestId, errorReply(e));
+        if ('requestId' in id) socket.emit(id.requestId, errorReply(e, requestContext(raw, id.requestId)));
         else socket.emit('failure', { message: e.message, details: e.details });
         return;
       }
@@ -143,12 +164,12 @@ export class NestmtxAdapter implements Extension {
         return;
       }
       if (parsed.kind === 'invalid') {
-        socket.emit(parsed.requestId, errorReply(parsed.error));
+        socket.emit(parsed.requestId, errorReply(parsed.error, parsed.context));
         return;
       }
       // Expiry is checked on use as well as periodically, so an expired token never acts.
       if (!this.sessionValid(session)) {
-        socket.emit(parsed.requestId, errorReply(unauthorized(UNAUTHORIZED)));
+        socket.emit(parsed.requestId, errorReply(unauthorized(UNAUTHORIZED), parsed.context));
         socket.disconnect();
         return;
       }
@@ -157,7 +178,7 @@ export class NestmtxAdapter implements Extension {
         reply = (await this.deps.modules.dispatch(session.actor, parsed.request)) ?? null;
       } catch (err) {
         if (!(err instanceof AppError)) this.deps.logger.error({ err, module: String(parsed.request.module), command: String(parsed.request.command) }, 'request failed');
-        reply = errorReply(toAppError(err));
+        reply = errorReply(toAppError(err), parsed.context);
       }
       socket.emit(parsed.requestId, reply);
     } catch (err) {
@@ -178,6 +199,8 @@ export class NestmtxAdapter implements Extension {
     room.emit(`${e.domain}:${e.event}`, payload);
     room.emit(`${e.domain}:*`, payload);
     room.emit('nestmtx:*', payload);
+    // The original server also emits the bare event name; Socket.IO refuses its reserved names.
+    if (!RESERVED_NAMES.has(e.event)) room.emit(e.event, payload);
   }
 
   /** Revoked tokens drop their sockets; a changed user gets its actor re-resolved (role, can_login). */

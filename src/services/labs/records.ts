@@ -44,6 +44,8 @@ export interface LabNodeView {
   name: string;
   kind: string;
   state: LabState;
+  /** What names this node's log namespace, /logs/<labId>/<containerId>: the node's name here. */
+  containerId: string;
 }
 
 export interface LabView {
@@ -65,7 +67,7 @@ export const toLabView = (r: LabRecord): LabView => ({
   owner: r.owner,
   topology: r.topology,
   state: r.state,
-  nodes: r.nodes.map((n) => ({ name: n.name, kind: n.kind, state: n.state })),
+  nodes: r.nodes.map((n) => ({ name: n.name, kind: n.kind, state: n.state, containerId: n.name })),
   startTime: r.startTime,
   endTime: r.endTime,
   created_at: r.created_at,
