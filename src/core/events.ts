@@ -67,6 +67,8 @@ export type DomainEventDetails = {
     deleted: { owner: string };
     state: { owner: string; state: number; nodes: { name: string; state: number }[] };
     nodeState: { owner: string; node: string; state: number };
+    /** One line of a lab's log (node null) or of one of its nodes: output, not state (see isOutputEvent). */
+    log: { owner: string; node: string | null; line: string };
   };
   statusMessage: {
     published: { message: StatusMessage; audience: Audience };
@@ -86,3 +88,9 @@ export type DomainEventDetails = {
     clients: { protocol: string; count: number };
   };
 };
+
+/**
+ * Events that carry output rather than state (lab log lines: many, and of interest only to their
+ * readers). The bridges to Home Assistant and MQTT mirror state, so they skip these.
+ */
+export const isOutputEvent = (e: { domain: string; event: string }): boolean => e.domain === 'lab' && e.event === 'log';

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { Extension } from '../../core/extension.js';
 import type { Config } from '../../config/schema.js';
 import type { Domain, DomainEvent, EventBus } from '../../core/eventBus.js';
+import { isOutputEvent } from '../../core/events.js';
 import type { StatusService } from '../../services/system/statusService.js';
 import { haSocketFactory, resolveTarget, type HaTarget } from './haSocket.js';
 import { LightBinding, type LightCameras } from './lightBinding.js';
@@ -131,6 +132,7 @@ export class HomeAssistantBridge implements Extension {
   }
 
   private onBusEvent(e: DomainEvent): void {
+    if (isOutputEvent(e)) return;
     this.notifications?.onEvent(e);
     this.lights?.onEvent(e);
     const conn = this.conn;

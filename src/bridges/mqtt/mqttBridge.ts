@@ -6,6 +6,7 @@ import type { Extension } from '../../core/extension.js';
 import type { Config } from '../../config/schema.js';
 import { toAppError } from '../../core/errors.js';
 import type { Domain, DomainEvent, EventBus } from '../../core/eventBus.js';
+import { isOutputEvent } from '../../core/events.js';
 import type { StatusService } from '../../services/system/statusService.js';
 import { resolveBroker, type BrokerTarget } from './brokerTarget.js';
 import { MqttConnection } from './connection.js';
@@ -240,6 +241,7 @@ export class MqttBridge implements Extension {
 
   private onBusEvent(e: DomainEvent): void {
     if (this.stopped) return;
+    if (isOutputEvent(e)) return;
     if (MIRRORED_DOMAINS.includes(e.domain)) this.publishEvent(this.topics.eventMirror(e.domain, e.entity, e.event), JSON.stringify(e), true);
     if (e.entity !== null) {
       for (const source of this.deps.sources) {

@@ -67,7 +67,6 @@ export class AntimonyAdapter implements Extension {
 
     this.unsubscribe.push(
       bus.subscribe((e) => this.onEvent(e, statusNsp, updatesNsp), ['lab', 'statusMessage', 'auth', 'user']),
-      labs.subscribeLogs((l) => this.logs.onLogLine(l)),
     );
   }
 

@@ -4,7 +4,7 @@
 // io.of(name): that would create a namespace outside the checked parent.
 import type { Namespace, Server, Socket } from 'socket.io';
 import type { DomainEvent } from '../../core/eventBus.js';
-import type { LabLogLine, LabsService } from '../../services/labs/labsService.js';
+import type { LabsService } from '../../services/labs/labsService.js';
 import { LabState, isActiveState } from '../../services/labs/records.js';
 import { AntimonyCode, refusal } from './errors.js';
 import { actorOf } from './socketAuth.js';
@@ -65,11 +65,6 @@ export class LabLogStreams {
     socket.emit('backlog', this.labs.backlog(target.labId, target.node ?? undefined));
   }
 
-  onLogLine(l: LabLogLine): void {
-    const set = this.sockets.get(l.labId);
-    if (!set) return;
-    for (const [s, t] of set) if (t.node === l.node) s.emit('data', l.line);
-  }
 
   onLabEvent(e: DomainEvent<'lab'>): void {
     if (e.entity === null) return;
@@ -80,6 +75,9 @@ export class LabLogStreams {
       for (const [s, t] of [...set]) if (pred(t, s)) s.disconnect();
     };
     switch (e.event) {
+      case 'log':
+        for (const [s, t] of set) if (t.node === e.details.node) s.emit('data', e.details.line);
+        break;
       case 'state':
         if (!isActiveState(e.details.state)) drop(() => true);
         break;

@@ -34,13 +34,6 @@ export interface LabsOptions {
   now?: () => number;
 }
 
-/** One log line of a lab (node null) or of one of its nodes. */
-export interface LabLogLine {
-  labId: string;
-  node: string | null;
-  line: string;
-}
-
 interface LiveLab {
   log: LogRing;
   nodeLogs: Map<string, LogRing>;
@@ -63,8 +56,6 @@ const LEFT_ACTIVE: readonly LabState[] = [LabState.Deploying, LabState.Running, 
 export class LabsService implements ModuleService, Extension {
   readonly name = 'labs';
   private readonly live = new Map<string, LiveLab>();
-  /** Log lines go to stream listeners, not the bus: they are output, not state, and may be many. */
-  private readonly logListeners = new Set<(l: LabLogLine) => void>();
   private readonly scheduler: Scheduler;
   private stopping = false;
 
@@ -414,19 +405,7 @@ export class LabsService implements ModuleService, Extension {
     const live = this.liveOf(id);
     const ring = node === null ? live.log : live.nodeLogs.get(node) ?? live.nodeLogs.set(node, new LogRing(this.opts.backlog)).get(node)!;
     const text = ring.push(node === null ? `${new Date(this.now()).toISOString()} ${line}` : line);
-    for (const fn of [...this.logListeners]) {
-      try {
-        fn({ labId: id, node, line: text });
-      } catch (err) {
-        this.opts.logger?.error({ err, lab: id }, 'lab log listener failed');
-      }
-    }
-  }
-
-  /** Every new log line of every lab; returns the unsubscribe function. Listeners check access. */
-  subscribeLogs(fn: (l: LabLogLine) => void): () => void {
-    this.logListeners.add(fn);
-    return () => this.logListeners.delete(fn);
+    this.bus.publish('lab', id, 'log', { owner: this.records.get(id)?.owner ?? '', node, line: text });
   }
 
   private message(lab: LabRecord, severity: Severity, content: string, logContent?: string): void {
