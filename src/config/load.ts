@@ -1,6 +1,7 @@
 // Config sources, merged in rising priority: schema defaults < YAML file < /data/options.json
 // (only under the Supervisor) < SWITCHBOARD_* environment variables.
 import { existsSync, readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { configSchema, type Config } from './schema.js';
@@ -101,11 +102,10 @@ function resolveEnvPath(schema: z.ZodTypeAny, rest: string): { keys: string[]; t
   return null;
 }
 
-function argValue(argv: string[], flag: string): string | undefined {
-  const i = argv.indexOf(flag);
-  if (i >= 0) return argv[i + 1];
-  const eq = argv.find((a) => a.startsWith(flag + '='));
-  return eq?.slice(flag.length + 1);
+/** `--config FILE` or `--config=FILE`. Other arguments are left to whoever started us (a test runner). */
+function configFlag(argv: string[]): string | undefined {
+  const value = parseArgs({ args: argv, options: { config: { type: 'string' } }, strict: false, allowPositionals: true }).values.config;
+  return typeof value === 'string' ? value : undefined;
 }
 
 function readYamlFile(path: string): Plain {
@@ -178,7 +178,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   const env = sources.env ?? process.env;
   const argv = sources.argv ?? process.argv.slice(2);
   let merged: Plain = isAddon(env) ? deepMerge({}, ADDON_DEFAULTS) : {};
-  const file = argValue(argv, '--config') ?? env.SWITCHBOARD_CONFIG;
+  const file = configFlag(argv) ?? env.SWITCHBOARD_CONFIG;
   if (file) merged = deepMerge(merged, readYamlFile(file));
   if (isAddon(env)) merged = deepMerge(merged, readOptions(sources.optionsPath ?? env.SWITCHBOARD_OPTIONS_PATH ?? '/data/options.json'));
   merged = deepMerge(merged, configFromEnv(env));
