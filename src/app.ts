@@ -17,6 +17,7 @@ import { createHttpApi, type HttpApi } from './protocols/http/httpApi.js';
 import { mountStreamRoutes } from './protocols/http/streamRoutes.js';
 import { mountMonitorCommandRoute } from './protocols/http/monitorCommandRoute.js';
 import { StreamService } from './camera/streaming/streamService.js';
+import { Recordings } from './camera/streaming/recordings.js';
 import { AltoponixServer } from './protocols/altoponix/altoponixServer.js';
 import { NestmtxAdapter } from './protocols/nestmtx/nestmtxAdapter.js';
 import { mountCredentialsCallback } from './services/credentials/callbackRoute.js';
@@ -68,6 +69,7 @@ export interface AppContext {
   labs?: LabsService;
   cameras?: CameraService;
   streams?: StreamService;
+  recordings?: Recordings;
   /** The Socket.IO server on http_port: NestMTX on `/`, Antimony on its namespaces. */
   io: SocketIOServer;
   /** Set to the AbortSignal of stop(): long-running work watches it. */
@@ -175,6 +177,9 @@ export function createApp(config: Config, options: AppOptions = {}): App {
   context.streams = streams;
   mountStreamRoutes(api.extensions, { auth, streams });
   extensions.push({ name: 'streams', start: async () => streams.start(), stop: () => streams.stop() });
+  const recordings = new Recordings(cameras, streams, bus, config, logger.child({ service: 'recordings' }));
+  context.recordings = recordings;
+  extensions.push({ name: 'recordings', start: () => recordings.start(), stop: () => recordings.stop() });
   extensions.push(new RotoclearServer({ server, cameras, auth, bus, status, logger: logger.child({ service: 'rotoclear' }) }));
 
   const credentials = new CredentialsService({
