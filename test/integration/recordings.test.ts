@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { SYSTEM_ACTOR } from '../../src/auth/records.js';
 import type { DomainEvent } from '../../src/core/eventBus.js';
+import { HaPeer } from '../helpers/haPeer.js';
 import { Mosquitto, MOSQUITTO_BIN, Recorder as MqttPeer } from '../helpers/mqttBroker.js';
 import { startTestApp, type TestApp } from '../helpers/testApp.js';
 
@@ -168,8 +169,12 @@ describe.skipIf(SKIP)('recordings', () => {
     expect((await s.t.api('GET', '/api/health')).status).toBe(200);
   }, 60_000);
 
-  it('min_free_mb: a recording that would go below the free-space floor does not start; the switch goes back off with a notice', async () => {
-    const s = await start({ min_free_mb: 1_000_000 });
+  it('min_free_mb: a recording that would go below the free-space floor does not start; the switch goes back off with a notice, also in HA', async () => {
+    const ha = new HaPeer('recordings-test-token');
+    await ha.start();
+    cleanups.push(() => ha.stop());
+    const s = await start({ min_free_mb: 1_000_000 }, { homeassistant: { enabled: true, url: ha.url, token: 'recordings-test-token' } });
+    await until('HA connected', () => s.t.app.context.status.health().components.homeassistant?.state === 'ok');
     const media = s.t.app.context.config.recording.media_dir;
     mkdirSync(join(media, 'older-camera'), { recursive: true });
     const old = join(media, 'older-camera', '2020-01-01_00-00-00_aaaaaa.mp4');
@@ -184,5 +189,11 @@ describe.skipIf(SKIP)('recordings', () => {
     expect(existsSync(old)).toBe(false);
     expect(mp4s(s.dir)).toEqual([]);
     expect(cameras.get(s.id)!.reader_list).toEqual([]);
+    const nid = `switchboard_recording_${s.id}`;
+    const notice = await ha.waitFor(() => ha.notifications.get(nid));
+    expect(notice).toMatchObject({ title: 'Switchboard: recording stopped', message: expect.stringContaining('recording.min_free_mb') });
+    // Recording running again (as the service announces it) dismisses the notice.
+    s.t.app.context.bus.publish('camera', s.id, 'recording', { state: 'on', trigger: 'manual' });
+    await ha.waitFor(() => !ha.notifications.has(nid));
   }, 60_000);
 });
