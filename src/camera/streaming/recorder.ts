@@ -4,7 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { readdir, stat, statfs, unlink } from 'node:fs/promises';
+import { open, readdir, stat, statfs, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { recordArgs } from './ffmpegArgs.js';
@@ -161,4 +161,47 @@ export async function enforceSpace(mediaDir: string, limits: SpaceLimits, record
         ? `Only ${mb(free)} MB free on the media folder's disk, below recording.min_free_mb (${limits.minFreeMb} MB), and no older recording is left to delete`
         : null;
   return { ok: reason === null, reason, message, removed, totalBytes: total, freeBytes: free };
+}
+
+/** Headers only: a segment cut off before its first fragment is a few hundred bytes. */
+const EMPTY_SEGMENT_MAX_BYTES = 8192;
+
+/**
+ * Deletes segments that hold no video: a power cut in the first second of a segment leaves just
+ * its headers (ftyp + an empty moov), which players show as nothing. Returns how many it removed.
+ */
+export async function removeEmptySegments(mediaDir: string, logger?: Logger): Promise<number> {
+  let removed = 0;
+  for (const cam of await readdir(mediaDir).catch(() => [] as string[])) {
+    for (const name of (await readdir(join(mediaDir, cam)).catch(() => [] as string[])).filter((n) => n.endsWith('.mp4'))) {
+      const path = join(mediaDir, cam, name);
+      const s = await stat(path).catch(() => null);
+      if (!s?.isFile() || s.size > EMPTY_SEGMENT_MAX_BYTES) continue;
+      const file = await open(path, 'r');
+      const bytes = Buffer.alloc(s.size);
+      try {
+        await file.read(bytes, 0, s.size, 0);
+      } finally {
+        await file.close();
+      }
+      if (!hasMediaBox(bytes)) {
+        await unlink(path).catch(() => undefined);
+        removed++;
+      }
+    }
+  }
+  if (removed) logger?.info({ removed }, 'removed recording segments that hold no video (cut off at their start)');
+  return removed;
+}
+
+/** Walks the top-level MP4 boxes: is there a fragment (moof) or media data (mdat) with content? */
+function hasMediaBox(bytes: Buffer): boolean {
+  for (let at = 0; at + 8 <= bytes.length; ) {
+    const size = bytes.readUInt32BE(at);
+    const type = bytes.toString('latin1', at + 4, at + 8);
+    if (type === 'moof' || (type === 'mdat' && size !== 8)) return true;
+    if (size < 8) return false; // 0 = "to the end", 1 = 64-bit size: neither occurs in a headers-only file
+    at += size;
+  }
+  return false;
 }

@@ -10,7 +10,7 @@ import type { Config } from '../../config/schema.js';
 import type { DomainEvent, EventBus } from '../../core/eventBus.js';
 import type { RecordState } from '../cameraRecord.js';
 import type { Reader } from '../demand.js';
-import { Recorder, enforceSpace, type SpaceVerdict } from './recorder.js';
+import { Recorder, enforceSpace, removeEmptySegments, type SpaceVerdict } from './recorder.js';
 
 /** What recording needs of a camera (a subset of the camera service's view). */
 export interface RecordingCamera {
@@ -68,6 +68,8 @@ export class Recordings {
 
   async start(): Promise<void> {
     this.unsubscribe = this.bus.subscribe((e) => this.onCameraEvent(e), ['camera']);
+    // Before anything records: what an unclean stop left behind.
+    await removeEmptySegments(this.opts.media_dir, this.logger);
     await this.checkSpace().catch((err: Error) => this.logger.warn({ err: err.message }, 'recording space check failed'));
     for (const cam of this.cameras.all()) this.resume(cam.id);
     const check = setInterval(() => {
