@@ -142,6 +142,16 @@ describe.skipIf(SKIP)('recordings', () => {
     expect(cameras!.get(s.id)!.reader_list).toEqual([]);
   }, 90_000);
 
+  it('continuous trigger: every connected camera switches itself on at start and records', async () => {
+    const s = await start({ trigger: 'continuous', segment_seconds: 5 });
+    await until('the switch on', () => s.t.app.context.cameras!.get(s.id)!.record === 'on');
+    await until('recording', () => recordingEvents(s).some((d) => d.state === 'on' && d.trigger === 'continuous'));
+    const file = await until('a segment with data', () => mp4s(s.dir).find((f) => statSync(f).size > 10_000));
+    await s.t.app.context.cameras!.setState(SYSTEM_ACTOR, s.id, { record: 'off' });
+    await until('stopped', () => recordingEvents(s).at(-1)?.state === 'off');
+    expect(frames(file)).toBeGreaterThan(0);
+  }, 60_000);
+
   it('max_size_mb: deletes the oldest recordings ahead of time, then stops cleanly with a notice', async () => {
     const s = await start({ max_size_mb: 1, segment_seconds: 300 });
     const media = s.t.app.context.config.recording.media_dir;

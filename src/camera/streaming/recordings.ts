@@ -40,10 +40,13 @@ interface Armed {
   recorder: Recorder | null;
   /** Motion trigger: the last `pre_seconds` of frames, the start of the next clip. */
   preroll: Buffer[];
+  prerollBytes: number;
   postTimer: NodeJS.Timeout | null;
 }
 
 const RECORDER_READER: Reader = { type: 'recording', id: 'recorder' };
+/** Pre-roll memory per camera, whatever pre_seconds × frame size comes to (60 s of 1080p MJPEG would be hundreds of MB). */
+const PREROLL_MAX_BYTES = 64 * 1024 * 1024;
 const SPACE_CHECK_MS = 5_000;
 const RETENTION_SWEEP_MS = 10 * 60_000;
 
@@ -142,7 +145,7 @@ export class Recordings {
       this.publishState(id, wanted);
       return;
     }
-    const armed: Armed = { state: wanted, detach: () => undefined, recorder: null, preroll: [], postTimer: null };
+    const armed: Armed = { state: wanted, detach: () => undefined, recorder: null, preroll: [], prerollBytes: 0, postTimer: null };
     this.armed.set(id, armed);
     const verdict = await this.checkSpace();
     if (!verdict.ok || this.armed.get(id) !== armed) return;
@@ -170,6 +173,7 @@ export class Recordings {
     if (armed.postTimer) clearTimeout(armed.postTimer);
     armed.detach();
     armed.preroll = [];
+    armed.prerollBytes = 0;
     await armed.recorder?.stop();
     this.bus.publish('camera', id, 'recording', { state: 'off', trigger: this.opts.trigger, dir: this.dir(id), ...why });
   }
@@ -181,8 +185,9 @@ export class Recordings {
     }
     if (armed.state !== 'on' || this.opts.pre_seconds === 0) return;
     armed.preroll.push(frame);
+    armed.prerollBytes += frame.length;
     const keep = Math.max(1, Math.round(this.opts.pre_seconds * this.fps(id)));
-    if (armed.preroll.length > keep) armed.preroll.splice(0, armed.preroll.length - keep);
+    while (armed.preroll.length > keep || armed.prerollBytes > PREROLL_MAX_BYTES) armed.prerollBytes -= armed.preroll.shift()!.length;
   }
 
   private onMotion(id: string, motion: boolean): void {
@@ -195,6 +200,7 @@ export class Recordings {
       armed.recorder = this.newRecorder(id);
       armed.recorder.start(armed.preroll);
       armed.preroll = [];
+      armed.prerollBytes = 0;
       this.bus.publish('camera', id, 'recording', { state: 'on', trigger: 'motion', clip: 'started', dir: this.dir(id) });
     } else if (armed.recorder && !armed.postTimer) {
       armed.postTimer = setTimeout(() => {
