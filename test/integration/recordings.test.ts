@@ -142,14 +142,21 @@ describe.skipIf(SKIP)('recordings', () => {
     expect(cameras!.get(s.id)!.reader_list).toEqual([]);
   }, 90_000);
 
-  it('continuous trigger: every connected camera switches itself on at start and records', async () => {
-    const s = await start({ trigger: 'continuous', segment_seconds: 5 });
+  it('continuous trigger: every connected camera switches itself on at start and records; a new frame rate starts a new file', async () => {
+    const s = await start({ trigger: 'continuous', segment_seconds: 300 }); // one file per recorder run
     await until('the switch on', () => s.t.app.context.cameras!.get(s.id)!.record === 'on');
     await until('recording', () => recordingEvents(s).some((d) => d.state === 'on' && d.trigger === 'continuous'));
     const file = await until('a segment with data', () => mp4s(s.dir).find((f) => statSync(f).size > 10_000));
-    await s.t.app.context.cameras!.setState(SYSTEM_ACTOR, s.id, { record: 'off' });
+    // A new frame rate ends the file and starts the next at the new rate.
+    const cameras = s.t.app.context.cameras!;
+    const fps = cameras.get(s.id)!.fps_options.find((f) => f !== cameras.get(s.id)!.controls.fps)!;
+    await cameras.setControls(SYSTEM_ACTOR, s.id, { fps });
+    const next = await until('the next file', () => mp4s(s.dir).find((f) => f !== file && statSync(f).size > 10_000));
+    await cameras.setState(SYSTEM_ACTOR, s.id, { record: 'off' });
     await until('stopped', () => recordingEvents(s).at(-1)?.state === 'off');
     expect(frames(file)).toBeGreaterThan(0);
+    const rate = execFileSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=r_frame_rate', '-of', 'csv=p=0', next], { encoding: 'utf8' }).trim();
+    expect(rate).toBe(`${fps}/1`);
   }, 60_000);
 
   it('max_size_mb: deletes the oldest recordings ahead of time, then stops cleanly with a notice', async () => {

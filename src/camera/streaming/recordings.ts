@@ -119,6 +119,7 @@ export class Recordings {
       case 'updated': {
         const changes = (e.details.changes ?? {}) as Record<string, unknown>;
         if (changes.record === 'on' || changes.record === 'off' || changes.record === 'pause') void this.apply(id, changes.record);
+        else if ('fps' in changes) void this.restartRecorder(id);
         break;
       }
       case 'connected':
@@ -211,6 +212,17 @@ export class Recordings {
       }, this.opts.post_seconds * 1000);
       armed.postTimer.unref();
     }
+  }
+
+  /** A new frame rate: the encoder times frames by it, so the running file ends and a new one starts. */
+  private async restartRecorder(id: string): Promise<void> {
+    const armed = this.armed.get(id);
+    const old = armed?.recorder;
+    if (!armed || !old) return;
+    armed.recorder = this.newRecorder(id);
+    armed.recorder.start();
+    if (armed.state === 'pause') armed.recorder.pause();
+    await old.stop();
   }
 
   /** Ends the recording because it cannot go on: the camera's `record` goes off everywhere, with the reason. */
