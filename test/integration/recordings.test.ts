@@ -34,8 +34,11 @@ async function start(recording: Record<string, unknown>, extra: Record<string, u
   t.app.context.bus.subscribe((e) => events.push(e), ['camera']);
   const cameras = t.app.context.cameras!;
   const id = cameras.all()[0]!.id;
-  // A small picture keeps ffmpeg cheap on the test machines.
-  await cameras.setControls(SYSTEM_ACTOR, id, { resolution: '320x180' });
+  // A small picture keeps ffmpeg cheap on the test machines; not streams.test.ts's 320x180, which
+  // it counts machine-wide with pgrep.
+  const area = (r: string) => r.split('x').map(Number).reduce((a, b) => a * b, 1);
+  const small = cameras.all()[0]!.resolutions.filter((r) => r !== '320x180').sort((a, b) => area(a) - area(b))[0]!;
+  await cameras.setControls(SYSTEM_ACTOR, id, { resolution: small });
   return { t, id, events, dir: join(t.app.context.config.recording.media_dir, id) };
 }
 
