@@ -18,6 +18,7 @@ import { createHttpApi, type HttpApi } from './protocols/http/httpApi.js';
 import { mountStreamRoutes } from './protocols/http/streamRoutes.js';
 import { mountMonitorCommandRoute } from './protocols/http/monitorCommandRoute.js';
 import { StreamService } from './camera/streaming/streamService.js';
+import { Recordings } from './camera/streaming/recordings.js';
 import { AltoponixServer } from './protocols/altoponix/altoponixServer.js';
 import { NestmtxAdapter } from './protocols/nestmtx/nestmtxAdapter.js';
 import { mountCredentialsCallback } from './protocols/http/credentialsCallbackRoute.js';
@@ -62,6 +63,7 @@ export interface AppContext {
   labs: LabsService;
   cameras: CameraService;
   streams: StreamService;
+  recordings: Recordings;
   /** The Socket.IO server on http_port: NestMTX on `/`, Antimony on its namespaces. */
   io: SocketIOServer;
   /** Set to the AbortSignal of stop(): long-running work watches it. */
@@ -164,6 +166,8 @@ export function createApp(config: Config, options: AppOptions = {}): App {
   const streams = new StreamService(cameras, bus, config, logger.child({ service: 'streams' }));
   mountStreamRoutes(api.extensions, { auth, streams });
   extensions.push(streams);
+  const recordings = new Recordings(cameras, streams, bus, config, logger.child({ service: 'recordings' }));
+  extensions.push(recordings);
   extensions.push(new RotoclearServer({ server, cameras, auth, bus, status, logger: logger.child({ service: 'rotoclear' }) }));
 
   const credentials = new CredentialsService({
@@ -200,7 +204,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
       bus,
       status,
       logger: logger.child({ service: 'homeassistant' }),
-      sources: { credentials: () => credentials.all(), monitors: () => monitors.all() },
+      sources: { credentials: () => credentials.all(), monitors: () => monitors.all(), cameras: () => cameras.all() },
       cameras,
     }),
   );
@@ -218,7 +222,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
 
   const context: AppContext = {
     config, logger, logs, bus, db, auth, users, modules, status, http: { server, api }, io, stopping: abort.signal, boundPorts,
-    mqtt: mqttBridge, credentials, monitors, statusMessages, labs, cameras, streams,
+    mqtt: mqttBridge, credentials, monitors, statusMessages, labs, cameras, streams, recordings,
   };
 
   const listen = (srv: Server, port: number, host: string) =>

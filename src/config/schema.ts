@@ -62,9 +62,16 @@ export const camerasSchema = z
 export const recordingSchema = z
   .object({
     media_dir: z.string().default('./media'),
-    segment_seconds: z.number().int().min(5).max(3600).default(300),
+    /** Short enough that an unclean stop costs little; the open segment is fragmented MP4 anyway. */
+    segment_seconds: z.number().int().min(5).max(3600).default(60),
     retention_days: z.number().int().min(0).max(3650).default(7),
     max_size_mb: z.number().int().min(0).max(1_000_000).default(2048),
+    /** Recording stops (with a notice) rather than leave less than this free on the media folder's disk. */
+    min_free_mb: z.number().int().min(0).max(1_000_000).default(1024),
+    /** What the recording switch does when on: record all the time (`continuous` also turns it on at start) or clips around motion. */
+    trigger: z.enum(['manual', 'continuous', 'motion']).default('manual'),
+    pre_seconds: z.number().int().min(0).max(60).default(5),
+    post_seconds: z.number().int().min(0).max(600).default(10),
   })
   .strict();
 

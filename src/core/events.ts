@@ -38,7 +38,20 @@ export type DomainEventDetails = {
     /** Changes to view state shared by all cameras (the Rotoclear `main-camera`, `pip-mode`). */
     state: Changes;
     snapshot: { bytes: number; width: number | null; height: number | null };
-    recording: { state: 'on' | 'off' | 'pause'; dir?: string; error?: string };
+    /**
+     * Recording started or stopped (`trigger`, `dir`); stopped by itself (`reason`, `error`); or a
+     * motion clip began or ended (`clip`).
+     */
+    recording: {
+      state: 'on' | 'off' | 'pause';
+      trigger?: 'manual' | 'continuous' | 'motion';
+      dir?: string;
+      reason?: 'max_size' | 'min_free' | 'ffmpeg';
+      error?: string;
+      clip?: 'started' | 'ended';
+    };
+    /** Motion seen (true) or over (false) on a camera with motion detection. */
+    motion: { motion: boolean };
     connected: { device: string | null; driver: string };
     disconnected: { device: string | null; reason: string };
   };

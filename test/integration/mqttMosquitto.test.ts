@@ -526,6 +526,25 @@ describe.skipIf(SKIP)('MQTT bridge on Mosquitto', () => {
             "state_topic": "switchboard/camera_<id>/ready/state",
             "unique_id": "switchboard_camera_<id>_ready",
           },
+          "recording": {
+            "availability": [
+              {
+                "topic": "switchboard/bridge/state",
+                "value_template": "{{ value_json.state }}",
+              },
+              {
+                "topic": "switchboard/camera_<id>/availability",
+                "value_template": "{{ value_json.state }}",
+              },
+            ],
+            "availability_mode": "all",
+            "command_topic": "switchboard/camera_<id>/recording/set",
+            "icon": "mdi:record-rec",
+            "name": "Recording",
+            "p": "switch",
+            "state_topic": "switchboard/camera_<id>/recording/state",
+            "unique_id": "switchboard_camera_<id>_recording",
+          },
           "resolution": {
             "availability": [
               {

@@ -77,6 +77,7 @@ describe('config', () => {
     expect(configError(() => loadConfig({ argv: [], env: { SWITCHBOARD_NOPE: '1' } })).message).toMatch(/SWITCHBOARD_NOPE: no such config key/);
     expect(configError(() => loadConfig({ argv: [], env: { SWITCHBOARD_MQTT_URL: 'http://x' } })).problems[0]).toMatchObject({ key: 'mqtt.url' });
     expect(configError(() => loadConfig({ argv: [], env: { SWITCHBOARD_ADMIN_PASSWORD: 'short' } })).problems[0]).toEqual({ key: 'admin_password', problem: 'must be at least 8 characters' });
+    expect(configError(() => loadConfig({ argv: [], env: { SWITCHBOARD_RECORDING_TRIGGER: 'sometimes' } })).problems[0]).toMatchObject({ key: 'recording.trigger', problem: expect.stringMatching(/manual.*continuous.*motion/) });
 
     const dir = tmp();
     const bad = join(dir, 'bad.yaml');

@@ -1,11 +1,12 @@
 // Persistent notifications in Home Assistant for problems that need a person: a credential that
-// must be authorized again, a monitor that went offline. Kept as desired state (open / to dismiss)
+// must be authorized again, a monitor that went offline, a recording stopped for lack of space. Kept as desired state (open / to dismiss)
 // so a notification raised or resolved while HA was unreachable is sent on the next connection.
 import type { DomainEvent } from '../../core/eventBus.js';
 
 export interface NotificationSources {
   credentials?: () => readonly { id: string; description: string; needs_reauth: boolean; last_error: string | null }[];
   monitors?: () => readonly { id: string; name: string }[];
+  cameras?: () => readonly { id: string; name: string }[];
 }
 
 interface Notice {
@@ -56,6 +57,16 @@ export class Notifications {
         this.raise(notificationId('monitor', e.entity), { title: 'Switchboard: monitor offline', message: `Monitor "${name}" went offline at ${e.at}${reason}.` });
       } else if (e.event === 'online' || e.event === 'deleted') {
         this.resolve(notificationId('monitor', e.entity), true);
+      }
+    } else if (e.domain === 'camera' && e.event === 'recording') {
+      // A `reason` means the recording stopped by itself; it is over once recording runs again.
+      const id = notificationId('recording', e.entity);
+      if (typeof e.details.reason === 'string') {
+        const name = this.sources.cameras?.().find((c) => c.id === e.entity)?.name ?? e.entity;
+        const error = typeof e.details.error === 'string' ? e.details.error : e.details.reason;
+        this.raise(id, { title: 'Switchboard: recording stopped', message: `Recording on camera "${name}" stopped at ${e.at}: ${error}. Free space in the media folder or change the recording options, then switch recording on again.` });
+      } else if (e.details.state === 'on') {
+        this.resolve(id, false);
       }
     }
   }

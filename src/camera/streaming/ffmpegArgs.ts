@@ -27,14 +27,18 @@ export function captureArgs(spec: CaptureSpec): string[] {
   return ['-hide_banner', '-loglevel', 'error', '-nostdin', ...input, '-an', '-f', 'mjpeg', '-q:v', String(qscale(spec.jpegQuality)), 'pipe:1'];
 }
 
-/** Recorder: MJPEG frames on stdin → H.264 MP4 segments named by start time. */
+/**
+ * Recorder: MJPEG frames on stdin → H.264 fragmented MP4 segments named by start time. A keyframe
+ * every second starts a fragment that is flushed to disk at once, so a power cut loses ~2 s, not
+ * the segment (a plain MP4 is unreadable until its moov atom is written at the end).
+ */
 export function recordArgs(fps: number, segmentSeconds: number, pattern: string): string[] {
   return [
     '-hide_banner', '-loglevel', 'error',
     '-f', 'mjpeg', '-framerate', String(fps), '-i', 'pipe:0',
-    '-an', '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p',
+    '-an', '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', '-g', String(Math.max(1, Math.round(fps))),
     '-f', 'segment', '-segment_time', String(segmentSeconds), '-reset_timestamps', '1', '-strftime', '1',
-    '-segment_format', 'mp4', '-segment_format_options', 'movflags=+faststart',
+    '-segment_format', 'mp4', '-segment_format_options', 'movflags=+frag_keyframe+empty_moov+default_base_moof:flush_packets=1',
     pattern,
   ];
 }

@@ -1,13 +1,13 @@
-// Records one camera: frames from the capture pipeline piped into an ffmpeg that writes H.264 MP4
-// segments under <media_dir>/<camera id>/. Pause stops feeding frames; the file resumes after.
+// Records one camera: frames from the capture pipeline piped into an ffmpeg that writes H.264
+// fragmented MP4 segments under <media_dir>/<camera id>/. Pause stops feeding frames; the file
+// resumes after. Also the media folder's space rules, checked before the disk fills.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { readdir, stat, unlink } from 'node:fs/promises';
+import { open, readdir, stat, statfs, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { recordArgs } from './ffmpegArgs.js';
-
-export type RecordState = 'on' | 'off' | 'pause';
 
 export interface RecorderOptions {
   ffmpegPath: string;
@@ -29,18 +29,15 @@ export class Recorder {
     private readonly onError: (message: string) => void,
   ) {}
 
-  get state(): RecordState {
-    if (!this.child) return 'off';
-    return this.paused ? 'pause' : 'on';
-  }
-
-  start(): void {
+  /** `preroll`: frames from before the start (motion clips), written ahead of the live ones. */
+  start(preroll: readonly Buffer[] = []): void {
     if (this.child) {
       this.paused = false;
       return;
     }
     mkdirSync(this.opts.dir, { recursive: true });
-    const pattern = join(this.opts.dir, '%Y-%m-%d_%H-%M-%S.mp4');
+    // The run id keeps two clips that start within the same second from sharing a file name.
+    const pattern = join(this.opts.dir, `%Y-%m-%d_%H-%M-%S_${randomBytes(3).toString('hex')}.mp4`);
     const child = spawn(this.opts.ffmpegPath, recordArgs(this.opts.fps, this.opts.segmentSeconds, pattern), { stdio: ['pipe', 'ignore', 'pipe'] });
     this.child = child;
     this.paused = false;
@@ -60,6 +57,7 @@ export class Recorder {
         resolve();
       });
     });
+    for (const frame of preroll) child.stdin!.write(frame);
   }
 
   pause(): void {
@@ -93,42 +91,117 @@ export class Recorder {
   }
 }
 
-/** Deletes the oldest recordings until they are within age and total size limits (0 = no limit). */
-export async function enforceRetention(mediaDir: string, retentionDays: number, maxSizeMb: number, logger?: Logger): Promise<number> {
-  let files: { path: string; size: number; mtime: number }[] = [];
-  let cams: string[];
-  try {
-    cams = await readdir(mediaDir);
-  } catch {
-    return 0;
-  }
-  for (const cam of cams) {
-    const dir = join(mediaDir, cam);
-    let names: string[];
-    try {
-      names = await readdir(dir);
-    } catch {
-      continue;
-    }
+export interface SpaceLimits {
+  retentionDays: number;
+  maxSizeMb: number;
+  minFreeMb: number;
+}
+
+export interface SpaceVerdict {
+  /** false: recording must stop, nothing more can be deleted to stay within the limits. */
+  ok: boolean;
+  reason: 'max_size' | 'min_free' | null;
+  message: string | null;
+  removed: number;
+  totalBytes: number;
+  freeBytes: number;
+}
+
+const MIB = 1024 * 1024;
+
+/**
+ * Deletes the oldest recordings so that the limits hold *before* the next bytes are written:
+ * retention by age, then the total size and the disk's free-space floor with room kept for one
+ * more segment (the camera's largest file, at least 1 MiB) per camera in `recording`. The newest
+ * file of a recording camera is the one being written and is never deleted.
+ */
+export async function enforceSpace(mediaDir: string, limits: SpaceLimits, recording: readonly string[], logger?: Logger): Promise<SpaceVerdict> {
+  mkdirSync(mediaDir, { recursive: true });
+  const files: { path: string; cam: string; size: number; mtime: number }[] = [];
+  for (const cam of await readdir(mediaDir).catch(() => [] as string[])) {
+    const names = await readdir(join(mediaDir, cam)).catch(() => [] as string[]);
     for (const name of names.filter((n) => n.endsWith('.mp4'))) {
-      const s = await stat(join(dir, name)).catch(() => null);
-      if (s?.isFile()) files.push({ path: join(dir, name), size: s.size, mtime: s.mtimeMs });
+      const path = join(mediaDir, cam, name);
+      const s = await stat(path).catch(() => null);
+      if (s?.isFile()) files.push({ path, cam, size: s.size, mtime: s.mtimeMs });
     }
   }
   files.sort((a, b) => a.mtime - b.mtime);
-  let removed = 0;
-  const cutoff = Date.now() - retentionDays * 86_400_000;
+  const writing = new Set<string>();
+  let reserve = 0;
+  for (const cam of recording) {
+    const own = files.filter((f) => f.cam === cam);
+    if (own.length) writing.add(own[own.length - 1]!.path);
+    reserve += Math.max(MIB, ...own.map((f) => f.size));
+  }
+  const fs = await statfs(mediaDir);
+  let free = fs.bavail * fs.bsize;
   let total = files.reduce((n, f) => n + f.size, 0);
-  const limit = maxSizeMb * 1024 * 1024;
+  const cutoff = Date.now() - limits.retentionDays * 86_400_000;
+  const overSize = () => limits.maxSizeMb > 0 && total + reserve > limits.maxSizeMb * MIB;
+  // The floor makes room for new footage only: with nothing recording, others' files filling the disk delete nothing.
+  const underFloor = () => recording.length > 0 && limits.minFreeMb > 0 && free - reserve < limits.minFreeMb * MIB;
+  let removed = 0;
   for (const f of files) {
-    const tooOld = retentionDays > 0 && f.mtime < cutoff;
-    const tooBig = maxSizeMb > 0 && total > limit;
-    if (!tooOld && !tooBig) break;
+    if (writing.has(f.path)) continue;
+    const tooOld = limits.retentionDays > 0 && f.mtime < cutoff;
+    if (!tooOld && !overSize() && !underFloor()) break;
     await unlink(f.path).catch(() => undefined);
     total -= f.size;
+    free += f.size;
     removed++;
   }
-  if (removed) logger?.info({ removed }, 'recording retention removed old files');
-  files = [];
+  if (removed) logger?.info({ removed, totalBytes: total, freeBytes: free }, 'recording space: removed the oldest recordings');
+  const reason = overSize() ? 'max_size' : underFloor() ? 'min_free' : null;
+  const mb = (n: number) => Math.floor(n / MIB);
+  const message =
+    reason === 'max_size'
+      ? `Recordings reached recording.max_size_mb (${limits.maxSizeMb} MB) and nothing older is left to delete`
+      : reason === 'min_free'
+        ? `Only ${mb(free)} MB free on the media folder's disk, below recording.min_free_mb (${limits.minFreeMb} MB), and no older recording is left to delete`
+        : null;
+  return { ok: reason === null, reason, message, removed, totalBytes: total, freeBytes: free };
+}
+
+/** Headers only: a segment cut off before its first fragment is a few hundred bytes. */
+const EMPTY_SEGMENT_MAX_BYTES = 8192;
+
+/**
+ * Deletes segments that hold no video: a power cut in the first second of a segment leaves just
+ * its headers (ftyp + an empty moov), which players show as nothing. Returns how many it removed.
+ */
+export async function removeEmptySegments(mediaDir: string, logger?: Logger): Promise<number> {
+  let removed = 0;
+  for (const cam of await readdir(mediaDir).catch(() => [] as string[])) {
+    for (const name of (await readdir(join(mediaDir, cam)).catch(() => [] as string[])).filter((n) => n.endsWith('.mp4'))) {
+      const path = join(mediaDir, cam, name);
+      const s = await stat(path).catch(() => null);
+      if (!s?.isFile() || s.size > EMPTY_SEGMENT_MAX_BYTES) continue;
+      const file = await open(path, 'r');
+      const bytes = Buffer.alloc(s.size);
+      try {
+        await file.read(bytes, 0, s.size, 0);
+      } finally {
+        await file.close();
+      }
+      if (!hasMediaBox(bytes)) {
+        await unlink(path).catch(() => undefined);
+        removed++;
+      }
+    }
+  }
+  if (removed) logger?.info({ removed }, 'removed recording segments that hold no video (cut off at their start)');
   return removed;
+}
+
+/** Walks the top-level MP4 boxes: is there a fragment (moof) or media data (mdat) with content? */
+function hasMediaBox(bytes: Buffer): boolean {
+  for (let at = 0; at + 8 <= bytes.length; ) {
+    const size = bytes.readUInt32BE(at);
+    const type = bytes.toString('latin1', at + 4, at + 8);
+    if (type === 'moof' || (type === 'mdat' && size !== 8)) return true;
+    if (size < 8) return false; // 0 = "to the end", 1 = 64-bit size: neither occurs in a headers-only file
+    at += size;
+  }
+  return false;
 }

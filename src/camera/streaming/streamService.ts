@@ -1,8 +1,8 @@
 // Streams on demand. The camera service counts demands (readers, the MQTT switch, lab nodes,
 // the recorder); this service reacts to its `demand`/`unDemand` events by starting and stopping
-// the camera's capture pipeline, and publishes `ready`/`notReady`, snapshots and recording state.
+// the camera's capture pipeline, and publishes `ready`/`notReady` and snapshots. Recording is
+// `recordings.ts`, a reader like any other.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../../config/schema.js';
 import type { DomainEvent, EventBus } from '../../core/eventBus.js';
@@ -11,7 +11,6 @@ import { newId } from '../../core/ids.js';
 import { CapturePipeline } from './capturePipeline.js';
 import type { CaptureSpec } from './ffmpegArgs.js';
 import { jpegSize } from './jpegFrames.js';
-import { Recorder, enforceRetention, type RecordState } from './recorder.js';
 import type { Extension } from '../../core/extension.js';
 
 export interface Reader {
@@ -45,11 +44,7 @@ export interface Snapshot {
 interface CameraStream {
   pipeline: CapturePipeline;
   lingerTimer: NodeJS.Timeout | null;
-  recorder: Recorder | null;
-  unsubscribeRecorder: (() => void) | null;
 }
-
-const RECORDER_READER = (): Reader => ({ type: 'recording', id: 'recorder' });
 
 export class StreamService implements Extension {
   readonly name = 'streams';
@@ -57,7 +52,6 @@ export class StreamService implements Extension {
   private readonly snapshots = new Map<string, Snapshot>();
   private readonly urlKey = randomBytes(32);
   private unsubscribe: (() => void) | null = null;
-  private retentionTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly cameras: StreamCameraSource,
@@ -68,16 +62,10 @@ export class StreamService implements Extension {
 
   async start(): Promise<void> {
     this.unsubscribe = this.bus.subscribe((e) => this.onCameraEvent(e), ['camera']);
-    const sweep = () => void enforceRetention(this.config.recording.media_dir, this.config.recording.retention_days, this.config.recording.max_size_mb, this.logger);
-    sweep();
-    this.retentionTimer = setInterval(sweep, 10 * 60_000);
-    this.retentionTimer.unref();
   }
 
   async stop(): Promise<void> {
     this.unsubscribe?.();
-    if (this.retentionTimer) clearInterval(this.retentionTimer);
-    await Promise.all([...this.streams.values()].map((s) => s.recorder?.stop()));
     for (const s of this.streams.values()) {
       if (s.lingerTimer) clearTimeout(s.lingerTimer);
       s.pipeline.stop();
@@ -92,10 +80,6 @@ export class StreamService implements Extension {
   /** The capture process id (diagnostics, and tests that kill it). */
   capturePid(cameraId: string): number | undefined {
     return this.streams.get(cameraId)?.pipeline.pid;
-  }
-
-  recordState(cameraId: string): RecordState {
-    return this.streams.get(cameraId)?.recorder?.state ?? 'off';
   }
 
   latestSnapshot(cameraId: string): Snapshot | undefined {
@@ -181,7 +165,7 @@ export class StreamService implements Extension {
       onReady: () => this.bus.publish('camera', cameraId, 'ready', {}),
       onNotReady: (reason) => this.bus.publish('camera', cameraId, 'notReady', { reason }),
     }, this.logger.child({ camera: cameraId }));
-    s = { pipeline, lingerTimer: null, recorder: null, unsubscribeRecorder: null };
+    s = { pipeline, lingerTimer: null };
     this.streams.set(cameraId, s);
     return s;
   }
@@ -213,14 +197,12 @@ export class StreamService implements Extension {
         const s = this.streams.get(id);
         const cam = this.cameras.get(id);
         if (s && cam && ('resolution' in changes || 'fps' in changes || 'jpeg-quality' in changes || 'jpeg_quality' in changes)) s.pipeline.reconfigure(this.spec(cam));
-        if ('record' in changes) void this.setRecording(id, changes.record);
         if (changes.snap === true) this.snapshot(id).catch((err: Error) => this.logger.warn({ camera: id, err: err.message }, 'snapshot failed'));
         break;
       }
       case 'deleted': {
         const s = this.streams.get(id);
         if (s) {
-          void s.recorder?.stop();
           s.pipeline.stop();
           this.streams.delete(id);
         }
@@ -228,41 +210,5 @@ export class StreamService implements Extension {
         break;
       }
     }
-  }
-
-  /** record: on/true, off/false, pause, pause_release (the Rotoclear values). */
-  async setRecording(cameraId: string, value: unknown): Promise<void> {
-    const cam = this.cameras.get(cameraId);
-    if (!cam || !cam.exists) return;
-    const s = this.ensureStream(cameraId);
-    const wanted = value === true || value === 'on' ? 'on' : value === 'pause' ? 'pause' : value === 'pause_release' ? 'on' : 'off';
-    const before = s.recorder?.state ?? 'off';
-    if (wanted === 'off') {
-      if (s.recorder) {
-        s.unsubscribeRecorder?.();
-        s.unsubscribeRecorder = null;
-        await s.recorder.stop();
-        s.recorder = null;
-        this.cameras.removeDemand(cameraId, RECORDER_READER());
-      }
-    } else if (!s.recorder) {
-      const spec = this.spec(cam);
-      const recorder = new Recorder(
-        { ffmpegPath: this.config.cameras.ffmpeg_path, dir: join(this.config.recording.media_dir, cameraId), fps: spec.fps, segmentSeconds: this.config.recording.segment_seconds },
-        this.logger.child({ camera: cameraId, part: 'recorder' }),
-        (message) => {
-          this.bus.publish('camera', cameraId, 'recording', { state: 'off', error: message });
-          void this.setRecording(cameraId, 'off');
-        },
-      );
-      s.recorder = recorder;
-      recorder.start();
-      s.unsubscribeRecorder = s.pipeline.subscribe((f) => recorder.write(f));
-      this.cameras.addDemand(cameraId, RECORDER_READER());
-      if (wanted === 'pause') recorder.pause();
-    } else if (wanted === 'pause') s.recorder.pause();
-    else s.recorder.resume();
-    const after = s.recorder?.state ?? 'off';
-    if (after !== before) this.bus.publish('camera', cameraId, 'recording', { state: after, dir: join(this.config.recording.media_dir, cameraId) });
   }
 }

@@ -72,6 +72,18 @@ export function cameraTable(cameras: CameraService, snapshots?: SnapshotSource):
         },
       },
       {
+        // Through the camera service like the Rotoclear `record` key: ON while recording or paused.
+        key: 'recording',
+        component: 'switch',
+        name: 'Recording',
+        icon: 'mdi:record-rec',
+        followsDevice: true,
+        state: (c) => onOff(c.record !== 'off'),
+        command: async (c, payload) => {
+          await cameras.setState(SYSTEM_ACTOR, c.id, { record: parseOnOff(payload) });
+        },
+      },
+      {
         key: 'light',
         component: 'switch',
         name: 'Light',

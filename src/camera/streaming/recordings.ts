@@ -1,0 +1,257 @@
+// Recording per camera, driven by the camera's `record` state (Rotoclear `record`, the MQTT
+// Recording switch, the HTTP API: all go through cameraService.setState) and by `camera:motion`.
+// `recording.trigger` says what "on" means: record all the time, or clips around motion with a
+// pre-roll kept in memory while armed. Space limits are enforced ahead of time; when they cannot
+// be met, recording stops cleanly and the camera's `record` goes to off with a notice.
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { SYSTEM_ACTOR, type Actor } from '../../auth/records.js';
+import type { Config } from '../../config/schema.js';
+import type { DomainEvent, EventBus } from '../../core/eventBus.js';
+import type { RecordState } from '../cameraRecord.js';
+import type { Reader } from '../demand.js';
+import { Recorder, enforceSpace, removeEmptySegments, type SpaceVerdict } from './recorder.js';
+import type { Extension } from '../../core/extension.js';
+
+/** What recording needs of a camera (a subset of the camera service's view). */
+export interface RecordingCamera {
+  id: string;
+  exists: boolean;
+  record: RecordState;
+  controls: { fps?: number | null };
+}
+
+export interface RecordingCameraSource {
+  all(): readonly RecordingCamera[];
+  get(id: string): RecordingCamera | undefined;
+  setState(actor: Actor, id: string, state: { record: RecordState }): Promise<unknown>;
+}
+
+/** The capture's frames; subscribing holds a demand so the capture runs. */
+export interface FrameSource {
+  attachReader(cameraId: string, reader: Reader, onFrame: (frame: Buffer) => void): () => void;
+}
+
+/** Why a recording stopped by itself (the `reason` of a `camera:recording` event). */
+export type StopReason = 'max_size' | 'min_free' | 'ffmpeg';
+
+interface Armed {
+  state: 'on' | 'pause';
+  detach: () => void;
+  recorder: Recorder | null;
+  /** Motion trigger: the last `pre_seconds` of frames, the start of the next clip. */
+  preroll: Buffer[];
+  prerollBytes: number;
+  postTimer: NodeJS.Timeout | null;
+}
+
+const RECORDER_READER: Reader = { type: 'recording', id: 'recorder' };
+/** Pre-roll memory per camera, whatever pre_seconds × frame size comes to (60 s of 1080p MJPEG would be hundreds of MB). */
+const PREROLL_MAX_BYTES = 64 * 1024 * 1024;
+const SPACE_CHECK_MS = 5_000;
+const RETENTION_SWEEP_MS = 10 * 60_000;
+
+export class Recordings implements Extension {
+  readonly name = 'recordings';
+  private readonly armed = new Map<string, Armed>();
+  private unsubscribe: (() => void) | null = null;
+  private timers: NodeJS.Timeout[] = [];
+  /** Serializes space checks: two at once would both count the same files. */
+  private checking: Promise<SpaceVerdict> | null = null;
+
+  constructor(
+    private readonly cameras: RecordingCameraSource,
+    private readonly frames: FrameSource,
+    private readonly bus: EventBus,
+    private readonly config: Config,
+    private readonly logger: Logger,
+  ) {}
+
+  private get opts() {
+    return this.config.recording;
+  }
+
+  async start(): Promise<void> {
+    this.unsubscribe = this.bus.subscribe((e) => this.onCameraEvent(e), ['camera']);
+    // Before anything records: what an unclean stop left behind.
+    await removeEmptySegments(this.opts.media_dir, this.logger);
+    await this.checkSpace().catch((err: Error) => this.logger.warn({ err: err.message }, 'recording space check failed'));
+    for (const cam of this.cameras.all()) this.resume(cam.id);
+    const check = setInterval(() => {
+      if (this.armed.size) void this.checkSpace().catch((err: Error) => this.logger.warn({ err: err.message }, 'recording space check failed'));
+    }, SPACE_CHECK_MS);
+    const sweep = setInterval(() => void this.checkSpace().catch(() => undefined), RETENTION_SWEEP_MS);
+    this.timers = [check, sweep];
+    for (const t of this.timers) t.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.unsubscribe?.();
+    for (const t of this.timers) clearInterval(t);
+    await Promise.all([...this.armed.keys()].map((id) => this.disarm(id)));
+  }
+
+  /** Applies the space rules now (also every few seconds while recording); stops every recording when they cannot be met. */
+  async checkSpace(): Promise<SpaceVerdict> {
+    while (this.checking) await this.checking.catch(() => undefined);
+    this.checking = enforceSpace(this.opts.media_dir, { retentionDays: this.opts.retention_days, maxSizeMb: this.opts.max_size_mb, minFreeMb: this.opts.min_free_mb }, [...this.armed.keys()], this.logger);
+    try {
+      const verdict = await this.checking;
+      if (!verdict.ok) for (const id of [...this.armed.keys()]) await this.stopWithNotice(id, verdict.reason!, verdict.message!);
+      return verdict;
+    } finally {
+      this.checking = null;
+    }
+  }
+
+  /** After a restart or a reconnect: record again what was recording; `continuous` switches cameras on. */
+  private resume(id: string): void {
+    const cam = this.cameras.get(id);
+    if (!cam?.exists) return;
+    if (cam.record !== 'off') void this.apply(id, cam.record);
+    else if (this.opts.trigger === 'continuous') {
+      this.cameras.setState(SYSTEM_ACTOR, id, { record: 'on' }).catch((err: Error) => this.logger.warn({ camera: id, err: err.message }, 'cannot start continuous recording'));
+    }
+  }
+
+  private onCameraEvent(e: DomainEvent<'camera'>): void {
+    const id = e.entity;
+    if (!id) return;
+    switch (e.event) {
+      case 'updated': {
+        const changes = e.details.changes;
+        if (changes.record === 'on' || changes.record === 'off' || changes.record === 'pause') void this.apply(id, changes.record);
+        else if ('fps' in changes) void this.restartRecorder(id);
+        break;
+      }
+      case 'connected':
+        this.resume(id);
+        break;
+      case 'disconnected':
+      case 'deleted':
+        void this.disarm(id);
+        break;
+      case 'motion':
+        if (typeof e.details.motion === 'boolean') this.onMotion(id, e.details.motion);
+        break;
+    }
+  }
+
+  private async apply(id: string, wanted: RecordState): Promise<void> {
+    if (wanted === 'off') return this.disarm(id);
+    const current = this.armed.get(id);
+    if (current) {
+      if (current.state === wanted) return;
+      current.state = wanted;
+      if (wanted === 'pause') current.recorder?.pause();
+      else current.recorder?.resume();
+      this.publishState(id, wanted);
+      return;
+    }
+    const armed: Armed = { state: wanted, detach: () => undefined, recorder: null, preroll: [], prerollBytes: 0, postTimer: null };
+    this.armed.set(id, armed);
+    const verdict = await this.checkSpace();
+    if (!verdict.ok || this.armed.get(id) !== armed) return;
+    if (this.opts.trigger !== 'motion') {
+      armed.recorder = this.newRecorder(id);
+      armed.recorder.start();
+      if (wanted === 'pause') armed.recorder.pause();
+    }
+    try {
+      armed.detach = this.frames.attachReader(id, RECORDER_READER, (frame) => this.onFrame(id, armed, frame));
+    } catch (err) {
+      // The camera went away between the state change and now: nothing was recorded.
+      this.logger.warn({ camera: id, err: (err as Error).message }, 'cannot record');
+      await this.disarm(id);
+      return;
+    }
+    this.publishState(id, wanted);
+  }
+
+  /** `why`: the reason and message when recording stopped by itself (published with the `off`). */
+  private async disarm(id: string, why?: { reason: StopReason; error: string }): Promise<void> {
+    const armed = this.armed.get(id);
+    if (!armed) return;
+    this.armed.delete(id);
+    if (armed.postTimer) clearTimeout(armed.postTimer);
+    armed.detach();
+    armed.preroll = [];
+    armed.prerollBytes = 0;
+    await armed.recorder?.stop();
+    this.bus.publish('camera', id, 'recording', { state: 'off', trigger: this.opts.trigger, dir: this.dir(id), ...why });
+  }
+
+  private onFrame(id: string, armed: Armed, frame: Buffer): void {
+    if (armed.recorder) {
+      armed.recorder.write(frame);
+      return;
+    }
+    if (armed.state !== 'on' || this.opts.pre_seconds === 0) return;
+    armed.preroll.push(frame);
+    armed.prerollBytes += frame.length;
+    const keep = Math.max(1, Math.round(this.opts.pre_seconds * this.fps(id)));
+    while (armed.preroll.length > keep || armed.prerollBytes > PREROLL_MAX_BYTES) armed.prerollBytes -= armed.preroll.shift()!.length;
+  }
+
+  private onMotion(id: string, motion: boolean): void {
+    const armed = this.armed.get(id);
+    if (!armed || this.opts.trigger !== 'motion' || armed.state !== 'on') return;
+    if (motion) {
+      if (armed.postTimer) clearTimeout(armed.postTimer);
+      armed.postTimer = null;
+      if (armed.recorder) return;
+      armed.recorder = this.newRecorder(id);
+      armed.recorder.start(armed.preroll);
+      armed.preroll = [];
+      armed.prerollBytes = 0;
+      this.bus.publish('camera', id, 'recording', { state: 'on', trigger: 'motion', clip: 'started', dir: this.dir(id) });
+    } else if (armed.recorder && !armed.postTimer) {
+      armed.postTimer = setTimeout(() => {
+        armed.postTimer = null;
+        const recorder = armed.recorder;
+        armed.recorder = null;
+        void recorder?.stop().then(() => this.bus.publish('camera', id, 'recording', { state: armed.state, trigger: 'motion', clip: 'ended', dir: this.dir(id) }));
+      }, this.opts.post_seconds * 1000);
+      armed.postTimer.unref();
+    }
+  }
+
+  /** A new frame rate: the encoder times frames by it, so the running file ends and a new one starts. */
+  private async restartRecorder(id: string): Promise<void> {
+    const armed = this.armed.get(id);
+    const old = armed?.recorder;
+    if (!armed || !old) return;
+    armed.recorder = this.newRecorder(id);
+    armed.recorder.start();
+    if (armed.state === 'pause') armed.recorder.pause();
+    await old.stop();
+  }
+
+  /** Ends the recording because it cannot go on: the camera's `record` goes off everywhere, with the reason. */
+  private async stopWithNotice(id: string, reason: StopReason, message: string): Promise<void> {
+    if (!this.armed.has(id)) return;
+    this.logger.warn({ camera: id, reason }, `recording stopped: ${message}`);
+    await this.disarm(id, { reason, error: message });
+    await this.cameras.setState(SYSTEM_ACTOR, id, { record: 'off' }).catch((err: Error) => this.logger.warn({ camera: id, err: err.message }, 'cannot switch recording off'));
+  }
+
+  private newRecorder(id: string): Recorder {
+    return new Recorder(
+      { ffmpegPath: this.config.cameras.ffmpeg_path, dir: this.dir(id), fps: this.fps(id), segmentSeconds: this.opts.segment_seconds },
+      this.logger.child({ camera: id, part: 'recorder' }),
+      (message) => void this.stopWithNotice(id, 'ffmpeg', message),
+    );
+  }
+
+  private publishState(id: string, state: RecordState): void {
+    this.bus.publish('camera', id, 'recording', { state, trigger: this.opts.trigger, dir: this.dir(id) });
+  }
+
+  private dir(id: string): string {
+    return join(this.opts.media_dir, id);
+  }
+
+  private fps(id: string): number {
+    return this.cameras.get(id)?.controls.fps || 15;
+  }
+}

@@ -1,0 +1,89 @@
+// The media folder's rules on real files: space limits kept ahead of time (never deleting the file
+// being written), and segments cut off before their first fragment removed at start.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statfsSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { enforceSpace, removeEmptySegments } from '../../src/camera/streaming/recorder.js';
+
+const root = mkdtempSync(join(tmpdir(), 'switchboard-space-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+const MIB = 1024 * 1024;
+let n = 0;
+
+/** A media folder with files `[camera, name, KiB, age in days]`. */
+function media(files: [string, string, number, number][]): string {
+  const dir = join(root, `m${n++}`);
+  for (const [cam, name, kib, days] of files) {
+    mkdirSync(join(dir, cam), { recursive: true });
+    const path = join(dir, cam, name);
+    writeFileSync(path, Buffer.alloc(kib * 1024));
+    const t = Date.now() / 1000 - days * 86_400;
+    utimesSync(path, t, t);
+  }
+  return dir;
+}
+const left = (dir: string, cam: string, names: string[]) => names.filter((f) => existsSync(join(dir, cam, f)));
+
+describe('enforceSpace', () => {
+  it('deletes by age, and the oldest first until the total plus one more segment fits max_size_mb', async () => {
+    const dir = media([
+      ['a', '1.mp4', 10, 30],
+      ['a', '2.mp4', 400, 3],
+      ['b', '3.mp4', 400, 2],
+      ['a', '4.mp4', 400, 1],
+      ['a', 'notes.txt', 5000, 40],
+    ]);
+    // Not recording: retention (7 days) removes 1; 1200 KiB fits 2 MB.
+    expect(await enforceSpace(dir, { retentionDays: 7, maxSizeMb: 2, minFreeMb: 0 }, [])).toMatchObject({ ok: true, removed: 1, totalBytes: 1200 * 1024 });
+    // Camera a recording: room for one more of its segments (1 MiB at least) → 2 and 3 go; 4, the one being written, stays.
+    const v = await enforceSpace(dir, { retentionDays: 7, maxSizeMb: 2, minFreeMb: 0 }, ['a']);
+    expect(v).toMatchObject({ ok: true, removed: 1, totalBytes: 800 * 1024 });
+    expect(left(dir, 'a', ['2.mp4', '4.mp4'])).toEqual(['4.mp4']);
+    expect(left(dir, 'b', ['3.mp4'])).toEqual(['3.mp4']);
+    expect(existsSync(join(dir, 'a', 'notes.txt'))).toBe(true); // only recordings are ours to delete
+    // 1 MB: nothing older is left to make room → stop, and the file being written is kept.
+    const stop = await enforceSpace(dir, { retentionDays: 7, maxSizeMb: 1, minFreeMb: 0 }, ['a']);
+    expect(stop).toMatchObject({ ok: false, reason: 'max_size', message: expect.stringContaining('recording.max_size_mb (1 MB)') });
+    expect(left(dir, 'a', ['4.mp4'])).toEqual(['4.mp4']);
+  });
+
+  it('keeps the free-space floor while recording, and deletes nothing for it while not recording', async () => {
+    const dir = media([
+      ['a', '1.mp4', 100, 2],
+      ['a', '2.mp4', 100, 1],
+    ]);
+    const { bavail, bsize } = statfsSync(dir);
+    const unreachable = Math.ceil((bavail * bsize) / MIB) + 1000;
+    expect(await enforceSpace(dir, { retentionDays: 0, maxSizeMb: 0, minFreeMb: unreachable }, [])).toMatchObject({ ok: true, removed: 0 });
+    const v = await enforceSpace(dir, { retentionDays: 0, maxSizeMb: 0, minFreeMb: unreachable }, ['a']);
+    expect(v).toMatchObject({ ok: false, reason: 'min_free', removed: 1 });
+    expect(left(dir, 'a', ['1.mp4', '2.mp4'])).toEqual(['2.mp4']);
+    expect(await enforceSpace(dir, { retentionDays: 0, maxSizeMb: 0, minFreeMb: 1 }, ['a'])).toMatchObject({ ok: true, reason: null });
+  });
+});
+
+describe.skipIf(spawnSync('ffmpeg', ['-version']).error ? 'ffmpeg is not installed' : false)('removeEmptySegments', () => {
+  it('removes a segment cut off before its first fragment and keeps ones that hold video', async () => {
+    const dir = join(root, 'cut');
+    mkdirSync(join(dir, 'cam'), { recursive: true });
+    const whole = join(dir, 'cam', 'whole.mp4');
+    execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc=size=160x90:rate=15', '-t', '2', '-c:v', 'libx264', '-g', '15', '-movflags', '+frag_keyframe+empty_moov+default_base_moof', whole]);
+    const bytes = readFileSync(whole);
+    // What a power cut in a segment's first second leaves: everything before the first fragment.
+    let at = 0;
+    while (bytes.toString('latin1', at + 4, at + 8) !== 'moof') at += bytes.readUInt32BE(at);
+    const headersOnly = join(dir, 'cam', 'cut.mp4');
+    writeFileSync(headersOnly, bytes.subarray(0, at));
+    // The same headers and one fragment: small, but it holds video.
+    const oneFragment = join(dir, 'cam', 'short.mp4');
+    let end = at + bytes.readUInt32BE(at);
+    end += bytes.readUInt32BE(end); // the fragment's mdat
+    writeFileSync(oneFragment, bytes.subarray(0, end));
+    expect(spawnSync('ffprobe', ['-v', 'error', oneFragment]).status).toBe(0);
+
+    expect(await removeEmptySegments(dir)).toBe(1);
+    expect([existsSync(whole), existsSync(headersOnly), existsSync(oneFragment)]).toEqual([true, false, true]);
+  });
+});
