@@ -1,9 +1,11 @@
-// One camera's capture: an ffmpeg child producing MJPEG, split into frames and fanned out to
-// subscribers. Restarts with back-off when ffmpeg dies while the stream is wanted.
+// One camera's capture: an ffmpeg child producing MJPEG (split into frames and fanned out to
+// subscribers), and on demand H.264 in MPEG-TS (fanned out by TsFanout) and small grey frames for
+// motion detection. Restarts with back-off when ffmpeg dies while the stream is wanted.
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Logger } from 'pino';
-import { captureArgs, type CaptureSpec } from './ffmpegArgs.js';
+import { captureArgs, capturePath, MJPEG_FD, MOTION_FD, TS_FD, type CapturePath, type CaptureSpec } from './ffmpegArgs.js';
 import { JpegFrameSplitter } from './jpegFrames.js';
+import { TsFanout, type TsSink } from './tsFanout.js';
 
 export type FrameListener = (frame: Buffer) => void;
 
@@ -26,13 +28,39 @@ export class CapturePipeline {
   private lastFrame: Buffer | null = null;
   private readonly firstFrameWaiters: ((f: Buffer) => void)[] = [];
   private stderrTail = '';
+  private readonly ts = new TsFanout();
+  private motionListener: ((chunk: Buffer) => void) | null = null;
 
   constructor(
     private spec: CaptureSpec,
     private readonly ffmpegPath: string,
     private readonly events: PipelineEvents,
     private readonly logger: Logger,
+    /** Builds the command line; tests put a recorded MJPEG source in front of the real outputs. */
+    private readonly buildArgs: (spec: CaptureSpec) => string[] = captureArgs,
   ) {}
+
+  get path(): CapturePath {
+    return capturePath(this.spec);
+  }
+
+  get currentSpec(): CaptureSpec {
+    return this.spec;
+  }
+
+  /** Live H.264/MPEG-TS clients; the spec must have `h264` on for bytes to flow. */
+  addTsClient(sink: TsSink): () => void {
+    return this.ts.add(sink);
+  }
+
+  get tsClients(): number {
+    return this.ts.size;
+  }
+
+  /** Receives the motion output's raw grey bytes (spec `motion` on). */
+  onMotionBytes(fn: ((chunk: Buffer) => void) | null): void {
+    this.motionListener = fn;
+  }
 
   get isReady(): boolean {
     return this.ready;
@@ -90,11 +118,15 @@ export class CapturePipeline {
   private spawn(): void {
     const args = captureArgs(this.spec);
     this.logger.debug({ args }, 'starting capture');
-    const child = spawn(this.ffmpegPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(this.ffmpegPath, args, { stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'] });
     this.child = child;
     this.stderrTail = '';
+    this.ts.reset();
     const splitter = new JpegFrameSplitter();
-    child.stdout!.on('data', (chunk: Buffer) => splitter.push(chunk, (frame) => this.onFrame(frame)));
+    const pipe = (fd: number) => child.stdio[fd] as NodeJS.ReadableStream | null;
+    pipe(MJPEG_FD)?.on('data', (chunk: Buffer) => splitter.push(chunk, (frame) => this.onFrame(frame)));
+    pipe(TS_FD)?.on('data', (chunk: Buffer) => this.ts.push(chunk));
+    pipe(MOTION_FD)?.on('data', (chunk: Buffer) => this.motionListener?.(chunk));
     child.stderr!.on('data', (chunk: Buffer) => {
       this.stderrTail = (this.stderrTail + chunk.toString('utf8')).slice(-2000);
     });
