@@ -88,10 +88,11 @@ export interface StateInput {
   record?: boolean | 'on' | 'off' | 'pause' | 'pause_release';
   'jpeg-quality'?: number;
   snap?: boolean;
+  motion?: boolean;
 }
 
 export const stateSchema = z
-  .object({ record: recordValue.optional(), 'jpeg-quality': percent.optional(), snap: boolValue.optional() })
+  .object({ record: recordValue.optional(), 'jpeg-quality': percent.optional(), snap: boolValue.optional(), motion: boolValue.optional() })
   .strict() as unknown as z.ZodType<StateInput>;
 
 export const mainCameraValue = z.union([z.literal(1), z.literal(2)], { errorMap: () => ({ message: 'Value must be 1 or 2' }) });

@@ -174,7 +174,7 @@ export class CameraService implements ModuleService {
     });
   }
 
-  /** `{record?, 'jpeg-quality'?, snap?}`: recording and snapshot state (acted on by the streaming pipeline). */
+  /** `{record?, 'jpeg-quality'?, snap?, motion?}`: recording, snapshot and motion detection (acted on by the streaming pipeline). */
   async setState(actor: Actor, id: string, state: unknown): Promise<CameraView> {
     this.requireUser(actor);
     this.require(id);
@@ -192,6 +192,7 @@ export class CameraService implements ModuleService {
         patch.jpeg_quality = input['jpeg-quality'];
         changes['jpeg-quality'] = input['jpeg-quality'];
       }
+      if (input.motion !== undefined && input.motion !== (rec.motion ?? false)) patch.motion = changes.motion = input.motion;
       if (input.snap === true) {
         if (!this.sessions.has(id)) throw unavailable(`Camera "${rec.name}" is not connected`);
         patch.last_snap_at = new Date().toISOString();
@@ -489,6 +490,7 @@ export class CameraService implements ModuleService {
       controls: { ...EMPTY_CONTROLS },
       record: 'off',
       jpeg_quality: this.deps.config.jpeg_quality,
+      motion: false,
       last_snap_at: null,
       created_at: now,
       updated_at: now,
@@ -532,6 +534,7 @@ export class CameraService implements ModuleService {
       ...extra,
       record: r.record,
       jpeg_quality: r.jpeg_quality,
+      motion: r.motion ?? false,
       last_snap_at: r.last_snap_at,
       demanded: readers.length > 0,
       readers: readers.length,

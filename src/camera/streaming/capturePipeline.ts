@@ -30,6 +30,8 @@ export class CapturePipeline {
   private stderrTail = '';
   private readonly ts = new TsFanout();
   private motionListener: ((chunk: Buffer) => void) | null = null;
+  /** The running child is being replaced on purpose: no back-off, no failure counted. */
+  private reconfiguring = false;
 
   constructor(
     private spec: CaptureSpec,
@@ -79,11 +81,13 @@ export class CapturePipeline {
     if (!this.child && !this.restartTimer) this.spawn();
   }
 
-  /** New settings (size, fps, quality) take effect by restarting the capture. */
+  /** New settings (size, fps, quality, outputs) take effect by restarting the capture at once. */
   reconfigure(spec: CaptureSpec): void {
     const same = JSON.stringify(spec) === JSON.stringify(this.spec);
     this.spec = spec;
-    if (!same && this.child) this.child.kill('SIGTERM');
+    if (same || !this.child) return;
+    this.reconfiguring = true;
+    this.child.kill('SIGTERM');
   }
 
   stop(): void {
@@ -153,9 +157,15 @@ export class CapturePipeline {
     const wasReady = this.ready;
     this.ready = false;
     this.lastFrame = null;
-    const reason = this.wanted ? `capture exited (${signal ?? code})${this.stderrTail ? ': ' + this.stderrTail.trim().split('\n').pop() : ''}` : 'stopped';
+    const planned = this.reconfiguring;
+    this.reconfiguring = false;
+    const reason = planned ? 'restarting with new settings' : this.wanted ? `capture exited (${signal ?? code})${this.stderrTail ? ': ' + this.stderrTail.trim().split('\n').pop() : ''}` : 'stopped';
     if (wasReady) this.events.onNotReady(reason);
     if (!this.wanted) return;
+    if (planned) {
+      this.spawn();
+      return;
+    }
     const delay = BACKOFF_MS[Math.min(this.failures, BACKOFF_MS.length - 1)]!;
     this.failures++;
     this.logger.warn({ reason, retryInMs: delay }, 'capture stopped; restarting');

@@ -20,7 +20,7 @@ export class MotionDetector {
   private moving = false;
 
   constructor(
-    private readonly settings: MotionSettings,
+    readonly settings: MotionSettings,
     private readonly onChange: (motion: boolean) => void,
   ) {
     this.frameBytes = settings.width * settings.height;

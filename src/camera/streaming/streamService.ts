@@ -1,7 +1,10 @@
 // Streams on demand. The camera service counts demands (readers, the MQTT switch, lab nodes,
-// the recorder); this service reacts to its `demand`/`unDemand` events by starting and stopping
-// the camera's capture pipeline, and publishes `ready`/`notReady`, snapshots and recording state.
+// the recorder, motion detection); this service reacts to its `demand`/`unDemand` events by
+// starting and stopping the camera's capture pipeline, and publishes `ready`/`notReady`, snapshots,
+// live images, motion and recording state. Every output (MJPEG, H.264 live, motion) comes from the
+// one capture process per camera.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../../config/schema.js';
@@ -9,8 +12,11 @@ import type { DomainEvent, EventBus } from '../../core/eventBus.js';
 import { notFound, runtimeError, unavailable } from '../../core/errors.js';
 import { newId } from '../../core/ids.js';
 import { CapturePipeline } from './capturePipeline.js';
-import type { CaptureSpec } from './ffmpegArgs.js';
+import { motionSize, type CapturePath, type CaptureSpec } from './ffmpegArgs.js';
+import { chooseEncoder, type EncoderChoice } from './hwEncoder.js';
 import { jpegSize } from './jpegFrames.js';
+import { MotionDetector } from './motion.js';
+import type { TsSink } from './tsFanout.js';
 import { Recorder, enforceRetention, type RecordState } from './recorder.js';
 
 export interface Reader {
@@ -24,12 +30,17 @@ export interface StreamCamera {
   driver: 'v4l2' | 'simulated';
   device: string;
   exists: boolean;
-  controls: { resolution?: string | null; fps?: number | null };
+  controls: { resolution?: string | null; fps?: number | null; brightness?: number | null; contrast?: number | null; saturation?: number | null };
   jpeg_quality?: number;
+  /** Motion detection on (the camera's `motion` setting). */
+  motion?: boolean;
+  /** The device's current pixel format as the driver reports it (G_FMT fourcc). */
+  capabilities?: { pixel_format: string | null };
 }
 
 export interface StreamCameraSource {
   get(id: string): StreamCamera | undefined;
+  all(): StreamCamera[];
   addDemand(id: string, reader: Reader): unknown;
   removeDemand(id: string, reader: Reader): unknown;
 }
@@ -46,16 +57,39 @@ interface CameraStream {
   lingerTimer: NodeJS.Timeout | null;
   recorder: Recorder | null;
   unsubscribeRecorder: (() => void) | null;
+  /** The path last logged for this camera, so it is logged once, and again only when it changes. */
+  loggedPath: string | null;
+  motion: MotionDetector | null;
+  /** Live image refresh: when the last frame was taken as the camera image. */
+  lastImageAt: number;
+}
+
+/** What the panel and diagnostics show about a camera's stream. */
+export interface StreamInfo {
+  ready: boolean;
+  path: CapturePath | null;
+  encoder_reason: string;
+  live_clients: number;
+  motion: boolean | null;
 }
 
 const RECORDER_READER = (): Reader => ({ type: 'recording', id: 'recorder' });
+/** The demand motion detection holds while a camera has `motion: true`. */
+export const MOTION_READER: Reader = { type: 'motion', id: 'motion' };
+/** Frames without change before motion ends (at MOTION_FPS, about two seconds). */
+const MOTION_HOLD_FRAMES = 8;
+const LIVE_PATH_PREFIX = '/api/cameras/';
 
 export class StreamService {
   private readonly streams = new Map<string, CameraStream>();
   private readonly snapshots = new Map<string, Snapshot>();
   private readonly urlKey = randomBytes(32);
+  private liveUrlKey: Buffer | null = null;
   private unsubscribe: (() => void) | null = null;
   private retentionTimer: NodeJS.Timeout | null = null;
+  private imageTimer: NodeJS.Timeout | null = null;
+  private readonly motionHeld = new Set<string>();
+  private encoder: EncoderChoice = { encoder: 'libx264', reason: 'hardware encoder not probed yet, software' };
 
   constructor(
     private readonly cameras: StreamCameraSource,
@@ -70,11 +104,23 @@ export class StreamService {
     sweep();
     this.retentionTimer = setInterval(sweep, 10 * 60_000);
     this.retentionTimer.unref();
+    const interval = this.config.cameras.image_interval_seconds;
+    if (interval > 0) {
+      this.imageTimer = setInterval(() => this.refreshIdleImages(), interval * 1000);
+      this.imageTimer.unref();
+    }
+    for (const cam of this.cameras.all()) this.syncMotion(cam.id);
+    void chooseEncoder(this.config.cameras.hwaccel, this.config.cameras.ffmpeg_path).then((choice) => {
+      this.encoder = choice;
+      for (const id of this.streams.keys()) this.applySpec(id);
+    });
   }
 
   async stop(): Promise<void> {
     this.unsubscribe?.();
     if (this.retentionTimer) clearInterval(this.retentionTimer);
+    if (this.imageTimer) clearInterval(this.imageTimer);
+    this.motionHeld.clear();
     await Promise.all([...this.streams.values()].map((s) => s.recorder?.stop()));
     for (const s of this.streams.values()) {
       if (s.lingerTimer) clearTimeout(s.lingerTimer);
@@ -90,6 +136,18 @@ export class StreamService {
   /** The capture process id (diagnostics, and tests that kill it). */
   capturePid(cameraId: string): number | undefined {
     return this.streams.get(cameraId)?.pipeline.pid;
+  }
+
+  /** Which way the camera's outputs are produced (passthrough, encoder), live clients and motion. */
+  info(cameraId: string): StreamInfo {
+    const s = this.streams.get(cameraId);
+    return {
+      ready: s?.pipeline.isReady ?? false,
+      path: s ? s.pipeline.path : null,
+      encoder_reason: this.encoder.reason,
+      live_clients: s?.pipeline.tsClients ?? 0,
+      motion: s?.motion ? s.motion.motion : null,
+    };
   }
 
   recordState(cameraId: string): RecordState {
@@ -113,6 +171,78 @@ export class StreamService {
       off();
       this.cameras.removeDemand(cameraId, reader);
     };
+  }
+
+  /**
+   * Subscribes an HTTP client to the camera's live H.264 (MPEG-TS). All clients share the one
+   * capture; the first one adds the H.264 output to it.
+   */
+  attachLive(cameraId: string, reader: Reader, sink: TsSink): () => void {
+    this.requireCamera(cameraId);
+    const stream = this.ensureStream(cameraId);
+    const off = stream.pipeline.addTsClient(sink);
+    try {
+      this.cameras.addDemand(cameraId, reader);
+    } catch (err) {
+      off();
+      throw err;
+    }
+    this.applySpec(cameraId);
+    let detached = false;
+    return () => {
+      if (detached) return;
+      detached = true;
+      off();
+      this.cameras.removeDemand(cameraId, reader);
+    };
+  }
+
+  /** The live endpoint's path for a camera (relative to the HTTP API's base URL). */
+  livePath(cameraId: string): string {
+    return `${LIVE_PATH_PREFIX}${encodeURIComponent(cameraId)}/live.ts`;
+  }
+
+  /**
+   * A self-authenticating live URL for Home Assistant's Generic Camera `stream_source`. Valid for
+   * `ttlSeconds` (default ten years: HA stores it) and revoked for every camera by `rotateUrlKey`.
+   */
+  liveUrlFor(cameraId: string, baseUrl: string, ttlSeconds = 10 * 365 * 86_400): string {
+    return `${baseUrl.replace(/\/+$/, '')}${this.signLivePath(cameraId, ttlSeconds)}`;
+  }
+
+  /** The signed live path alone (what `liveUrlFor` appends to the base URL). */
+  signLivePath(cameraId: string, ttlSeconds = 10 * 365 * 86_400): string {
+    const path = this.livePath(cameraId);
+    const exp = Math.floor(Date.now() / 1000) + ttlSeconds;
+    return `${path}?exp=${exp}&sig=${sign(this.liveKey(), path, exp)}`;
+  }
+
+  /** Revokes every live URL handed out so far (a new key; HA needs new URLs afterwards). */
+  rotateLiveUrlKey(): void {
+    const key = randomBytes(32);
+    mkdirSync(this.config.data_dir, { recursive: true });
+    const tmp = `${this.liveKeyPath()}.tmp-${process.pid}`;
+    writeFileSync(tmp, key, { mode: 0o600 });
+    renameSync(tmp, this.liveKeyPath());
+    this.liveUrlKey = key;
+    this.logger.info('live URLs revoked: new signing key');
+  }
+
+  private liveKeyPath(): string {
+    return join(this.config.data_dir, 'live-url.key');
+  }
+
+  /** Live URLs outlive restarts (HA stores them), so their key is kept in the data folder. */
+  private liveKey(): Buffer {
+    if (this.liveUrlKey) return this.liveUrlKey;
+    try {
+      const key = readFileSync(this.liveKeyPath());
+      if (key.length === 32) return (this.liveUrlKey = key);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    this.rotateLiveUrlKey();
+    return this.liveUrlKey!;
   }
 
   /** A JPEG at the camera's configured quality: the live frame when streaming, else a short capture. */
@@ -143,13 +273,23 @@ export class StreamService {
   verifySignedPath(path: string, exp: unknown, sig: unknown): boolean {
     if (typeof exp !== 'string' || typeof sig !== 'string' || !/^\d{1,12}$/.test(exp)) return false;
     if (Number(exp) < Date.now() / 1000) return false;
-    const want = Buffer.from(this.signature(path, Number(exp)));
     const got = Buffer.from(sig);
-    return want.length === got.length && timingSafeEqual(want, got);
+    const matches = (key: Buffer) => {
+      const want = Buffer.from(sign(key, path, Number(exp)));
+      return want.length === got.length && timingSafeEqual(want, got);
+    };
+    return matches(this.urlKey) || (path.startsWith(LIVE_PATH_PREFIX) && path.endsWith('/live.ts') && matches(this.liveKey()));
   }
 
   private signature(path: string, exp: number): string {
-    return createHmac('sha256', this.urlKey).update(`${path}\n${exp}`).digest('base64url');
+    return sign(this.urlKey, path, exp);
+  }
+
+  /** Throws the API's not-found error for an unknown camera (connected or not). */
+  requireKnownCamera(cameraId: string): StreamCamera {
+    const cam = this.cameras.get(cameraId);
+    if (!cam) throw notFound('Camera');
+    return cam;
   }
 
   private requireCamera(cameraId: string): StreamCamera {
@@ -159,8 +299,9 @@ export class StreamService {
     return cam;
   }
 
-  private spec(cam: StreamCamera): CaptureSpec {
+  private spec(cam: StreamCamera, stream?: CameraStream): CaptureSpec {
     const [w, h] = (cam.controls.resolution ?? '640x480').split('x').map(Number);
+    const c = cam.controls;
     return {
       driver: cam.driver,
       device: cam.device,
@@ -168,7 +309,64 @@ export class StreamService {
       height: h || 480,
       fps: cam.controls.fps || 15,
       jpegQuality: cam.jpeg_quality ?? this.config.cameras.jpeg_quality,
+      pixelFormat: cam.capabilities?.pixel_format ?? null,
+      // H.264 stays on while the capture runs once a live client asked for it: clients that come
+      // and go then cost no restart.
+      h264: (stream?.pipeline.tsClients ?? 0) > 0 || (stream?.pipeline.isReady === true && stream.pipeline.currentSpec.h264),
+      motion: this.motionHeld.has(cam.id),
+      encoder: this.encoder.encoder,
+      ...(cam.driver === 'simulated' ? { picture: { brightness: c.brightness ?? null, contrast: c.contrast ?? null, saturation: c.saturation ?? null } } : {}),
     };
+  }
+
+  /** Brings the capture's outputs in line with the camera and its clients (restarts only on change). */
+  private applySpec(cameraId: string): void {
+    const s = this.streams.get(cameraId);
+    const cam = this.cameras.get(cameraId);
+    if (!s || !cam) return;
+    const spec = this.spec(cam, s);
+    s.pipeline.reconfigure(spec);
+    if (spec.motion) {
+      const size = motionSize(spec);
+      const settings = {
+        ...size,
+        threshold: this.config.cameras.motion_threshold,
+        minAreaPercent: this.config.cameras.motion_min_area_percent,
+        holdFrames: MOTION_HOLD_FRAMES,
+      };
+      if (!s.motion || s.motion.settings.width !== size.width || s.motion.settings.height !== size.height) {
+        const was = s.motion?.motion ?? false;
+        const detector = new MotionDetector(settings, (motion) => this.bus.publish('camera', cameraId, 'motion', { motion }));
+        s.motion = detector;
+        s.pipeline.onMotionBytes((chunk) => detector.push(chunk));
+        if (was) this.bus.publish('camera', cameraId, 'motion', { motion: false });
+      }
+    } else if (s.motion) {
+      const was = s.motion.motion;
+      s.motion = null;
+      s.pipeline.onMotionBytes(null);
+      if (was) this.bus.publish('camera', cameraId, 'motion', { motion: false });
+    }
+    const path = JSON.stringify(s.pipeline.path);
+    if (path !== s.loggedPath) {
+      s.loggedPath = path;
+      this.logger.info({ camera: cameraId, path: s.pipeline.path, encoder: this.encoder.reason }, 'capture path');
+    }
+  }
+
+  /** Holds or releases the motion demand to match the camera's `motion` setting. */
+  private syncMotion(cameraId: string): void {
+    const cam = this.cameras.get(cameraId);
+    const wanted = cam?.exists === true && cam.motion === true;
+    if (wanted === this.motionHeld.has(cameraId)) return;
+    if (wanted) {
+      this.motionHeld.add(cameraId);
+      this.cameras.addDemand(cameraId, MOTION_READER);
+    } else {
+      this.motionHeld.delete(cameraId);
+      if (cam) this.cameras.removeDemand(cameraId, MOTION_READER);
+    }
+    this.applySpec(cameraId);
   }
 
   private ensureStream(cameraId: string): CameraStream {
@@ -176,12 +374,32 @@ export class StreamService {
     if (s) return s;
     const cam = this.requireCamera(cameraId);
     const pipeline = new CapturePipeline(this.spec(cam), this.config.cameras.ffmpeg_path, {
-      onReady: () => this.bus.publish('camera', cameraId, 'ready', {}),
+      onReady: () => this.bus.publish('camera', cameraId, 'ready', { path: pipeline.path }),
       onNotReady: (reason) => this.bus.publish('camera', cameraId, 'notReady', { reason }),
     }, this.logger.child({ camera: cameraId }));
-    s = { pipeline, lingerTimer: null, recorder: null, unsubscribeRecorder: null };
-    this.streams.set(cameraId, s);
-    return s;
+    const stream: CameraStream = { pipeline, lingerTimer: null, recorder: null, unsubscribeRecorder: null, loggedPath: null, motion: null, lastImageAt: 0 };
+    pipeline.subscribe((frame) => this.onLiveFrame(cameraId, stream, frame));
+    this.streams.set(cameraId, stream);
+    this.applySpec(cameraId);
+    return stream;
+  }
+
+  /** Keeps the camera image (MQTT's retained picture) fresh from the running capture. */
+  private onLiveFrame(cameraId: string, s: CameraStream, frame: Buffer): void {
+    const now = Date.now();
+    if (now - s.lastImageAt < 1000 / this.config.cameras.live_image_fps) return;
+    s.lastImageAt = now;
+    const size = jpegSize(frame);
+    this.snapshots.set(cameraId, { jpeg: frame, width: size?.width ?? null, height: size?.height ?? null, at: new Date(now).toISOString() });
+    this.bus.publish('camera', cameraId, 'image', { bytes: frame.length, width: size?.width ?? null, height: size?.height ?? null });
+  }
+
+  /** `image_interval_seconds`: cameras nobody streams get a brief capture for a fresh image. */
+  private refreshIdleImages(): void {
+    for (const cam of this.cameras.all()) {
+      if (!cam.exists || this.isReady(cam.id)) continue;
+      this.snapshot(cam.id).catch((err: Error) => this.logger.warn({ camera: cam.id, err: err.message }, 'image refresh failed'));
+    }
   }
 
   private onCameraEvent(e: DomainEvent): void {
@@ -192,6 +410,7 @@ export class StreamService {
         const s = this.ensureStream(id);
         if (s.lingerTimer) clearTimeout(s.lingerTimer);
         s.lingerTimer = null;
+        this.applySpec(id);
         s.pipeline.start();
         break;
       }
@@ -206,16 +425,20 @@ export class StreamService {
         s.lingerTimer.unref();
         break;
       }
+      case 'connected':
+      case 'disconnected':
+        this.syncMotion(id);
+        break;
       case 'updated': {
         const changes = (e.details.changes ?? {}) as Record<string, unknown>;
-        const s = this.streams.get(id);
-        const cam = this.cameras.get(id);
-        if (s && cam && ('resolution' in changes || 'fps' in changes || 'jpeg-quality' in changes || 'jpeg_quality' in changes)) s.pipeline.reconfigure(this.spec(cam));
+        if (['resolution', 'fps', 'jpeg-quality', 'jpeg_quality', 'brightness', 'contrast', 'saturation'].some((k) => k in changes)) this.applySpec(id);
+        if ('motion' in changes) this.syncMotion(id);
         if ('record' in changes) void this.setRecording(id, changes.record);
         if (changes.snap === true) this.snapshot(id).catch((err: Error) => this.logger.warn({ camera: id, err: err.message }, 'snapshot failed'));
         break;
       }
       case 'deleted': {
+        this.motionHeld.delete(id);
         const s = this.streams.get(id);
         if (s) {
           void s.recorder?.stop();
@@ -263,4 +486,8 @@ export class StreamService {
     const after = s.recorder?.state ?? 'off';
     if (after !== before) this.bus.publish('camera', cameraId, 'recording', { state: after, dir: join(this.config.recording.media_dir, cameraId) });
   }
+}
+
+function sign(key: Buffer, path: string, exp: number): string {
+  return createHmac('sha256', key).update(`${path}\n${exp}`).digest('base64url');
 }
