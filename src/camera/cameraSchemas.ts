@@ -68,7 +68,7 @@ const lightEntity = z
 const name = z.string().trim().min(1, 'must not be empty').max(64);
 
 export const updateSchema = z
-  .object({ name: name.optional(), slot: slot.optional(), light_entity: lightEntity.optional(), light: boolValue.optional(), controls: controlsSchema.optional() })
+  .object({ name: name.optional(), slot: slot.optional(), light_entity: lightEntity.optional(), light: boolValue.optional(), controls: controlsSchema.optional(), motion: boolValue.optional() })
   .strict();
 
 export const createSchema = z
@@ -88,11 +88,10 @@ export interface StateInput {
   record?: boolean | 'on' | 'off' | 'pause' | 'pause_release';
   'jpeg-quality'?: number;
   snap?: boolean;
-  motion?: boolean;
 }
 
 export const stateSchema = z
-  .object({ record: recordValue.optional(), 'jpeg-quality': percent.optional(), snap: boolValue.optional(), motion: boolValue.optional() })
+  .object({ record: recordValue.optional(), 'jpeg-quality': percent.optional(), snap: boolValue.optional() })
   .strict() as unknown as z.ZodType<StateInput>;
 
 export const mainCameraValue = z.union([z.literal(1), z.literal(2)], { errorMap: () => ({ message: 'Value must be 1 or 2' }) });

@@ -135,6 +135,7 @@ export class CameraService implements ModuleService {
       if (input.name !== undefined && input.name !== rec.name) patch.name = changes.name = input.name;
       if (input.light_entity !== undefined && input.light_entity !== rec.light_entity) patch.light_entity = changes.light_entity = input.light_entity;
       if (input.slot !== undefined && input.slot !== rec.slot) patch.slot = changes.slot = input.slot;
+      if (input.motion !== undefined && input.motion !== (rec.motion ?? false)) patch.motion = changes.motion = input.motion;
       if (input.controls && Object.keys(input.controls).length) {
         const controls = this.applyControls(rec, input.controls, `${PREFIX}.controls`);
         Object.assign(changes, diff(rec.controls, controls));
@@ -174,7 +175,7 @@ export class CameraService implements ModuleService {
     });
   }
 
-  /** `{record?, 'jpeg-quality'?, snap?, motion?}`: recording, snapshot and motion detection (acted on by the streaming pipeline). */
+  /** `{record?, 'jpeg-quality'?, snap?}`: recording and snapshot state (acted on by the streaming pipeline). */
   async setState(actor: Actor, id: string, state: unknown): Promise<CameraView> {
     this.requireUser(actor);
     this.require(id);
@@ -192,7 +193,6 @@ export class CameraService implements ModuleService {
         patch.jpeg_quality = input['jpeg-quality'];
         changes['jpeg-quality'] = input['jpeg-quality'];
       }
-      if (input.motion !== undefined && input.motion !== (rec.motion ?? false)) patch.motion = changes.motion = input.motion;
       if (input.snap === true) {
         if (!this.sessions.has(id)) throw unavailable(`Camera "${rec.name}" is not connected`);
         patch.last_snap_at = new Date().toISOString();
