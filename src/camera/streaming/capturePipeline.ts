@@ -120,7 +120,7 @@ export class CapturePipeline {
   }
 
   private spawn(): void {
-    const args = captureArgs(this.spec);
+    const args = this.buildArgs(this.spec);
     this.logger.debug({ args }, 'starting capture');
     const child = spawn(this.ffmpegPath, args, { stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'] });
     this.child = child;
