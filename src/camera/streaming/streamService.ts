@@ -247,15 +247,23 @@ export class StreamService {
 
   /** A JPEG at the camera's configured quality: the live frame when streaming, else a short capture. */
   async snapshot(cameraId: string, timeoutMs = 15_000): Promise<Snapshot> {
+    return this.takeFrame(cameraId, 'snapshot', timeoutMs);
+  }
+
+  /** One frame as the camera's latest image; `image` marks a routine refresh, not a user's snapshot. */
+  private async takeFrame(cameraId: string, event: 'snapshot' | 'image', timeoutMs: number): Promise<Snapshot> {
     this.requireCamera(cameraId);
     const reader: Reader = { type: 'snapshot', id: newId() };
     this.cameras.addDemand(cameraId, reader);
     try {
       const frame = await this.ensureStream(cameraId).pipeline.nextFrame(timeoutMs);
+      // The live refresh may have taken this very frame as the image already.
+      const current = this.snapshots.get(cameraId);
+      if (event === 'image' && current?.jpeg === frame) return current;
       const size = jpegSize(frame);
       const snap: Snapshot = { jpeg: frame, width: size?.width ?? null, height: size?.height ?? null, at: new Date().toISOString() };
       this.snapshots.set(cameraId, snap);
-      this.bus.publish('camera', cameraId, 'snapshot', { bytes: frame.length, width: snap.width, height: snap.height });
+      this.bus.publish('camera', cameraId, event, { bytes: frame.length, width: snap.width, height: snap.height });
       return snap;
     } catch (err) {
       throw runtimeError(`Snapshot failed: ${(err as Error).message}`);
@@ -398,7 +406,7 @@ export class StreamService {
   private refreshIdleImages(): void {
     for (const cam of this.cameras.all()) {
       if (!cam.exists || this.isReady(cam.id)) continue;
-      this.snapshot(cam.id).catch((err: Error) => this.logger.warn({ camera: cam.id, err: err.message }, 'image refresh failed'));
+      this.takeFrame(cam.id, 'image', 15_000).catch((err: Error) => this.logger.warn({ camera: cam.id, err: err.message }, 'image refresh failed'));
     }
   }
 
