@@ -37,7 +37,7 @@ afterAll(async () => {
 
 describe.skipIf(!hasFfmpeg)('idle image refresh', () => {
   it('captures briefly for each refresh and stops again', async () => {
-    const cameraId = t.app.context.cameras.all()[0]!.id;
+    const cameraId = t.app.context.cameras!.all()[0]!.id;
     const names = () => events.filter((e) => e.entity === cameraId).map((e) => e.event);
     await waitFor(() => names().filter((n) => n === 'image').length >= 2, 60_000, 'two image refreshes');
     const seq = names().filter((n) => ['demand', 'ready', 'image', 'unDemand', 'notReady'].includes(n));

@@ -378,8 +378,8 @@ export class StreamService {
   }
 
   private ensureStream(cameraId: string): CameraStream {
-    let s = this.streams.get(cameraId);
-    if (s) return s;
+    const existing = this.streams.get(cameraId);
+    if (existing) return existing;
     const cam = this.requireCamera(cameraId);
     const pipeline = new CapturePipeline(this.spec(cam), this.config.cameras.ffmpeg_path, {
       onReady: () => this.bus.publish('camera', cameraId, 'ready', { path: pipeline.path }),
