@@ -52,13 +52,17 @@ function pipeline(spec: CaptureSpec, build: (s: CaptureSpec) => string[]): Captu
   return new CapturePipeline(spec, 'ffmpeg', { onReady: () => {}, onNotReady: () => {} }, logger, build);
 }
 
-function collector(): TsSink & { chunks: Buffer[]; bytes: () => number; slow: boolean } {
+function collector(): TsSink & { chunks: Buffer[]; bytes: () => number; slow: boolean; ended: boolean } {
   const c = {
     chunks: [] as Buffer[],
     slow: false,
     bytes: () => c.chunks.reduce((n, b) => n + b.length, 0),
     write: (b: Buffer) => void c.chunks.push(b),
     backlog: () => (c.slow ? Number.MAX_SAFE_INTEGER : 0),
+    end: () => {
+      c.ended = true;
+    },
+    ended: false,
   };
   return c;
 }
@@ -122,6 +126,10 @@ describe.skipIf(!hasFfmpeg)('capture pipeline with real ffmpeg', () => {
     } finally {
       p.stop();
     }
+    expect(a.ended).toBe(false);
+    p.endTsClients();
+    expect([a.ended, b.ended, slow.ended]).toEqual([true, true, true]);
+    expect(p.tsClients).toBe(0);
     for (const [name, c] of Object.entries({ a, b, slow })) {
       const data = Buffer.concat(c.chunks);
       expect(data.length % TS_PACKET, name).toBe(0);

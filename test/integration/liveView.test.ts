@@ -195,4 +195,18 @@ describe.skipIf(!hasTools)('live view for Home Assistant', () => {
     while (after <= before + 40 && Date.now() < until) after = meanLuma((await streams.snapshot(cameraId)).jpeg);
     expect(after).toBeGreaterThan(before + 40);
   }, 60_000);
+
+  it('ends live responses when the camera is deleted', async () => {
+    const res = await fetch(t.app.context.streams!.liveUrlFor(cameraId, t.url));
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('video/mp2t');
+    const reader = res.body!.getReader();
+    const first = await reader.read();
+    expect(first.value![0]).toBe(0x47);
+    expect((await t.api('DELETE', `/api/cameras/${cameraId}`, token)).status).toBe(200);
+    let done = false;
+    while (!done) done = (await reader.read()).done;
+    expect(done).toBe(true);
+    await waitFor(() => captureProcesses().length === 0, 20_000, 'the capture process to exit');
+  }, 60_000);
 });

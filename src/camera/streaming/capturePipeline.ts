@@ -55,6 +55,11 @@ export class CapturePipeline {
     return this.ts.add(sink);
   }
 
+  /** The camera is gone: live clients get the end of their response. */
+  endTsClients(): void {
+    this.ts.endAll();
+  }
+
   get tsClients(): number {
     return this.ts.size;
   }

@@ -90,6 +90,7 @@ export class StreamService {
   private imageTimer: NodeJS.Timeout | null = null;
   private readonly motionHeld = new Set<string>();
   private encoder: EncoderChoice = { encoder: 'libx264', reason: 'hardware encoder not probed yet, software' };
+  private encoderProbe: Promise<void> | null = null;
 
   constructor(
     private readonly cameras: StreamCameraSource,
@@ -110,7 +111,12 @@ export class StreamService {
       this.imageTimer.unref();
     }
     for (const cam of this.cameras.all()) this.syncMotion(cam.id);
-    void chooseEncoder(this.config.cameras.hwaccel, this.config.cameras.ffmpeg_path).then((choice) => {
+  }
+
+  /** Probes the hardware encoder once, when the first stream starts (idle servers spawn nothing). */
+  private probeEncoder(): void {
+    if (this.encoderProbe) return;
+    this.encoderProbe = chooseEncoder(this.config.cameras.hwaccel, this.config.cameras.ffmpeg_path).then((choice) => {
       this.encoder = choice;
       for (const id of this.streams.keys()) this.applySpec(id);
     });
@@ -118,6 +124,7 @@ export class StreamService {
 
   async stop(): Promise<void> {
     this.unsubscribe?.();
+    await this.encoderProbe;
     if (this.retentionTimer) clearInterval(this.retentionTimer);
     if (this.imageTimer) clearInterval(this.imageTimer);
     this.motionHeld.clear();
@@ -381,6 +388,7 @@ export class StreamService {
     const existing = this.streams.get(cameraId);
     if (existing) return existing;
     const cam = this.requireCamera(cameraId);
+    this.probeEncoder();
     const pipeline = new CapturePipeline(this.spec(cam), this.config.cameras.ffmpeg_path, {
       onReady: () => this.bus.publish('camera', cameraId, 'ready', { path: pipeline.path }),
       onNotReady: (reason) => this.bus.publish('camera', cameraId, 'notReady', { reason }),
@@ -451,6 +459,7 @@ export class StreamService {
         if (s) {
           void s.recorder?.stop();
           s.pipeline.stop();
+          s.pipeline.endTsClients();
           this.streams.delete(id);
         }
         this.snapshots.delete(id);

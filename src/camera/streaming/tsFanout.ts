@@ -13,6 +13,8 @@ export interface TsSink {
   write(chunk: Buffer): void;
   /** Bytes written but not yet sent (e.g. an HTTP response's writableLength). */
   backlog(): number;
+  /** The stream is over for good (the camera was deleted). */
+  end(): void;
 }
 
 interface Client {
@@ -34,6 +36,11 @@ export class TsFanout {
   add(sink: TsSink): () => void {
     this.clients.set(sink, { synced: false });
     return () => this.clients.delete(sink);
+  }
+
+  endAll(): void {
+    for (const sink of [...this.clients.keys()]) sink.end();
+    this.clients.clear();
   }
 
   /** The stream restarted (new process): tables and partial packets of the old one are void. */

@@ -76,6 +76,7 @@ export function mountStreamRoutes(router: Router, { auth, streams }: StreamRoute
       detach = streams.attachLive(id, { type: 'http-live', id: newId() }, {
         write: (chunk) => void res.write(chunk),
         backlog: () => res.writableLength,
+        end: () => res.end(),
       });
     } catch (err) {
       return sendError(res, err);
