@@ -4,6 +4,7 @@
 // camera's image settings seen in decoded frames.
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
+import { io as connectSocket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DomainEvent } from '../../src/core/eventBus.js';
 import { MOSQUITTO_BIN, Mosquitto, Recorder, retainedNow } from '../helpers/mqttBroker.js';
@@ -161,10 +162,24 @@ describe.skipIf(!hasTools)('live view for Home Assistant', () => {
     const bad = await t.api('PUT', `/api/cameras/${cameraId}`, token, { motion: 'yes' });
     expect(bad.status).toBe(422);
     expect((await t.api('GET', `/api/cameras/${cameraId}`, token)).body.motion).toBe(false);
+    // A NestMTX client gets camera:motion as a status topic, like every camera event.
+    const socket = connectSocket(t.url, { reconnection: false, transports: ['websocket'], forceNew: true, auth: { token } });
+    const onSocket: { entity: string; details: Record<string, unknown> }[] = [];
+    socket.on('camera:motion', (p: { entity: string; details: Record<string, unknown> }) => onSocket.push(p));
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', () => resolve());
+      socket.once('connect_error', reject);
+    });
     const res = await t.api('PUT', `/api/cameras/${cameraId}`, token, { motion: true });
     expect(res.status).toBe(200);
     expect(res.body.motion).toBe(true);
-    await waitFor(() => of('motion').some((e) => e.details.motion === true), 30_000, 'camera:motion true');
+    try {
+      await waitFor(() => of('motion').some((e) => e.details.motion === true), 30_000, 'camera:motion true');
+      await waitFor(() => onSocket.length > 0, 10_000, 'camera:motion on the NestMTX socket');
+    } finally {
+      socket.disconnect();
+    }
+    expect(onSocket[0]).toMatchObject({ entity: cameraId, details: { motion: true } });
     expect(of('motion')[0]!.details).toEqual({ motion: true });
     await ha.waitFor(state, (p) => p === 'ON', { ms: 15_000 });
     const discovery = await ha.waitFor(config, (p) => p.includes('"motion"'), { ms: 15_000 });

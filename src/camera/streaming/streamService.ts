@@ -211,7 +211,7 @@ export class StreamService {
 
   /**
    * A self-authenticating live URL for Home Assistant's Generic Camera `stream_source`. Valid for
-   * `ttlSeconds` (default ten years: HA stores it) and revoked for every camera by `rotateUrlKey`.
+   * `ttlSeconds` (default ten years: HA stores it) and revoked for every camera by `rotateLiveUrlKey`.
    */
   liveUrlFor(cameraId: string, baseUrl: string, ttlSeconds = 10 * 365 * 86_400): string {
     return `${baseUrl.replace(/\/+$/, '')}${this.signLivePath(cameraId, ttlSeconds)}`;
