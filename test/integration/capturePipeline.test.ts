@@ -39,7 +39,7 @@ const waitFor = async (pred: () => boolean, ms = 20_000, what = 'condition') => 
 
 /** An MJPEG camera as the driver reports it (G_FMT: MJPG). */
 const mjpegCamera: CaptureSpec = {
-  driver: 'v4l2', device: '/dev/video0', width: 320, height: 180, fps: 15, jpegQuality: 80,
+  driver: 'v4l2', device: '/dev/video0', width: 320, height: 176, fps: 15, jpegQuality: 80,
   pixelFormat: 'MJPG', h264: false, motion: false, encoder: 'libx264',
 };
 
@@ -81,7 +81,7 @@ beforeAll(() => {
   if (!hasFfmpeg) return;
   dir = mkdtempSync(join(tmpdir(), 'sb-capture-'));
   sourceFile = join(dir, 'camera.mjpeg');
-  execFileSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc=size=320x180:rate=15', '-frames:v', '45', '-q:v', '4', '-f', 'mjpeg', sourceFile]);
+  execFileSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc=size=320x176:rate=15', '-frames:v', '45', '-q:v', '4', '-f', 'mjpeg', sourceFile]);
   const bytes = execFileSync('cat', [sourceFile], { maxBuffer: 64 * 1024 * 1024 });
   new JpegFrameSplitter().push(bytes, (f) => sourceFrames.add(f.toString('base64')));
 });

@@ -21,7 +21,8 @@ const hasTools = (() => {
   }
 })();
 
-const SIZE = '320x180';
+// Not 320x180: streams.test.ts counts capture processes of that size machine-wide.
+const SIZE = '640x360';
 let t: TestApp;
 let broker: Mosquitto;
 let ha: Recorder;
@@ -83,7 +84,7 @@ describe.skipIf(!hasTools)('live view for Home Assistant', () => {
     const { stdout } = await run('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_name,width,height:format=format_name', '-of', 'json', url], { timeout: 30_000 });
     const probe = JSON.parse(stdout) as { streams: { codec_name: string; width: number; height: number }[]; format: { format_name: string } };
     expect(probe.format.format_name).toBe('mpegts');
-    expect(probe.streams).toEqual([{ codec_name: 'h264', width: 320, height: 180 }]);
+    expect(probe.streams).toEqual([{ codec_name: 'h264', width: 640, height: 360 }]);
   }, 60_000);
 
   it('feeds two ffmpeg clients at once from one capture process', async () => {
