@@ -31,6 +31,8 @@ export interface CameraRecord {
   controls: CameraControls;
   record: RecordState;
   jpeg_quality: number;
+  /** Motion detection on this camera's capture; absent in records from before it existed. */
+  motion?: boolean;
   last_snap_at: string | null;
   created_at: string;
   updated_at: string;
@@ -71,6 +73,7 @@ export interface CameraView {
   capabilities: CameraCapabilities;
   record: RecordState;
   jpeg_quality: number;
+  motion: boolean;
   last_snap_at: string | null;
   demanded: boolean;
   readers: number;

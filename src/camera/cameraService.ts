@@ -136,6 +136,7 @@ export class CameraService implements ModuleService, Extension {
       if (input.name !== undefined && input.name !== rec.name) patch.name = changes.name = input.name;
       if (input.light_entity !== undefined && input.light_entity !== rec.light_entity) patch.light_entity = changes.light_entity = input.light_entity;
       if (input.slot !== undefined && input.slot !== rec.slot) patch.slot = changes.slot = input.slot;
+      if (input.motion !== undefined && input.motion !== (rec.motion ?? false)) patch.motion = changes.motion = input.motion;
       if (input.controls && Object.keys(input.controls).length) {
         const controls = this.applyControls(rec, input.controls, `${PREFIX}.controls`);
         Object.assign(changes, diff(rec.controls, controls));
@@ -490,6 +491,7 @@ export class CameraService implements ModuleService, Extension {
       controls: { ...EMPTY_CONTROLS },
       record: 'off',
       jpeg_quality: this.deps.config.jpeg_quality,
+      motion: false,
       last_snap_at: null,
       created_at: now,
       updated_at: now,
@@ -533,6 +535,7 @@ export class CameraService implements ModuleService, Extension {
       ...extra,
       record: r.record,
       jpeg_quality: r.jpeg_quality,
+      motion: r.motion ?? false,
       last_snap_at: r.last_snap_at,
       demanded: readers.length > 0,
       readers: readers.length,

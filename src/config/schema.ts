@@ -56,6 +56,16 @@ export const camerasSchema = z
     jpeg_quality: z.number().int().min(1).max(100).default(80),
     stream_linger_seconds: z.number().int().min(0).max(600).default(10),
     ffmpeg_path: z.string().default('ffmpeg'),
+    /** H.264 encoder for cameras that do not deliver H.264: auto tries VA-API, then V4L2 M2M, then software. */
+    hwaccel: z.enum(['auto', 'none', 'vaapi', 'v4l2m2m']).default('auto'),
+    /** MQTT camera image refreshes per second while the stream runs. */
+    live_image_fps: z.number().min(0.1).max(10).default(1),
+    /** Refresh the MQTT camera image this often while nobody streams (a brief capture); 0 = only on demand. */
+    image_interval_seconds: z.number().int().min(0).max(86_400).default(0),
+    /** Motion: how much a pixel must change (0–255) to count. */
+    motion_threshold: z.number().int().min(1).max(255).default(25),
+    /** Motion: share of the picture (percent) that must change. */
+    motion_min_area_percent: z.number().min(0.1).max(100).default(1),
   })
   .strict();
 

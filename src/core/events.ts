@@ -19,6 +19,9 @@ export interface StatusMessage {
   severity: 0 | 1 | 2 | 3 | 4;
 }
 
+/** How a camera's capture makes each output (as streaming/ffmpegArgs.ts decides it). */
+export type CapturePathDetails = { input: string; mjpeg: 'copy' | 'encode'; h264: string | null; motion: boolean };
+
 /** What changed on an object, by field (`{brightness: 60}`, `{exists: false}`, `{snap: true}`). */
 export type Changes = { changes: Record<string, unknown> };
 /** A stream reader, as demand events name it. */
@@ -30,7 +33,8 @@ export type DomainEventDetails = {
     unDemand: ReaderRef;
     read: ReaderRef & { readers: number };
     unread: ReaderRef & { readers: number };
-    ready: Record<string, never>;
+    /** The capture runs; `path` says how each output is made (passthrough, encoder). */
+    ready: { path: CapturePathDetails };
     notReady: { reason: string };
     created: { name: string; driver: string; device: string | null };
     updated: Changes;
@@ -38,6 +42,8 @@ export type DomainEventDetails = {
     /** Changes to view state shared by all cameras (the Rotoclear `main-camera`, `pip-mode`). */
     state: Changes;
     snapshot: { bytes: number; width: number | null; height: number | null };
+    /** The camera image was refreshed from the running capture (the live or idle refresh). */
+    image: { bytes: number; width: number | null; height: number | null };
     /**
      * Recording started or stopped (`trigger`, `dir`); stopped by itself (`reason`, `error`); or a
      * motion clip began or ended (`clip`).

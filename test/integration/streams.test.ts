@@ -95,7 +95,8 @@ describe.skipIf(!hasFfmpeg)('camera streams', () => {
     await waitFor(() => readers.every((r) => r.frames() >= 1), 20_000, 'frames for 5 readers');
     const pid = t.app.context.streams.capturePid(cameraId);
     expect(pid).toBeTypeOf('number');
-    const ffmpegs = execFileSync('pgrep', ['-f', 'testsrc=size=320x180'], { encoding: 'utf8' }).trim().split('\n');
+    // Children of this process only: other test files (and other checkouts) run captures too.
+    const ffmpegs = execFileSync('pgrep', ['-P', String(process.pid), '-f', 'testsrc=size=320x180'], { encoding: 'utf8' }).trim().split('\n');
     expect(ffmpegs).toEqual([String(pid)]);
     expect(((await (await fetch(`${t.url}/api/cameras/${cameraId}`, { headers: { authorization: `Bearer ${token}` } })).json()) as { readers: number }).readers).toBe(5);
     await Promise.all(readers.map((r) => r.close()));

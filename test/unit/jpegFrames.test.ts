@@ -34,7 +34,7 @@ describe('JPEG frame splitting', () => {
   });
 
   it.skipIf(!hasFfmpeg)('splits real ffmpeg MJPEG output into decodable frames of the right size', () => {
-    const args = captureArgs({ driver: 'simulated', device: 'sim', width: 320, height: 240, fps: 10, jpegQuality: 80 }).filter((a) => a !== '-re');
+    const args = captureArgs({ driver: 'simulated', device: 'sim', width: 320, height: 240, fps: 10, jpegQuality: 80, pixelFormat: null, h264: false, motion: false, encoder: 'libx264' }).filter((a) => a !== '-re');
     const out = execFileSync('ffmpeg', [...args.slice(0, -1), '-frames:v', '5', 'pipe:1'], { maxBuffer: 64 * 1024 * 1024 });
     const frames: Buffer[] = [];
     new JpegFrameSplitter().push(out, (f) => frames.push(f));

@@ -1,9 +1,11 @@
-// One camera's capture: an ffmpeg child producing MJPEG, split into frames and fanned out to
-// subscribers. Restarts with back-off when ffmpeg dies while the stream is wanted.
+// One camera's capture: an ffmpeg child producing MJPEG (split into frames and fanned out to
+// subscribers), and on demand H.264 in MPEG-TS (fanned out by TsFanout) and small grey frames for
+// motion detection. Restarts with back-off when ffmpeg dies while the stream is wanted.
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Logger } from 'pino';
-import { captureArgs, type CaptureSpec } from './ffmpegArgs.js';
+import { captureArgs, capturePath, MJPEG_FD, MOTION_FD, TS_FD, type CapturePath, type CaptureSpec } from './ffmpegArgs.js';
 import { JpegFrameSplitter } from './jpegFrames.js';
+import { TsFanout, type TsSink } from './tsFanout.js';
 
 export type FrameListener = (frame: Buffer) => void;
 
@@ -26,13 +28,46 @@ export class CapturePipeline {
   private lastFrame: Buffer | null = null;
   private readonly firstFrameWaiters: ((f: Buffer) => void)[] = [];
   private stderrTail = '';
+  private readonly ts = new TsFanout();
+  private motionListener: ((chunk: Buffer) => void) | null = null;
+  /** The running child is being replaced on purpose: no back-off, no failure counted. */
+  private reconfiguring = false;
 
   constructor(
     private spec: CaptureSpec,
     private readonly ffmpegPath: string,
     private readonly events: PipelineEvents,
     private readonly logger: Logger,
+    /** Builds the command line; tests put a recorded MJPEG source in front of the real outputs. */
+    private readonly buildArgs: (spec: CaptureSpec) => string[] = captureArgs,
   ) {}
+
+  get path(): CapturePath {
+    return capturePath(this.spec);
+  }
+
+  get currentSpec(): CaptureSpec {
+    return this.spec;
+  }
+
+  /** Live H.264/MPEG-TS clients; the spec must have `h264` on for bytes to flow. */
+  addTsClient(sink: TsSink): () => void {
+    return this.ts.add(sink);
+  }
+
+  /** The camera is gone: live clients get the end of their response. */
+  endTsClients(): void {
+    this.ts.endAll();
+  }
+
+  get tsClients(): number {
+    return this.ts.size;
+  }
+
+  /** Receives the motion output's raw grey bytes (spec `motion` on). */
+  onMotionBytes(fn: ((chunk: Buffer) => void) | null): void {
+    this.motionListener = fn;
+  }
 
   get isReady(): boolean {
     return this.ready;
@@ -51,11 +86,13 @@ export class CapturePipeline {
     if (!this.child && !this.restartTimer) this.spawn();
   }
 
-  /** New settings (size, fps, quality) take effect by restarting the capture. */
+  /** New settings (size, fps, quality, outputs) take effect by restarting the capture at once. */
   reconfigure(spec: CaptureSpec): void {
     const same = JSON.stringify(spec) === JSON.stringify(this.spec);
     this.spec = spec;
-    if (!same && this.child) this.child.kill('SIGTERM');
+    if (same || !this.child) return;
+    this.reconfiguring = true;
+    this.child.kill('SIGTERM');
   }
 
   stop(): void {
@@ -88,13 +125,17 @@ export class CapturePipeline {
   }
 
   private spawn(): void {
-    const args = captureArgs(this.spec);
+    const args = this.buildArgs(this.spec);
     this.logger.debug({ args }, 'starting capture');
-    const child = spawn(this.ffmpegPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(this.ffmpegPath, args, { stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'] });
     this.child = child;
     this.stderrTail = '';
+    this.ts.reset();
     const splitter = new JpegFrameSplitter();
-    child.stdout!.on('data', (chunk: Buffer) => splitter.push(chunk, (frame) => this.onFrame(frame)));
+    const pipe = (fd: number) => child.stdio[fd] as NodeJS.ReadableStream | null;
+    pipe(MJPEG_FD)?.on('data', (chunk: Buffer) => splitter.push(chunk, (frame) => this.onFrame(frame)));
+    pipe(TS_FD)?.on('data', (chunk: Buffer) => this.ts.push(chunk));
+    pipe(MOTION_FD)?.on('data', (chunk: Buffer) => this.motionListener?.(chunk));
     child.stderr!.on('data', (chunk: Buffer) => {
       this.stderrTail = (this.stderrTail + chunk.toString('utf8')).slice(-2000);
     });
@@ -121,9 +162,15 @@ export class CapturePipeline {
     const wasReady = this.ready;
     this.ready = false;
     this.lastFrame = null;
-    const reason = this.wanted ? `capture exited (${signal ?? code})${this.stderrTail ? ': ' + this.stderrTail.trim().split('\n').pop() : ''}` : 'stopped';
+    const planned = this.reconfiguring;
+    this.reconfiguring = false;
+    const reason = planned ? 'restarting with new settings' : this.wanted ? `capture exited (${signal ?? code})${this.stderrTail ? ': ' + this.stderrTail.trim().split('\n').pop() : ''}` : 'stopped';
     if (wasReady) this.events.onNotReady(reason);
     if (!this.wanted) return;
+    if (planned) {
+      this.spawn();
+      return;
+    }
     const delay = BACKOFF_MS[Math.min(this.failures, BACKOFF_MS.length - 1)]!;
     this.failures++;
     this.logger.warn({ reason, retryInMs: delay }, 'capture stopped; restarting');

@@ -1,16 +1,22 @@
 // Streams on demand. The camera service counts demands (readers, the MQTT switch, lab nodes,
-// the recorder); this service reacts to its `demand`/`unDemand` events by starting and stopping
-// the camera's capture pipeline, and publishes `ready`/`notReady` and snapshots. Recording is
-// `recordings.ts`, a reader like any other.
+// the recorder, motion detection); this service reacts to its `demand`/`unDemand` events by
+// starting and stopping the camera's capture pipeline, and publishes `ready`/`notReady`, snapshots,
+// live images and motion. Every output (MJPEG, H.264 live, motion) comes from the one capture
+// process per camera. Recording is `recordings.ts`, a reader like any other.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../../config/schema.js';
 import type { DomainEvent, EventBus } from '../../core/eventBus.js';
 import { notFound, runtimeError, unavailable } from '../../core/errors.js';
 import { newId } from '../../core/ids.js';
 import { CapturePipeline } from './capturePipeline.js';
-import type { CaptureSpec } from './ffmpegArgs.js';
+import { motionSize, type CapturePath, type CaptureSpec } from './ffmpegArgs.js';
+import { chooseEncoder, type EncoderChoice } from './hwEncoder.js';
 import { jpegSize } from './jpegFrames.js';
+import { MotionDetector } from './motion.js';
+import type { TsSink } from './tsFanout.js';
 import type { Extension } from '../../core/extension.js';
 
 export interface Reader {
@@ -24,12 +30,17 @@ export interface StreamCamera {
   driver: 'v4l2' | 'simulated';
   device: string;
   exists: boolean;
-  controls: { resolution?: string | null; fps?: number | null };
+  controls: { resolution?: string | null; fps?: number | null; brightness?: number | null; contrast?: number | null; saturation?: number | null };
   jpeg_quality?: number;
+  /** Motion detection on (the camera's `motion` setting). */
+  motion?: boolean;
+  /** The device's current pixel format as the driver reports it (G_FMT fourcc). */
+  capabilities?: { pixel_format: string | null };
 }
 
 export interface StreamCameraSource {
   get(id: string): StreamCamera | undefined;
+  all(): StreamCamera[];
   addDemand(id: string, reader: Reader): unknown;
   removeDemand(id: string, reader: Reader): unknown;
 }
@@ -44,14 +55,39 @@ export interface Snapshot {
 interface CameraStream {
   pipeline: CapturePipeline;
   lingerTimer: NodeJS.Timeout | null;
+  /** The path last logged for this camera, so it is logged once, and again only when it changes. */
+  loggedPath: string | null;
+  motion: MotionDetector | null;
+  /** Live image refresh: when the last frame was taken as the camera image. */
+  lastImageAt: number;
 }
+
+/** What the panel and diagnostics show about a camera's stream. */
+export interface StreamInfo {
+  ready: boolean;
+  path: CapturePath | null;
+  encoder_reason: string;
+  live_clients: number;
+  motion: boolean | null;
+}
+
+/** The demand motion detection holds while a camera has `motion: true`. */
+export const MOTION_READER: Reader = { type: 'motion', id: 'motion' };
+/** Frames without change before motion ends (at MOTION_FPS, about two seconds). */
+const MOTION_HOLD_FRAMES = 8;
+const LIVE_PATH_PREFIX = '/api/cameras/';
 
 export class StreamService implements Extension {
   readonly name = 'streams';
   private readonly streams = new Map<string, CameraStream>();
   private readonly snapshots = new Map<string, Snapshot>();
   private readonly urlKey = randomBytes(32);
+  private liveUrlKey: Buffer | null = null;
   private unsubscribe: (() => void) | null = null;
+  private imageTimer: NodeJS.Timeout | null = null;
+  private readonly motionHeld = new Set<string>();
+  private encoder: EncoderChoice = { encoder: 'libx264', reason: 'hardware encoder not probed yet, software' };
+  private encoderProbe: Promise<void> | null = null;
 
   constructor(
     private readonly cameras: StreamCameraSource,
@@ -62,10 +98,28 @@ export class StreamService implements Extension {
 
   async start(): Promise<void> {
     this.unsubscribe = this.bus.subscribe((e) => this.onCameraEvent(e), ['camera']);
+    const interval = this.config.cameras.image_interval_seconds;
+    if (interval > 0) {
+      this.imageTimer = setInterval(() => this.refreshIdleImages(), interval * 1000);
+      this.imageTimer.unref();
+    }
+    for (const cam of this.cameras.all()) this.syncMotion(cam.id);
+  }
+
+  /** Probes the hardware encoder once, when the first stream starts (idle servers spawn nothing). */
+  private probeEncoder(): void {
+    if (this.encoderProbe) return;
+    this.encoderProbe = chooseEncoder(this.config.cameras.hwaccel, this.config.cameras.ffmpeg_path).then((choice) => {
+      this.encoder = choice;
+      for (const id of this.streams.keys()) this.applySpec(id);
+    });
   }
 
   async stop(): Promise<void> {
     this.unsubscribe?.();
+    await this.encoderProbe;
+    if (this.imageTimer) clearInterval(this.imageTimer);
+    this.motionHeld.clear();
     for (const s of this.streams.values()) {
       if (s.lingerTimer) clearTimeout(s.lingerTimer);
       s.pipeline.stop();
@@ -80,6 +134,18 @@ export class StreamService implements Extension {
   /** The capture process id (diagnostics, and tests that kill it). */
   capturePid(cameraId: string): number | undefined {
     return this.streams.get(cameraId)?.pipeline.pid;
+  }
+
+  /** Which way the camera's outputs are produced (passthrough, encoder), live clients and motion. */
+  info(cameraId: string): StreamInfo {
+    const s = this.streams.get(cameraId);
+    return {
+      ready: s?.pipeline.isReady ?? false,
+      path: s ? s.pipeline.path : null,
+      encoder_reason: this.encoder.reason,
+      live_clients: s?.pipeline.tsClients ?? 0,
+      motion: s?.motion ? s.motion.motion : null,
+    };
   }
 
   latestSnapshot(cameraId: string): Snapshot | undefined {
@@ -101,17 +167,97 @@ export class StreamService implements Extension {
     };
   }
 
+  /**
+   * Subscribes an HTTP client to the camera's live H.264 (MPEG-TS). All clients share the one
+   * capture; the first one adds the H.264 output to it.
+   */
+  attachLive(cameraId: string, reader: Reader, sink: TsSink): () => void {
+    this.requireCamera(cameraId);
+    const stream = this.ensureStream(cameraId);
+    const off = stream.pipeline.addTsClient(sink);
+    try {
+      this.cameras.addDemand(cameraId, reader);
+    } catch (err) {
+      off();
+      throw err;
+    }
+    this.applySpec(cameraId);
+    let detached = false;
+    return () => {
+      if (detached) return;
+      detached = true;
+      off();
+      this.cameras.removeDemand(cameraId, reader);
+    };
+  }
+
+  /** The live endpoint's path for a camera (relative to the HTTP API's base URL). */
+  livePath(cameraId: string): string {
+    return `${LIVE_PATH_PREFIX}${encodeURIComponent(cameraId)}/live.ts`;
+  }
+
+  /**
+   * A self-authenticating live URL for Home Assistant's Generic Camera `stream_source`. Valid for
+   * `ttlSeconds` (default ten years: HA stores it) and revoked for every camera by `rotateLiveUrlKey`.
+   */
+  liveUrlFor(cameraId: string, baseUrl: string, ttlSeconds = 10 * 365 * 86_400): string {
+    return `${baseUrl.replace(/\/+$/, '')}${this.signLivePath(cameraId, ttlSeconds)}`;
+  }
+
+  /** The signed live path alone (what `liveUrlFor` appends to the base URL). */
+  signLivePath(cameraId: string, ttlSeconds = 10 * 365 * 86_400): string {
+    const path = this.livePath(cameraId);
+    const exp = Math.floor(Date.now() / 1000) + ttlSeconds;
+    return `${path}?exp=${exp}&sig=${sign(this.liveKey(), path, exp)}`;
+  }
+
+  /** Revokes every live URL handed out so far (a new key; HA needs new URLs afterwards). */
+  rotateLiveUrlKey(): void {
+    const key = randomBytes(32);
+    mkdirSync(this.config.data_dir, { recursive: true });
+    const tmp = `${this.liveKeyPath()}.tmp-${process.pid}`;
+    writeFileSync(tmp, key, { mode: 0o600 });
+    renameSync(tmp, this.liveKeyPath());
+    this.liveUrlKey = key;
+    this.logger.info('live URLs revoked: new signing key');
+  }
+
+  private liveKeyPath(): string {
+    return join(this.config.data_dir, 'live-url.key');
+  }
+
+  /** Live URLs outlive restarts (HA stores them), so their key is kept in the data folder. */
+  private liveKey(): Buffer {
+    if (this.liveUrlKey) return this.liveUrlKey;
+    try {
+      const key = readFileSync(this.liveKeyPath());
+      if (key.length === 32) return (this.liveUrlKey = key);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    this.rotateLiveUrlKey();
+    return this.liveUrlKey!;
+  }
+
   /** A JPEG at the camera's configured quality: the live frame when streaming, else a short capture. */
   async snapshot(cameraId: string, timeoutMs = 15_000): Promise<Snapshot> {
+    return this.takeFrame(cameraId, 'snapshot', timeoutMs);
+  }
+
+  /** One frame as the camera's latest image; `image` marks a routine refresh, not a user's snapshot. */
+  private async takeFrame(cameraId: string, event: 'snapshot' | 'image', timeoutMs: number): Promise<Snapshot> {
     this.requireCamera(cameraId);
     const reader: Reader = { type: 'snapshot', id: newId() };
     this.cameras.addDemand(cameraId, reader);
     try {
       const frame = await this.ensureStream(cameraId).pipeline.nextFrame(timeoutMs);
+      // The live refresh may have taken this very frame as the image already.
+      const current = this.snapshots.get(cameraId);
+      if (event === 'image' && current?.jpeg === frame) return current;
       const size = jpegSize(frame);
       const snap: Snapshot = { jpeg: frame, width: size?.width ?? null, height: size?.height ?? null, at: new Date().toISOString() };
       this.snapshots.set(cameraId, snap);
-      this.bus.publish('camera', cameraId, 'snapshot', { bytes: frame.length, width: snap.width, height: snap.height });
+      this.bus.publish('camera', cameraId, event, { bytes: frame.length, width: snap.width, height: snap.height });
       return snap;
     } catch (err) {
       throw runtimeError(`Snapshot failed: ${(err as Error).message}`);
@@ -129,13 +275,23 @@ export class StreamService implements Extension {
   verifySignedPath(path: string, exp: unknown, sig: unknown): boolean {
     if (typeof exp !== 'string' || typeof sig !== 'string' || !/^\d{1,12}$/.test(exp)) return false;
     if (Number(exp) < Date.now() / 1000) return false;
-    const want = Buffer.from(this.signature(path, Number(exp)));
     const got = Buffer.from(sig);
-    return want.length === got.length && timingSafeEqual(want, got);
+    const matches = (key: Buffer) => {
+      const want = Buffer.from(sign(key, path, Number(exp)));
+      return want.length === got.length && timingSafeEqual(want, got);
+    };
+    return matches(this.urlKey) || (path.startsWith(LIVE_PATH_PREFIX) && path.endsWith('/live.ts') && matches(this.liveKey()));
   }
 
   private signature(path: string, exp: number): string {
-    return createHmac('sha256', this.urlKey).update(`${path}\n${exp}`).digest('base64url');
+    return sign(this.urlKey, path, exp);
+  }
+
+  /** Throws the API's not-found error for an unknown camera (connected or not). */
+  requireKnownCamera(cameraId: string): StreamCamera {
+    const cam = this.cameras.get(cameraId);
+    if (!cam) throw notFound('Camera');
+    return cam;
   }
 
   private requireCamera(cameraId: string): StreamCamera {
@@ -145,8 +301,9 @@ export class StreamService implements Extension {
     return cam;
   }
 
-  private spec(cam: StreamCamera): CaptureSpec {
+  private spec(cam: StreamCamera, stream?: CameraStream): CaptureSpec {
     const [w, h] = (cam.controls.resolution ?? '640x480').split('x').map(Number);
+    const c = cam.controls;
     return {
       driver: cam.driver,
       device: cam.device,
@@ -154,20 +311,98 @@ export class StreamService implements Extension {
       height: h || 480,
       fps: cam.controls.fps || 15,
       jpegQuality: cam.jpeg_quality ?? this.config.cameras.jpeg_quality,
+      pixelFormat: cam.capabilities?.pixel_format ?? null,
+      // H.264 stays on while the capture runs once a live client asked for it: clients that come
+      // and go then cost no restart.
+      h264: (stream?.pipeline.tsClients ?? 0) > 0 || (stream?.pipeline.isReady === true && stream.pipeline.currentSpec.h264),
+      motion: this.motionHeld.has(cam.id),
+      encoder: this.encoder.encoder,
+      ...(cam.driver === 'simulated' ? { picture: { brightness: c.brightness ?? null, contrast: c.contrast ?? null, saturation: c.saturation ?? null } } : {}),
     };
   }
 
+  /** Brings the capture's outputs in line with the camera and its clients (restarts only on change). */
+  private applySpec(cameraId: string): void {
+    const s = this.streams.get(cameraId);
+    const cam = this.cameras.get(cameraId);
+    if (!s || !cam) return;
+    const spec = this.spec(cam, s);
+    s.pipeline.reconfigure(spec);
+    if (spec.motion) {
+      const size = motionSize(spec);
+      const settings = {
+        ...size,
+        threshold: this.config.cameras.motion_threshold,
+        minAreaPercent: this.config.cameras.motion_min_area_percent,
+        holdFrames: MOTION_HOLD_FRAMES,
+      };
+      if (!s.motion || s.motion.settings.width !== size.width || s.motion.settings.height !== size.height) {
+        const was = s.motion?.motion ?? false;
+        const detector = new MotionDetector(settings, (motion) => this.bus.publish('camera', cameraId, 'motion', { motion }));
+        s.motion = detector;
+        s.pipeline.onMotionBytes((chunk) => detector.push(chunk));
+        if (was) this.bus.publish('camera', cameraId, 'motion', { motion: false });
+      }
+    } else if (s.motion) {
+      const was = s.motion.motion;
+      s.motion = null;
+      s.pipeline.onMotionBytes(null);
+      if (was) this.bus.publish('camera', cameraId, 'motion', { motion: false });
+    }
+    const path = JSON.stringify(s.pipeline.path);
+    if (path !== s.loggedPath) {
+      s.loggedPath = path;
+      this.logger.info({ camera: cameraId, path: s.pipeline.path, encoder: this.encoder.reason }, 'capture path');
+    }
+  }
+
+  /** Holds or releases the motion demand to match the camera's `motion` setting. */
+  private syncMotion(cameraId: string): void {
+    const cam = this.cameras.get(cameraId);
+    const wanted = cam?.exists === true && cam.motion === true;
+    if (wanted === this.motionHeld.has(cameraId)) return;
+    if (wanted) {
+      this.motionHeld.add(cameraId);
+      this.cameras.addDemand(cameraId, MOTION_READER);
+    } else {
+      this.motionHeld.delete(cameraId);
+      if (cam) this.cameras.removeDemand(cameraId, MOTION_READER);
+    }
+    this.applySpec(cameraId);
+  }
+
   private ensureStream(cameraId: string): CameraStream {
-    let s = this.streams.get(cameraId);
-    if (s) return s;
+    const existing = this.streams.get(cameraId);
+    if (existing) return existing;
     const cam = this.requireCamera(cameraId);
+    this.probeEncoder();
     const pipeline = new CapturePipeline(this.spec(cam), this.config.cameras.ffmpeg_path, {
-      onReady: () => this.bus.publish('camera', cameraId, 'ready', {}),
+      onReady: () => this.bus.publish('camera', cameraId, 'ready', { path: pipeline.path }),
       onNotReady: (reason) => this.bus.publish('camera', cameraId, 'notReady', { reason }),
     }, this.logger.child({ camera: cameraId }));
-    s = { pipeline, lingerTimer: null };
-    this.streams.set(cameraId, s);
-    return s;
+    const stream: CameraStream = { pipeline, lingerTimer: null, loggedPath: null, motion: null, lastImageAt: 0 };
+    pipeline.subscribe((frame) => this.onLiveFrame(cameraId, stream, frame));
+    this.streams.set(cameraId, stream);
+    this.applySpec(cameraId);
+    return stream;
+  }
+
+  /** Keeps the camera image (MQTT's retained picture) fresh from the running capture. */
+  private onLiveFrame(cameraId: string, s: CameraStream, frame: Buffer): void {
+    const now = Date.now();
+    if (now - s.lastImageAt < 1000 / this.config.cameras.live_image_fps) return;
+    s.lastImageAt = now;
+    const size = jpegSize(frame);
+    this.snapshots.set(cameraId, { jpeg: frame, width: size?.width ?? null, height: size?.height ?? null, at: new Date(now).toISOString() });
+    this.bus.publish('camera', cameraId, 'image', { bytes: frame.length, width: size?.width ?? null, height: size?.height ?? null });
+  }
+
+  /** `image_interval_seconds`: cameras nobody streams get a brief capture for a fresh image. */
+  private refreshIdleImages(): void {
+    for (const cam of this.cameras.all()) {
+      if (!cam.exists || this.isReady(cam.id)) continue;
+      this.takeFrame(cam.id, 'image', 15_000).catch((err: Error) => this.logger.warn({ camera: cam.id, err: err.message }, 'image refresh failed'));
+    }
   }
 
   private onCameraEvent(e: DomainEvent<'camera'>): void {
@@ -178,6 +413,7 @@ export class StreamService implements Extension {
         const s = this.ensureStream(id);
         if (s.lingerTimer) clearTimeout(s.lingerTimer);
         s.lingerTimer = null;
+        this.applySpec(id);
         s.pipeline.start();
         break;
       }
@@ -192,18 +428,23 @@ export class StreamService implements Extension {
         s.lingerTimer.unref();
         break;
       }
+      case 'connected':
+      case 'disconnected':
+        this.syncMotion(id);
+        break;
       case 'updated': {
         const changes = e.details.changes;
-        const s = this.streams.get(id);
-        const cam = this.cameras.get(id);
-        if (s && cam && ('resolution' in changes || 'fps' in changes || 'jpeg-quality' in changes || 'jpeg_quality' in changes)) s.pipeline.reconfigure(this.spec(cam));
+        if (['resolution', 'fps', 'jpeg-quality', 'jpeg_quality', 'brightness', 'contrast', 'saturation'].some((k) => k in changes)) this.applySpec(id);
+        if ('motion' in changes) this.syncMotion(id);
         if (changes.snap === true) this.snapshot(id).catch((err: Error) => this.logger.warn({ camera: id, err: err.message }, 'snapshot failed'));
         break;
       }
       case 'deleted': {
+        this.motionHeld.delete(id);
         const s = this.streams.get(id);
         if (s) {
           s.pipeline.stop();
+          s.pipeline.endTsClients();
           this.streams.delete(id);
         }
         this.snapshots.delete(id);
@@ -211,4 +452,8 @@ export class StreamService implements Extension {
       }
     }
   }
+}
+
+function sign(key: Buffer, path: string, exp: number): string {
+  return createHmac('sha256', key).update(`${path}\n${exp}`).digest('base64url');
 }

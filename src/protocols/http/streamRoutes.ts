@@ -1,6 +1,7 @@
-// HTTP adapter for streams: MJPEG (multipart/x-mixed-replace), snapshots and signed stream URLs.
+// HTTP adapter for streams: MJPEG (multipart/x-mixed-replace), live H.264 in MPEG-TS (Home
+// Assistant's go2rtc reads it as a Generic Camera stream_source), snapshots and signed stream URLs.
 // Authenticated by bearer header, `?token=` (for <img> tags, which cannot send headers) or a
-// short-lived signed URL (for Home Assistant's MJPEG camera integration).
+// signed URL (short-lived for HA's MJPEG camera; long-lived and revocable for the live view).
 import type { Request, Response, Router } from 'express';
 import type { AuthService } from '../../auth/authService.js';
 import { hasRole } from '../../auth/records.js';
@@ -64,6 +65,71 @@ export function mountStreamRoutes(router: Router, { auth, streams }: StreamRoute
     } catch (err) {
       sendError(res, err);
     }
+  });
+
+  // One encoder per camera, however many clients: each client joins at a keyframe and skips
+  // ahead to the next one when it falls behind (TsFanout).
+  router.get('/api/cameras/:id/live.ts', (req: Request, res: Response) => {
+    if (!allowed(req)) return sendError(res, unauthorized());
+    const id = String(req.params.id);
+    let detach: (() => void) | null = null;
+    try {
+      detach = streams.attachLive(id, { type: 'http-live', id: newId() }, {
+        write: (chunk) => void res.write(chunk),
+        backlog: () => res.writableLength,
+        end: () => res.end(),
+      });
+    } catch (err) {
+      return sendError(res, err);
+    }
+    res.writeHead(200, { 'Content-Type': 'video/mp2t', 'Cache-Control': 'no-store', Connection: 'close' });
+    const end = () => {
+      detach?.();
+      detach = null;
+    };
+    res.on('close', end);
+    req.on('aborted', end);
+  });
+
+  // Path taken (passthrough/encoder), live clients and motion state, for the panel.
+  router.get('/api/cameras/:id/stream-info', (req: Request, res: Response) => {
+    const actor = auth.authenticate(bearerFrom(req.headers.authorization));
+    if (!actor) return sendError(res, unauthorized());
+    try {
+      streams.requireKnownCamera(String(req.params.id));
+    } catch (err) {
+      return sendError(res, err);
+    }
+    res.json(streams.info(String(req.params.id)));
+  });
+
+  // The long-lived live URL for Home Assistant: POST {base_url?} → {url, path}. Admins only: it
+  // stays valid until the live URL key is rotated.
+  router.post('/api/cameras/:id/live-url', (req: Request, res: Response) => {
+    const actor = auth.authenticate(bearerFrom(req.headers.authorization));
+    if (!actor) return sendError(res, unauthorized());
+    if (!hasRole(actor, 'admin')) return sendError(res, forbidden());
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const base = body.base_url ?? `${req.protocol}://${req.get('host') ?? 'localhost'}`;
+    if (typeof base !== 'string' || !/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/.test(base)) {
+      return sendError(res, validationError('Validation failed', [{ path: 'payload.base_url', message: 'must be an http(s) URL without query' }]));
+    }
+    const id = String(req.params.id);
+    try {
+      streams.requireKnownCamera(id);
+    } catch (err) {
+      return sendError(res, err);
+    }
+    res.json({ url: streams.liveUrlFor(id, base), path: streams.signLivePath(id) });
+  });
+
+  // Revokes every live URL handed out (HA's stream sources must then be re-created).
+  router.post('/api/streams/live-urls/revoke', (req: Request, res: Response) => {
+    const actor = auth.authenticate(bearerFrom(req.headers.authorization));
+    if (!actor) return sendError(res, unauthorized());
+    if (!hasRole(actor, 'admin')) return sendError(res, forbidden());
+    streams.rotateLiveUrlKey();
+    res.json({ revoked: true });
   });
 
   // Signed URLs: POST {path: "stream.mjpeg"|"snapshot.jpg", ttl_seconds?} → {url}

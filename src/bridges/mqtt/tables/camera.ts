@@ -15,9 +15,11 @@ export const CAMERA_EVENTS = [
   'demand', 'unDemand', 'ready', 'notReady', 'read', 'unread', 'updated', 'snapshot', 'recording', 'connected', 'disconnected',
 ] as const;
 
-/** The latest JPEG per camera, where the streaming pipeline keeps one. */
+/** The latest JPEG per camera, where the streaming pipeline keeps one, and its motion state. */
 export interface SnapshotSource {
   latestSnapshot(cameraId: string): { jpeg: Buffer } | undefined;
+  /** null while motion detection has not run. */
+  info(cameraId: string): { motion: boolean | null };
 }
 
 const IMAGE_NUMBERS: { key: RangeKey; name: string; icon: string }[] = [
@@ -59,6 +61,7 @@ export function cameraTable(cameras: CameraService, snapshots?: SnapshotSource):
     rows: [
       ...imageRow,
       { key: 'ready', component: 'binary_sensor', name: 'Stream ready', icon: 'mdi:video-check', state: (c) => onOff(c.ready) },
+      ...(snapshots ? [motionRow(snapshots)] : []),
       { key: 'readers', component: 'sensor', name: 'Readers', icon: 'mdi:eye', state_class: 'measurement', state: (c) => String(c.readers) },
       {
         key: 'stream',
@@ -136,5 +139,21 @@ export function cameraTable(cameras: CameraService, snapshots?: SnapshotSource):
       },
       { key: 'event', component: 'event', name: 'Event', events: CAMERA_EVENTS },
     ],
+  };
+}
+
+/** Cameras with `motion: true`; the state comes from the capture's motion detector (`camera:motion`). */
+function motionRow(streams: SnapshotSource): EntityRow<CameraView> {
+  return {
+    key: 'motion',
+    component: 'binary_sensor',
+    name: 'Motion',
+    device_class: 'motion',
+    followsDevice: true,
+    applies: (c) => c.motion,
+    state: (c) => {
+      const motion = streams.info(c.id).motion;
+      return motion === null ? null : onOff(motion);
+    },
   };
 }

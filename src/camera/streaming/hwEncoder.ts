@@ -1,0 +1,52 @@
+// Chooses the H.264 encoder for cameras that do not deliver H.264: `cameras.hwaccel` names a
+// hardware encoder (or `auto` tries them), and a short real test encode decides whether it works
+// here. Anything that fails falls back to libx264.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { encoderProbeArgs, VAAPI_DEVICE, type H264Encoder } from './ffmpegArgs.js';
+
+export type HwAccel = 'auto' | 'none' | 'vaapi' | 'v4l2m2m';
+
+export interface EncoderChoice {
+  encoder: H264Encoder;
+  /** Why this encoder, for the one log line per camera. */
+  reason: string;
+}
+
+const PROBE_TIMEOUT_MS = 10_000;
+
+/** Hardware candidates for a setting, in the order they are tried. */
+export function encoderCandidates(hwaccel: HwAccel, exists: (path: string) => boolean = existsSync): H264Encoder[] {
+  const vaapi = exists(VAAPI_DEVICE) ? (['h264_vaapi'] as const) : [];
+  switch (hwaccel) {
+    case 'none':
+      return [];
+    case 'vaapi':
+      return ['h264_vaapi'];
+    case 'v4l2m2m':
+      return ['h264_v4l2m2m'];
+    case 'auto':
+      return [...vaapi, 'h264_v4l2m2m'];
+  }
+}
+
+export function probeEncoder(ffmpegPath: string, encoder: H264Encoder): Promise<boolean> {
+  return new Promise((resolve) => {
+    const child = spawn(ffmpegPath, encoderProbeArgs(encoder), { stdio: 'ignore' });
+    const timer = setTimeout(() => child.kill('SIGKILL'), PROBE_TIMEOUT_MS);
+    child.once('error', () => resolve(false));
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve(code === 0);
+    });
+  });
+}
+
+export async function chooseEncoder(hwaccel: HwAccel, ffmpegPath: string): Promise<EncoderChoice> {
+  const candidates = encoderCandidates(hwaccel);
+  for (const encoder of candidates) {
+    if (await probeEncoder(ffmpegPath, encoder)) return { encoder, reason: `hwaccel ${hwaccel}: ${encoder} works` };
+  }
+  const reason = hwaccel === 'none' ? 'hwaccel none' : `hwaccel ${hwaccel}: no working hardware encoder (${candidates.join(', ') || 'none present'}), software`;
+  return { encoder: 'libx264', reason };
+}

@@ -1,0 +1,52 @@
+// cameras.image_interval_seconds: with nobody streaming, the camera image is refreshed by a brief
+// capture that stops again (no lasting process, no user-facing snapshot events).
+import { execFileSync } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DomainEvent } from '../../src/core/eventBus.js';
+import { startTestApp, type TestApp } from '../helpers/testApp.js';
+
+const hasFfmpeg = (() => {
+  try {
+    execFileSync('ffmpeg', ['-version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+let t: TestApp;
+const events: DomainEvent[] = [];
+
+const waitFor = async (pred: () => boolean, ms = 30_000, what = 'condition') => {
+  const until = Date.now() + ms;
+  while (!pred()) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+};
+
+beforeAll(async () => {
+  if (!hasFfmpeg) return;
+  t = await startTestApp({ cameras: { simulated: 'always', stream_linger_seconds: 0, image_interval_seconds: 2 } });
+  t.app.context.bus.subscribe((e) => events.push(e), ['camera']);
+});
+
+afterAll(async () => {
+  await t?.stop();
+});
+
+describe.skipIf(!hasFfmpeg)('idle image refresh', () => {
+  it('captures briefly for each refresh and stops again', async () => {
+    const cameraId = t.app.context.cameras!.all()[0]!.id;
+    const names = () => events.filter((e) => e.entity === cameraId).map((e) => e.event);
+    await waitFor(() => names().filter((n) => n === 'image').length >= 2, 60_000, 'two image refreshes');
+    const seq = names().filter((n) => ['demand', 'ready', 'image', 'unDemand', 'notReady'].includes(n));
+    const first = seq.indexOf('image');
+    // Each refresh: demand, ready, image, then the capture is released and stops.
+    expect(seq.slice(0, first + 1)).toEqual(['demand', 'ready', 'image']);
+    expect(seq.slice(first + 1, first + 3)).toEqual(['unDemand', 'notReady']);
+    expect(names()).not.toContain('snapshot');
+    const snap = t.app.context.streams!.latestSnapshot(cameraId);
+    expect(snap?.jpeg.subarray(0, 2)).toEqual(Buffer.from([0xff, 0xd8]));
+  }, 90_000);
+});
