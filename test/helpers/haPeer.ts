@@ -3,7 +3,9 @@
 // id-numbered commands answered by `result` (ids must increase), supported_features (coalesced
 // arrays once the client asks), subscribe_events / unsubscribe_events, subscribe_entities with the
 // compressed a/c/r diffs, get_states, fire_event, call_service (light.* changes the entity and
-// notifies subscribers; persistent_notification.* is recorded), ping/pong. Used where a real HA
+// notifies subscribers; persistent_notification.* is recorded), ping/pong, and Lovelace resources
+// (lovelace/info, lovelace/resources and, in storage resource mode only, …/create, /update, /delete,
+// as core lovelace/__init__.py registers them). Used where a real HA
 // Core cannot run; it keeps its entities and notifications across stop()/start(), as HA does.
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
@@ -24,6 +26,14 @@ export interface FiredEvent {
   event_type: string;
   data: Record<string, unknown>;
 }
+
+export interface LovelaceResource {
+  id: string;
+  type: 'css' | 'js' | 'module' | 'html';
+  url: string;
+}
+
+const RESOURCE_TYPES = ['css', 'js', 'module', 'html'];
 
 export interface ServiceCall {
   domain: string;
@@ -58,6 +68,12 @@ export class HaPeer extends EventEmitter {
   /** false: ping goes unanswered, as over a link that died without closing. */
   answerPings = true;
   connections = 0;
+  /** Dashboard resources (survive stop()/start(), as HA's .storage/lovelace_resources does). */
+  readonly resources: LovelaceResource[] = [];
+  /** `yaml`: resources come from configuration.yaml; the CRUD commands do not exist. */
+  resourceMode: 'storage' | 'yaml' = 'storage';
+  /** false: an HA from before lovelace/info (unknown_command). */
+  hasLovelaceInfo = true;
   /** Path of the last websocket upgrade (e.g. /core/websocket, /api/websocket). */
   lastPath = '';
   private server: Server | null = null;
@@ -223,6 +239,16 @@ export class HaPeer extends EventEmitter {
       }
       case 'call_service':
         return this.callService(c, id, m);
+      case 'lovelace/info':
+        if (!this.hasLovelaceInfo) return this.error(c, id, 'unknown_command', 'Unknown command.');
+        return this.result(c, id, { resource_mode: this.resourceMode });
+      case 'lovelace/resources':
+        return this.result(c, id, this.resources.map((r) => ({ ...r })));
+      case 'lovelace/resources/create':
+      case 'lovelace/resources/update':
+      case 'lovelace/resources/delete':
+        if (this.resourceMode === 'yaml') return this.error(c, id, 'unknown_command', 'Unknown command.');
+        return this.resourceCommand(c, id, m);
       default:
         return this.error(c, id, 'unknown_command', 'Unknown command.');
     }
@@ -262,6 +288,30 @@ export class HaPeer extends EventEmitter {
     }
     this.result(c, id, { context, response: null });
     this.emit('call', call);
+  }
+
+  /** StorageCollectionWebsocket: voluptuous schema errors are invalid_format, unknown ids not_found. */
+  private resourceCommand(c: Client, id: number, m: Msg): void {
+    const op = String(m.type).split('/')[2];
+    if (op === 'create') {
+      if (typeof m.res_type !== 'string' || !RESOURCE_TYPES.includes(m.res_type)) return this.error(c, id, 'invalid_format', `value must be one of ['css', 'html', 'js', 'module'] for dictionary value @ data['res_type']`);
+      if (typeof m.url !== 'string' || !m.url) return this.error(c, id, 'invalid_format', "required key not provided @ data['url']");
+      const item: LovelaceResource = { id: randomUUID().replace(/-/g, ''), type: m.res_type as LovelaceResource['type'], url: m.url };
+      this.resources.push(item);
+      return this.result(c, id, { ...item });
+    }
+    const index = this.resources.findIndex((r) => r.id === m.resource_id);
+    if (index < 0) return this.error(c, id, 'not_found', `Unable to find resource_id ${String(m.resource_id)}`);
+    if (op === 'delete') {
+      this.resources.splice(index, 1);
+      return this.result(c, id, null);
+    }
+    if (m.res_type !== undefined && (typeof m.res_type !== 'string' || !RESOURCE_TYPES.includes(m.res_type))) return this.error(c, id, 'invalid_format', `value must be one of ['css', 'html', 'js', 'module'] for dictionary value @ data['res_type']`);
+    if (m.url !== undefined && (typeof m.url !== 'string' || !m.url)) return this.error(c, id, 'invalid_format', "expected str for dictionary value @ data['url']");
+    const item = this.resources[index]!;
+    if (typeof m.res_type === 'string') item.type = m.res_type as LovelaceResource['type'];
+    if (typeof m.url === 'string') item.url = m.url;
+    return this.result(c, id, { ...item });
   }
 
   private fire(eventType: string, data: Record<string, unknown>, context: PeerState['context']): void {
