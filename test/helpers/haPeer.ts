@@ -5,11 +5,14 @@
 // compressed a/c/r diffs, get_states, fire_event, call_service (light.* changes the entity and
 // notifies subscribers; persistent_notification.* is recorded), ping/pong, and Lovelace resources
 // (lovelace/info, lovelace/resources and, in storage resource mode only, …/create, /update, /delete,
-// as core lovelace/__init__.py registers them). Used where a real HA
+// as core lovelace/__init__.py registers them), the entity and device registry lists the frontend
+// loads (config/entity_registry/list_for_display, config/device_registry/list), service calls the
+// test declares (recorded, answered, no state change: an MQTT entity waits for its device's state),
+// and camera pictures over HTTP at /api/camera_proxy/<entity_id>?token=<access_token>. Used where a real HA
 // Core cannot run; it keeps its entities and notifications across stop()/start(), as HA does.
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 
@@ -34,6 +37,25 @@ export interface LovelaceResource {
 }
 
 const RESOURCE_TYPES = ['css', 'js', 'module', 'html'];
+
+/** An entity registry entry as list_for_display describes it (before its keys are shortened). */
+export interface PeerRegistryEntity {
+  entity_id: string;
+  device_id?: string;
+  name?: string;
+  platform?: string;
+  hidden?: boolean;
+}
+
+/** A device registry entry (home-assistant/frontend src/data/device/device_registry.ts fields). */
+export interface PeerDevice {
+  id: string;
+  name: string | null;
+  name_by_user: string | null;
+  manufacturer: string | null;
+  model: string | null;
+  disabled_by: string | null;
+}
 
 export interface ServiceCall {
   domain: string;
@@ -74,6 +96,12 @@ export class HaPeer extends EventEmitter {
   resourceMode: 'storage' | 'yaml' = 'storage';
   /** false: an HA from before lovelace/info (unknown_command). */
   hasLovelaceInfo = true;
+  readonly entityRegistry: PeerRegistryEntity[] = [];
+  readonly deviceRegistry: PeerDevice[] = [];
+  /** `domain.service` pairs that exist besides light.* and persistent_notification.*. */
+  readonly services = new Set<string>();
+  /** JPEG (or any image) per camera entity, served at /api/camera_proxy/<entity_id>. */
+  readonly pictures = new Map<string, Buffer>();
   /** Path of the last websocket upgrade (e.g. /core/websocket, /api/websocket). */
   lastPath = '';
   private server: Server | null = null;
@@ -97,7 +125,7 @@ export class HaPeer extends EventEmitter {
   }
 
   async start(): Promise<void> {
-    const server = createServer((_req, res) => res.writeHead(404).end());
+    const server = createServer((req, res) => this.http(req, res));
     const wss = new WebSocketServer({ noServer: true });
     server.on('upgrade', (req, socket, head) => {
       this.lastPath = req.url ?? '';
@@ -120,6 +148,16 @@ export class HaPeer extends EventEmitter {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
+  }
+
+  /** core camera CameraImageView: the token must be the entity's current access_token. */
+  private http(req: IncomingMessage, res: ServerResponse): void {
+    const url = new URL(req.url ?? '/', 'http://peer');
+    const match = /^\/api\/camera_proxy\/([a-z_]+\.[a-z0-9_]+)$/.exec(url.pathname);
+    const picture = match ? this.pictures.get(match[1]!) : undefined;
+    if (!match || !picture) return void res.writeHead(404).end();
+    if (url.searchParams.get('token') !== this.states.get(match[1]!)?.attributes.access_token) return void res.writeHead(401).end('401: Unauthorized');
+    res.writeHead(200, { 'content-type': 'image/jpeg', 'cache-control': 'no-store' }).end(picture);
   }
 
   /** A change made inside HA (a user switching the light in the HA UI). */
@@ -239,6 +277,14 @@ export class HaPeer extends EventEmitter {
       }
       case 'call_service':
         return this.callService(c, id, m);
+      case 'config/entity_registry/list_for_display':
+        // core entity_registry.py websocket_list_entities_for_display: shortened keys.
+        return this.result(c, id, {
+          entity_categories: { 0: 'config', 1: 'diagnostic' },
+          entities: this.entityRegistry.map((e) => ({ ei: e.entity_id, lb: [], ...(e.device_id ? { di: e.device_id } : {}), ...(e.name ? { en: e.name } : {}), ...(e.platform ? { pl: e.platform } : {}), ...(e.hidden ? { hb: true } : {}) })),
+        });
+      case 'config/device_registry/list':
+        return this.result(c, id, this.deviceRegistry.map((d) => ({ ...d })));
       case 'lovelace/info':
         if (!this.hasLovelaceInfo) return this.error(c, id, 'unknown_command', 'Unknown command.');
         return this.result(c, id, { resource_mode: this.resourceMode });
@@ -283,6 +329,8 @@ export class HaPeer extends EventEmitter {
     } else if (key === 'persistent_notification.dismiss_all') {
       this.serviceCalls.push(call);
       this.notifications.clear();
+    } else if (this.services.has(key)) {
+      this.serviceCalls.push(call);
     } else {
       return this.error(c, id, 'not_found', `Service ${key} not found.`);
     }
