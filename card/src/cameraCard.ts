@@ -232,7 +232,7 @@ export class SwitchboardCameraCard extends LitElement {
           })}
           ${dimmable
             ? html`<label>
-                <span>Light brightness</span>
+                <span>Light level</span>
                 <input
                   type="range"
                   name="light_brightness"

@@ -106,6 +106,7 @@ export const cardStyles = css`
     display: flex;
     flex-direction: column;
     align-items: center;
+    justify-content: center;
     gap: 2px;
     min-height: 48px;
     padding: 6px 4px;

@@ -2,6 +2,7 @@
 // <config>/www/switchboard/, the dashboard resource is created once, updated on a new add-on
 // version, left alone on a restart of HA; YAML resource mode and an HA without lovelace/info get
 // the lines to add instead; a missing config folder sends nothing.
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,9 +12,12 @@ import { CardInstaller, cardResourceUrl } from '../../src/bridges/homeassistant/
 import { HomeAssistantBridge } from '../../src/bridges/homeassistant/homeAssistantBridge.js';
 import { EventBus } from '../../src/core/eventBus.js';
 import { StatusService } from '../../src/services/system/statusService.js';
+import { VERSION } from '../../src/app.js';
 import { HaPeer } from '../helpers/haPeer.js';
+import { startTestApp } from '../helpers/testApp.js';
 
 const TOKEN = 'long-lived-access-token-for-tests';
+const ROOT = new URL('../../', import.meta.url).pathname;
 const cleanups: (() => Promise<void> | void)[] = [];
 
 afterEach(async () => {
@@ -170,5 +174,30 @@ describe('camera card installation', () => {
     expect(card()?.detail).toMatch(/config folder not mapped/);
     expect(p.received.some((m) => typeof m.type === 'string' && m.type.startsWith('lovelace/'))).toBe(false);
     expect(existsSync(dirs.configDir)).toBe(false);
+  });
+
+  it('the add-on installs its built card with its own version (homeassistant.card), and not with card: false', async () => {
+    execFileSync('npm', ['run', '-s', 'build:card'], { cwd: ROOT, stdio: 'ignore' });
+    const p = await peer();
+    const dirs = folders(true);
+    const t = await startTestApp({ homeassistant: { enabled: true, url: p.url, token: TOKEN, config_dir: dirs.configDir } });
+    cleanups.push(() => t.stop());
+    await p.waitFor(() => p.resources.length === 1);
+    expect(p.resources[0]).toMatchObject({ type: 'module', url: cardResourceUrl(VERSION) });
+    expect(readFileSync(dirs.installed)).toEqual(readFileSync(join(ROOT, 'card/dist/switchboard-camera-card.js')));
+    await until(() => t.app.context.status.health().components.card?.state === 'ok');
+
+    const off = folders(true);
+    const p2 = await peer();
+    const t2 = await startTestApp({ homeassistant: { enabled: true, url: p2.url, token: TOKEN, config_dir: off.configDir, card: false } });
+    cleanups.push(() => t2.stop());
+    await until(() => t2.app.context.status.health().components.homeassistant?.state === 'ok');
+    // Messages keep their order on the socket: once an event fired after connecting has arrived,
+    // anything the installer would have sent on connecting would have arrived before it.
+    t2.app.context.bus.publish('camera', 'probe', 'demand', {});
+    await p2.waitFor(() => p2.fired.some((f) => f.data.entity === 'probe'));
+    expect(t2.app.context.status.health().components.card).toBeUndefined();
+    expect(p2.received.some((m) => typeof m.type === 'string' && m.type.startsWith('lovelace/'))).toBe(false);
+    expect(existsSync(off.installed)).toBe(false);
   });
 });
