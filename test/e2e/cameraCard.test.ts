@@ -296,6 +296,10 @@ describe.skipIf(!hasChromium)(hasChromium ? 'camera card in a real browser (chro
     // Only camera devices of Switchboard: not the add-on's own device, not other makers'.
     expect(result.options).toEqual([['', 'Choose a camera…'], [DEVICE, 'Front door']]);
     expect(result.detail).toEqual({ config: { type: 'custom:switchboard-camera-card', device_id: DEVICE } });
+    // A broken YAML config is refused with a message the dashboard shows in its error card.
+    expect(await page.evaluate(`window.harness.configError({ type: 'custom:switchboard-camera-card', entities: ['light.x'] })`)).toMatch(/"entities" must map keys to entity ids/);
+    expect(await page.evaluate('window.harness.configError(null)')).toBe('Invalid configuration');
+    expect(await page.evaluate(`window.harness.configError({ type: 'custom:switchboard-camera-card', device_id: 'x' })`)).toBe('');
     await page.close();
   });
 

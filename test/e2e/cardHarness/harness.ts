@@ -79,6 +79,16 @@ const harness = {
     const el = cardRoot().querySelector('ha-camera-stream') as (HTMLElement & { stateObj?: { entity_id: string }; hass?: HomeAssistant }) | null;
     return el ? [el.stateObj?.entity_id ?? '', el.hasAttribute('controls'), typeof el.hass?.callService] : null;
   },
+  /** What setConfig throws for a config (HA shows it in an error card); '' when accepted. */
+  configError(config: unknown): string {
+    const probe = document.createElement('switchboard-camera-card') as CardElement;
+    try {
+      probe.setConfig(config as CardConfig);
+      return '';
+    } catch (err) {
+      return String((err as Error).message);
+    }
+  },
   /** The dashboard editor's steps: stub config, editor element, device choice → config-changed. */
   async editor(): Promise<{ stub: unknown; tag: string; options: [string, string | null][]; detail: unknown }> {
     type CardClass = CustomElementConstructor & { getStubConfig(h: unknown): unknown; getConfigElement(): HTMLElement };
