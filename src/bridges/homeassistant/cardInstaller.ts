@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { ComponentState, StatusService } from '../../services/system/statusService.js';
 
-export const CARD_FILE = 'switchboard-camera-card.js';
-export const CARD_PATH = `/local/switchboard/${CARD_FILE}`;
+const CARD_FILE = 'switchboard-camera-card.js';
+const CARD_PATH = `/local/switchboard/${CARD_FILE}`;
 export const cardResourceUrl = (version: string) => `${CARD_PATH}?v=${encodeURIComponent(version)}`;
 
 const RESTART_NOTICE = 'switchboard_card_restart';
