@@ -11,7 +11,8 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY web ./web
-# Compiles src/ to dist/ and bundles the web panel into web/dist/.
+COPY card ./card
+# Compiles src/ to dist/, bundles the web panel into web/dist/ and the dashboard card into card/dist/.
 RUN npm run build
 
 # --- Stage 2: the runtime image: production dependencies and the compiled dist/ only.
@@ -26,6 +27,8 @@ RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /src/dist ./dist
 # The panel is served from ../../../web/dist relative to dist/protocols/http (src/protocols/http/panel.ts).
 COPY --from=build /src/web/dist ./web/dist
+# The camera card the add-on copies into HA's www/ (src/app.ts CARD_BUNDLE: ../card/dist from dist/).
+COPY --from=build /src/card/dist ./card/dist
 COPY addon/rootfs /
 # Non-root: s6-overlay's /init (PID 1) must start as root, but the service drops to this user in
 # addon/rootfs/etc/services.d/switchboard/run. V4L2 access: the device nodes keep the host's group

@@ -4,12 +4,14 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { Server as SocketIOServer } from 'socket.io';
 import { AuthService } from './auth/authService.js';
 import type { Config } from './config/schema.js';
 import type { Extension } from './core/extension.js';
 import { EventBus } from './core/eventBus.js';
+import { CardInstaller } from './bridges/homeassistant/cardInstaller.js';
 import { HomeAssistantBridge } from './bridges/homeassistant/homeAssistantBridge.js';
 import { createMqttBridge } from './bridges/mqtt/index.js';
 import type { MqttBridge } from './bridges/mqtt/mqttBridge.js';
@@ -87,6 +89,9 @@ export interface App {
 }
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+/** The camera card bundle built by `npm run build:card` (same relative place from src/ and dist/). */
+const CARD_BUNDLE = fileURLToPath(new URL('../card/dist/switchboard-camera-card.js', import.meta.url));
 
 export function createApp(config: Config, options: AppOptions = {}): App {
   const { logger, hub: logs } = createLogging({ level: config.log_level, out: options.logOut, format: options.logFormat });
@@ -206,6 +211,9 @@ export function createApp(config: Config, options: AppOptions = {}): App {
       logger: logger.child({ service: 'homeassistant' }),
       sources: { credentials: () => credentials.all(), monitors: () => monitors.all(), cameras: () => cameras.all() },
       cameras,
+      card: config.homeassistant.card
+        ? new CardInstaller({ configDir: config.homeassistant.config_dir, bundlePath: CARD_BUNDLE, version: VERSION, status, logger: logger.child({ service: 'card' }) })
+        : undefined,
     }),
   );
 

@@ -43,6 +43,10 @@ export const homeassistantSchema = z
     token: z.string().optional(),
     enabled: z.boolean().default(true),
     notifications: z.boolean().default(true),
+    /** Install the Switchboard camera card (file in www/switchboard/ plus a dashboard resource). */
+    card: z.boolean().default(true),
+    /** Home Assistant's config folder as mounted in the add-on (map homeassistant_config). */
+    config_dir: z.string().default('/homeassistant'),
   })
   .strict();
 

@@ -3,11 +3,16 @@
 // id-numbered commands answered by `result` (ids must increase), supported_features (coalesced
 // arrays once the client asks), subscribe_events / unsubscribe_events, subscribe_entities with the
 // compressed a/c/r diffs, get_states, fire_event, call_service (light.* changes the entity and
-// notifies subscribers; persistent_notification.* is recorded), ping/pong. Used where a real HA
+// notifies subscribers; persistent_notification.* is recorded), ping/pong, and Lovelace resources
+// (lovelace/info, lovelace/resources and, in storage resource mode only, …/create, /update, /delete,
+// as core lovelace/__init__.py registers them), the entity and device registry lists the frontend
+// loads (config/entity_registry/list_for_display, config/device_registry/list), service calls the
+// test declares (recorded, answered, no state change: an MQTT entity waits for its device's state),
+// and camera pictures over HTTP at /api/camera_proxy/<entity_id>?token=<access_token>. Used where a real HA
 // Core cannot run; it keeps its entities and notifications across stop()/start(), as HA does.
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 
@@ -23,6 +28,33 @@ export interface PeerState {
 export interface FiredEvent {
   event_type: string;
   data: Record<string, unknown>;
+}
+
+export interface LovelaceResource {
+  id: string;
+  type: 'css' | 'js' | 'module' | 'html';
+  url: string;
+}
+
+const RESOURCE_TYPES = ['css', 'js', 'module', 'html'];
+
+/** An entity registry entry as list_for_display describes it (before its keys are shortened). */
+export interface PeerRegistryEntity {
+  entity_id: string;
+  device_id?: string;
+  name?: string;
+  platform?: string;
+  hidden?: boolean;
+}
+
+/** A device registry entry (home-assistant/frontend src/data/device/device_registry.ts fields). */
+export interface PeerDevice {
+  id: string;
+  name: string | null;
+  name_by_user: string | null;
+  manufacturer: string | null;
+  model: string | null;
+  disabled_by: string | null;
 }
 
 export interface ServiceCall {
@@ -58,6 +90,18 @@ export class HaPeer extends EventEmitter {
   /** false: ping goes unanswered, as over a link that died without closing. */
   answerPings = true;
   connections = 0;
+  /** Dashboard resources (survive stop()/start(), as HA's .storage/lovelace_resources does). */
+  readonly resources: LovelaceResource[] = [];
+  /** `yaml`: resources come from configuration.yaml; the CRUD commands do not exist. */
+  resourceMode: 'storage' | 'yaml' = 'storage';
+  /** false: an HA from before lovelace/info (unknown_command). */
+  hasLovelaceInfo = true;
+  readonly entityRegistry: PeerRegistryEntity[] = [];
+  readonly deviceRegistry: PeerDevice[] = [];
+  /** `domain.service` pairs that exist besides light.* and persistent_notification.*. */
+  readonly services = new Set<string>();
+  /** JPEG (or any image) per camera entity, served at /api/camera_proxy/<entity_id>. */
+  readonly pictures = new Map<string, Buffer>();
   /** Path of the last websocket upgrade (e.g. /core/websocket, /api/websocket). */
   lastPath = '';
   private server: Server | null = null;
@@ -81,7 +125,7 @@ export class HaPeer extends EventEmitter {
   }
 
   async start(): Promise<void> {
-    const server = createServer((_req, res) => res.writeHead(404).end());
+    const server = createServer((req, res) => this.http(req, res));
     const wss = new WebSocketServer({ noServer: true });
     server.on('upgrade', (req, socket, head) => {
       this.lastPath = req.url ?? '';
@@ -104,6 +148,16 @@ export class HaPeer extends EventEmitter {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
+  }
+
+  /** core camera CameraImageView: the token must be the entity's current access_token. */
+  private http(req: IncomingMessage, res: ServerResponse): void {
+    const url = new URL(req.url ?? '/', 'http://peer');
+    const match = /^\/api\/camera_proxy\/([a-z_]+\.[a-z0-9_]+)$/.exec(url.pathname);
+    const picture = match ? this.pictures.get(match[1]!) : undefined;
+    if (!match || !picture) return void res.writeHead(404).end();
+    if (url.searchParams.get('token') !== this.states.get(match[1]!)?.attributes.access_token) return void res.writeHead(401).end('401: Unauthorized');
+    res.writeHead(200, { 'content-type': 'image/jpeg', 'cache-control': 'no-store' }).end(picture);
   }
 
   /** A change made inside HA (a user switching the light in the HA UI). */
@@ -223,6 +277,24 @@ export class HaPeer extends EventEmitter {
       }
       case 'call_service':
         return this.callService(c, id, m);
+      case 'config/entity_registry/list_for_display':
+        // core entity_registry.py websocket_list_entities_for_display: shortened keys.
+        return this.result(c, id, {
+          entity_categories: { 0: 'config', 1: 'diagnostic' },
+          entities: this.entityRegistry.map((e) => ({ ei: e.entity_id, lb: [], ...(e.device_id ? { di: e.device_id } : {}), ...(e.name ? { en: e.name } : {}), ...(e.platform ? { pl: e.platform } : {}), ...(e.hidden ? { hb: true } : {}) })),
+        });
+      case 'config/device_registry/list':
+        return this.result(c, id, this.deviceRegistry.map((d) => ({ ...d })));
+      case 'lovelace/info':
+        if (!this.hasLovelaceInfo) return this.error(c, id, 'unknown_command', 'Unknown command.');
+        return this.result(c, id, { resource_mode: this.resourceMode });
+      case 'lovelace/resources':
+        return this.result(c, id, this.resources.map((r) => ({ ...r })));
+      case 'lovelace/resources/create':
+      case 'lovelace/resources/update':
+      case 'lovelace/resources/delete':
+        if (this.resourceMode === 'yaml') return this.error(c, id, 'unknown_command', 'Unknown command.');
+        return this.resourceCommand(c, id, m);
       default:
         return this.error(c, id, 'unknown_command', 'Unknown command.');
     }
@@ -257,11 +329,37 @@ export class HaPeer extends EventEmitter {
     } else if (key === 'persistent_notification.dismiss_all') {
       this.serviceCalls.push(call);
       this.notifications.clear();
+    } else if (this.services.has(key)) {
+      this.serviceCalls.push(call);
     } else {
       return this.error(c, id, 'not_found', `Service ${key} not found.`);
     }
     this.result(c, id, { context, response: null });
     this.emit('call', call);
+  }
+
+  /** StorageCollectionWebsocket: voluptuous schema errors are invalid_format, unknown ids not_found. */
+  private resourceCommand(c: Client, id: number, m: Msg): void {
+    const op = String(m.type).split('/')[2];
+    if (op === 'create') {
+      if (typeof m.res_type !== 'string' || !RESOURCE_TYPES.includes(m.res_type)) return this.error(c, id, 'invalid_format', `value must be one of ['css', 'html', 'js', 'module'] for dictionary value @ data['res_type']`);
+      if (typeof m.url !== 'string' || !m.url) return this.error(c, id, 'invalid_format', "required key not provided @ data['url']");
+      const item: LovelaceResource = { id: randomUUID().replace(/-/g, ''), type: m.res_type as LovelaceResource['type'], url: m.url };
+      this.resources.push(item);
+      return this.result(c, id, { ...item });
+    }
+    const index = this.resources.findIndex((r) => r.id === m.resource_id);
+    if (index < 0) return this.error(c, id, 'not_found', `Unable to find resource_id ${String(m.resource_id)}`);
+    if (op === 'delete') {
+      this.resources.splice(index, 1);
+      return this.result(c, id, null);
+    }
+    if (m.res_type !== undefined && (typeof m.res_type !== 'string' || !RESOURCE_TYPES.includes(m.res_type))) return this.error(c, id, 'invalid_format', `value must be one of ['css', 'html', 'js', 'module'] for dictionary value @ data['res_type']`);
+    if (m.url !== undefined && (typeof m.url !== 'string' || !m.url)) return this.error(c, id, 'invalid_format', "expected str for dictionary value @ data['url']");
+    const item = this.resources[index]!;
+    if (typeof m.res_type === 'string') item.type = m.res_type as LovelaceResource['type'];
+    if (typeof m.url === 'string') item.url = m.url;
+    return this.result(c, id, { ...item });
   }
 
   private fire(eventType: string, data: Record<string, unknown>, context: PeerState['context']): void {

@@ -375,7 +375,7 @@ describe('the add-on image, built and started without Docker', () => {
     expect(image.apk).toEqual(expect.arrayContaining(['nodejs', 'npm', 'ffmpeg', 'v4l-utils']));
     expect(image.healthcheck).toMatch(/http:\/\/127\.0\.0\.1:2000\/api\/health/);
     const app = join(image.runtime.root, 'app');
-    for (const f of ['package.json', 'package-lock.json', 'dist/main.js', 'web/dist/index.html', 'node_modules/koffi/package.json']) expect(existsSync(join(app, f)), f).toBe(true);
+    for (const f of ['package.json', 'package-lock.json', 'dist/main.js', 'web/dist/index.html', 'card/dist/switchboard-camera-card.js', 'node_modules/koffi/package.json']) expect(existsSync(join(app, f)), f).toBe(true);
     // --omit=dev: no dev tool in the image.
     for (const dev of ['typescript', 'vitest', 'eslint', 'tsx']) expect(existsSync(join(app, 'node_modules', dev)), dev).toBe(false);
     const runScript = join(image.runtime.root, 'etc/services.d/switchboard/run');

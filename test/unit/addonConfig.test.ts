@@ -239,6 +239,7 @@ const NOT_ADDON_OPTIONS: Record<string, string> = {
   'mqtt.embedded_port': 'container port 1883 is what ports uses; users remap the host port in the Network section',
   'homeassistant.url': 'standalone only: the add-on reaches Home Assistant through the Supervisor proxy',
   'homeassistant.token': 'standalone only: the add-on authenticates with SUPERVISOR_TOKEN',
+  'homeassistant.config_dir': 'the homeassistant_config map mounts HA’s config folder at /homeassistant',
   'cameras.ffmpeg_path': 'the image installs ffmpeg on PATH',
   ingress_trusted_proxies: 'the Supervisor’s ingress proxy is always 172.30.32.2',
 };

@@ -9,6 +9,7 @@ import type { Config } from '../../config/schema.js';
 import type { Domain, DomainEvent, EventBus } from '../../core/eventBus.js';
 import { isOutputEvent } from '../../core/events.js';
 import type { StatusService } from '../../services/system/statusService.js';
+import type { CardInstaller } from './cardInstaller.js';
 import { haSocketFactory, resolveTarget, type HaTarget } from './haSocket.js';
 import { LightBinding, type LightCameras } from './lightBinding.js';
 import { Notifications, type NotificationSources } from './notifications.js';
@@ -26,6 +27,8 @@ export interface HomeAssistantBridgeDeps {
   sources: NotificationSources;
   /** The cameras whose lights may be bound to HA light entities (tests of the bridge alone omit it). */
   cameras?: LightCameras;
+  /** Installs the dashboard card on every connection (homeassistant.card). */
+  card?: CardInstaller;
   /** How often to ping HA; a ping unanswered by the next one means a dead link (default 30 s). */
   pingIntervalMs?: number;
 }
@@ -129,6 +132,13 @@ export class HomeAssistantBridge implements Extension {
     this.deps.status.setComponent(COMPONENT, 'ok', `${target.via}: ${target.url} (HA ${this.conn?.haVersion ?? '?'})`);
     this.deps.logger.info({ url: target.url, ha_version: this.conn?.haVersion }, 'connected to Home Assistant');
     void this.notifications?.sync();
+    const conn = this.conn;
+    if (conn && this.deps.card) {
+      void this.deps.card.install(
+        (msg) => conn.sendMessagePromise(msg),
+        (service, data) => this.call('persistent_notification', service, data),
+      );
+    }
   }
 
   private onBusEvent(e: DomainEvent): void {

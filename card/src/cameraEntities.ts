@@ -1,0 +1,119 @@
+// Finds a Switchboard camera's entities in `hass` and sums up its condition. The add-on names every
+// entity `<domain>.<device object id>_<key>`; the card finds them by device, domain and `_<key>`
+// suffix, so a device renamed in HA keeps working, and the card config can name any entity instead.
+import type { CardConfig, DeviceRegistryEntry, HassEntity, HomeAssistant } from './hass.js';
+
+export const ENTITY_KEYS = {
+  image: 'camera',
+  ready: 'binary_sensor',
+  readers: 'sensor',
+  stream: 'switch',
+  light: 'light',
+  enabled: 'switch',
+  recording: 'switch',
+  motion: 'binary_sensor',
+  snapshot: 'button',
+  brightness: 'number',
+  contrast: 'number',
+  saturation: 'number',
+  sharpness: 'number',
+  gain: 'number',
+  resolution: 'select',
+  fps: 'select',
+} as const;
+
+export type EntityKey = keyof typeof ENTITY_KEYS;
+export const IMAGE_NUMBERS = ['brightness', 'contrast', 'saturation', 'sharpness', 'gain'] as const;
+export const IMAGE_SELECTS = ['resolution', 'fps'] as const;
+/** Without these the card has nothing to show: their absence means discovery has not run. */
+const ESSENTIAL: EntityKey[] = ['image', 'enabled', 'stream'];
+
+const MANUFACTURER = 'Switchboard';
+const UNAVAILABLE = 'unavailable';
+
+export type CameraCondition =
+  | { kind: 'no_device' }
+  | { kind: 'device_missing' }
+  | { kind: 'entities_missing'; missing: EntityKey[] }
+  | { kind: 'addon_offline' }
+  | { kind: 'camera_gone' }
+  | { kind: 'disabled' }
+  | { kind: 'ok' };
+
+export interface CameraView {
+  device: DeviceRegistryEntry | undefined;
+  name: string;
+  /** entity id per key (found or configured), whether or not HA has a state for it. */
+  ids: Partial<Record<EntityKey, string>>;
+  /** Current state per key, only for entities HA has. */
+  states: Partial<Record<EntityKey, HassEntity>>;
+  condition: CameraCondition;
+}
+
+const domainOf = (entityId: string) => entityId.slice(0, entityId.indexOf('.'));
+
+/** Devices the add-on created for cameras: manufacturer Switchboard with a camera entity. */
+export function switchboardCameras(hass: HomeAssistant): DeviceRegistryEntry[] {
+  const withCamera = new Set(
+    Object.values(hass.entities)
+      .filter((e) => e.device_id && domainOf(e.entity_id) === 'camera')
+      .map((e) => e.device_id!),
+  );
+  return Object.values(hass.devices)
+    .filter((d) => d.manufacturer === MANUFACTURER && withCamera.has(d.id))
+    .sort((a, b) => deviceName(a).localeCompare(deviceName(b)));
+}
+
+export const deviceName = (d: DeviceRegistryEntry) => d.name_by_user || d.name || d.id;
+
+export function cameraView(hass: HomeAssistant, config: CardConfig): CameraView {
+  const device = config.device_id ? hass.devices[config.device_id] : undefined;
+  const ids: Partial<Record<EntityKey, string>> = {};
+  if (device) {
+    const own = Object.values(hass.entities).filter((e) => e.device_id === device.id);
+    for (const [key, domain] of Object.entries(ENTITY_KEYS) as [EntityKey, string][]) {
+      const found = own.find((e) => domainOf(e.entity_id) === domain && e.entity_id.endsWith(`_${key}`));
+      if (found) ids[key] = found.entity_id;
+    }
+  }
+  for (const [key, entityId] of Object.entries(config.entities ?? {})) {
+    if (key in ENTITY_KEYS && entityId) ids[key as EntityKey] = entityId;
+  }
+  const states: Partial<Record<EntityKey, HassEntity>> = {};
+  for (const [key, entityId] of Object.entries(ids) as [EntityKey, string][]) {
+    const s = hass.states[entityId];
+    if (s) states[key] = s;
+  }
+  const name = config.name || (device ? deviceName(device) : states.image?.attributes.friendly_name) || 'Camera';
+  return { device, name: String(name), ids, states, condition: condition(hass, config, device, states) };
+}
+
+function condition(hass: HomeAssistant, config: CardConfig, device: DeviceRegistryEntry | undefined, states: CameraView['states']): CameraCondition {
+  if (!config.device_id && !config.entities?.image) return { kind: 'no_device' };
+  if (config.device_id && !device) return { kind: 'device_missing' };
+  const missing = ESSENTIAL.filter((k) => !states[k]);
+  if (missing.length) return { kind: 'entities_missing', missing };
+  const present = Object.values(states);
+  if (present.every((s) => s.state === UNAVAILABLE)) return addonOnline(hass) ? { kind: 'camera_gone' } : { kind: 'addon_offline' };
+  if (states.enabled?.state === 'off') return { kind: 'disabled' };
+  return { kind: 'ok' };
+}
+
+/** Entities of the add-on's own device (model "Switchboard add-on"): they tell whether it is online. */
+function addonEntityIds(hass: HomeAssistant): string[] {
+  const addon = Object.values(hass.devices).find((d) => d.manufacturer === MANUFACTURER && d.model === 'Switchboard add-on');
+  if (!addon) return [];
+  return Object.values(hass.entities)
+    .filter((e) => e.device_id === addon.id)
+    .map((e) => e.entity_id);
+}
+
+const addonOnline = (hass: HomeAssistant) => addonEntityIds(hass).some((id) => hass.states[id] !== undefined && hass.states[id]!.state !== UNAVAILABLE);
+
+/** Every entity whose state the card shows or reasons about (a change to any of them redraws it). */
+export function watchedEntityIds(hass: HomeAssistant, view: CameraView): string[] {
+  const live = view.states.image?.attributes.live_entity;
+  return [...Object.values(view.ids), ...(typeof live === 'string' ? [live] : []), ...addonEntityIds(hass)];
+}
+
+export const isUsable = (s: HassEntity | undefined): s is HassEntity => s !== undefined && s.state !== UNAVAILABLE && s.state !== 'unknown';
