@@ -33,6 +33,11 @@ export const mqttSchema = z
       .string()
       .regex(/^[A-Za-z0-9_\-/]+$/, 'may contain letters, digits, _ - /')
       .default('switchboard'),
+    /** Home Assistant's birth message topic: "online" there makes the bridge republish discovery. */
+    ha_status_topic: z
+      .string()
+      .regex(/^[A-Za-z0-9_\-/]+$/, 'may contain letters, digits, _ - /')
+      .default('homeassistant/status'),
   })
   .strict();
 

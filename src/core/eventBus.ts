@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 export interface DomainEventMap {
   camera:
     | 'demand' | 'unDemand' | 'ready' | 'notReady' | 'read' | 'unread' | 'extended' | 'failed-extension'
-    | 'created' | 'updated' | 'deleted' | 'state' | 'snapshot' | 'recording' | 'connected' | 'disconnected';
+    | 'created' | 'updated' | 'deleted' | 'state' | 'snapshot' | 'recording' | 'connected' | 'disconnected' | 'enabled' | 'disabled';
   credentials: 'authenticated' | 'reauthenticated' | 'unauthenticated' | 'created' | 'updated' | 'deleted';
   monitor: 'online' | 'offline' | 'command' | 'commandDone' | 'commandFailed' | 'created' | 'updated' | 'deleted';
   lab: 'created' | 'updated' | 'deleted' | 'state' | 'log' | 'nodeState';

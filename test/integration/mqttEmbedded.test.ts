@@ -1,8 +1,11 @@
 // The MQTT bridge with the embedded aedes broker: the add-on's own broker, and the table-driven
 // framework (every component kind, command routing, removal of components and devices, stale
 // cleanup, the Supervisor's `auto` broker) with a test table on that broker.
+import { mkdtempSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Aedes } from 'aedes';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -74,6 +77,7 @@ function frameworkBridge(bus: EventBus, store: Map<string, Widget>, calls: strin
     status,
     logger: pino({ level: 'silent' }),
     version: '9.9.9',
+    dataDir: mkdtempSync(join(tmpdir(), 'switchboard-mqtt-')),
     boundPorts: new Map(),
     sources: () => [bindTable(widgets(bus, store, calls), deviceIdOf)],
     hubDeviceId: 'hub',
@@ -491,6 +495,7 @@ describe('mqtt.url: auto (the Supervisor MQTT service)', () => {
       status,
       logger,
       version: '9.9.9',
+      dataDir: mkdtempSync(join(tmpdir(), 'switchboard-mqtt-')),
       boundPorts: new Map(),
       sources: () => [],
       hubDeviceId: 'hub',

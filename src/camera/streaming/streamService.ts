@@ -23,6 +23,8 @@ export interface StreamCamera {
   id: string;
   driver: 'v4l2' | 'simulated';
   device: string;
+  /** false: switched off in the camera service; nothing may capture from it. */
+  enabled?: boolean;
   exists: boolean;
   controls: { resolution?: string | null; fps?: number | null };
   jpeg_quality?: number;
@@ -155,6 +157,7 @@ export class StreamService {
   private requireCamera(cameraId: string): StreamCamera {
     const cam = this.cameras.get(cameraId);
     if (!cam) throw notFound('Camera');
+    if (cam.enabled === false) throw unavailable('Camera is disabled; switch it on first');
     if (!cam.exists) throw unavailable('Camera is not connected');
     return cam;
   }
@@ -215,6 +218,7 @@ export class StreamService {
         if (changes.snap === true) this.snapshot(id).catch((err: Error) => this.logger.warn({ camera: id, err: err.message }, 'snapshot failed'));
         break;
       }
+      case 'disabled':
       case 'deleted': {
         const s = this.streams.get(id);
         if (s) {

@@ -13,11 +13,34 @@ export const MQTT_SWITCH_READER: Reader = { type: 'mqtt', id: 'switch' };
 
 export const CAMERA_EVENTS = [
   'demand', 'unDemand', 'ready', 'notReady', 'read', 'unread', 'updated', 'snapshot', 'recording', 'connected', 'disconnected', 'extended', 'failed-extension',
+  'enabled', 'disabled',
 ] as const;
 
 /** The latest JPEG per camera, where the streaming pipeline keeps one. */
 export interface SnapshotSource {
   latestSnapshot(cameraId: string): { jpeg: Buffer } | undefined;
+}
+
+/** The Generic Camera entity Home Assistant made for a camera's live view, where there is one. */
+export interface LiveEntitySource {
+  liveEntity(cameraId: string): string | null;
+}
+
+export interface CameraTableOptions {
+  snapshots?: SnapshotSource;
+  liveViews?: LiveEntitySource;
+  /** Put before every camera's entity ids, so a second instance's cameras get their own (e.g. "garage"). */
+  entityIdPrefix?: string;
+}
+
+/** Home Assistant's slugify for entity ids: lower-case ASCII letters, digits and single underscores. */
+export function entitySlug(text: string): string {
+  return text
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '_')
+    .replace(/^_+|_+$/g, '');
 }
 
 const IMAGE_NUMBERS: { key: RangeKey; name: string; icon: string }[] = [
@@ -31,7 +54,7 @@ const IMAGE_NUMBERS: { key: RangeKey; name: string; icon: string }[] = [
 const onOff = (v: boolean) => (v ? 'ON' : 'OFF');
 const holdsSwitchDemand = (c: CameraView) => c.reader_list.some((r) => r.type === MQTT_SWITCH_READER.type && r.id === MQTT_SWITCH_READER.id);
 
-export function cameraTable(cameras: CameraService, snapshots?: SnapshotSource): DeviceTable<CameraView> {
+export function cameraTable(cameras: CameraService, { snapshots, liveViews, entityIdPrefix }: CameraTableOptions = {}): DeviceTable<CameraView> {
   const numberRows: EntityRow<CameraView>[] = IMAGE_NUMBERS.map(({ key, name, icon }) => ({
     key,
     component: 'number',
@@ -47,14 +70,26 @@ export function cameraTable(cameras: CameraService, snapshots?: SnapshotSource):
     },
   }));
   const imageRow: EntityRow<CameraView>[] = snapshots
-    ? [{ key: 'image', component: 'camera', name: null, image: (c) => snapshots.latestSnapshot(c.id)?.jpeg }]
+    ? [{
+        key: 'image',
+        component: 'camera',
+        name: null,
+        image: (c) => snapshots.latestSnapshot(c.id)?.jpeg,
+        // Dashboard cards read these to find the camera and its live-view entity.
+        attributes: (c) => ({ camera_id: c.id, live_entity: liveViews?.liveEntity(c.id) ?? null, device: c.device, card: c.card, enabled: c.enabled }),
+      }]
     : [];
   return {
     kind: 'camera',
     domains: ['camera'],
     list: () => cameras.all(),
     id: (c) => c.id,
-    device: (c) => ({ name: c.name, model: c.driver === 'v4l2' ? `V4L2 camera (${c.device})` : 'Simulated camera' }),
+    device: (c) => ({
+      name: c.name,
+      model: c.card ?? (c.driver === 'v4l2' ? 'V4L2 camera' : 'Simulated camera'),
+      ...(c.kernel_driver ? { model_id: c.kernel_driver } : {}),
+      entityIdPrefix: entitySlug([entityIdPrefix, c.name].filter(Boolean).join(' ')) || entitySlug(`camera ${c.id}`),
+    }),
     available: (c) => c.exists,
     rows: [
       ...imageRow,
@@ -72,8 +107,19 @@ export function cameraTable(cameras: CameraService, snapshots?: SnapshotSource):
         },
       },
       {
-        key: 'light',
+        key: 'enabled',
         component: 'switch',
+        name: 'Enabled',
+        icon: 'mdi:power',
+        entity_category: 'config',
+        state: (c) => onOff(c.enabled),
+        command: async (c, payload) => {
+          await cameras.setEnabled(SYSTEM_ACTOR, c.id, parseOnOff(payload));
+        },
+      },
+      {
+        key: 'light',
+        component: 'light',
         name: 'Light',
         icon: 'mdi:lightbulb',
         followsDevice: true,
