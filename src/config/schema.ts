@@ -49,6 +49,8 @@ export const homeassistantSchema = z
     token: z.string().optional(),
     enabled: z.boolean().default(true),
     notifications: z.boolean().default(true),
+    /** `auto`: every enabled camera gets a Generic Camera entry in HA for live video; `off`: only on request (panel). */
+    live_view: z.enum(['auto', 'off']).default('auto'),
   })
   .strict();
 
