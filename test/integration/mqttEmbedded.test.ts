@@ -287,6 +287,7 @@ describe('table-driven entities on the embedded broker', () => {
         "o": {
           "name": "Switchboard",
           "sw": "9.9.9",
+          "url": "https://github.com/switchboard-ha/switchboard",
         },
       }
     `);
@@ -476,7 +477,8 @@ describe('mqtt.url: auto (the Supervisor MQTT service)', () => {
     try {
       await expect.poll(() => status.health().components.mqtt?.state).toBe('ok');
       expect(status.health().components.mqtt?.detail).toBe(`mqtt://127.0.0.1:${port}`);
-      expect(seen.at(-1)).toEqual({ url: '/services/mqtt', auth: 'Bearer sup-token' });
+      // The broker first, then the add-on's own info (its ingress slug is the devices' panel link).
+      expect(seen.slice(-2)).toEqual([{ url: '/services/mqtt', auth: 'Bearer sup-token' }, { url: '/addons/self/info', auth: 'Bearer sup-token' }]);
       await ha.waitFor('auto_test/bridge/state', (p) => p === '{"state":"online"}');
     } finally {
       await bridge.stop();
