@@ -9,12 +9,15 @@ import { Server as SocketIOServer } from 'socket.io';
 import { AuthService } from './auth/authService.js';
 import type { Config } from './config/schema.js';
 import { EventBus } from './core/eventBus.js';
+import { HaCoreApi, resolveRestTarget } from './bridges/homeassistant/haCoreApi.js';
 import { HomeAssistantBridge } from './bridges/homeassistant/homeAssistantBridge.js';
+import { defaultBaseUrl, LiveViewService } from './bridges/homeassistant/liveViews.js';
 import { createMqttBridge } from './bridges/mqtt/index.js';
 import type { MqttBridge } from './bridges/mqtt/mqttBridge.js';
 import { createLogging, type LogFormat, type LogHub } from './logging/logger.js';
 import { createHttpApi, type HttpApi } from './protocols/http/httpApi.js';
 import { mountStreamRoutes } from './protocols/http/streamRoutes.js';
+import { mountLiveViewRoutes } from './protocols/http/liveViewRoutes.js';
 import { mountMonitorCommandRoute } from './protocols/http/monitorCommandRoute.js';
 import { StreamService } from './camera/streaming/streamService.js';
 import { AltoponixServer } from './protocols/altoponix/altoponixServer.js';
@@ -68,6 +71,7 @@ export interface AppContext {
   labs?: LabsService;
   cameras?: CameraService;
   streams?: StreamService;
+  liveViews?: LiveViewService;
   /** The Socket.IO server on http_port: NestMTX on `/`, Antimony on its namespaces. */
   io: SocketIOServer;
   /** Set to the AbortSignal of stop(): long-running work watches it. */
@@ -208,8 +212,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
   extensions.push({ name: 'labs', start: () => labs.start(), stop: () => labs.stop() });
   extensions.push(new AntimonyAdapter({ io, auth, bus, labs, status, logger: logger.child({ service: 'antimony' }) }));
 
-  extensions.push(
-    new HomeAssistantBridge({
+  const haBridge = new HomeAssistantBridge({
       config: config.homeassistant,
       env: process.env,
       bus,
@@ -217,8 +220,24 @@ export function createApp(config: Config, options: AppOptions = {}): App {
       logger: logger.child({ service: 'homeassistant' }),
       sources: { credentials: () => credentials.all(), monitors: () => monitors.all() },
       cameras: () => cameras,
-    }),
-  );
+  });
+  extensions.push(haBridge);
+  // Live view entries in HA: after the HA bridge, whose websocket reads the entity registry.
+  const haRest = config.homeassistant.enabled ? resolveRestTarget(config.homeassistant, process.env) : null;
+  const liveViews = new LiveViewService({
+    config: config.homeassistant,
+    records: db.collection('live_views'),
+    bus,
+    api: haRest ? new HaCoreApi(haRest) : null,
+    cameras,
+    signPath: (path, ttl) => streams.signPath(path, ttl),
+    baseUrl: defaultBaseUrl(() => boundPorts.get('http')),
+    haCommand: (message) => haBridge.command(message),
+    logger: logger.child({ service: 'live-views' }),
+  });
+  context.liveViews = liveViews;
+  mountLiveViewRoutes(api.extensions, { auth, liveViews });
+  extensions.push({ name: 'live-views', start: async () => liveViews.start(), stop: () => liveViews.stop() });
 
   // The MQTT bridge last: it starts after every service and stops first (publishing "offline").
   const mqttBridge = createMqttBridge(context);

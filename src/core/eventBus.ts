@@ -6,7 +6,9 @@ import type { Logger } from 'pino';
 export interface DomainEventMap {
   camera:
     | 'demand' | 'unDemand' | 'ready' | 'notReady' | 'read' | 'unread' | 'extended' | 'failed-extension'
-    | 'created' | 'updated' | 'deleted' | 'state' | 'snapshot' | 'recording' | 'connected' | 'disconnected' | 'enabled' | 'disabled';
+    | 'created' | 'updated' | 'deleted' | 'state' | 'snapshot' | 'recording' | 'connected' | 'disconnected' | 'enabled' | 'disabled'
+    /** The camera's live view in Home Assistant was added or removed (details.entity_id, details.entry_id). */
+    | 'liveView';
   credentials: 'authenticated' | 'reauthenticated' | 'unauthenticated' | 'created' | 'updated' | 'deleted';
   monitor: 'online' | 'offline' | 'command' | 'commandDone' | 'commandFailed' | 'created' | 'updated' | 'deleted';
   lab: 'created' | 'updated' | 'deleted' | 'state' | 'log' | 'nodeState';

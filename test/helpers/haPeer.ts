@@ -3,13 +3,15 @@
 // id-numbered commands answered by `result` (ids must increase), supported_features (coalesced
 // arrays once the client asks), subscribe_events / unsubscribe_events, subscribe_entities with the
 // compressed a/c/r diffs, get_states, fire_event, call_service (light.* changes the entity and
-// notifies subscribers; persistent_notification.* is recorded), ping/pong. Used where a real HA
+// notifies subscribers; persistent_notification.* is recorded), ping/pong, the entity registry
+// (config/entity_registry/list, update), and over HTTP the config-entry flows (haConfigFlows.ts). Used where a real HA
 // Core cannot run; it keeps its entities and notifications across stop()/start(), as HA does.
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { ConfigFlowApi } from './haConfigFlows.js';
 
 export interface PeerState {
   entity_id: string;
@@ -64,12 +66,17 @@ export class HaPeer extends EventEmitter {
   private wss: WebSocketServer | null = null;
   private readonly clients = new Set<Client>();
   private port = 0;
+  /** Config entries, their flows and the entity registry (REST at /api and /core/api). */
+  readonly flows: ConfigFlowApi;
 
   constructor(
     readonly token: string,
     readonly haVersion = '2026.11.1',
+    /** A token of a user who is not an admin (refused by admin-only views). */
+    readonly userToken = 'peer-user-token',
   ) {
     super();
+    this.flows = new ConfigFlowApi(token, userToken);
   }
 
   get url(): string {
@@ -81,7 +88,7 @@ export class HaPeer extends EventEmitter {
   }
 
   async start(): Promise<void> {
-    const server = createServer((_req, res) => res.writeHead(404).end());
+    const server = createServer((req, res) => void this.flows.handle(req, res));
     const wss = new WebSocketServer({ noServer: true });
     server.on('upgrade', (req, socket, head) => {
       this.lastPath = req.url ?? '';
@@ -223,6 +230,12 @@ export class HaPeer extends EventEmitter {
       }
       case 'call_service':
         return this.callService(c, id, m);
+      case 'config/entity_registry/list':
+        return this.result(c, id, this.flows.registry.map((e) => ({ ...e })));
+      case 'config/entity_registry/update': {
+        const r = this.flows.updateEntity(m);
+        return r.ok ? this.result(c, id, r.result) : this.error(c, id, r.code, r.message);
+      }
       default:
         return this.error(c, id, 'unknown_command', 'Unknown command.');
     }

@@ -15,7 +15,7 @@ export function createMqttBridge(context: AppContext): MqttBridge {
   const sources = (): DeviceSource[] => {
     const list = [bindTable(addonTable(context.status, context.config.mqtt.base_topic), deviceIdOf)];
     if (context.cameras) {
-      const table = cameraTable(context.cameras, { snapshots: context.streams, entityIdPrefix: instancePrefix(context.config.mqtt.base_topic) });
+      const table = cameraTable(context.cameras, { snapshots: context.streams, liveViews: context.liveViews, entityIdPrefix: instancePrefix(context.config.mqtt.base_topic) });
       list.push(bindTable(table, deviceIdOf));
     }
     if (context.credentials) list.push(bindTable(credentialTable(context.credentials), deviceIdOf));

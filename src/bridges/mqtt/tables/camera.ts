@@ -5,6 +5,7 @@ import type { CameraView } from '../../../camera/cameraRecord.js';
 import type { CameraService } from '../../../camera/cameraService.js';
 import type { RangeKey } from '../../../camera/controlMapping.js';
 import type { Reader } from '../../../camera/demand.js';
+import { entitySlug } from '../../../core/ids.js';
 import type { DeviceTable, EntityRow } from '../entities.js';
 import { parseInteger, parseOnOff, parseOption, parsePress } from '../payloads.js';
 
@@ -33,15 +34,6 @@ export interface CameraTableOptions {
   entityIdPrefix?: string;
 }
 
-/** Home Assistant's slugify for entity ids: lower-case ASCII letters, digits and single underscores. */
-export function entitySlug(text: string): string {
-  return text
-    .normalize('NFKD')
-    .replace(/[\u0300-\u036f]/g, '')
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, '_')
-    .replace(/^_+|_+$/g, '');
-}
 
 const IMAGE_NUMBERS: { key: RangeKey; name: string; icon: string }[] = [
   { key: 'brightness', name: 'Brightness', icon: 'mdi:brightness-6' },
