@@ -2,7 +2,7 @@
 // src/config/schema.ts and translations/*.yaml must agree, and config.yaml / build.yaml must pass
 // what the add-on linter and the Supervisor check. Fixtures: test/fixtures/addon-linter/README.md.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
