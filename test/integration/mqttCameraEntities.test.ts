@@ -162,6 +162,35 @@ describe.skipIf(SKIP)('camera entities and HA conventions', () => {
     }
   });
 
+  it('switching a streaming camera off stops its capture process at once and ends its readers', async () => {
+    const cameras = t.app.context.cameras!;
+    const streams = t.app.context.streams!;
+    const id = cameras.all()[0]!.id;
+    const base = `switchboard/camera_${id}`;
+    const from = ha.messages.length;
+    await ha.publish(`${base}/stream/set`, 'ON');
+    await ha.waitFor(`${base}/ready/state`, (p) => p === 'ON', { from, ms: 30_000 });
+    const pid = streams.capturePid(id)!;
+    expect(pid).toBeGreaterThan(0);
+    await ha.publish(`${base}/enabled/set`, 'OFF');
+    await ha.waitFor(`${base}/enabled/state`, (p) => p === 'OFF', { from });
+    await ha.waitFor(`${base}/stream/state`, (p) => p === 'OFF', { from });
+    const alive = () => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    // No linger for a disabled camera: the device must be free for other programs now.
+    await expect.poll(alive, { timeout: 10_000 }).toBe(false);
+    expect(cameras.get(id)).toMatchObject({ enabled: false, demanded: false, readers: 0 });
+    await ha.publish(`${base}/enabled/set`, 'ON');
+    await ha.waitFor(`${base}/enabled/state`, (p) => p === 'ON', { from });
+    await expect.poll(() => cameras.get(id)!.exists).toBe(true);
+  });
+
   it('Light round trip: MQTT light → camera service → sockets → MQTT state', async () => {
     const cameras = t.app.context.cameras!;
     const id = cameras.all()[0]!.id;
