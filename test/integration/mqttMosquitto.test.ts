@@ -550,6 +550,7 @@ describe.skipIf(SKIP)('MQTT bridge on Mosquitto', () => {
             ],
             "default_entity_id": "sensor.camera_1_readers",
             "icon": "mdi:eye",
+            "json_attributes_topic": "switchboard/camera_<id>/readers/attributes",
             "name": "Readers",
             "object_id": "camera_1_readers",
             "p": "sensor",

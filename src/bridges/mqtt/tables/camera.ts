@@ -86,7 +86,16 @@ export function cameraTable(cameras: CameraService, { snapshots, liveViews, enti
     rows: [
       ...imageRow,
       { key: 'ready', component: 'binary_sensor', name: 'Stream ready', icon: 'mdi:video-check', state: (c) => onOff(c.ready) },
-      { key: 'readers', component: 'sensor', name: 'Readers', icon: 'mdi:eye', state_class: 'measurement', state: (c) => String(c.readers) },
+      {
+        key: 'readers',
+        component: 'sensor',
+        name: 'Readers',
+        icon: 'mdi:eye',
+        state_class: 'measurement',
+        state: (c) => String(c.readers),
+        // Who is watching: what users open the entity for.
+        attributes: (c) => ({ readers: c.reader_list.map((r) => `${r.type}:${r.id}`) }),
+      },
       {
         key: 'stream',
         component: 'switch',
