@@ -149,9 +149,9 @@ describe.skipIf(SKIP)('live view in Home Assistant (Generic Camera config flow)'
     const created = (await t.api('POST', `/api/cameras/${String(cam.id)}/live-view`, admin)).body;
     expect(peer.flows.entries.has(created.entry_id as string)).toBe(true);
     expect((await t.api('DELETE', `/api/cameras/${String(cam.id)}`, admin)).status).toBe(200);
-    await expect.poll(() => peer.flows.entries.has(created.entry_id as string)).toBe(false);
+    await expect.poll(() => peer.flows.entries.has(created.entry_id as string), { timeout: 15_000 }).toBe(false);
     expect(peer.flows.registry.some((e) => e.config_entry_id === created.entry_id)).toBe(false);
-    await expect.poll(() => t.app.context.liveViews!.read(String(cam.id))).toBeUndefined();
+    await expect.poll(() => t.app.context.liveViews!.read(String(cam.id)), { timeout: 15_000 }).toBeUndefined();
   });
 
   it('after a restart re-signs the URLs through the options flow; with live_view auto every camera gets one', async () => {

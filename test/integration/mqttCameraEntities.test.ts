@@ -4,8 +4,9 @@ import { readFileSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { io as connectClient, type Socket as ClientSocket } from 'socket.io-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
+import { SYSTEM_ACTOR } from '../../src/auth/records.js';
 import { haProblems } from '../helpers/haDiscovery.js';
 import { Mosquitto, MOSQUITTO_BIN, Recorder, retainedNow } from '../helpers/mqttBroker.js';
 import { ADMIN, startTestApp, type TestApp } from '../helpers/testApp.js';
@@ -46,6 +47,14 @@ describe.skipIf(SKIP)('camera entities and HA conventions', () => {
     await ha?.close();
     await t?.stop();
     await broker?.destroy();
+  });
+
+  // Each test starts from an enabled, connected camera, whatever the one before left behind.
+  beforeEach(async () => {
+    const cameras = t.app.context.cameras!;
+    const id = cameras.all()[0]!.id;
+    await cameras.setEnabled(SYSTEM_ACTOR, id, true);
+    await expect.poll(() => cameras.get(id)!.exists, { timeout: 15_000 }).toBe(true);
   });
 
   it('discovery: Enabled switch, Light as a light, image attributes, entity ids, origin url, panel link, card model', async () => {
@@ -108,7 +117,7 @@ describe.skipIf(SKIP)('camera entities and HA conventions', () => {
       await ha.publish(`${base}/enabled/set`, 'OFF');
       await ha.waitFor(`${base}/enabled/state`, (p) => p === 'OFF', { from });
       expect(cameras.get(id)).toMatchObject({ enabled: false, exists: false });
-      await expect.poll(() => events.find((e) => e.event === 'disabled')).toMatchObject({ domain: 'camera', entity: id, details: { enabled: false } });
+      await expect.poll(() => events.find((e) => e.event === 'disabled'), { timeout: 15_000 }).toMatchObject({ domain: 'camera', entity: id, details: { enabled: false } });
       await ha.waitFor(`${base}/availability`, (p) => p === '{"state":"offline"}', { from });
       await ha.waitFor(`${base}/event/state`, (p) => JSON.parse(p).event_type === 'disabled', { from });
       await ha.waitFor(`${base}/image/attributes`, (p) => JSON.parse(p).enabled === false, { from });
@@ -134,9 +143,9 @@ describe.skipIf(SKIP)('camera entities and HA conventions', () => {
       ws.on('message', (d) => received.push(JSON.parse(String(d)) as Json));
       await new Promise((resolve) => ws.once('open', resolve));
       ws.send(JSON.stringify({ username: ADMIN.username, password: ADMIN.password }));
-      await expect.poll(() => received.some((m) => m.authenticated === true)).toBe(true);
+      await expect.poll(() => received.some((m) => m.authenticated === true), { timeout: 15_000 }).toBe(true);
       ws.send(JSON.stringify({ brightness: 33 }));
-      await expect.poll(() => received.find((m) => m.key === 'brightness' && 'error' in m)).toEqual({ error: 'Unavailable', key: 'brightness', message: 'Camera "Camera 1" is disabled; switch it on first' });
+      await expect.poll(() => received.find((m) => m.key === 'brightness' && 'error' in m), { timeout: 15_000 }).toEqual({ error: 'Unavailable', key: 'brightness', message: 'Camera "Camera 1" is disabled; switch it on first' });
       ws.close();
 
       // MQTT commands on a disabled camera change nothing; the stream switch cannot demand it.
@@ -146,7 +155,7 @@ describe.skipIf(SKIP)('camera entities and HA conventions', () => {
       await ha.waitFor(`${base}/enabled/state`, (p) => p === 'ON', { from });
       expect(cameras.get(id)).toMatchObject({ enabled: true, light: false, demanded: false });
       await ha.waitFor(`${base}/availability`, (p) => p === '{"state":"online"}', { from });
-      await expect.poll(() => events.find((e) => e.event === 'enabled')).toMatchObject({ details: { enabled: true } });
+      await expect.poll(() => events.find((e) => e.event === 'enabled'), { timeout: 15_000 }).toMatchObject({ details: { enabled: true } });
       expect(ha.on(`${base}/stream/state`).slice(-1)[0]?.payload ?? 'OFF').toBe('OFF');
       // Bad payloads are ignored; a good command after them (same client, in order) shows they were handled.
       const later = ha.messages.length;
@@ -188,8 +197,8 @@ describe.skipIf(SKIP)('camera entities and HA conventions', () => {
     expect(cameras.get(id)).toMatchObject({ enabled: false, demanded: false, readers: 0 });
     await ha.publish(`${base}/enabled/set`, 'ON');
     await ha.waitFor(`${base}/enabled/state`, (p) => p === 'ON', { from });
-    await expect.poll(() => cameras.get(id)!.exists).toBe(true);
-  });
+    await expect.poll(() => cameras.get(id)!.exists, { timeout: 15_000 }).toBe(true);
+  }, 90_000);
 
   it('Light round trip: MQTT light → camera service → sockets → MQTT state', async () => {
     const cameras = t.app.context.cameras!;
@@ -201,7 +210,7 @@ describe.skipIf(SKIP)('camera entities and HA conventions', () => {
       await ha.publish(`${base}/light/set`, 'ON');
       await ha.waitFor(`${base}/light/state`, (p) => p === 'ON', { from });
       expect(cameras.get(id)!.light).toBe(true);
-      await expect.poll(() => events.find((e) => e.event === 'updated' && (e.details as Json).changes !== undefined && ((e.details as Json).changes as Json).light === true)).toBeTruthy();
+      await expect.poll(() => events.find((e) => e.event === 'updated' && (e.details as Json).changes !== undefined && ((e.details as Json).changes as Json).light === true), { timeout: 15_000 }).toBeTruthy();
       // A change from a socket shows up on MQTT too.
       await t.api('PUT', `/api/cameras/${id}`, admin, { light: false });
       await ha.waitFor(`${base}/light/state`, (p) => p === 'OFF', { from });
