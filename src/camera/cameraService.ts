@@ -140,9 +140,8 @@ export class CameraService implements ModuleService {
         if (input.controls !== undefined || input.light !== undefined) {
           throw validationError('Invalid camera update', [{ path: `${PREFIX}.enabled`, message: 'change enabled on its own, without controls or light' }]);
         }
-        const view = await this.switchEnabled(actor, rec, input.enabled, patch, changes);
         if (patch.slot) await this.releaseSlot(patch.slot, id);
-        return view;
+        return this.switchEnabled(actor, rec, input.enabled, patch, changes);
       }
       if ((input.controls && Object.keys(input.controls).length) || (input.light !== undefined && input.light !== rec.light)) this.requireEnabled(rec);
       if (input.controls && Object.keys(input.controls).length) {

@@ -49,8 +49,11 @@ export const homeassistantSchema = z
     token: z.string().optional(),
     enabled: z.boolean().default(true),
     notifications: z.boolean().default(true),
-    /** `auto`: every enabled camera gets a Generic Camera entry in HA for live video; `off`: only on request (panel). */
-    live_view: z.enum(['auto', 'off']).default('auto'),
+    /**
+     * `auto`: every enabled camera gets a Generic Camera entry in HA for live video; `off` (default:
+     * no integration appears in HA unasked): only on request, the panel's "Show in Home Assistant".
+     */
+    live_view: z.enum(['auto', 'off']).default('off'),
   })
   .strict();
 
