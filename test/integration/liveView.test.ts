@@ -164,7 +164,7 @@ describe.skipIf(SKIP)('live view in Home Assistant (Generic Camera config flow)'
     admin = await t.login();
     // Each camera without an entry gets one; existing ones are re-signed (the URL key is per process).
     const cameras = t.app.context.cameras!.all().filter((c) => c.enabled);
-    await expect.poll(() => cameras.every((c) => t.app.context.liveViews!.read(c.id)?.entity_id), { timeout: 30_000 }).toBe(true);
+    await expect.poll(() => cameras.every((c) => t.app.context.liveViews!.read(c.id)?.entity_id), { timeout: 90_000 }).toBe(true);
     const options = flowRequests().find((r) => r.path === '/api/config/config_entries/options/flow');
     expect(options).toEqual({ method: 'POST', path: '/api/config/config_entries/options/flow', body: { handler: entryId, show_advanced_options: false } });
     const newSource = peer.flows.entries.get(entryId)!.options.stream_source as string;
@@ -172,5 +172,5 @@ describe.skipIf(SKIP)('live view in Home Assistant (Generic Camera config flow)'
     const u = new URL(newSource);
     expect(t.app.context.streams!.verifySignedPath(u.pathname, u.searchParams.get('exp'), u.searchParams.get('sig'))).toBe(true);
     expect(t.app.context.liveViews!.read(first)!.entry_id).toBe(entryId);
-  });
+  }, 120_000);
 });
