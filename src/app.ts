@@ -12,12 +12,15 @@ import type { Config } from './config/schema.js';
 import type { Extension } from './core/extension.js';
 import { EventBus } from './core/eventBus.js';
 import { CardInstaller } from './bridges/homeassistant/cardInstaller.js';
+import { HaCoreApi, resolveRestTarget } from './bridges/homeassistant/haCoreApi.js';
 import { HomeAssistantBridge } from './bridges/homeassistant/homeAssistantBridge.js';
+import { defaultBaseUrl, LiveViewService } from './bridges/homeassistant/liveViews.js';
 import { createMqttBridge } from './bridges/mqtt/index.js';
 import type { MqttBridge } from './bridges/mqtt/mqttBridge.js';
 import { createLogging, type LogFormat, type LogHub } from './logging/logger.js';
 import { createHttpApi, type HttpApi } from './protocols/http/httpApi.js';
 import { mountStreamRoutes } from './protocols/http/streamRoutes.js';
+import { mountLiveViewRoutes } from './protocols/http/liveViewRoutes.js';
 import { mountMonitorCommandRoute } from './protocols/http/monitorCommandRoute.js';
 import { StreamService } from './camera/streaming/streamService.js';
 import { Recordings } from './camera/streaming/recordings.js';
@@ -66,6 +69,7 @@ export interface AppContext {
   cameras: CameraService;
   streams: StreamService;
   recordings: Recordings;
+  liveViews: LiveViewService;
   /** The Socket.IO server on http_port: NestMTX on `/`, Antimony on its namespaces. */
   io: SocketIOServer;
   /** Set to the AbortSignal of stop(): long-running work watches it. */
@@ -202,8 +206,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
   extensions.push(labs);
   extensions.push(new AntimonyAdapter({ io, auth, bus, labs, status, logger: logger.child({ service: 'antimony' }) }));
 
-  extensions.push(
-    new HomeAssistantBridge({
+  const haBridge = new HomeAssistantBridge({
       config: config.homeassistant,
       env: process.env,
       bus,
@@ -214,11 +217,26 @@ export function createApp(config: Config, options: AppOptions = {}): App {
       card: config.homeassistant.card
         ? new CardInstaller({ configDir: config.homeassistant.config_dir, bundlePath: CARD_BUNDLE, version: VERSION, status, logger: logger.child({ service: 'card' }) })
         : undefined,
-    }),
-  );
+  });
+  extensions.push(haBridge);
+  // Live view entries in HA: after the HA bridge, whose websocket reads the entity registry.
+  const haRest = config.homeassistant.enabled ? resolveRestTarget(config.homeassistant, process.env) : null;
+  const liveViews = new LiveViewService({
+    config: config.homeassistant,
+    records: db.collection('live_views'),
+    bus,
+    api: haRest ? new HaCoreApi(haRest) : null,
+    cameras,
+    signedPaths: (id) => ({ stream: streams.signLivePath(id), still: streams.signLivePath(id, undefined, 'snapshot.jpg') }),
+    baseUrl: defaultBaseUrl(() => boundPorts.get('http')),
+    haCommand: (message) => haBridge.command(message),
+    logger: logger.child({ service: 'live-views' }),
+  });
+  mountLiveViewRoutes(api.extensions, { auth, liveViews });
+  extensions.push(liveViews);
 
   // The MQTT bridge last: it starts after every service and stops first (publishing "offline").
-  const mqttBridge = createMqttBridge({ config: config.mqtt, bus, status, logger: logger.child({ service: 'mqtt' }), cameras, streams, credentials, monitors, boundPorts });
+  const mqttBridge = createMqttBridge({ config: config.mqtt, dataDir: config.data_dir, bus, status, logger: logger.child({ service: 'mqtt' }), cameras, streams, liveViews, credentials, monitors, boundPorts });
   extensions.push(mqttBridge);
 
   // Home Assistant ingress sign-in, then the web panel: mounted last so it never shadows an /api route.
@@ -230,7 +248,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
 
   const context: AppContext = {
     config, logger, logs, bus, db, auth, users, modules, status, http: { server, api }, io, stopping: abort.signal, boundPorts,
-    mqtt: mqttBridge, credentials, monitors, statusMessages, labs, cameras, streams, recordings,
+    mqtt: mqttBridge, credentials, monitors, statusMessages, labs, cameras, streams, recordings, liveViews,
   };
 
   const listen = (srv: Server, port: number, host: string) =>

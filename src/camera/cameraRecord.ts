@@ -23,6 +23,11 @@ export interface CameraRecord {
   device: string;
   /** discovered: found by the scan (or auto-created simulated); manual: created through the API. */
   origin: 'discovered' | 'manual';
+  /** false: the camera is switched off (device closed, demands and changes refused). Absent in records written before it existed: enabled. */
+  enabled?: boolean;
+  /** What the device calls itself (V4L2 card name) and its kernel driver, kept from the last time it was open. */
+  card?: string | null;
+  kernel_driver?: string | null;
   slot: Slot | null;
   light: boolean;
   /** A Home Assistant light entity that is the camera's light (switched by the HA bridge). */
@@ -64,6 +69,10 @@ export interface CameraView {
   driver: CameraDriverName;
   device: string;
   origin: 'discovered' | 'manual';
+  enabled: boolean;
+  /** The V4L2 card name (the device's model), null until it was first opened. */
+  card: string | null;
+  kernel_driver: string | null;
   exists: boolean;
   light: boolean;
   light_entity: string | null;

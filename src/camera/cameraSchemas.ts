@@ -68,7 +68,7 @@ const lightEntity = z
 const name = z.string().trim().min(1, 'must not be empty').max(64);
 
 export const updateSchema = z
-  .object({ name: name.optional(), slot: slot.optional(), light_entity: lightEntity.optional(), light: boolValue.optional(), controls: controlsSchema.optional(), motion: boolValue.optional() })
+  .object({ name: name.optional(), slot: slot.optional(), light_entity: lightEntity.optional(), light: boolValue.optional(), enabled: boolValue.optional(), controls: controlsSchema.optional(), motion: boolValue.optional() })
   .strict();
 
 export const createSchema = z

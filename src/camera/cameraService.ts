@@ -136,6 +136,15 @@ export class CameraService implements ModuleService, Extension {
       if (input.name !== undefined && input.name !== rec.name) patch.name = changes.name = input.name;
       if (input.light_entity !== undefined && input.light_entity !== rec.light_entity) patch.light_entity = changes.light_entity = input.light_entity;
       if (input.slot !== undefined && input.slot !== rec.slot) patch.slot = changes.slot = input.slot;
+      if (input.enabled !== undefined && input.enabled !== isEnabled(rec)) {
+        // Switching on or off is its own step (it opens or closes the device): not mixed with settings.
+        if (input.controls !== undefined || input.light !== undefined) {
+          throw validationError('Invalid camera update', [{ path: `${PREFIX}.enabled`, message: 'change enabled on its own, without controls or light' }]);
+        }
+        if (patch.slot) await this.releaseSlot(patch.slot, id);
+        return this.switchEnabled(actor, rec, input.enabled, patch, changes);
+      }
+      if ((input.controls && Object.keys(input.controls).length) || (input.light !== undefined && input.light !== rec.light)) this.requireEnabled(rec);
       if (input.motion !== undefined && input.motion !== (rec.motion ?? false)) patch.motion = changes.motion = input.motion;
       if (input.controls && Object.keys(input.controls).length) {
         const controls = this.applyControls(rec, input.controls, `${PREFIX}.controls`);
@@ -159,6 +168,7 @@ export class CameraService implements ModuleService, Extension {
     return this.serial(id, async () => {
       const rec = this.require(id);
       if (!Object.keys(values).length) return this.toView(rec);
+      this.requireEnabled(rec);
       const next = this.applyControls(rec, values, 'controls');
       return this.commit(rec, { controls: next }, diff(rec.controls, next));
     });
@@ -171,6 +181,7 @@ export class CameraService implements ModuleService, Extension {
     return this.serial(id, async () => {
       const rec = this.require(id);
       if (rec.light === value) return this.toView(rec);
+      this.requireEnabled(rec);
       this.applyLight(rec, value, false);
       return this.commit(rec, { light: value }, { light: value });
     });
@@ -185,6 +196,8 @@ export class CameraService implements ModuleService, Extension {
       const rec = this.require(id);
       const patch: Partial<CameraRecord> = {};
       const changes: Record<string, unknown> = {};
+      const starts = (input.record !== undefined && input.record !== false && input.record !== 'off') || input.snap === true;
+      if (starts) this.requireEnabled(rec);
       if (input.record !== undefined) {
         const next = nextRecordState(rec.record, input.record);
         if (next !== 'off' && !this.sessions.has(id)) throw unavailable(`Camera "${rec.name}" is not connected`);
@@ -216,6 +229,41 @@ export class CameraService implements ModuleService, Extension {
     this.requireUser(actor);
     const value = parseInput(pipModeValue, mode, 'pip-mode', 'Invalid picture-in-picture mode');
     return this.setView({ 'pip-mode': value });
+  }
+
+  /**
+   * Switches a camera on or off. Off: every demand is dropped, the device is closed (another
+   * program may open it) and demands and changes are refused until it is switched on again;
+   * the camera stays listed. Stored, so it survives restarts.
+   */
+  async setEnabled(actor: Actor, id: string, enabled: unknown): Promise<CameraView> {
+    this.requireUser(actor);
+    this.require(id);
+    const value = parseInput(boolValue, enabled, 'enabled', 'Invalid enabled state');
+    return this.serial(id, async () => {
+      const rec = this.require(id);
+      if (isEnabled(rec) === value) return this.toView(rec);
+      return this.switchEnabled(actor, rec, value, {}, {});
+    });
+  }
+
+  /** Inside the camera's queue: stores the switch (with other pending changes), then opens or closes the device. */
+  private async switchEnabled(actor: Actor, rec: CameraRecord, enabled: boolean, patch: Partial<CameraRecord>, changes: Record<string, unknown>): Promise<CameraView> {
+    if (!enabled) {
+      // Readers go first so the pipeline stops before the device is closed under it.
+      this.demand.clear(rec.id);
+      if (rec.record !== 'off') patch.record = changes.record = 'off';
+      this.closeSession(rec.id);
+    }
+    patch.enabled = changes.enabled = enabled;
+    this.deps.logger.info({ camera: rec.name, enabled, by: actor.username }, enabled ? 'camera enabled' : 'camera disabled');
+    if (enabled) this.deps.bus.publish('camera', rec.id, 'enabled', { name: rec.name, enabled, by: actor.username });
+    else this.deps.bus.publish('camera', rec.id, 'disabled', { name: rec.name, enabled, by: actor.username });
+    const view = await this.commit(rec, patch, enabled ? changes : { ...changes, exists: false });
+    this.reportStatus();
+    // Opening is the scan's job (it also restores settings); run it now rather than at the next tick.
+    if (enabled) setImmediate(() => void this.scan());
+    return view;
   }
 
   // --- create / delete (admin) -------------------------------------------------------------
@@ -262,7 +310,7 @@ export class CameraService implements ModuleService, Extension {
   // --- demand --------------------------------------------------------------------------------
 
   addDemand(id: string, reader: Reader): number {
-    this.require(id);
+    this.requireEnabled(this.require(id));
     return this.demand.add(id, reader);
   }
 
@@ -305,7 +353,7 @@ export class CameraService implements ModuleService, Extension {
     for (const rec of this.deps.cameras.all()) {
       const here = present.has(`${rec.driver}|${rec.device}`);
       if (!here && this.sessions.has(rec.id)) await this.detach(rec.id, 'device is gone');
-      else if (here && !this.sessions.has(rec.id)) await this.attach(rec.id);
+      else if (here && !this.sessions.has(rec.id) && isEnabled(rec)) await this.attach(rec.id);
     }
     this.reportStatus();
   }
@@ -330,7 +378,7 @@ export class CameraService implements ModuleService, Extension {
     await this.serial(id, async () => {
       const rec = this.deps.cameras.get(id);
       const driver = rec && this.driverFor(rec.driver);
-      if (!rec || !driver || this.sessions.has(id)) return;
+      if (!rec || !driver || this.sessions.has(id) || !isEnabled(rec)) return;
       let session: DeviceSession;
       try {
         const device = driver.open(rec.device);
@@ -356,9 +404,11 @@ export class CameraService implements ModuleService, Extension {
       const light = session.readLight() ?? rec.light;
       const changes: Record<string, unknown> = { exists: true, ...diff(rec.controls, controls) };
       if (light !== rec.light) changes.light = light;
+      const { card, driver: kernelDriver } = session.device.info;
+      if (card !== rec.card) changes.card = card;
       this.deps.logger.info({ camera: rec.name, device: rec.device, driver: rec.driver }, 'camera connected');
       this.deps.bus.publish('camera', id, 'connected', { device: rec.device, driver: rec.driver });
-      await this.commit(rec, { controls, light }, changes);
+      await this.commit(rec, { controls, light, card, kernel_driver: kernelDriver }, changes);
     });
   }
 
@@ -381,6 +431,23 @@ export class CameraService implements ModuleService, Extension {
   }
 
   // --- internals -----------------------------------------------------------------------------
+
+  /** Closes the device of a camera being switched off; no `disconnected` event: it did not go away. */
+  private closeSession(id: string): void {
+    const session = this.sessions.get(id);
+    if (!session) return;
+    this.sessions.delete(id);
+    this.ready.delete(id);
+    try {
+      session.device.close();
+    } catch {
+      // A device that fails to close is released by the kernel with our descriptor anyway.
+    }
+  }
+
+  private requireEnabled(rec: CameraRecord): void {
+    if (!isEnabled(rec)) throw unavailable(`Camera "${rec.name}" is disabled; switch it on first`);
+  }
 
   private requireUser(actor: Actor): void {
     if (!hasRole(actor, 'user')) throw forbidden('Changing cameras needs the user role');
@@ -485,6 +552,7 @@ export class CameraService implements ModuleService, Extension {
       driver,
       device,
       origin,
+      enabled: true,
       slot: extra.slot ?? null,
       light: false,
       light_entity: extra.light_entity ?? null,
@@ -528,6 +596,9 @@ export class CameraService implements ModuleService, Extension {
       driver: r.driver,
       device: r.device,
       origin: r.origin,
+      enabled: isEnabled(r),
+      card: r.card ?? null,
+      kernel_driver: r.kernel_driver ?? null,
       exists: session !== undefined,
       light: r.light,
       light_entity: r.light_entity,
@@ -546,6 +617,8 @@ export class CameraService implements ModuleService, Extension {
     };
   }
 }
+
+const isEnabled = (r: CameraRecord): boolean => r.enabled !== false;
 
 function diff(before: CameraControls, after: CameraControls): Record<string, unknown> {
   return Object.fromEntries(Object.entries(after).filter(([k, v]) => before[k as keyof CameraControls] !== v));

@@ -32,6 +32,11 @@ export const mqttSchema = z
       .string()
       .regex(/^[A-Za-z0-9_\-/]+$/, 'may contain letters, digits, _ - /')
       .default('switchboard'),
+    /** Home Assistant's birth message topic: "online" there makes the bridge republish discovery. */
+    ha_status_topic: z
+      .string()
+      .regex(/^[A-Za-z0-9_\-/]+$/, 'may contain letters, digits, _ - /')
+      .default('homeassistant/status'),
   })
   .strict();
 
@@ -47,6 +52,11 @@ export const homeassistantSchema = z
     card: z.boolean().default(true),
     /** Home Assistant's config folder as mounted in the add-on (map homeassistant_config). */
     config_dir: z.string().default('/homeassistant'),
+    /**
+     * `auto`: every enabled camera gets a Generic Camera entry in HA for live video; `off` (default:
+     * no integration appears in HA unasked): only on request, the panel's "Show in Home Assistant".
+     */
+    live_view: z.enum(['auto', 'off']).default('off'),
   })
   .strict();
 

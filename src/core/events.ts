@@ -56,6 +56,11 @@ export type DomainEventDetails = {
       error?: string;
       clip?: 'started' | 'ended';
     };
+    /** The camera was switched on or off (its `enabled` setting); `by` is who did it. */
+    enabled: { name: string; enabled: true; by: string };
+    disabled: { name: string; enabled: false; by: string };
+    /** The camera's live view in Home Assistant was added or removed (both null when removed). */
+    liveView: { entity_id: string | null; entry_id: string | null };
     /** Motion seen (true) or over (false) on a camera with motion detection. */
     motion: { motion: boolean };
     connected: { device: string | null; driver: string };

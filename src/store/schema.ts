@@ -3,6 +3,7 @@
 import type { Logger } from 'pino';
 import type { TokenRecord, UserRecord } from '../auth/records.js';
 import type { CameraRecord } from '../camera/cameraRecord.js';
+import type { LiveViewRecord } from '../bridges/homeassistant/liveViews.js';
 import type { LabRecord } from '../services/labs/records.js';
 import type { CredentialRecord } from '../services/credentials/records.js';
 import type { MonitorRecord } from '../services/monitors/records.js';
@@ -15,12 +16,14 @@ export interface DbData {
   credentials: CredentialRecord[];
   monitors: MonitorRecord[];
   labs: LabRecord[];
+  /** Generic Camera entries in Home Assistant, one per camera (bridges/homeassistant/liveViews.ts). */
+  live_views: LiveViewRecord[];
 }
 
 export const SCHEMA_VERSION = 1;
 
 export function emptyData(): DbData {
-  return { version: SCHEMA_VERSION, users: [], tokens: [], cameras: [], credentials: [], monitors: [], labs: [] };
+  return { version: SCHEMA_VERSION, users: [], tokens: [], cameras: [], credentials: [], monitors: [], labs: [], live_views: [] };
 }
 
 /** Brings a loaded file up to SCHEMA_VERSION. Add a step per version bump; never edit an old one. */

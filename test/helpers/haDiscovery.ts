@@ -52,6 +52,9 @@ export function haProblems(topic: string, payload: unknown): string[] {
     if (platform === 'event' && (!Array.isArray(c.event_types) || c.event_types.length === 0)) problems.push(`${where}: event needs event_types`);
     if (platform === 'number' && (typeof c.min !== 'number' || typeof c.max !== 'number')) problems.push(`${where}: number needs min and max`);
     if (c.device_class === 'enum' && (!Array.isArray(c.options) || c.options.length === 0)) problems.push(`${where}: enum sensor needs options`);
+    // HA refuses a default_entity_id that is no valid entity id of the component's domain.
+    if (c.default_entity_id !== undefined && !(typeof c.default_entity_id === 'string' && new RegExp(`^${platform}\\.(?!_)(?!.*__)[a-z0-9_]+(?<!_)$`).test(c.default_entity_id))) problems.push(`${where}: default_entity_id ${String(c.default_entity_id)} is not a valid ${platform} entity id`);
+    if (c.enabled_by_default !== undefined && typeof c.enabled_by_default !== 'boolean') problems.push(`${where}: enabled_by_default must be a boolean`);
     if (typeof c.name === 'string' && dev && typeof dev.name === 'string' && c.name.startsWith(dev.name)) problems.push(`${where}: name starts with the device name`);
   }
   return problems;

@@ -6,15 +6,18 @@
 // notifies subscribers; persistent_notification.* is recorded), ping/pong, and Lovelace resources
 // (lovelace/info, lovelace/resources and, in storage resource mode only, …/create, /update, /delete,
 // as core lovelace/__init__.py registers them), the entity and device registry lists the frontend
-// loads (config/entity_registry/list_for_display, config/device_registry/list), service calls the
-// test declares (recorded, answered, no state change: an MQTT entity waits for its device's state),
-// and camera pictures over HTTP at /api/camera_proxy/<entity_id>?token=<access_token>. Used where a real HA
+// loads (config/entity_registry/list_for_display, config/device_registry/list), the entity registry
+// an integration reads and edits (config/entity_registry/list, update), service calls the test
+// declares (recorded, answered, no state change: an MQTT entity waits for its device's state),
+// camera pictures over HTTP at /api/camera_proxy/<entity_id>?token=<access_token>, and over HTTP
+// the config-entry flows (haConfigFlows.ts). Used where a real HA
 // Core cannot run; it keeps its entities and notifications across stop()/start(), as HA does.
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { ConfigFlowApi } from './haConfigFlows.js';
 
 export interface PeerState {
   entity_id: string;
@@ -108,12 +111,17 @@ export class HaPeer extends EventEmitter {
   private wss: WebSocketServer | null = null;
   private readonly clients = new Set<Client>();
   private port = 0;
+  /** Config entries, their flows and the entity registry (REST at /api and /core/api). */
+  readonly flows: ConfigFlowApi;
 
   constructor(
     readonly token: string,
     readonly haVersion = '2026.11.1',
+    /** A token of a user who is not an admin (refused by admin-only views). */
+    readonly userToken = 'peer-user-token',
   ) {
     super();
+    this.flows = new ConfigFlowApi(token, userToken);
   }
 
   get url(): string {
@@ -155,7 +163,8 @@ export class HaPeer extends EventEmitter {
     const url = new URL(req.url ?? '/', 'http://peer');
     const match = /^\/api\/camera_proxy\/([a-z_]+\.[a-z0-9_]+)$/.exec(url.pathname);
     const picture = match ? this.pictures.get(match[1]!) : undefined;
-    if (!match || !picture) return void res.writeHead(404).end();
+    if (!match) return void this.flows.handle(req, res);
+    if (!picture) return void res.writeHead(404).end();
     if (url.searchParams.get('token') !== this.states.get(match[1]!)?.attributes.access_token) return void res.writeHead(401).end('401: Unauthorized');
     res.writeHead(200, { 'content-type': 'image/jpeg', 'cache-control': 'no-store' }).end(picture);
   }
@@ -295,6 +304,12 @@ export class HaPeer extends EventEmitter {
       case 'lovelace/resources/delete':
         if (this.resourceMode === 'yaml') return this.error(c, id, 'unknown_command', 'Unknown command.');
         return this.resourceCommand(c, id, m);
+      case 'config/entity_registry/list':
+        return this.result(c, id, this.flows.registry.map((e) => ({ ...e })));
+      case 'config/entity_registry/update': {
+        const r = this.flows.updateEntity(m);
+        return r.ok ? this.result(c, id, r.result) : this.error(c, id, r.code, r.message);
+      }
       default:
         return this.error(c, id, 'unknown_command', 'Unknown command.');
     }

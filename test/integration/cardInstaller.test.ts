@@ -48,7 +48,7 @@ async function bridge(p: HaPeer, dirs: { configDir: string; bundlePath: string }
   const status = new StatusService(version, bus);
   const logger = pino({ level: 'silent' });
   const b = new HomeAssistantBridge({
-    config: { enabled: true, url: p.url, token: TOKEN, notifications: true, card: true, config_dir: dirs.configDir },
+    config: { enabled: true, url: p.url, token: TOKEN, notifications: true, card: true, config_dir: dirs.configDir, live_view: 'off' },
     env: {},
     bus,
     status,

@@ -208,7 +208,7 @@ describe('Home Assistant bridge', () => {
     const bus = new EventBus();
     const status = new StatusService('test', bus);
     const bridge = new HomeAssistantBridge({
-      config: { enabled: true, url: p.url, token: TOKEN, notifications: true, card: false, config_dir: '/homeassistant' },
+      config: { enabled: true, url: p.url, token: TOKEN, notifications: true, card: false, config_dir: '/homeassistant', live_view: 'off' },
       env: {},
       bus,
       status,

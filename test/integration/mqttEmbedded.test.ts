@@ -1,8 +1,11 @@
 // The MQTT bridge with the embedded aedes broker: the add-on's own broker, and the table-driven
 // framework (every component kind, command routing, removal of components and devices, stale
 // cleanup, the Supervisor's `auto` broker) with a test table on that broker.
+import { mkdtempSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Aedes } from 'aedes';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -74,6 +77,7 @@ function frameworkBridge(bus: EventBus, store: Map<string, Widget>, calls: strin
     status,
     logger: pino({ level: 'silent' }),
     version: '9.9.9',
+    dataDir: mkdtempSync(join(tmpdir(), 'switchboard-mqtt-')),
     boundPorts: new Map(),
     sources: [bindTable(widgets(bus, store, calls), deviceIdOf)],
     hubDeviceId: 'hub',
@@ -283,6 +287,7 @@ describe('table-driven entities on the embedded broker', () => {
         "o": {
           "name": "Switchboard",
           "sw": "9.9.9",
+          "url": "https://github.com/switchboard-ha/switchboard",
         },
       }
     `);
@@ -472,7 +477,8 @@ describe('mqtt.url: auto (the Supervisor MQTT service)', () => {
     try {
       await expect.poll(() => status.health().components.mqtt?.state).toBe('ok');
       expect(status.health().components.mqtt?.detail).toBe(`mqtt://127.0.0.1:${port}`);
-      expect(seen.at(-1)).toEqual({ url: '/services/mqtt', auth: 'Bearer sup-token' });
+      // The broker first, then the add-on's own info (its ingress slug is the devices' panel link).
+      expect(seen.slice(-2)).toEqual([{ url: '/services/mqtt', auth: 'Bearer sup-token' }, { url: '/addons/self/info', auth: 'Bearer sup-token' }]);
       await ha.waitFor('auto_test/bridge/state', (p) => p === '{"state":"online"}');
     } finally {
       await bridge.stop();
@@ -491,6 +497,7 @@ describe('mqtt.url: auto (the Supervisor MQTT service)', () => {
       status,
       logger,
       version: '9.9.9',
+      dataDir: mkdtempSync(join(tmpdir(), 'switchboard-mqtt-')),
       boundPorts: new Map(),
       sources: [],
       hubDeviceId: 'hub',
@@ -509,7 +516,7 @@ describe('mqtt.url: auto (the Supervisor MQTT service)', () => {
 
   it('the app wires the bridge through createMqttBridge (one extension named mqtt)', () => {
     const c = t.app.context;
-    const bridge = createMqttBridge({ config: c.config.mqtt, bus: c.bus, status: c.status, logger: c.logger, cameras: c.cameras, streams: c.streams, credentials: c.credentials, monitors: c.monitors, boundPorts: c.boundPorts });
+    const bridge = createMqttBridge({ config: c.config.mqtt, dataDir: c.config.data_dir, bus: c.bus, status: c.status, logger: c.logger, cameras: c.cameras, streams: c.streams, liveViews: c.liveViews, credentials: c.credentials, monitors: c.monitors, boundPorts: c.boundPorts });
     expect(bridge.name).toBe('mqtt');
   });
 });

@@ -32,7 +32,7 @@ async function connectMonitor(monitorId: string): Promise<Socket> {
 const retainedNow = (filter: string) => retainedOn(broker.url, filter);
 
 const normalize = (json: string, ids: Record<string, string>): unknown => {
-  let out = json.replaceAll(`"${t.app.context.status.version}"`, '"<version>"');
+  let out = json.replaceAll(`"${t.app.context.status.version}"`, '"<version>"').replace(/"configuration_url":"[^"]*"/g, '"configuration_url":"<panel>"');
   for (const [id, name] of Object.entries(ids)) out = out.replaceAll(id, name);
   return JSON.parse(out);
 };
@@ -58,6 +58,7 @@ describe.skipIf(SKIP)('MQTT bridge on Mosquitto', () => {
 
   it('publishes the add-on device: exact payload, retained, with everything HA requires', async () => {
     const topic = 'homeassistant/device/switchboard_addon_switchboard/config';
+    await ha.waitFor(topic, (p) => p.includes('configuration_url'));
     const retained = await retainedNow(topic);
     const payload = JSON.parse(retained.get(topic)!) as unknown;
     expect(haProblems(topic, payload)).toEqual([]);
@@ -128,6 +129,7 @@ describe.skipIf(SKIP)('MQTT bridge on Mosquitto', () => {
               },
             ],
             "device_class": "enum",
+            "enabled_by_default": false,
             "entity_category": "diagnostic",
             "name": "Health",
             "options": [
@@ -145,6 +147,7 @@ describe.skipIf(SKIP)('MQTT bridge on Mosquitto', () => {
                 "value_template": "{{ value_json.state }}",
               },
             ],
+            "enabled_by_default": false,
             "entity_category": "diagnostic",
             "icon": "mdi:tag",
             "name": "Version",
@@ -154,6 +157,7 @@ describe.skipIf(SKIP)('MQTT bridge on Mosquitto', () => {
           },
         },
         "dev": {
+          "configuration_url": "<panel>",
           "identifiers": [
             "switchboard_addon_switchboard",
           ],
@@ -165,6 +169,7 @@ describe.skipIf(SKIP)('MQTT bridge on Mosquitto', () => {
         "o": {
           "name": "Switchboard",
           "sw": "<version>",
+          "url": "https://github.com/switchboard-ha/switchboard",
         },
       }
     `);
@@ -186,7 +191,7 @@ describe.skipIf(SKIP)('MQTT bridge on Mosquitto', () => {
     expect(created.status).toBe(201);
     const id = created.body.id as string;
     const topic = `homeassistant/device/switchboard_monitor_${id}/config`;
-    const cfg = await ha.waitFor(topic);
+    const cfg = await ha.waitFor(topic, (p) => p.includes('configuration_url'));
     expect(haProblems(topic, JSON.parse(cfg.payload))).toEqual([]);
     expect(normalize(cfg.payload, { [id]: '<id>' })).toMatchInlineSnapshot(`
       {
@@ -266,6 +271,7 @@ describe.skipIf(SKIP)('MQTT bridge on Mosquitto', () => {
               },
             ],
             "device_class": "timestamp",
+            "enabled_by_default": false,
             "entity_category": "diagnostic",
             "name": "Last seen",
             "p": "sensor",
@@ -287,6 +293,7 @@ describe.skipIf(SKIP)('MQTT bridge on Mosquitto', () => {
           },
         },
         "dev": {
+          "configuration_url": "<panel>",
           "identifiers": [
             "switchboard_monitor_<id>",
           ],
@@ -299,6 +306,7 @@ describe.skipIf(SKIP)('MQTT bridge on Mosquitto', () => {
         "o": {
           "name": "Switchboard",
           "sw": "<version>",
+          "url": "https://github.com/switchboard-ha/switchboard",
         },
       }
     `);
@@ -336,7 +344,7 @@ describe.skipIf(SKIP)('MQTT bridge on Mosquitto', () => {
     const id = cam.id;
     const base = `switchboard/camera_${id}`;
     const topic = `homeassistant/device/switchboard_camera_${id}/config`;
-    const cfg = await ha.waitFor(topic);
+    const cfg = await ha.waitFor(topic, (p) => p.includes('configuration_url'));
     expect(haProblems(topic, JSON.parse(cfg.payload))).toEqual([]);
     expect(normalize(cfg.payload, { [id]: '<id>' })).toMatchInlineSnapshot(`
       {
@@ -354,12 +362,14 @@ describe.skipIf(SKIP)('MQTT bridge on Mosquitto', () => {
             ],
             "availability_mode": "all",
             "command_topic": "switchboard/camera_<id>/brightness/set",
+            "default_entity_id": "number.camera_1_brightness",
             "entity_category": "config",
             "icon": "mdi:brightness-6",
             "max": 100,
             "min": 0,
             "mode": "slider",
             "name": "Brightness",
+            "object_id": "camera_1_brightness",
             "p": "number",
             "state_topic": "switchboard/camera_<id>/brightness/state",
             "step": 1,
@@ -378,16 +388,35 @@ describe.skipIf(SKIP)('MQTT bridge on Mosquitto', () => {
             ],
             "availability_mode": "all",
             "command_topic": "switchboard/camera_<id>/contrast/set",
+            "default_entity_id": "number.camera_1_contrast",
             "entity_category": "config",
             "icon": "mdi:contrast-box",
             "max": 100,
             "min": 0,
             "mode": "slider",
             "name": "Contrast",
+            "object_id": "camera_1_contrast",
             "p": "number",
             "state_topic": "switchboard/camera_<id>/contrast/state",
             "step": 1,
             "unique_id": "switchboard_camera_<id>_contrast",
+          },
+          "enabled": {
+            "availability": [
+              {
+                "topic": "switchboard/bridge/state",
+                "value_template": "{{ value_json.state }}",
+              },
+            ],
+            "command_topic": "switchboard/camera_<id>/enabled/set",
+            "default_entity_id": "switch.camera_1_enabled",
+            "entity_category": "config",
+            "icon": "mdi:power",
+            "name": "Enabled",
+            "object_id": "camera_1_enabled",
+            "p": "switch",
+            "state_topic": "switchboard/camera_<id>/enabled/state",
+            "unique_id": "switchboard_camera_<id>_enabled",
           },
           "event": {
             "availability": [
@@ -396,6 +425,7 @@ describe.skipIf(SKIP)('MQTT bridge on Mosquitto', () => {
                 "value_template": "{{ value_json.state }}",
               },
             ],
+            "default_entity_id": "event.camera_1_event",
             "event_types": [
               "demand",
               "unDemand",
@@ -410,8 +440,11 @@ describe.skipIf(SKIP)('MQTT bridge on Mosquitto', () => {
               "disconnected",
               "extended",
               "failed-extension",
+              "enabled",
+              "disabled",
             ],
             "name": "Event",
+            "object_id": "camera_1_event",
             "p": "event",
             "state_topic": "switchboard/camera_<id>/event/state",
             "unique_id": "switchboard_camera_<id>_event",
@@ -429,9 +462,11 @@ describe.skipIf(SKIP)('MQTT bridge on Mosquitto', () => {
             ],
             "availability_mode": "all",
             "command_topic": "switchboard/camera_<id>/fps/set",
+            "default_entity_id": "select.camera_1_fps",
             "entity_category": "config",
             "icon": "mdi:filmstrip",
             "name": "Frame rate",
+            "object_id": "camera_1_fps",
             "options": [
               "5",
               "10",
@@ -457,12 +492,14 @@ describe.skipIf(SKIP)('MQTT bridge on Mosquitto', () => {
             ],
             "availability_mode": "all",
             "command_topic": "switchboard/camera_<id>/gain/set",
+            "default_entity_id": "number.camera_1_gain",
             "entity_category": "config",
             "icon": "mdi:tune-vertical",
             "max": 100,
             "min": 0,
             "mode": "slider",
             "name": "Gain",
+            "object_id": "camera_1_gain",
             "p": "number",
             "state_topic": "switchboard/camera_<id>/gain/state",
             "step": 1,
@@ -475,7 +512,10 @@ describe.skipIf(SKIP)('MQTT bridge on Mosquitto', () => {
                 "value_template": "{{ value_json.state }}",
               },
             ],
+            "default_entity_id": "camera.camera_1_image",
+            "json_attributes_topic": "switchboard/camera_<id>/image/attributes",
             "name": null,
+            "object_id": "camera_1_image",
             "p": "camera",
             "topic": "switchboard/camera_<id>/image/state",
             "unique_id": "switchboard_camera_<id>_image",
@@ -493,9 +533,11 @@ describe.skipIf(SKIP)('MQTT bridge on Mosquitto', () => {
             ],
             "availability_mode": "all",
             "command_topic": "switchboard/camera_<id>/light/set",
+            "default_entity_id": "light.camera_1_light",
             "icon": "mdi:lightbulb",
             "name": "Light",
-            "p": "switch",
+            "object_id": "camera_1_light",
+            "p": "light",
             "state_topic": "switchboard/camera_<id>/light/state",
             "unique_id": "switchboard_camera_<id>_light",
           },
@@ -506,8 +548,11 @@ describe.skipIf(SKIP)('MQTT bridge on Mosquitto', () => {
                 "value_template": "{{ value_json.state }}",
               },
             ],
+            "default_entity_id": "sensor.camera_1_readers",
             "icon": "mdi:eye",
+            "json_attributes_topic": "switchboard/camera_<id>/readers/attributes",
             "name": "Readers",
+            "object_id": "camera_1_readers",
             "p": "sensor",
             "state_class": "measurement",
             "state_topic": "switchboard/camera_<id>/readers/state",
@@ -520,8 +565,10 @@ describe.skipIf(SKIP)('MQTT bridge on Mosquitto', () => {
                 "value_template": "{{ value_json.state }}",
               },
             ],
+            "default_entity_id": "binary_sensor.camera_1_ready",
             "icon": "mdi:video-check",
             "name": "Stream ready",
+            "object_id": "camera_1_ready",
             "p": "binary_sensor",
             "state_topic": "switchboard/camera_<id>/ready/state",
             "unique_id": "switchboard_camera_<id>_ready",
@@ -558,9 +605,11 @@ describe.skipIf(SKIP)('MQTT bridge on Mosquitto', () => {
             ],
             "availability_mode": "all",
             "command_topic": "switchboard/camera_<id>/resolution/set",
+            "default_entity_id": "select.camera_1_resolution",
             "entity_category": "config",
             "icon": "mdi:image-size-select-large",
             "name": "Resolution",
+            "object_id": "camera_1_resolution",
             "options": [
               "320x180",
               "640x360",
@@ -586,12 +635,14 @@ describe.skipIf(SKIP)('MQTT bridge on Mosquitto', () => {
             ],
             "availability_mode": "all",
             "command_topic": "switchboard/camera_<id>/saturation/set",
+            "default_entity_id": "number.camera_1_saturation",
             "entity_category": "config",
             "icon": "mdi:palette",
             "max": 100,
             "min": 0,
             "mode": "slider",
             "name": "Saturation",
+            "object_id": "camera_1_saturation",
             "p": "number",
             "state_topic": "switchboard/camera_<id>/saturation/state",
             "step": 1,
@@ -610,8 +661,10 @@ describe.skipIf(SKIP)('MQTT bridge on Mosquitto', () => {
             ],
             "availability_mode": "all",
             "command_topic": "switchboard/camera_<id>/snapshot/set",
+            "default_entity_id": "button.camera_1_snapshot",
             "icon": "mdi:camera",
             "name": "Take snapshot",
+            "object_id": "camera_1_snapshot",
             "p": "button",
             "unique_id": "switchboard_camera_<id>_snapshot",
           },
@@ -623,19 +676,23 @@ describe.skipIf(SKIP)('MQTT bridge on Mosquitto', () => {
               },
             ],
             "command_topic": "switchboard/camera_<id>/stream/set",
+            "default_entity_id": "switch.camera_1_stream",
             "icon": "mdi:video",
             "name": "Stream",
+            "object_id": "camera_1_stream",
             "p": "switch",
             "state_topic": "switchboard/camera_<id>/stream/state",
             "unique_id": "switchboard_camera_<id>_stream",
           },
         },
         "dev": {
+          "configuration_url": "<panel>",
           "identifiers": [
             "switchboard_camera_<id>",
           ],
           "manufacturer": "Switchboard",
-          "model": "Simulated camera",
+          "model": "Simulated camera 0",
+          "model_id": "vivid",
           "name": "Camera 1",
           "sw_version": "<version>",
           "via_device": "switchboard_addon_switchboard",
@@ -643,6 +700,7 @@ describe.skipIf(SKIP)('MQTT bridge on Mosquitto', () => {
         "o": {
           "name": "Switchboard",
           "sw": "<version>",
+          "url": "https://github.com/switchboard-ha/switchboard",
         },
       }
     `);
@@ -744,7 +802,7 @@ describe.skipIf(SKIP)('MQTT bridge on Mosquitto', () => {
     expect(created.status).toBe(201);
     const id = created.body.id as string;
     const topic = `homeassistant/device/switchboard_credential_${id}/config`;
-    const cfg = await ha.waitFor(topic);
+    const cfg = await ha.waitFor(topic, (p) => p.includes('configuration_url'));
     expect(haProblems(topic, JSON.parse(cfg.payload))).toEqual([]);
     expect(normalize(cfg.payload, { [id]: '<id>' })).toMatchInlineSnapshot(`
       {
@@ -775,6 +833,7 @@ describe.skipIf(SKIP)('MQTT bridge on Mosquitto', () => {
               },
             ],
             "device_class": "timestamp",
+            "enabled_by_default": false,
             "entity_category": "diagnostic",
             "name": "Token expires",
             "p": "sensor",
@@ -788,6 +847,7 @@ describe.skipIf(SKIP)('MQTT bridge on Mosquitto', () => {
                 "value_template": "{{ value_json.state }}",
               },
             ],
+            "enabled_by_default": false,
             "entity_category": "diagnostic",
             "icon": "mdi:alert-circle-outline",
             "name": "Last error",
@@ -828,6 +888,7 @@ describe.skipIf(SKIP)('MQTT bridge on Mosquitto', () => {
           },
         },
         "dev": {
+          "configuration_url": "<panel>",
           "identifiers": [
             "switchboard_credential_<id>",
           ],
@@ -840,6 +901,7 @@ describe.skipIf(SKIP)('MQTT bridge on Mosquitto', () => {
         "o": {
           "name": "Switchboard",
           "sw": "<version>",
+          "url": "https://github.com/switchboard-ha/switchboard",
         },
       }
     `);

@@ -1,7 +1,8 @@
 // One source of truth for the add-on's options: config.yaml (options + schema), the zod schema in
 // src/config/schema.ts and translations/*.yaml must agree, and config.yaml / build.yaml must pass
 // what the add-on linter and the Supervisor check. Fixtures: test/fixtures/addon-linter/README.md.
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -94,11 +95,22 @@ function checkJsonSchema(schema: JsonSchema, value: Json, path = '$', errors: st
   return errors;
 }
 
+// supervisor store/data.py `_find_app_configs`: glob `**/config.*`, no path part starting with "." or named rootfs, suffix .json/.yaml/.yml.
+function supervisorAppConfigs(paths: string[]): string[] {
+  return paths.filter((p) => {
+    const parts = p.split('/');
+    const name = parts.at(-1)!;
+    if (!name.startsWith('config.') || parts.some((part) => part.startsWith('.') || part === 'rootfs')) return false;
+    return ['.json', '.yaml', '.yml'].some((suffix) => name.endsWith(suffix));
+  });
+}
+
 const linterSchema = (name: string) => JSON.parse(read(`test/fixtures/addon-linter/${name}`)) as JsonSchema;
+// Named so it is no `config.*`: the Supervisor would take a `config.schema.json` for an app config.
 
 /** lint.py's checks beyond the JSON schema (errors only; its warnings count as errors here too). */
 function lintConfig(config: JsonObject): string[] {
-  const errors = checkJsonSchema(linterSchema('config.schema.json'), config);
+  const errors = checkJsonSchema(linterSchema('addon-config.schema.json'), config);
   if (config.ingress === true) {
     if (config.webui) errors.push("'webui' should be removed, Ingress is enabled.");
     if (config.host_network !== true && (config.ingress_port ?? 8099) === 0) errors.push("'ingress_port' must not be 0 without host_network");
@@ -244,6 +256,15 @@ const NOT_ADDON_OPTIONS: Record<string, string> = {
   ingress_trusted_proxies: 'the Supervisor’s ingress proxy is always 172.30.32.2',
 };
 
+/**
+ * Keys whose length the app checks and config.yaml deliberately does not: Supervisors before
+ * 2026.07.4 reject every value of a bounded `password(8,)`/`str(1,64)`. `sample` is a value both accept.
+ */
+const CHECKED_IN_APP_ONLY: Record<string, { reason: string; sample: string }> = {
+  admin_password: { reason: 'at least 8 characters', sample: 'a'.repeat(8) },
+  'mqtt.client_id': { reason: '1 to 64 characters', sample: 'switchboard_test' },
+};
+
 interface ZodLeaf {
   node: z.ZodTypeAny;
   base: z.ZodTypeAny;
@@ -330,7 +351,7 @@ function compareLeaf(path: string, raw: Json, zodNode: z.ZodTypeAny): string[] {
     if (!(base instanceof z.ZodString)) return [`${path}: ${el.type} vs zod ${base.constructor.name}`];
     // The node with its refinements; its default/optional wrappers do not matter for one value.
     const check = leaf.node instanceof z.ZodDefault || leaf.node instanceof z.ZodOptional ? unwrapWrappers(leaf.node) : leaf.node;
-    for (const probe of STRING_PROBES) {
+    for (const probe of path in CHECKED_IN_APP_ONLY ? [] : STRING_PROBES) {
       if (supervisorAccepts(el, probe) && !check.safeParse(probe).success) problems.push(`${path}: the add-on accepts "${probe}" but the app rejects it`);
     }
   }
@@ -484,7 +505,7 @@ describe('config.yaml against the zod schema (one source of truth)', () => {
       if (typeof raw !== 'string' || !isOptional(raw)) continue;
       const [group, key] = path.includes('.') ? (path.split('.') as [string, string]) : [undefined, path];
       const target = (o: JsonObject) => (group ? (o[group] as JsonObject) : o);
-      target(full)[key] = sampleValue(parseElement(raw));
+      target(full)[key] = CHECKED_IN_APP_ONLY[path]?.sample ?? sampleValue(parseElement(raw));
       target(cleared)[key] = '';
     }
     expect(checkOptions(schema, full)).toEqual([]);
@@ -496,7 +517,7 @@ describe('config.yaml against the zod schema (one source of truth)', () => {
   it('detects a disagreement (the comparison is not vacuous)', () => {
     expect(compareLeaf('cameras.jpeg_quality', 'int(1,99)', zodAt('cameras.jpeg_quality')!)).toEqual(['cameras.jpeg_quality: add-on range 1,99 vs zod 1,100']);
     expect(compareLeaf('log_level', 'list(info|debug)', zodAt('log_level')!)[0]).toContain('vs zod enum');
-    expect(compareLeaf('admin_password', 'password?', zodAt('admin_password')!)).toContain('admin_password: the add-on accepts "short" but the app rejects it');
+    expect(compareLeaf('admin_username', 'str', zodAt('admin_username')!)).toContain('admin_username: the add-on accepts "a b" but the app rejects it');
     expect(compareLeaf('mqtt.username', 'str', zodAt('mqtt.username')!)).toEqual(['mqtt.username: optional in zod only']);
     expect(compareLeaf('labs.allow_exec', 'str', zodAt('labs.allow_exec')!)[0]).toContain('str vs zod ZodBoolean');
   });
@@ -564,19 +585,17 @@ describe('build.yaml, Dockerfile and the repository layout', () => {
     expect(addon.watchdog).toBeUndefined();
   });
 
-  it('has exactly one config.yaml (the Supervisor scans the repository recursively)', () => {
-    const skip = new Set(['node_modules', '.git', 'dist', 'data', 'media', 'coverage', 'test-artifacts', '.vm']);
-    const found: string[] = [];
-    const walk = (dir: string, rel: string) => {
-      for (const entry of readdirSync(dir, { withFileTypes: true })) {
-        if (entry.isDirectory()) {
-          if (!skip.has(entry.name)) walk(join(dir, entry.name), rel ? `${rel}/${entry.name}` : entry.name);
-        } else if (/^config\.(ya?ml|json)$/.test(entry.name)) found.push(rel ? `${rel}/${entry.name}` : entry.name);
-      }
-    };
-    walk(ROOT, '');
-    expect(found).toEqual(['config.yaml']);
+  it('has exactly one app config: config.yaml (the Supervisor takes every config.* it finds)', () => {
+    // The repository as the Supervisor's clone holds it: tracked and new, not ignored, files.
+    const files = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard'], { cwd: ROOT, encoding: 'utf8' }).split('\n').filter(Boolean);
+    expect(files.length).toBeGreaterThan(50);
+    expect(supervisorAppConfigs(files)).toEqual(['config.yaml']);
     expect(readYaml('repository.yaml').name).toEqual(expect.any(String));
+  });
+
+  it('finds app configs the way the Supervisor does (the check is not vacuous)', () => {
+    const paths = ['config.yaml', 'test/fixtures/addon-linter/config.schema.json', 'x/config.yml', '.github/config.yaml', 'addon/rootfs/config.json', 'config.txt', 'my-config.yaml', 'test/fixtures/addon-linter/addon-config.schema.json'];
+    expect(supervisorAppConfigs(paths)).toEqual(['config.yaml', 'test/fixtures/addon-linter/config.schema.json', 'x/config.yml']);
   });
 
   it('ships the files the store and the Supervisor read beside config.yaml', () => {

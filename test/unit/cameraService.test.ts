@@ -305,3 +305,96 @@ describe('device errors', () => {
     expect(events).toEqual([]);
   });
 });
+
+describe('switching a camera off and on', () => {
+  /** The V4L2 stand-in, counting device handles that are open right now. */
+  class CountingV4l2 extends PluggableV4l2 {
+    handles = 0;
+    override open(path: string): CameraDevice {
+      const dev = this.devices.open(path);
+      this.handles++;
+      let closed = false;
+      return Object.assign(Object.create(dev) as CameraDevice, {
+        close: () => {
+          if (!closed) this.handles--;
+          closed = true;
+          dev.close();
+        },
+      });
+    }
+  }
+
+  it('closes the device, drops demands, refuses demands and changes, stays listed, and reopens with its settings', async () => {
+    const v4l2 = new CountingV4l2();
+    v4l2.devices.add('/dev/video0');
+    const { service, first, events } = await setup({ simulated: 'never' }, v4l2);
+    const id = first().id;
+    await service.setControls(USER, id, { brightness: 70 });
+    service.addDemand(id, { type: 'http', id: 'viewer' });
+    expect(v4l2.handles).toBe(1);
+    events.length = 0;
+
+    const off = await service.setEnabled(USER, id, false);
+    expect(off).toMatchObject({ enabled: false, exists: false, readers: 0, demanded: false });
+    expect(v4l2.handles).toBe(0);
+    expect(events.map((e) => e.event)).toEqual(['unread', 'unDemand', 'disabled', 'updated']);
+    expect(events.at(-1)?.details).toEqual({ changes: { enabled: false, exists: false } });
+    expect(events.find((e) => e.event === 'disabled')?.details).toEqual({ name: first().name, enabled: false, by: 'user' });
+
+    const before = JSON.stringify(first());
+    for (const attempt of [
+      () => service.setControls(USER, id, { brightness: 10 }),
+      () => service.setLight(USER, id, true),
+      () => service.update(USER, id, { controls: { contrast: 5 } }),
+      () => service.setState(USER, id, { record: true }),
+      async () => service.addDemand(id, { type: 'lab', id: 'n1' }),
+    ]) {
+      const err = await appError(attempt());
+      expect([err.kind, err.message]).toEqual(['unavailable', `Camera "${first().name}" is disabled; switch it on first`]);
+    }
+    expect(JSON.stringify(first())).toBe(before);
+    // Still listed, still renamable; scans leave the device closed.
+    expect(service.all().map((c) => c.id)).toEqual([id]);
+    await service.update(USER, id, { name: 'Bench' });
+    await service.scan();
+    expect(v4l2.handles).toBe(0);
+
+    const on = await service.setEnabled(USER, id, true);
+    expect(on.enabled).toBe(true);
+    await service.scan();
+    expect(v4l2.handles).toBe(1);
+    expect(first()).toMatchObject({ enabled: true, exists: true, name: 'Bench', controls: { brightness: 70 } });
+  });
+
+  it('validates the value and the role, and refuses mixing enabled with settings in one update', async () => {
+    const { service, first } = await setup();
+    const id = first().id;
+    expect((await appError(service.setEnabled(USER, id, 'no'))).kind).toBe('validation');
+    expect((await appError(service.setEnabled(VIEWER, id, false))).kind).toBe('forbidden');
+    const mixed = await appError(service.update(USER, id, { enabled: false, controls: { brightness: 1 } }));
+    expect(mixed.details).toEqual([{ path: 'payload.enabled', message: 'change enabled on its own, without controls or light' }]);
+    expect(first().enabled).toBe(true);
+    expect((await service.update(USER, id, { enabled: false, name: 'Off cam' }))).toMatchObject({ enabled: false, name: 'Off cam' });
+  });
+
+  it('remembers the setting across restarts', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'switchboard-cameras-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const boot = async () => {
+      const db = Database.inDir(dir);
+      await db.open();
+      const service = new CameraService({ cameras: db.collection('cameras'), bus: new EventBus(), config: camerasSchema.parse({ simulated: 'always' }), logger, simulated: new SimulatedDriver(), loadV4l2: async () => null });
+      await service.start();
+      return { db, service };
+    };
+    const first = await boot();
+    const id = first.service.all()[0]!.id;
+    await first.service.setEnabled(USER, id, false);
+    await first.service.stop();
+    await first.db.flush();
+    const second = await boot();
+    expect(second.service.get(id)).toMatchObject({ enabled: false, exists: false });
+    await second.service.stop();
+    await second.db.flush();
+  });
+});

@@ -6,6 +6,7 @@ import { callService, createConnection, ERR_INVALID_AUTH, subscribeEntities, typ
 import type { Logger } from 'pino';
 import type { Extension } from '../../core/extension.js';
 import type { Config } from '../../config/schema.js';
+import { unavailable } from '../../core/errors.js';
 import type { Domain, DomainEvent, EventBus } from '../../core/eventBus.js';
 import { isOutputEvent } from '../../core/events.js';
 import type { StatusService } from '../../services/system/statusService.js';
@@ -151,6 +152,13 @@ export class HomeAssistantBridge implements Extension {
     conn
       .sendMessagePromise({ type: 'fire_event', event_type: HA_EVENT_TYPE, event_data: { domain: e.domain, entity: e.entity, event: e.event, details: e.details } })
       .catch((err: unknown) => this.deps.logger.debug({ err, event: e.event }, 'could not fire the event in Home Assistant'));
+  }
+
+  /** One websocket command for other Home Assistant parts (e.g. the entity registry); throws while HA is away. */
+  async command<T>(message: { type: string; [key: string]: unknown }): Promise<T> {
+    const conn = this.conn;
+    if (!conn?.connected) throw unavailable('Home Assistant is not connected');
+    return conn.sendMessagePromise<T>(message);
   }
 
   /** A service call; resolves false (logged) when not connected or HA refused it. */

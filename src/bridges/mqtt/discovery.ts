@@ -6,6 +6,8 @@ import type { Topics } from './topics.js';
 export interface Origin {
   name: string;
   sw: string;
+  /** Where users report problems (HA shows it in the MQTT device info). */
+  url: string;
 }
 
 export type ComponentConfig = Record<string, unknown> & { p: Component };
@@ -22,7 +24,8 @@ const AVAILABILITY_TEMPLATE = '{{ value_json.state }}';
 /** The camera platform takes its image on `topic` rather than `state_topic`. */
 export const IMAGE_TOPIC_KEY = 'topic';
 
-export function buildDeviceConfig(device: DeviceSnapshot, topics: Topics, origin: Origin, hubDeviceId: string): DeviceConfig {
+/** `configurationUrl`: the web panel, linked from every device page in HA. */
+export function buildDeviceConfig(device: DeviceSnapshot, topics: Topics, origin: Origin, hubDeviceId: string, configurationUrl?: string): DeviceConfig {
   const ids = topics.objectId(device.deviceId);
   const dev: Record<string, unknown> = {
     identifiers: [ids],
@@ -31,6 +34,8 @@ export function buildDeviceConfig(device: DeviceSnapshot, topics: Topics, origin
     model: device.info.model,
     sw_version: device.info.sw_version ?? origin.sw,
   };
+  if (device.info.model_id) dev.model_id = device.info.model_id;
+  if (configurationUrl) dev.configuration_url = configurationUrl;
   if (device.deviceId !== hubDeviceId) dev.via_device = topics.objectId(hubDeviceId);
   const cmps: Record<string, ComponentConfig> = {};
   for (const entity of device.entities) cmps[entity.key] = componentConfig(device, entity, topics);
@@ -42,6 +47,12 @@ function componentConfig(device: DeviceSnapshot, entity: EntitySnapshot, topics:
   if (entity.image !== undefined) c[IMAGE_TOPIC_KEY] = topics.state(device.deviceId, entity.key);
   else if (entity.state !== undefined || entity.events) c.state_topic = topics.state(device.deviceId, entity.key);
   if (entity.command) c.command_topic = topics.command(device.deviceId, entity.key);
+  if (entity.attributes !== undefined) c.json_attributes_topic = topics.attributes(device.deviceId, entity.key);
+  if (device.info.entityIdPrefix) {
+    // default_entity_id is HA ≥ 2025.10's name for it; object_id (without the domain) is what older HA reads.
+    c.default_entity_id = `${entity.component}.${device.info.entityIdPrefix}_${entity.key}`;
+    c.object_id = `${device.info.entityIdPrefix}_${entity.key}`;
+  }
   const availability = [{ topic: topics.bridgeState, value_template: AVAILABILITY_TEMPLATE }];
   if (entity.followsDevice && device.available !== null) {
     availability.push({ topic: topics.availability(device.deviceId), value_template: AVAILABILITY_TEMPLATE });
@@ -56,6 +67,7 @@ export function retainedStateTopics(device: DeviceSnapshot, topics: Topics): Map
   const out = new Map<string, string | null>();
   for (const e of device.entities) {
     if (e.state !== undefined && !e.events && e.image === undefined) out.set(topics.state(device.deviceId, e.key), e.state);
+    if (e.attributes !== undefined) out.set(topics.attributes(device.deviceId, e.key), e.attributes);
   }
   return out;
 }

@@ -30,12 +30,17 @@ export interface EntityRow<T> {
   followsDevice?: boolean;
   /** camera entities: the latest image (raw JPEG bytes), published retained on the entity's topic. */
   image?: (obj: T) => Buffer | undefined;
+  /** Extra details HA shows as the entity's attributes (retained JSON on its attributes topic). */
+  attributes?: (obj: T) => Record<string, unknown>;
 }
 
 export interface DeviceInfo {
   name: string;
   model: string;
+  model_id?: string;
   sw_version?: string;
+  /** Entity ids become `<component>.<entityIdPrefix>_<key>` (HA's default_entity_id); omitted: HA names them. */
+  entityIdPrefix?: string;
 }
 
 export interface DeviceTable<T> {
@@ -64,6 +69,8 @@ export interface EntitySnapshot {
   followsDevice: boolean;
   /** camera entities only: the latest image, or null when there is none yet. */
   image?: Buffer | null;
+  /** JSON for the attributes topic; undefined: the entity has none. */
+  attributes?: string;
 }
 
 export interface DeviceSnapshot {
@@ -93,6 +100,8 @@ export function bindTable<T>(table: DeviceTable<T>, toDeviceId: (kind: string, o
       const config: Record<string, unknown> = { name: row.name };
       if (row.device_class) config.device_class = row.device_class;
       if (row.entity_category) config.entity_category = row.entity_category;
+      // Diagnostics are details most users never look at: HA creates them disabled.
+      if (row.entity_category === 'diagnostic') config.enabled_by_default = false;
       if (row.icon) config.icon = row.icon;
       if (row.unit_of_measurement) config.unit_of_measurement = row.unit_of_measurement;
       if (row.state_class) config.state_class = row.state_class;
@@ -108,6 +117,7 @@ export function bindTable<T>(table: DeviceTable<T>, toDeviceId: (kind: string, o
         ...(row.events ? { events: row.events } : {}),
         followsDevice: row.followsDevice === true,
         ...(row.image ? { image: row.image(obj) ?? null } : {}),
+        ...(row.attributes ? { attributes: JSON.stringify(row.attributes(obj)) } : {}),
       });
     }
     return {

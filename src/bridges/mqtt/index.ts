@@ -9,19 +9,24 @@ import type { MonitorsService } from '../../services/monitors/monitorsService.js
 import type { StatusService } from '../../services/system/statusService.js';
 import { bindTable, type DeviceSource } from './entities.js';
 import { MqttBridge } from './mqttBridge.js';
-import { cameraTable } from './tables/camera.js';
+import { cameraTable, type LiveEntitySource } from './tables/camera.js';
 import { ADDON_KIND, ADDON_OBJECT_ID, addonTable } from './tables/addon.js';
 import { credentialTable } from './tables/credentials.js';
 import { monitorTable } from './tables/monitor.js';
-import { deviceIdOf } from './topics.js';
+import { DEFAULT_BASE_TOPIC, deviceIdOf } from './topics.js';
+
+/** The default base topic keeps HA's plain entity ids; any other one (a second host) prefixes them. */
+const instancePrefix = (baseTopic: string): string | undefined => (baseTopic === DEFAULT_BASE_TOPIC ? undefined : baseTopic);
 
 export interface MqttBridgeDeps {
   config: Config['mqtt'];
+  dataDir: string;
   bus: EventBus;
   status: StatusService;
   logger: Logger;
   cameras: CameraService;
   streams: StreamService;
+  liveViews: LiveEntitySource;
   credentials: CredentialsService;
   monitors: MonitorsService;
   /** Ports actually bound, by name: the embedded broker records its own. */
@@ -29,14 +34,16 @@ export interface MqttBridgeDeps {
 }
 
 export function createMqttBridge(deps: MqttBridgeDeps): MqttBridge {
+  const cameras = cameraTable(deps.cameras, { snapshots: deps.streams, liveViews: deps.liveViews, entityIdPrefix: instancePrefix(deps.config.base_topic) });
   const sources: DeviceSource[] = [
-    bindTable(addonTable(deps.status), deviceIdOf),
-    bindTable(cameraTable(deps.cameras, deps.streams), deviceIdOf),
+    bindTable(addonTable(deps.status, deps.config.base_topic), deviceIdOf),
+    bindTable(cameras, deviceIdOf),
     bindTable(credentialTable(deps.credentials), deviceIdOf),
     bindTable(monitorTable(deps.monitors), deviceIdOf),
   ];
   return new MqttBridge({
     config: deps.config,
+    dataDir: deps.dataDir,
     bus: deps.bus,
     status: deps.status,
     logger: deps.logger,

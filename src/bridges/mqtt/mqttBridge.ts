@@ -13,6 +13,7 @@ import { MqttConnection } from './connection.js';
 import { buildDeviceConfig, IMAGE_TOPIC_KEY, retainedStateTopics, type DeviceConfig, type Origin } from './discovery.js';
 import { EmbeddedBroker } from './embeddedBroker.js';
 import { haEventPayload, type DeviceSnapshot, type DeviceSource } from './entities.js';
+import { panelUrl, stableClientId } from './instance.js';
 import { deviceIdOf, Topics } from './topics.js';
 
 /** Domains whose events are mirrored to `<base>/events/...`. */
@@ -41,8 +42,13 @@ export const DEFAULT_TIMING: MqttBridgeTiming = {
   backoff: { baseMs: 1000, maxMs: 30_000 },
 };
 
+/** Where the project lives (the discovery origin's `url`). */
+export const PROJECT_URL = 'https://github.com/switchboard-ha/switchboard';
+
 export interface MqttBridgeDeps {
   config: Config['mqtt'];
+  /** Keeps the generated client id across restarts. */
+  dataDir: string;
   bus: EventBus;
   status: StatusService;
   logger: Logger;
@@ -79,10 +85,11 @@ export class MqttBridge implements Extension {
   private sweep: { found: Map<string, string> } | null = null;
   private stopped = false;
   private freshConnection = false;
+  private configurationUrl: () => string | undefined = () => undefined;
 
   constructor(private readonly deps: MqttBridgeDeps) {
-    this.topics = new Topics(deps.config.base_topic, deps.config.discovery_prefix);
-    this.origin = { name: 'Switchboard', sw: deps.version };
+    this.topics = new Topics(deps.config.base_topic, deps.config.discovery_prefix, deps.config.ha_status_topic);
+    this.origin = { name: 'Switchboard', sw: deps.version, url: PROJECT_URL };
     this.timing = { ...DEFAULT_TIMING, ...deps.timing };
     this.log = deps.logger;
   }
@@ -94,6 +101,7 @@ export class MqttBridge implements Extension {
       this.log.info('MQTT bridge disabled (mqtt.url: disabled)');
       return;
     }
+    this.configurationUrl = await panelUrl(this.deps.env, this.deps.fetch ?? globalThis.fetch, () => this.deps.boundPorts.get('http'), this.log);
     let url: string;
     try {
       url = await this.brokerUrl(target);
@@ -111,7 +119,7 @@ export class MqttBridge implements Extension {
     this.conn = new MqttConnection({
       url,
       connect,
-      clientId: this.deps.config.client_id ?? `switchboard_${Math.random().toString(16).slice(2, 10)}`,
+      clientId: stableClientId(this.deps.config.client_id, this.deps.dataDir, this.log),
       ...(target.kind === 'remote' && target.username !== undefined ? { username: target.username } : {}),
       ...(target.kind === 'remote' && target.password !== undefined ? { password: target.password } : {}),
       ...(target.kind === 'remote' && target.ca ? { ca: target.ca } : {}),
@@ -326,7 +334,7 @@ export class MqttBridge implements Extension {
 
   private async publishDevice(conn: MqttConnection, device: DeviceSnapshot, force: boolean): Promise<void> {
     const topic = this.topics.discovery(device.deviceId);
-    const config = buildDeviceConfig(device, this.topics, this.origin, this.deps.hubDeviceId);
+    const config = buildDeviceConfig(device, this.topics, this.origin, this.deps.hubDeviceId, this.configurationUrl());
     const prev = this.publishedConfigs.get(device.deviceId);
     if (force || !prev || JSON.stringify(prev) !== JSON.stringify(config)) {
       const gone = prev ? Object.keys(prev.cmps).filter((k) => !(k in config.cmps)) : [];
@@ -381,7 +389,7 @@ function stateTopicsOf(component: unknown): string[] {
   if (!component || typeof component !== 'object') return [];
   const c = component as Record<string, unknown>;
   const topic = c.p === 'camera' ? c[IMAGE_TOPIC_KEY] : c.p === 'event' ? undefined : c.state_topic;
-  return typeof topic === 'string' ? [topic] : [];
+  return [topic, c.json_attributes_topic].filter((t): t is string => typeof t === 'string');
 }
 
 function parseConfig(text: string): DeviceConfig | null {

@@ -4,8 +4,11 @@
 //   <base>/<device>/availability            retained {"state":"online"|"offline"}
 //   <base>/<device>/<entity>/state          retained state (event entities: not retained)
 //   <base>/<device>/<entity>/set            commands
+//   <base>/<device>/<entity>/attributes     retained JSON attributes
 //   <base>/events/<domain>/<entity>/<event> the event mirror (not retained)
 //   <prefix>/device/<device>/config         retained device-based discovery
+
+export const DEFAULT_BASE_TOPIC = 'switchboard';
 
 /** MQTT topic levels and discovery object ids may only hold [A-Za-z0-9_-]. */
 export const topicSegment = (value: string): string => value.replace(/[^A-Za-z0-9_-]/g, '_') || '_';
@@ -20,17 +23,14 @@ export class Topics {
   constructor(
     readonly base: string,
     readonly discoveryPrefix: string,
+    /** Home Assistant's birth/will topic (HA's MQTT option "birth message topic"). */
+    readonly haStatus: string = `${discoveryPrefix}/status`,
   ) {
     this.idPrefix = topicSegment(base);
   }
 
   get bridgeState(): string {
     return `${this.base}/bridge/state`;
-  }
-
-  /** Home Assistant's birth/will topic. */
-  get haStatus(): string {
-    return `${this.discoveryPrefix}/status`;
   }
 
   get commandFilter(): string {
@@ -60,6 +60,11 @@ export class Topics {
 
   state(deviceId: string, key: string): string {
     return `${this.base}/${deviceId}/${key}/state`;
+  }
+
+  /** Retained JSON attributes of an entity. */
+  attributes(deviceId: string, key: string): string {
+    return `${this.base}/${deviceId}/${key}/attributes`;
   }
 
   command(deviceId: string, key: string): string {

@@ -29,6 +29,8 @@ export interface StreamCamera {
   id: string;
   driver: 'v4l2' | 'simulated';
   device: string;
+  /** false: switched off in the camera service; nothing may capture from it. */
+  enabled?: boolean;
   exists: boolean;
   controls: { resolution?: string | null; fps?: number | null; brightness?: number | null; contrast?: number | null; saturation?: number | null };
   jpeg_quality?: number;
@@ -76,6 +78,9 @@ export const MOTION_READER: Reader = { type: 'motion', id: 'motion' };
 /** Frames without change before motion ends (at MOTION_FPS, about two seconds). */
 const MOTION_HOLD_FRAMES = 8;
 const LIVE_PATH_PREFIX = '/api/cameras/';
+/** What a live URL (made for Home Assistant with the persistent live key) may open. */
+const LIVE_FILES = ['live.ts', 'snapshot.jpg'] as const;
+type LiveFile = (typeof LIVE_FILES)[number];
 
 export class StreamService implements Extension {
   readonly name = 'streams';
@@ -192,8 +197,8 @@ export class StreamService implements Extension {
   }
 
   /** The live endpoint's path for a camera (relative to the HTTP API's base URL). */
-  livePath(cameraId: string): string {
-    return `${LIVE_PATH_PREFIX}${encodeURIComponent(cameraId)}/live.ts`;
+  livePath(cameraId: string, file: LiveFile = 'live.ts'): string {
+    return `${LIVE_PATH_PREFIX}${encodeURIComponent(cameraId)}/${file}`;
   }
 
   /**
@@ -204,9 +209,12 @@ export class StreamService implements Extension {
     return `${baseUrl.replace(/\/+$/, '')}${this.signLivePath(cameraId, ttlSeconds)}`;
   }
 
-  /** The signed live path alone (what `liveUrlFor` appends to the base URL). */
-  signLivePath(cameraId: string, ttlSeconds = 10 * 365 * 86_400): string {
-    const path = this.livePath(cameraId);
+  /**
+   * The signed live path alone (what `liveUrlFor` appends to the base URL); `snapshot.jpg` gives
+   * the still image URL that goes with it (HA's Generic Camera stores both).
+   */
+  signLivePath(cameraId: string, ttlSeconds = 10 * 365 * 86_400, file: LiveFile = 'live.ts'): string {
+    const path = this.livePath(cameraId, file);
     const exp = Math.floor(Date.now() / 1000) + ttlSeconds;
     return `${path}?exp=${exp}&sig=${sign(this.liveKey(), path, exp)}`;
   }
@@ -280,7 +288,7 @@ export class StreamService implements Extension {
       const want = Buffer.from(sign(key, path, Number(exp)));
       return want.length === got.length && timingSafeEqual(want, got);
     };
-    return matches(this.urlKey) || (path.startsWith(LIVE_PATH_PREFIX) && path.endsWith('/live.ts') && matches(this.liveKey()));
+    return matches(this.urlKey) || (path.startsWith(LIVE_PATH_PREFIX) && LIVE_FILES.some((f) => path.endsWith(`/${f}`)) && matches(this.liveKey()));
   }
 
   private signature(path: string, exp: number): string {
@@ -297,6 +305,7 @@ export class StreamService implements Extension {
   private requireCamera(cameraId: string): StreamCamera {
     const cam = this.cameras.get(cameraId);
     if (!cam) throw notFound('Camera');
+    if (cam.enabled === false) throw unavailable('Camera is disabled; switch it on first');
     if (!cam.exists) throw unavailable('Camera is not connected');
     return cam;
   }
@@ -439,6 +448,7 @@ export class StreamService implements Extension {
         if (changes.snap === true) this.snapshot(id).catch((err: Error) => this.logger.warn({ camera: id, err: err.message }, 'snapshot failed'));
         break;
       }
+      case 'disabled':
       case 'deleted': {
         this.motionHeld.delete(id);
         const s = this.streams.get(id);

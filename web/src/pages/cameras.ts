@@ -25,6 +25,7 @@ const LABELS: Record<string, string> = {
   resolution: 'Resolution',
   fps: 'Frames per second',
   sensor: 'Sensor input',
+  enabled: 'Enabled',
 };
 
 interface CameraView {
@@ -33,6 +34,8 @@ interface CameraView {
   slot: 1 | 2 | null;
   driver: string;
   device: string;
+  /** false: switched off; the device is closed and changes are refused until it is switched on. */
+  enabled: boolean;
   exists: boolean;
   light: boolean;
   light_entity: string | null;
@@ -65,6 +68,8 @@ class CameraCard {
   private readonly snapButton = h('button', { type: 'button' }, 'Snapshot');
   private readonly mainButton = h('button', { type: 'button', hidden: true }, 'Make main camera');
   private readonly light = h('input', { type: 'checkbox', role: 'switch', name: 'light' });
+  private readonly enabled = h('input', { type: 'checkbox', role: 'switch', name: 'enabled' });
+  private readonly haButton = h('button', { type: 'button', title: 'Adds this camera with its live video to Home Assistant (a Generic Camera)' }, 'Show in Home Assistant');
   private readonly snapshot = h('div', { class: 'snapshot' });
   private readonly inputs = new Map<string, HTMLInputElement | HTMLSelectElement>();
   private readonly outputs = new Map<string, HTMLOutputElement>();
@@ -102,6 +107,8 @@ class CameraCard {
       if (this.slot !== null && !this.backend.state.set({ 'main-camera': this.slot })) this.say('The main camera cannot be changed: the camera state connection is not open.', true);
     });
     this.light.addEventListener('change', () => void this.send({ light: this.light.checked }, 'light'));
+    this.enabled.addEventListener('change', () => void this.send({ enabled: this.enabled.checked }, 'enabled'));
+    this.haButton.addEventListener('click', () => void this.showInHomeAssistant());
     this.record.addEventListener('change', () => this.setRecord(this.record.value));
     this.img.addEventListener('error', () => void this.liveFailed());
     this.el = h(
@@ -109,7 +116,7 @@ class CameraCard {
       { class: 'card camera', 'data-camera-id': cam.id },
       h('header', { class: 'card-head' }, this.title, this.badges),
       h('div', { class: 'viewer' }, this.img, this.overlay),
-      h('div', { class: 'actions' }, this.watchButton, this.snapButton, h('label', { class: 'switch' }, this.light, h('span', {}, 'Light')), this.mainButton),
+      h('div', { class: 'actions' }, this.watchButton, this.snapButton, h('label', { class: 'switch' }, this.light, h('span', {}, 'Light')), h('label', { class: 'switch' }, this.enabled, h('span', {}, 'Enabled')), this.haButton, this.mainButton),
       this.facts,
       this.status,
       this.snapshot,
@@ -166,7 +173,7 @@ class CameraCard {
       h('span', { class: 'badge' }, cam.driver === 'simulated' ? 'Simulated' : 'V4L2'),
       this.slot ? h('span', { class: 'badge' }, `Camera ${this.slot}`) : null,
       this.isMain ? h('span', { class: 'badge accent' }, 'Main') : null,
-      cam.exists ? null : h('span', { class: 'badge warn' }, 'Disconnected'),
+      !cam.enabled ? h('span', { class: 'badge warn' }, 'Disabled') : cam.exists ? null : h('span', { class: 'badge warn' }, 'Disconnected'),
     );
     const readerTypes = [...new Set((cam.reader_list ?? []).map((r) => r.type))].join(', ');
     clear(
@@ -181,6 +188,8 @@ class CameraCard {
       h('dd', {}, since(cam.last_snap_at)),
     );
     this.light.checked = cam.light;
+    this.enabled.checked = cam.enabled;
+    this.haButton.disabled = !cam.enabled;
     for (const k of RANGE_KEYS) {
       const input = this.inputs.get(k) as HTMLInputElement;
       const v = cam.controls[k];
@@ -252,6 +261,21 @@ class CameraCard {
 
   private setRecord(value: string): void {
     if (!this.backend.state.set({ record: value })) this.say('Recording cannot be changed: the camera state connection is not open.', true);
+  }
+
+  /** POST /api/cameras/:id/live-view: the Generic Camera entry in HA (made once; a second click only reports it). */
+  private async showInHomeAssistant(): Promise<void> {
+    this.haButton.disabled = true;
+    this.say('Adding the camera to Home Assistant…');
+    try {
+      const r = await this.backend.http<{ entity_id: string | null; created: boolean }>('POST', `/api/cameras/${encodeURIComponent(this.cam.id)}/live-view`);
+      const entity = r.entity_id ? ` as ${r.entity_id}` : '';
+      this.say(r.created ? `Added to Home Assistant${entity}. Put it on a dashboard to watch it live.` : `Already in Home Assistant${entity}.`);
+    } catch (err) {
+      this.say(`Could not add the camera to Home Assistant: ${describe(err)}`, true);
+    } finally {
+      this.haButton.disabled = !this.cam.enabled;
+    }
   }
 
   say(text: string, isError = false): void {

@@ -1,6 +1,7 @@
 // The add-on's own device: connected socket clients per protocol, version and health.
 import type { StatusService } from '../../../services/system/statusService.js';
 import type { DeviceTable, EntityRow } from '../entities.js';
+import { DEFAULT_BASE_TOPIC } from '../topics.js';
 
 /** The socket protocols whose clients are counted (StatusService.setClients names). */
 export const CLIENT_PROTOCOLS = [
@@ -14,7 +15,9 @@ export const ADDON_KIND = 'addon';
 export const ADDON_OBJECT_ID = 'switchboard';
 
 /** The table has one object: the status service itself. */
-export function addonTable(status: StatusService): DeviceTable<StatusService> {
+/** `baseTopic` names the instance: a second Switchboard on the same broker shows as its own device. */
+export function addonTable(status: StatusService, baseTopic = DEFAULT_BASE_TOPIC): DeviceTable<StatusService> {
+  const name = baseTopic === DEFAULT_BASE_TOPIC ? 'Switchboard' : `Switchboard (${baseTopic})`;
   const clientRows: EntityRow<StatusService>[] = CLIENT_PROTOCOLS.map(({ protocol, label }) => ({
     key: `clients_${protocol}`,
     component: 'sensor',
@@ -28,7 +31,7 @@ export function addonTable(status: StatusService): DeviceTable<StatusService> {
     domains: ['system'],
     list: () => [status],
     id: () => ADDON_OBJECT_ID,
-    device: (s) => ({ name: 'Switchboard', model: 'Switchboard add-on', sw_version: s.version }),
+    device: (s) => ({ name, model: 'Switchboard add-on', sw_version: s.version }),
     rows: [
       ...clientRows,
       { key: 'version', component: 'sensor', name: 'Version', entity_category: 'diagnostic', icon: 'mdi:tag', state: (s) => s.version },

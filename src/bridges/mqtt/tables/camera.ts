@@ -5,6 +5,7 @@ import type { CameraView } from '../../../camera/cameraRecord.js';
 import type { CameraService } from '../../../camera/cameraService.js';
 import type { RangeKey } from '../../../camera/controlMapping.js';
 import type { Reader } from '../../../camera/demand.js';
+import { entitySlug } from '../../../core/ids.js';
 import type { DeviceTable, EntityRow } from '../entities.js';
 import { parseInteger, parseOnOff, parseOption, parsePress } from '../payloads.js';
 
@@ -13,6 +14,7 @@ export const MQTT_SWITCH_READER: Reader = { type: 'mqtt', id: 'switch' };
 
 export const CAMERA_EVENTS = [
   'demand', 'unDemand', 'ready', 'notReady', 'read', 'unread', 'updated', 'snapshot', 'recording', 'connected', 'disconnected',
+  'enabled', 'disabled',
 ] as const;
 
 /** The latest JPEG per camera, where the streaming pipeline keeps one, and its motion state. */
@@ -21,6 +23,19 @@ export interface SnapshotSource {
   /** null while motion detection has not run. */
   info(cameraId: string): { motion: boolean | null };
 }
+
+/** The Generic Camera entity Home Assistant made for a camera's live view, where there is one. */
+export interface LiveEntitySource {
+  liveEntity(cameraId: string): string | null;
+}
+
+export interface CameraTableOptions {
+  snapshots?: SnapshotSource;
+  liveViews?: LiveEntitySource;
+  /** Put before every camera's entity ids, so a second instance's cameras get their own (e.g. "garage"). */
+  entityIdPrefix?: string;
+}
+
 
 const IMAGE_NUMBERS: { key: RangeKey; name: string; icon: string }[] = [
   { key: 'brightness', name: 'Brightness', icon: 'mdi:brightness-6' },
@@ -33,7 +48,7 @@ const IMAGE_NUMBERS: { key: RangeKey; name: string; icon: string }[] = [
 const onOff = (v: boolean) => (v ? 'ON' : 'OFF');
 const holdsSwitchDemand = (c: CameraView) => c.reader_list.some((r) => r.type === MQTT_SWITCH_READER.type && r.id === MQTT_SWITCH_READER.id);
 
-export function cameraTable(cameras: CameraService, snapshots?: SnapshotSource): DeviceTable<CameraView> {
+export function cameraTable(cameras: CameraService, { snapshots, liveViews, entityIdPrefix }: CameraTableOptions = {}): DeviceTable<CameraView> {
   const numberRows: EntityRow<CameraView>[] = IMAGE_NUMBERS.map(({ key, name, icon }) => ({
     key,
     component: 'number',
@@ -49,20 +64,41 @@ export function cameraTable(cameras: CameraService, snapshots?: SnapshotSource):
     },
   }));
   const imageRow: EntityRow<CameraView>[] = snapshots
-    ? [{ key: 'image', component: 'camera', name: null, image: (c) => snapshots.latestSnapshot(c.id)?.jpeg }]
+    ? [{
+        key: 'image',
+        component: 'camera',
+        name: null,
+        image: (c) => snapshots.latestSnapshot(c.id)?.jpeg,
+        // Dashboard cards read these to find the camera and its live-view entity.
+        attributes: (c) => ({ camera_id: c.id, live_entity: liveViews?.liveEntity(c.id) ?? null, device: c.device, card: c.card, enabled: c.enabled }),
+      }]
     : [];
   return {
     kind: 'camera',
     domains: ['camera'],
     list: () => cameras.all(),
     id: (c) => c.id,
-    device: (c) => ({ name: c.name, model: c.driver === 'v4l2' ? `V4L2 camera (${c.device})` : 'Simulated camera' }),
+    device: (c) => ({
+      name: c.name,
+      model: c.card ?? (c.driver === 'v4l2' ? 'V4L2 camera' : 'Simulated camera'),
+      ...(c.kernel_driver ? { model_id: c.kernel_driver } : {}),
+      entityIdPrefix: entitySlug([entityIdPrefix, c.name].filter(Boolean).join(' ')) || entitySlug(`camera ${c.id}`),
+    }),
     available: (c) => c.exists,
     rows: [
       ...imageRow,
       { key: 'ready', component: 'binary_sensor', name: 'Stream ready', icon: 'mdi:video-check', state: (c) => onOff(c.ready) },
       ...(snapshots ? [motionRow(snapshots)] : []),
-      { key: 'readers', component: 'sensor', name: 'Readers', icon: 'mdi:eye', state_class: 'measurement', state: (c) => String(c.readers) },
+      {
+        key: 'readers',
+        component: 'sensor',
+        name: 'Readers',
+        icon: 'mdi:eye',
+        state_class: 'measurement',
+        state: (c) => String(c.readers),
+        // Who is watching: what users open the entity for.
+        attributes: (c) => ({ readers: c.reader_list.map((r) => `${r.type}:${r.id}`) }),
+      },
       {
         key: 'stream',
         component: 'switch',
@@ -87,8 +123,19 @@ export function cameraTable(cameras: CameraService, snapshots?: SnapshotSource):
         },
       },
       {
-        key: 'light',
+        key: 'enabled',
         component: 'switch',
+        name: 'Enabled',
+        icon: 'mdi:power',
+        entity_category: 'config',
+        state: (c) => onOff(c.enabled),
+        command: async (c, payload) => {
+          await cameras.setEnabled(SYSTEM_ACTOR, c.id, parseOnOff(payload));
+        },
+      },
+      {
+        key: 'light',
+        component: 'light',
         name: 'Light',
         icon: 'mdi:lightbulb',
         followsDevice: true,

@@ -1,0 +1,304 @@
+// The camera entities Home Assistant users ask for (Enabled, Light), HA's conventions in discovery,
+// and several Switchboards on one broker: real Mosquitto, real socket.io and ws clients.
+import { readFileSync, rmSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { io as connectClient, type Socket as ClientSocket } from 'socket.io-client';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { SYSTEM_ACTOR } from '../../src/auth/records.js';
+import { haProblems } from '../helpers/haDiscovery.js';
+import { Mosquitto, MOSQUITTO_BIN, Recorder, retainedNow } from '../helpers/mqttBroker.js';
+import { ADMIN, startTestApp, type TestApp } from '../helpers/testApp.js';
+
+const SKIP = MOSQUITTO_BIN ? false : 'the mosquitto binary is not installed (apt-get install mosquitto)';
+
+type Json = Record<string, unknown>;
+
+/** A NestMTX socket client collecting every camera event it hears. */
+async function nestmtx(t: TestApp, token: string): Promise<{ socket: ClientSocket; events: Json[] }> {
+  const socket = connectClient(t.url, { reconnection: false, transports: ['websocket'], forceNew: true, auth: { token } });
+  const events: Json[] = [];
+  socket.on('camera:*', (e: Json) => events.push(e));
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', () => resolve());
+    socket.once('connect_error', reject);
+  });
+  return { socket, events };
+}
+
+const configOf = async (ha: Recorder, topic: string, has: string): Promise<Json> => JSON.parse((await ha.waitFor(topic, (p) => p.includes(has))).payload) as Json;
+
+describe.skipIf(SKIP)('camera entities and HA conventions', () => {
+  let broker: Mosquitto;
+  let t: TestApp;
+  let ha: Recorder;
+  let admin: string;
+
+  beforeAll(async () => {
+    broker = await Mosquitto.start();
+    t = await startTestApp({ mqtt: { url: broker.url, ha_status_topic: 'hass/status' } });
+    admin = await t.login();
+    ha = await Recorder.connect(broker.url);
+    await ha.waitFor('switchboard/bridge/state', (p) => p === '{"state":"online"}');
+  });
+
+  afterAll(async () => {
+    await ha?.close();
+    await t?.stop();
+    await broker?.destroy();
+  });
+
+  // Each test starts from an enabled, connected camera, whatever the one before left behind.
+  beforeEach(async () => {
+    const cameras = t.app.context.cameras!;
+    const id = cameras.all()[0]!.id;
+    await cameras.setEnabled(SYSTEM_ACTOR, id, true);
+    await expect.poll(() => cameras.get(id)!.exists, { timeout: 15_000 }).toBe(true);
+  });
+
+  it('discovery: Enabled switch, Light as a light, image attributes, entity ids, origin url, panel link, card model', async () => {
+    const id = t.app.context.cameras!.all()[0]!.id;
+    const topic = `homeassistant/device/switchboard_camera_${id}/config`;
+    const cfg = await configOf(ha, topic, 'configuration_url');
+    expect(haProblems(topic, cfg)).toEqual([]);
+    const cmps = cfg.cmps as Record<string, Json>;
+    const bridge = { topic: 'switchboard/bridge/state', value_template: '{{ value_json.state }}' };
+    expect(cmps.enabled).toEqual({
+      p: 'switch',
+      unique_id: `switchboard_camera_${id}_enabled`,
+      name: 'Enabled',
+      entity_category: 'config',
+      icon: 'mdi:power',
+      state_topic: `switchboard/camera_${id}/enabled/state`,
+      command_topic: `switchboard/camera_${id}/enabled/set`,
+      default_entity_id: 'switch.camera_1_enabled',
+      object_id: 'camera_1_enabled',
+      availability: [bridge],
+    });
+    expect(cmps.light).toEqual({
+      p: 'light',
+      unique_id: `switchboard_camera_${id}_light`,
+      name: 'Light',
+      icon: 'mdi:lightbulb',
+      state_topic: `switchboard/camera_${id}/light/state`,
+      command_topic: `switchboard/camera_${id}/light/set`,
+      default_entity_id: 'light.camera_1_light',
+      object_id: 'camera_1_light',
+      availability: [bridge, { topic: `switchboard/camera_${id}/availability`, value_template: '{{ value_json.state }}' }],
+      availability_mode: 'all',
+    });
+    expect(cmps.image).toMatchObject({ p: 'camera', topic: `switchboard/camera_${id}/image/state`, json_attributes_topic: `switchboard/camera_${id}/image/attributes`, default_entity_id: 'camera.camera_1_image' });
+    // Every camera entity id is <domain>.<device>_<key> (the dashboard card finds them by suffix).
+    for (const [key, c] of Object.entries(cmps)) expect(c.default_entity_id, key).toBe(`${String(c.p)}.camera_1_${key}`);
+    expect(cfg.o).toEqual({ name: 'Switchboard', sw: t.app.context.status.version, url: 'https://github.com/switchboard-ha/switchboard' });
+    expect(cfg.dev).toMatchObject({ name: 'Camera 1', model: expect.stringMatching(/^Simulated camera/), model_id: 'vivid', configuration_url: `http://${hostname()}:${t.port}/` });
+    expect(JSON.stringify(cfg.dev)).not.toContain('/dev/');
+
+    const attributes = await ha.waitFor(`switchboard/camera_${id}/image/attributes`);
+    expect(JSON.parse(attributes.payload)).toMatchObject({ camera_id: id, live_entity: null, enabled: true });
+    const retained = await retainedNow(broker.url, `switchboard/camera_${id}/image/attributes`);
+    expect(JSON.parse(retained.get(`switchboard/camera_${id}/image/attributes`)!)).toMatchObject({ camera_id: id });
+
+    // Diagnostics are created disabled in HA.
+    const addon = await configOf(ha, 'homeassistant/device/switchboard_addon_switchboard/config', 'configuration_url');
+    const addonCmps = addon.cmps as Record<string, Json>;
+    expect(addonCmps.version).toMatchObject({ entity_category: 'diagnostic', enabled_by_default: false });
+    expect(addonCmps.clients_nestmtx!.enabled_by_default).toBeUndefined();
+  });
+
+  it('Enabled round trip: MQTT → camera service → sockets → MQTT state; every protocol refuses a disabled camera', async () => {
+    const cameras = t.app.context.cameras!;
+    const id = cameras.all()[0]!.id;
+    const base = `switchboard/camera_${id}`;
+    const { socket, events } = await nestmtx(t, admin);
+    const from = ha.messages.length;
+    try {
+      await ha.publish(`${base}/enabled/set`, 'OFF');
+      await ha.waitFor(`${base}/enabled/state`, (p) => p === 'OFF', { from });
+      expect(cameras.get(id)).toMatchObject({ enabled: false, exists: false });
+      await expect.poll(() => events.find((e) => e.event === 'disabled'), { timeout: 15_000 }).toMatchObject({ domain: 'camera', entity: id, details: { enabled: false } });
+      await ha.waitFor(`${base}/availability`, (p) => p === '{"state":"offline"}', { from });
+      await ha.waitFor(`${base}/event/state`, (p) => JSON.parse(p).event_type === 'disabled', { from });
+      await ha.waitFor(`${base}/image/attributes`, (p) => JSON.parse(p).enabled === false, { from });
+
+      // HTTP: reads still list it; changes and streams are refused with the protocol's error shape.
+      const list = await t.api('GET', '/api/cameras', admin);
+      expect((list.body.items as Json[]).map((c) => [c.id, c.enabled])).toContainEqual([id, false]);
+      const put = await t.api('PUT', `/api/cameras/${id}`, admin, { controls: { brightness: 12 } });
+      expect(put).toEqual({ status: 503, body: { error: { message: 'Camera "Camera 1" is disabled; switch it on first', details: [] } } });
+      const stream = await fetch(`${t.url}/api/cameras/${id}/snapshot.jpg?token=${admin}`);
+      expect([stream.status, ((await stream.json()) as { error: { message: string } }).error.message]).toEqual([503, 'Camera is disabled; switch it on first']);
+
+      // NestMTX request: the error on the requestId event.
+      const reply = await new Promise<Json>((resolve) => {
+        socket.once('r1', resolve);
+        socket.emit('request', { command: 'update', module: 'cameras', requestId: 'r1', entity: id, payload: { light: true } });
+      });
+      expect(reply).toEqual({ error: { message: 'Camera "Camera 1" is disabled; switch it on first', details: [] } });
+
+      // Rotoclear: {error, key, message}; the connection lives on.
+      const ws = new WebSocket(`ws://127.0.0.1:${t.port}/api/v1`);
+      const received: Json[] = [];
+      ws.on('message', (d) => received.push(JSON.parse(String(d)) as Json));
+      await new Promise((resolve) => ws.once('open', resolve));
+      ws.send(JSON.stringify({ username: ADMIN.username, password: ADMIN.password }));
+      await expect.poll(() => received.some((m) => m.authenticated === true), { timeout: 15_000 }).toBe(true);
+      ws.send(JSON.stringify({ brightness: 33 }));
+      await expect.poll(() => received.find((m) => m.key === 'brightness' && 'error' in m), { timeout: 15_000 }).toEqual({ error: 'Unavailable', key: 'brightness', message: 'Camera "Camera 1" is disabled; switch it on first' });
+      ws.close();
+
+      // MQTT commands on a disabled camera change nothing; the stream switch cannot demand it.
+      await ha.publish(`${base}/stream/set`, 'ON');
+      await ha.publish(`${base}/light/set`, 'ON');
+      await ha.publish(`${base}/enabled/set`, 'ON');
+      await ha.waitFor(`${base}/enabled/state`, (p) => p === 'ON', { from });
+      expect(cameras.get(id)).toMatchObject({ enabled: true, light: false, demanded: false });
+      await ha.waitFor(`${base}/availability`, (p) => p === '{"state":"online"}', { from });
+      await expect.poll(() => events.find((e) => e.event === 'enabled'), { timeout: 15_000 }).toMatchObject({ details: { enabled: true } });
+      expect(ha.on(`${base}/stream/state`).slice(-1)[0]?.payload ?? 'OFF').toBe('OFF');
+      // Bad payloads are ignored; a good command after them (same client, in order) shows they were handled.
+      const later = ha.messages.length;
+      await ha.publish(`${base}/enabled/set`, 'off');
+      await ha.publish(`${base}/enabled/set`, '0');
+      await ha.publish(`${base}/light/set`, 'ON');
+      await ha.waitFor(`${base}/light/state`, (p) => p === 'ON', { from: later });
+      expect(cameras.get(id)!.enabled).toBe(true);
+      await ha.publish(`${base}/light/set`, 'OFF');
+      await ha.waitFor(`${base}/light/state`, (p) => p === 'OFF', { from: later });
+    } finally {
+      socket.disconnect();
+    }
+  });
+
+  it('switching a streaming camera off stops its capture process at once and ends its readers', async () => {
+    const cameras = t.app.context.cameras!;
+    const streams = t.app.context.streams!;
+    const id = cameras.all()[0]!.id;
+    const base = `switchboard/camera_${id}`;
+    const from = ha.messages.length;
+    await ha.publish(`${base}/stream/set`, 'ON');
+    await ha.waitFor(`${base}/ready/state`, (p) => p === 'ON', { from, ms: 30_000 });
+    const pid = streams.capturePid(id)!;
+    expect(pid).toBeGreaterThan(0);
+    await ha.publish(`${base}/enabled/set`, 'OFF');
+    await ha.waitFor(`${base}/enabled/state`, (p) => p === 'OFF', { from });
+    await ha.waitFor(`${base}/stream/state`, (p) => p === 'OFF', { from });
+    const alive = () => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    // No linger for a disabled camera: the device must be free for other programs now.
+    await expect.poll(alive, { timeout: 10_000 }).toBe(false);
+    expect(cameras.get(id)).toMatchObject({ enabled: false, demanded: false, readers: 0 });
+    await ha.publish(`${base}/enabled/set`, 'ON');
+    await ha.waitFor(`${base}/enabled/state`, (p) => p === 'ON', { from });
+    await expect.poll(() => cameras.get(id)!.exists, { timeout: 15_000 }).toBe(true);
+  }, 90_000);
+
+  it('Light round trip: MQTT light → camera service → sockets → MQTT state', async () => {
+    const cameras = t.app.context.cameras!;
+    const id = cameras.all()[0]!.id;
+    const base = `switchboard/camera_${id}`;
+    const { socket, events } = await nestmtx(t, admin);
+    const from = ha.messages.length;
+    try {
+      await ha.publish(`${base}/light/set`, 'ON');
+      await ha.waitFor(`${base}/light/state`, (p) => p === 'ON', { from });
+      expect(cameras.get(id)!.light).toBe(true);
+      await expect.poll(() => events.find((e) => e.event === 'updated' && (e.details as Json).changes !== undefined && ((e.details as Json).changes as Json).light === true), { timeout: 15_000 }).toBeTruthy();
+      // A change from a socket shows up on MQTT too.
+      await t.api('PUT', `/api/cameras/${id}`, admin, { light: false });
+      await ha.waitFor(`${base}/light/state`, (p) => p === 'OFF', { from });
+    } finally {
+      socket.disconnect();
+    }
+  });
+
+  it('republishes discovery when HA announces itself on mqtt.ha_status_topic', async () => {
+    const topic = 'homeassistant/device/switchboard_addon_switchboard/config';
+    const from = ha.messages.length;
+    await ha.publish('hass/status', 'online');
+    await ha.waitFor(topic, () => true, { from, ms: 10_000 });
+  });
+});
+
+describe.skipIf(SKIP)('two Switchboards on one Mosquitto', () => {
+  let broker: Mosquitto;
+  let a: TestApp;
+  let b: TestApp;
+  let ha: Recorder;
+
+  beforeAll(async () => {
+    broker = await Mosquitto.start();
+    ha = await Recorder.connect(broker.url);
+    a = await startTestApp({ mqtt: { url: broker.url } });
+    b = await startTestApp({ mqtt: { url: broker.url, base_topic: 'garage' } });
+    await ha.waitFor('switchboard/bridge/state', (p) => p === '{"state":"online"}');
+    await ha.waitFor('garage/bridge/state', (p) => p === '{"state":"online"}');
+  });
+
+  afterAll(async () => {
+    await ha?.close();
+    await a?.stop();
+    await b?.stop();
+    if (b) rmSync(b.dataDir, { recursive: true, force: true });
+    await broker?.destroy();
+  });
+
+  it('publish disjoint topics, unique ids and entity ids, one add-on device each, with their own client ids', async () => {
+    const ids = [a, b].map((x) => x.app.context.cameras!.all()[0]!.id);
+    const cfgA = await configOf(ha, `homeassistant/device/switchboard_camera_${ids[0]}/config`, 'configuration_url');
+    const cfgB = await configOf(ha, `homeassistant/device/garage_camera_${ids[1]}/config`, 'configuration_url');
+    const addonA = await configOf(ha, 'homeassistant/device/switchboard_addon_switchboard/config', 'configuration_url');
+    const addonB = await configOf(ha, 'homeassistant/device/garage_addon_switchboard/config', 'configuration_url');
+    expect([(addonA.dev as Json).name, (addonB.dev as Json).name]).toEqual(['Switchboard', 'Switchboard (garage)']);
+    expect((cfgB.dev as Json).via_device).toBe('garage_addon_switchboard');
+
+    const all = [cfgA, cfgB, addonA, addonB].flatMap((c) => Object.values(c.cmps as Record<string, Json>));
+    const uniqueIds = all.map((c) => c.unique_id);
+    expect(new Set(uniqueIds).size).toBe(uniqueIds.length);
+    const entityIds = all.map((c) => c.default_entity_id).filter(Boolean);
+    expect(new Set(entityIds).size).toBe(entityIds.length);
+    expect((cfgB.cmps as Record<string, Json>).enabled!.default_entity_id).toBe('switch.garage_camera_1_enabled');
+
+    const topicsOf = (c: Json) => Object.values(c.cmps as Record<string, Json>).flatMap((x) => Object.entries(x).filter(([k]) => k.endsWith('topic')).map(([, v]) => v as string).concat(((x.availability as Json[]) ?? []).map((v) => v.topic as string)));
+    const topicsA = new Set([cfgA, addonA].flatMap(topicsOf));
+    const topicsB = new Set([cfgB, addonB].flatMap(topicsOf));
+    expect([...topicsA].filter((x) => topicsB.has(x))).toEqual([]);
+    expect([...topicsA].every((x) => x.startsWith('switchboard/'))).toBe(true);
+    expect([...topicsB].every((x) => x.startsWith('garage/'))).toBe(true);
+
+    // Different, persisted client ids: the broker would drop one of two clients with the same id.
+    const clientIds = [a, b].map((x) => readFileSync(join(x.dataDir, 'mqtt-client-id'), 'utf8').trim());
+    expect(clientIds[0]).toMatch(/^switchboard_[0-9a-f]{8}$/);
+    expect(clientIds[0]).not.toBe(clientIds[1]);
+
+    // A command to one instance reaches only its camera.
+    const from = ha.messages.length;
+    await ha.publish(`garage/camera_${ids[1]}/light/set`, 'ON');
+    await ha.waitFor(`garage/camera_${ids[1]}/light/state`, (p) => p === 'ON', { from });
+    expect(b.app.context.cameras!.get(ids[1]!)!.light).toBe(true);
+    expect(a.app.context.cameras!.get(ids[0]!)!.light).toBe(false);
+  });
+
+  it('keep their own availability: one stopping leaves the other online', async () => {
+    const from = ha.messages.length;
+    const dataDir = b.dataDir;
+    const clientId = readFileSync(join(dataDir, 'mqtt-client-id'), 'utf8');
+    await b.app.stop();
+    await ha.waitFor('garage/bridge/state', (p) => p === '{"state":"offline"}', { from });
+    const retained = await retainedNow(broker.url, '+/bridge/state');
+    expect(retained.get('switchboard/bridge/state')).toBe('{"state":"online"}');
+    expect(retained.get('garage/bridge/state')).toBe('{"state":"offline"}');
+    // The same data dir keeps the same client id on the next start.
+    const restart = ha.messages.length;
+    b = await startTestApp({ mqtt: { url: broker.url, base_topic: 'garage' } }, { dataDir });
+    await ha.waitFor('garage/bridge/state', (p) => p === '{"state":"online"}', { from: restart });
+    expect(readFileSync(join(dataDir, 'mqtt-client-id'), 'utf8')).toBe(clientId);
+  });
+});
