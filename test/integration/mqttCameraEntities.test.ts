@@ -135,7 +135,7 @@ describe.skipIf(SKIP)('camera entities and HA conventions', () => {
         socket.once('r1', resolve);
         socket.emit('request', { command: 'update', module: 'cameras', requestId: 'r1', entity: id, payload: { light: true } });
       });
-      expect(reply).toEqual({ error: { message: 'Camera "Camera 1" is disabled; switch it on first', details: [] } });
+      expect(reply).toMatchObject({ error: { message: 'Camera "Camera 1" is disabled; switch it on first', details: [] } });
 
       // Rotoclear: {error, key, message}; the connection lives on.
       const ws = new WebSocket(`ws://127.0.0.1:${t.port}/api/v1`);
