@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { Server as SocketIOServer } from 'socket.io';
 import { AuthService } from './auth/authService.js';
+import { SessionRegistry } from './auth/sessions.js';
 import type { Config } from './config/schema.js';
 import { EventBus } from './core/eventBus.js';
 import { HomeAssistantBridge } from './bridges/homeassistant/homeAssistantBridge.js';
@@ -57,6 +58,8 @@ export interface AppContext {
   bus: EventBus;
   db: Database;
   auth: AuthService;
+  /** Every open connection's session; adapters get their actor here. */
+  sessions: SessionRegistry;
   users: UsersService;
   modules: ModuleRegistry;
   status: StatusService;
@@ -101,6 +104,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
     tokenTtlMs: config.token_ttl_hours * 3_600_000,
     logger: logger.child({ service: 'auth' }),
   });
+  const sessions = new SessionRegistry(auth, bus, { logger: logger.child({ service: 'sessions' }) });
   const users = new UsersService(db.collection('users'), auth, bus, logger.child({ service: 'users' }));
   const modules = new ModuleRegistry();
   modules.register(users);
@@ -127,7 +131,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
   const abort = new AbortController();
 
   const boundPorts = new Map<string, number>();
-  const context: AppContext = { config, logger, logs, bus, db, auth, users, modules, status, http: { server, api }, io, stopping: abort.signal, boundPorts };
+  const context: AppContext = { config, logger, logs, bus, db, auth, sessions, users, modules, status, http: { server, api }, io, stopping: abort.signal, boundPorts };
   const extensions: Extension[] = [];
   const started: Extension[] = [];
 
@@ -150,7 +154,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
   extensions.push({ name: 'monitors', start: () => monitors.start(), stop: () => monitors.stop() });
   extensions.push(
     new AltoponixServer({
-      monitors, auth, bus, status,
+      monitors, sessions, status,
       logger: logger.child({ service: 'altoponix' }),
       host: config.http_host,
       port: config.monitor_port,
@@ -175,7 +179,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
   context.streams = streams;
   mountStreamRoutes(api.extensions, { auth, streams });
   extensions.push({ name: 'streams', start: async () => streams.start(), stop: () => streams.stop() });
-  extensions.push(new RotoclearServer({ server, cameras, auth, bus, status, logger: logger.child({ service: 'rotoclear' }) }));
+  extensions.push(new RotoclearServer({ server, cameras, auth, sessions, bus, status, logger: logger.child({ service: 'rotoclear' }) }));
 
   const credentials = new CredentialsService({
     collection: db.collection('credentials'),
@@ -190,7 +194,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
   mountCredentialsCallback(api.extensions, credentials, logger.child({ service: 'credentials' }));
   extensions.push({ name: 'credentials', start: async () => credentials.start(), stop: () => credentials.stop() });
 
-  extensions.push(new NestmtxAdapter({ io, auth, modules, bus, logs, status, logger: logger.child({ service: 'nestmtx' }) }));
+  extensions.push(new NestmtxAdapter({ io, sessions, modules, bus, logs, status, logger: logger.child({ service: 'nestmtx' }) }));
 
   // Labs after the cameras: a scheduled lab may deploy (and demand a camera) right after start.
   const labs = new LabsService(db.collection('labs'), bus, {
@@ -206,7 +210,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
   modules.register(labs);
   context.labs = labs;
   extensions.push({ name: 'labs', start: () => labs.start(), stop: () => labs.stop() });
-  extensions.push(new AntimonyAdapter({ io, auth, bus, labs, status, logger: logger.child({ service: 'antimony' }) }));
+  extensions.push(new AntimonyAdapter({ io, sessions, bus, labs, status, logger: logger.child({ service: 'antimony' }) }));
 
   extensions.push(
     new HomeAssistantBridge({
@@ -248,6 +252,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
       const t0 = Date.now();
       await db.open();
       await users.bootstrap(config.admin_username, config.admin_password);
+      sessions.start();
       for (const ext of extensions) {
         await ext.start();
         started.push(ext);
@@ -266,6 +271,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
         }
       }
       started.length = 0;
+      sessions.stop();
       await new Promise<void>((resolve) => {
         io.close(() => resolve());
         server.closeAllConnections();

@@ -1,11 +1,13 @@
 // The NestMTX Socket.IO API on the default namespace of http_port: token check at connect,
 // `request` events dispatched to the module services, status topics and log lines broadcast to
-// every authenticated socket. Translation only: every rule lives in the services.
+// every authenticated socket; server log lines only to those the permission table lets read them.
+// Translation only: every rule lives in the services; each socket is a session of the registry.
 import type { Logger } from 'pino';
 import type { Namespace, Server, Socket } from 'socket.io';
 import type { Extension } from '../../app.js';
-import type { AuthService } from '../../auth/authService.js';
+import { can } from '../../auth/permissions.js';
 import type { Actor } from '../../auth/records.js';
+import type { Session, SessionRegistry } from '../../auth/sessions.js';
 import { AppError, rateLimited, toAppError, unauthorized } from '../../core/errors.js';
 import type { Domain, DomainEvent, EventBus } from '../../core/eventBus.js';
 import type { LogHub } from '../../logging/logger.js';
@@ -19,11 +21,13 @@ import { TokenBucket } from '../../core/tokenBucket.js';
 export const STATUS_DOMAINS: Domain[] = ['camera', 'credentials', 'monitor'];
 /** Every socket that passed authentication; broadcasts go here once instead of per socket. */
 const ROOM = 'nestmtx:authenticated';
+/** Sockets whose user may read server logs. */
+const LOG_ROOM = 'nestmtx:logs';
 const UNAUTHORIZED = 'Unauthorized';
 
 export interface NestmtxAdapterDeps {
   io: Server;
-  auth: AuthService;
+  sessions: SessionRegistry;
   modules: ModuleRegistry;
   bus: EventBus;
   logs: LogHub;
@@ -36,14 +40,10 @@ export interface NestmtxAdapterOptions {
   requestsPerSecond?: number;
   /** Requests a socket may send at once before the rate applies. */
   burst?: number;
-  /** How often idle sockets are checked for expired tokens. */
-  recheckIntervalMs?: number;
 }
 
-interface Session {
-  actor: Actor;
-  /** Kept (in memory only) to re-resolve the actor when its user changes role or is disabled. */
-  token: string;
+interface SocketSession {
+  session: Session;
   bucket: TokenBucket;
 }
 
@@ -51,14 +51,12 @@ export const errorReply = (e: AppError) => ({ error: { message: e.message, detai
 
 export class NestmtxAdapter implements Extension {
   readonly name = 'nestmtx';
-  private readonly sessions = new WeakMap<Socket, Session>();
+  private readonly pending = new WeakMap<Socket, Actor>();
   private readonly unsubscribe: (() => void)[] = [];
   private nsp: Namespace | null = null;
-  private timer: NodeJS.Timeout | null = null;
   private running = false;
   private readonly rate: number;
   private readonly burst: number;
-  private readonly recheckMs: number;
 
   constructor(
     private readonly deps: NestmtxAdapterDeps,
@@ -67,7 +65,6 @@ export class NestmtxAdapter implements Extension {
     // Far above what any UI or automation sends (a closed-loop client manages ~150/s), far below a flood.
     this.rate = opts.requestsPerSecond ?? 500;
     this.burst = opts.burst ?? 200;
-    this.recheckMs = opts.recheckIntervalMs ?? 30_000;
   }
 
   async start(): Promise<void> {
@@ -79,21 +76,16 @@ export class NestmtxAdapter implements Extension {
     nsp.on('connection', this.onConnection);
     this.unsubscribe.push(
       bus.subscribe((e) => this.broadcastStatus(e), STATUS_DOMAINS),
-      bus.subscribe((e) => this.onAccountEvent(e), ['auth', 'user']),
       logs.subscribe((line) => {
-        if (this.clientCount() > 0) nsp.to(ROOM).emit('log', line);
+        if (this.clientCount() > 0) nsp.to(LOG_ROOM).emit('log', line);
       }),
     );
-    this.timer = setInterval(() => this.dropInvalidSessions(), this.recheckMs);
-    this.timer.unref();
     this.deps.status.setClients('nestmtx', 0);
   }
 
   async stop(): Promise<void> {
     this.running = false;
     for (const off of this.unsubscribe.splice(0)) off();
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
     if (this.nsp) {
       this.nsp.off('connection', this.onConnection);
       this.nsp.disconnectSockets();
@@ -103,34 +95,56 @@ export class NestmtxAdapter implements Extension {
 
   private authenticate(socket: Socket, next: (err?: Error) => void): void {
     const token = tokenFromHandshake(socket.handshake);
-    const actor = this.running && token ? this.deps.auth.authenticate(token) : null;
-    if (!actor || !token) return next(new Error(UNAUTHORIZED));
-    this.sessions.set(socket, { actor, token, bucket: new TokenBucket(this.rate, this.burst) });
-    socket.data.actor = actor;
+    const actor = this.running && token ? this.deps.sessions.authenticate(token) : null;
+    if (!actor) return next(new Error(UNAUTHORIZED));
+    this.pending.set(socket, actor);
     next();
   }
 
   private readonly onConnection = (socket: Socket): void => {
-    const session = this.sessions.get(socket);
-    if (!session) {
+    const actor = this.pending.get(socket);
+    this.pending.delete(socket);
+    if (!actor) {
       socket.disconnect();
       return;
     }
+    const session = this.deps.sessions.open(actor, 'nestmtx', {
+      onEnd: () => socket.disconnect(),
+      onChange: (next) => {
+        socket.data.actor = next;
+        this.followLogs(socket, next);
+      },
+    });
+    socket.data.actor = actor;
+    const state: SocketSession = { session, bucket: new TokenBucket(this.rate, this.burst) };
     // Replay then join in the same tick: no line is missed or sent twice.
-    for (const line of this.deps.logs.recent()) socket.emit('log', line);
+    this.followLogs(socket, actor, true);
     void socket.join(ROOM);
-    socket.on('request', (raw: unknown) => void this.onRequest(socket, session, raw));
+    socket.on('request', (raw: unknown) => void this.onRequest(socket, state, raw));
     socket.on('disconnect', (reason) => {
+      session.close();
       this.reportClients();
       this.deps.logger.debug({ username: session.actor.username, reason }, 'socket.io client disconnected');
     });
     this.reportClients();
-    this.deps.logger.debug({ username: session.actor.username, address: socket.handshake.address }, 'socket.io client connected');
+    this.deps.logger.debug({ username: actor.username, address: socket.handshake.address }, 'socket.io client connected');
   };
 
-  private async onRequest(socket: Socket, session: Session, raw: unknown): Promise<void> {
+  /** Server logs go only to sockets whose user may read them (with the replay when they first may). */
+  private followLogs(socket: Socket, actor: Actor, atConnect = false): void {
+    const may = can(actor.role, 'logs.read');
+    const follows = socket.rooms.has(LOG_ROOM);
+    if (may && !follows) {
+      if (atConnect) for (const line of this.deps.logs.recent()) socket.emit('log', line);
+      void socket.join(LOG_ROOM);
+    } else if (!may && follows) {
+      void socket.leave(LOG_ROOM);
+    }
+  }
+
+  private async onRequest(socket: Socket, state: SocketSession, raw: unknown): Promise<void> {
     try {
-      if (!session.bucket.take()) {
+      if (!state.bucket.take()) {
         const e = rateLimited('Too many requests', [{ path: '', message: `at most ${this.rate} requests per second` }]);
         const id = requestIdOf(raw);
         if ('requestId' in id) socket.emit(id.requestId, errorReply(e));
@@ -146,15 +160,16 @@ export class NestmtxAdapter implements Extension {
         socket.emit(parsed.requestId, errorReply(parsed.error));
         return;
       }
-      // Expiry is checked on use as well as periodically, so an expired token never acts.
-      if (!this.sessionValid(session)) {
+      // Judged on use as well as on account events, so an expired token never acts.
+      const actor = state.session.current();
+      if (!actor) {
         socket.emit(parsed.requestId, errorReply(unauthorized(UNAUTHORIZED)));
         socket.disconnect();
         return;
       }
       let reply: unknown;
       try {
-        reply = (await this.deps.modules.dispatch(session.actor, parsed.request)) ?? null;
+        reply = (await this.deps.modules.dispatch(actor, parsed.request)) ?? null;
       } catch (err) {
         if (!(err instanceof AppError)) this.deps.logger.error({ err, module: String(parsed.request.module), command: String(parsed.request.command) }, 'request failed');
         reply = errorReply(toAppError(err));
@@ -166,11 +181,6 @@ export class NestmtxAdapter implements Extension {
     }
   }
 
-  private sessionValid(session: Session): boolean {
-    const { tokenId } = session.actor;
-    return tokenId !== undefined && this.deps.auth.isTokenValid(tokenId);
-  }
-
   private broadcastStatus(e: DomainEvent): void {
     if (!this.nsp || this.clientCount() === 0) return;
     const payload = { domain: e.domain, entity: e.entity, event: e.event, details: e.details, at: e.at };
@@ -178,40 +188,6 @@ export class NestmtxAdapter implements Extension {
     room.emit(`${e.domain}:${e.event}`, payload);
     room.emit(`${e.domain}:*`, payload);
     room.emit('nestmtx:*', payload);
-  }
-
-  /** Revoked tokens drop their sockets; a changed user gets its actor re-resolved (role, can_login). */
-  private onAccountEvent(e: DomainEvent): void {
-    if (!this.nsp) return;
-    if (e.domain === 'auth' && e.event === 'tokensRevoked') {
-      const ids = new Set(Array.isArray(e.details.tokenIds) ? (e.details.tokenIds as unknown[]) : []);
-      for (const socket of this.nsp.sockets.values()) {
-        const tokenId = this.sessions.get(socket)?.actor.tokenId;
-        if (tokenId !== undefined && ids.has(tokenId)) socket.disconnect();
-      }
-      return;
-    }
-    if (e.domain === 'user' && e.entity !== null) {
-      for (const socket of this.nsp.sockets.values()) {
-        const session = this.sessions.get(socket);
-        if (!session || session.actor.userId !== e.entity) continue;
-        const actor = this.deps.auth.authenticate(session.token);
-        if (!actor) {
-          socket.disconnect();
-          continue;
-        }
-        session.actor = actor;
-        socket.data.actor = actor;
-      }
-    }
-  }
-
-  private dropInvalidSessions(): void {
-    if (!this.nsp) return;
-    for (const socket of this.nsp.sockets.values()) {
-      const session = this.sessions.get(socket);
-      if (!session || !this.sessionValid(session)) socket.disconnect();
-    }
   }
 
   private clientCount(): number {

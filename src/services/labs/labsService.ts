@@ -4,7 +4,8 @@
 // translate wire messages to these calls and bus events to wire messages.
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { SYSTEM_ACTOR, hasRole, type Actor } from '../../auth/records.js';
+import { authorize, can } from '../../auth/permissions.js';
+import { SYSTEM_ACTOR, type Actor } from '../../auth/records.js';
 import type { EventBus } from '../../core/eventBus.js';
 import { AppError, conflict, forbidden, notFound, validationError } from '../../core/errors.js';
 import { isUuid, newId } from '../../core/ids.js';
@@ -83,12 +84,12 @@ export class LabsService implements ModuleService {
 
   /** Owners and admins see a lab (its record, updates and logs). */
   canSee(actor: Actor, lab: Pick<LabRecord, 'owner'>): boolean {
-    return hasRole(actor, 'admin') || (actor.userId !== null && actor.userId === lab.owner);
+    return can(actor.role, 'labs.manageAll') || (actor.userId !== null && actor.userId === lab.owner);
   }
 
   /** Owners (with the user role) and admins change and command a lab. */
   canControl(actor: Actor, lab: Pick<LabRecord, 'owner'>): boolean {
-    return hasRole(actor, 'admin') || (hasRole(actor, 'user') && actor.userId === lab.owner);
+    return can(actor.role, 'labs.manageAll') || (can(actor.role, 'labs.own') && actor.userId === lab.owner);
   }
 
   /** The lab record, if there is one (no access check: callers check canSee). */
@@ -127,7 +128,7 @@ export class LabsService implements ModuleService {
   }
 
   async create(actor: Actor, payload: unknown): Promise<LabView> {
-    if (!hasRole(actor, 'user')) throw forbidden('Viewers may not create labs');
+    authorize(actor, 'labs.own', 'Viewers may not create labs');
     const input = parseInput(createSchema, payload);
     const topology = parseTopology(input.topology);
     const owner = this.ownerFor(actor, input.owner);
@@ -195,7 +196,7 @@ export class LabsService implements ModuleService {
 
   private ownerFor(actor: Actor, requested: string | undefined): string {
     if (requested !== undefined && requested !== actor.userId) {
-      if (!hasRole(actor, 'admin')) throw forbidden('Only admins may give a lab to another user');
+      authorize(actor, 'labs.manageAll', 'Only admins may give a lab to another user');
       if (!this.opts.userExists(requested)) throw validationError('Validation failed', [{ path: 'payload.owner', message: 'no such user' }]);
       return requested;
     }
