@@ -17,6 +17,7 @@ import { createLogging, type LogFormat, type LogHub } from './logging/logger.js'
 import { createHttpApi, type HttpApi } from './protocols/http/httpApi.js';
 import { mountStreamRoutes } from './protocols/http/streamRoutes.js';
 import { mountMonitorCommandRoute } from './protocols/http/monitorCommandRoute.js';
+import { mountBrokerRoute } from './protocols/http/brokerRoute.js';
 import { StreamService } from './camera/streaming/streamService.js';
 import { AltoponixServer } from './protocols/altoponix/altoponixServer.js';
 import { NestmtxAdapter } from './protocols/nestmtx/nestmtxAdapter.js';
@@ -93,6 +94,9 @@ export interface App {
   ports(): Record<string, number>;
 }
 
+/** Where a generated first admin password is written (owner-only), in data_dir. */
+export const ADMIN_PASSWORD_FILE = 'admin-password.txt';
+
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 export function createApp(config: Config, options: AppOptions = {}): App {
@@ -111,7 +115,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
   modules.register(new HealthModule(status));
   modules.register(new VersionModule(status));
 
-  const api = createHttpApi({ auth, modules, status, logger: logger.child({ service: 'http' }) });
+  const api = createHttpApi({ auth, sessions, modules, status, logger: logger.child({ service: 'http' }) });
   const server = createServer(api.app);
   const io = new SocketIOServer(server, {
     // Other upgrade paths (/api/v1) share this HTTP server: leave their upgrades alone.
@@ -150,7 +154,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
   });
   modules.register(monitors);
   context.monitors = monitors;
-  mountMonitorCommandRoute(api.extensions, { auth, monitors });
+  mountMonitorCommandRoute(api.extensions, { sessions, monitors });
   extensions.push({ name: 'monitors', start: () => monitors.start(), stop: () => monitors.stop() });
   extensions.push(
     new AltoponixServer({
@@ -177,7 +181,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
   extensions.push({ name: 'cameras', start: () => cameras.start(), stop: () => cameras.stop() });
   const streams = new StreamService(cameras, bus, config, logger.child({ service: 'streams' }));
   context.streams = streams;
-  mountStreamRoutes(api.extensions, { auth, streams });
+  mountStreamRoutes(api.extensions, { sessions, streams });
   extensions.push({ name: 'streams', start: async () => streams.start(), stop: () => streams.stop() });
   extensions.push(new RotoclearServer({ server, cameras, auth, sessions, bus, status, logger: logger.child({ service: 'rotoclear' }) }));
 
@@ -205,6 +209,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
     ]),
     messages: statusMessages,
     userExists: (id) => db.collection('users').get(id) !== undefined,
+    roleOf: (id) => db.collection('users').get(id)?.role,
     logger: logger.child({ service: 'labs' }),
   });
   modules.register(labs);
@@ -228,6 +233,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
   const mqttBridge = createMqttBridge(context);
   context.mqtt = mqttBridge;
   extensions.push(mqttBridge);
+  mountBrokerRoute(api.extensions, { sessions, mqtt: mqttBridge });
 
   // Home Assistant ingress sign-in, then the web panel: mounted last so it never shadows an /api route.
   const ingress = new IngressSignIn({ users: db.collection('users'), auth, bus, trustedProxies: config.ingress_trusted_proxies, logger: logger.child({ service: 'ingress' }) });
@@ -251,7 +257,9 @@ export function createApp(config: Config, options: AppOptions = {}): App {
     async start() {
       const t0 = Date.now();
       await db.open();
-      await users.bootstrap(config.admin_username, config.admin_password);
+      const generated = await users.bootstrap(config.admin_username, config.admin_password, join(config.data_dir, ADMIN_PASSWORD_FILE));
+      // Shown once to the operator, straight to stdout: never through the logger, its ring or its streams.
+      if (generated && options.logOut !== null) process.stdout.write(`switchboard: the admin user "${config.admin_username}" was created with the password ${generated} (also in ${join(config.data_dir, ADMIN_PASSWORD_FILE)}); change it after signing in\n`);
       sessions.start();
       for (const ext of extensions) {
         await ext.start();

@@ -78,6 +78,7 @@ function frameworkBridge(bus: EventBus, store: Map<string, Widget>, calls: strin
     sources: () => [bindTable(widgets(bus, store, calls), deviceIdOf)],
     hubDeviceId: 'hub',
     env,
+    dataDir: t.dataDir,
     timing: FAST,
   });
   return { bridge, status };
@@ -85,7 +86,9 @@ function frameworkBridge(bus: EventBus, store: Map<string, Widget>, calls: strin
 
 beforeAll(async () => {
   t = await startTestApp({ mqtt: { url: 'embedded', embedded_port: 0 } });
-  brokerUrl = `mqtt://127.0.0.1:${t.app.ports().mqtt}`;
+  // The embedded broker requires credentials: the ones it generated in the data directory.
+  const { username, password } = t.app.context.mqtt!.embeddedBroker()!;
+  brokerUrl = `mqtt://${username}:${password}@127.0.0.1:${t.app.ports().mqtt}`;
   ha = await Recorder.connect(brokerUrl);
 });
 
@@ -495,6 +498,7 @@ describe('mqtt.url: auto (the Supervisor MQTT service)', () => {
       sources: () => [],
       hubDeviceId: 'hub',
       env: { SUPERVISOR_TOKEN: 'sup-token', SUPERVISOR_URL: supervisorUrl },
+      dataDir: t.dataDir,
       timing: FAST,
     });
     await bridge.start();

@@ -4,9 +4,11 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { authorize } from '../../auth/permissions.js';
+import type { Actor } from '../../auth/records.js';
 import type { Config } from '../../config/schema.js';
 import type { DomainEvent, EventBus } from '../../core/eventBus.js';
-import { notFound, runtimeError, unavailable } from '../../core/errors.js';
+import { forbidden, notFound, runtimeError, unavailable } from '../../core/errors.js';
 import { newId } from '../../core/ids.js';
 import { CapturePipeline } from './capturePipeline.js';
 import type { CaptureSpec } from './ffmpegArgs.js';
@@ -134,22 +136,29 @@ export class StreamService {
     }
   }
 
-  /** A URL that authenticates itself for `ttlSeconds` (for HA's MJPEG camera and <img> tags). */
-  signPath(path: string, ttlSeconds: number): string {
+  /**
+   * A URL that authenticates itself for `ttlSeconds` (for HA's MJPEG camera and <img> tags). It is
+   * bound to the token that asked for it (`tid`, the token's record id, not the token): it dies with
+   * that token and its user, and acts with the user's role at the time it is used.
+   */
+  signPath(actor: Actor, path: string, ttlSeconds: number): string {
+    authorize(actor, 'streams.view');
+    if (actor.tokenId === undefined) throw forbidden('Signed URLs are made with a signed-in token');
     const exp = Math.floor(Date.now() / 1000) + ttlSeconds;
-    return `${path}?exp=${exp}&sig=${this.signature(path, exp)}`;
+    return `${path}?exp=${exp}&tid=${actor.tokenId}&sig=${this.signature(path, exp, actor.tokenId)}`;
   }
 
-  verifySignedPath(path: string, exp: unknown, sig: unknown): boolean {
-    if (typeof exp !== 'string' || typeof sig !== 'string' || !/^\d{1,12}$/.test(exp)) return false;
-    if (Number(exp) < Date.now() / 1000) return false;
-    const want = Buffer.from(this.signature(path, Number(exp)));
+  /** The token record id a signed URL was made with, or null when the URL is not validly signed or has expired. */
+  verifySignedPath(path: string, exp: unknown, tid: unknown, sig: unknown): string | null {
+    if (typeof exp !== 'string' || typeof sig !== 'string' || typeof tid !== 'string' || !/^\d{1,12}$/.test(exp) || !/^[\w-]{1,64}$/.test(tid)) return null;
+    if (Number(exp) < Date.now() / 1000) return null;
+    const want = Buffer.from(this.signature(path, Number(exp), tid));
     const got = Buffer.from(sig);
-    return want.length === got.length && timingSafeEqual(want, got);
+    return want.length === got.length && timingSafeEqual(want, got) ? tid : null;
   }
 
-  private signature(path: string, exp: number): string {
-    return createHmac('sha256', this.urlKey).update(`${path}\n${exp}`).digest('base64url');
+  private signature(path: string, exp: number, tokenId: string): string {
+    return createHmac('sha256', this.urlKey).update(`${path}\n${exp}\n${tokenId}`).digest('base64url');
   }
 
   private requireCamera(cameraId: string): StreamCamera {

@@ -1,10 +1,12 @@
 // HTTP adapter for streams: MJPEG (multipart/x-mixed-replace), snapshots and signed stream URLs.
 // Authenticated by bearer header, `?token=` (for <img> tags, which cannot send headers) or a
-// short-lived signed URL (for Home Assistant's MJPEG camera integration).
+// short-lived signed URL (for Home Assistant's MJPEG camera integration) bound to the token that
+// made it. A stream in progress is a session of the registry: it ends when its token does.
 import type { Request, Response, Router } from 'express';
-import type { AuthService } from '../../auth/authService.js';
-import { hasRole } from '../../auth/records.js';
-import { forbidden, unauthorized, validationError } from '../../core/errors.js';
+import { authorize } from '../../auth/permissions.js';
+import type { Actor } from '../../auth/records.js';
+import type { SessionRegistry } from '../../auth/sessions.js';
+import { unauthorized, validationError } from '../../core/errors.js';
 import { newId } from '../../core/ids.js';
 import type { StreamService } from '../../camera/streaming/streamService.js';
 import { bearerFrom, sendError } from './httpApi.js';
@@ -14,23 +16,28 @@ const BOUNDARY = 'switchboardframe';
 const MAX_BUFFERED_BYTES = 512 * 1024;
 
 export interface StreamRouteDeps {
-  auth: AuthService;
+  sessions: SessionRegistry;
   streams: StreamService;
 }
 
-export function mountStreamRoutes(router: Router, { auth, streams }: StreamRouteDeps): void {
-  const allowed = (req: Request): boolean => {
+export function mountStreamRoutes(router: Router, { sessions, streams }: StreamRouteDeps): void {
+  /** The actor a stream request speaks for (signed URL, bearer header or ?token=), allowed to view streams; throws otherwise. */
+  const viewer = (req: Request): Actor => {
     const q = req.query as Record<string, unknown>;
-    if (streams.verifySignedPath(req.path, q.exp, q.sig)) return true;
+    const signedBy = q.sig === undefined ? null : streams.verifySignedPath(req.path, q.exp, q.tid, q.sig);
     const token = bearerFrom(req.headers.authorization) ?? (typeof q.token === 'string' ? q.token : undefined);
-    return auth.authenticate(token) !== null;
+    const actor = signedBy !== null ? sessions.actorOfTokenId(signedBy) : sessions.authenticate(token);
+    if (!actor) throw unauthorized();
+    authorize(actor, 'streams.view');
+    return actor;
   };
 
   router.get('/api/cameras/:id/stream.mjpeg', (req: Request, res: Response) => {
-    if (!allowed(req)) return sendError(res, unauthorized());
     const id = String(req.params.id);
     let detach: (() => void) | null = null;
+    let actor: Actor;
     try {
+      actor = viewer(req);
       detach = streams.attachReader(id, { type: 'http', id: newId() }, (frame) => {
         if (res.writableLength > MAX_BUFFERED_BYTES) return;
         res.write(`--${BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: ${frame.length}\r\n\r\n`);
@@ -40,6 +47,8 @@ export function mountStreamRoutes(router: Router, { auth, streams }: StreamRoute
     } catch (err) {
       return sendError(res, err);
     }
+    // The stream ends with its token (revoked, expired, user deleted or disabled).
+    const session = sessions.open(actor, 'stream', { onEnd: () => res.destroy() });
     res.writeHead(200, {
       'Content-Type': `multipart/x-mixed-replace; boundary=${BOUNDARY}`,
       'Cache-Control': 'no-store, no-cache, must-revalidate',
@@ -47,6 +56,7 @@ export function mountStreamRoutes(router: Router, { auth, streams }: StreamRoute
       Connection: 'close',
     });
     const end = () => {
+      session.close();
       detach?.();
       detach = null;
     };
@@ -55,8 +65,8 @@ export function mountStreamRoutes(router: Router, { auth, streams }: StreamRoute
   });
 
   router.get('/api/cameras/:id/snapshot.jpg', async (req: Request, res: Response) => {
-    if (!allowed(req)) return sendError(res, unauthorized());
     try {
+      viewer(req);
       const snap = await streams.snapshot(String(req.params.id));
       res.writeHead(200, { 'Content-Type': 'image/jpeg', 'Content-Length': snap.jpeg.length, 'Cache-Control': 'no-store' });
       res.end(snap.jpeg);
@@ -67,15 +77,18 @@ export function mountStreamRoutes(router: Router, { auth, streams }: StreamRoute
 
   // Signed URLs: POST {path: "stream.mjpeg"|"snapshot.jpg", ttl_seconds?} → {url}
   router.post('/api/cameras/:id/signed-url', (req: Request, res: Response) => {
-    const actor = auth.authenticate(bearerFrom(req.headers.authorization));
+    const actor = sessions.authenticate(bearerFrom(req.headers.authorization));
     if (!actor) return sendError(res, unauthorized());
-    if (!hasRole(actor, 'viewer')) return sendError(res, forbidden());
     const body = (req.body ?? {}) as Record<string, unknown>;
     const kind = body.path ?? 'stream.mjpeg';
     const ttl = body.ttl_seconds ?? 600;
     if ((kind !== 'stream.mjpeg' && kind !== 'snapshot.jpg') || typeof ttl !== 'number' || !Number.isInteger(ttl) || ttl < 10 || ttl > 86_400) {
       return sendError(res, validationError('Validation failed', [{ path: 'payload', message: 'path must be stream.mjpeg or snapshot.jpg; ttl_seconds an integer 10–86400' }]));
     }
-    res.json({ url: streams.signPath(`/api/cameras/${encodeURIComponent(String(req.params.id))}/${kind}`, ttl) });
+    try {
+      res.json({ url: streams.signPath(actor, `/api/cameras/${encodeURIComponent(String(req.params.id))}/${kind}`, ttl) });
+    } catch (err) {
+      sendError(res, err);
+    }
   });
 }

@@ -1,4 +1,5 @@
 // The users module: accounts, roles and passwords. Every rule about users lives here.
+import { writeFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { AuthService } from '../../auth/authService.js';
@@ -54,14 +55,22 @@ export class UsersService implements ModuleService {
     private readonly logger?: Logger,
   ) {}
 
-  /** First start: create the admin. Without a configured password a random one is logged once. */
-  async bootstrap(adminUsername: string, adminPassword: string | undefined): Promise<void> {
-    if (this.users.all().length > 0) return;
+  /**
+   * First start: create the admin. Without a configured password a random one is generated and
+   * written to `passwordFile` (owner-only) — never logged: log lines reach the log ring and its
+   * subscribers. Returns the generated password so the operator can be shown it once on stdout.
+   */
+  async bootstrap(adminUsername: string, adminPassword: string | undefined, passwordFile: string): Promise<string | null> {
+    if (this.users.all().length > 0) return null;
     const pw = adminPassword ?? generatePassword();
     await this.insert(adminUsername, pw, 'admin', true);
-    if (adminPassword) this.logger?.info({ username: adminUsername }, 'created the admin user');
-    // Logged deliberately, once: the only way to learn a generated first password.
-    else this.logger?.warn(`created the admin user "${adminUsername}" with the generated password: ${pw} (change it after signing in)`);
+    if (adminPassword) {
+      this.logger?.info({ username: adminUsername }, 'created the admin user');
+      return null;
+    }
+    await writeFile(passwordFile, `${pw}\n`, { mode: 0o600 });
+    this.logger?.warn({ username: adminUsername, file: passwordFile }, 'created the admin user with a generated password; it is in the file named here (delete the file after changing the password)');
+    return pw;
   }
 
   private async insert(name: string, pw: string, r: Role, canLogin: boolean): Promise<UserRecord> {
