@@ -468,7 +468,9 @@ describe('mqtt.url: auto (the Supervisor MQTT service)', () => {
 
   it('asks the Supervisor with the token and connects to the broker it names', async () => {
     const port = t.app.ports().mqtt!;
-    answer = () => ({ status: 200, body: { result: 'ok', data: { host: '127.0.0.1', port, ssl: false, protocol: '3.1.1', username: 'addons', password: 'pw' } } });
+    // The broker the Supervisor names is the embedded one, which takes only its own credentials.
+    const { username, password } = t.app.context.mqtt!.embeddedBroker()!;
+    answer = () => ({ status: 200, body: { result: 'ok', data: { host: '127.0.0.1', port, ssl: false, protocol: '3.1.1', username, password } } });
     const bus = new EventBus();
     const { bridge, status } = frameworkBridge(bus, new Map(), [], { url: 'auto', base_topic: 'auto_test' }, { SUPERVISOR_TOKEN: 'sup-token', SUPERVISOR_URL: supervisorUrl });
     await bridge.start();

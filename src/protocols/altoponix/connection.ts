@@ -114,7 +114,7 @@ export class AltoponixConnection {
     }
     // A second `query` moves the user to the other monitor.
     this.leaveRole();
-    const session = actor ? this.deps.sessions.open(actor, 'altoponix', { onEnd: () => this.close() }) : null;
+    const session = actor ? this.deps.sessions.open(actor, 'altoponix', { onEnd: () => setImmediate(() => this.close()) }) : null;
     this.role = { kind: 'user', attachment, session };
     this.emit(EV.queryOk, { reason: REASON.queryOk });
   }

@@ -33,7 +33,8 @@ export function setActor(socket: Socket, actor: Actor): void {
 /** Opens the socket's session; `onChange` runs after the socket's actor was updated. */
 export function openSession(sessions: SessionRegistry, socket: Socket, onChange?: () => void): void {
   const session = sessions.open(actorOf(socket), 'antimony', {
-    onEnd: () => socket.disconnect(true),
+    // A tick later, so a command that found the session over is answered before the socket goes.
+    onEnd: () => setImmediate(() => socket.disconnect(true)),
     onChange: (actor) => {
       setActor(socket, actor);
       onChange?.();

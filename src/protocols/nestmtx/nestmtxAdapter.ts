@@ -109,7 +109,8 @@ export class NestmtxAdapter implements Extension {
       return;
     }
     const session = this.deps.sessions.open(actor, 'nestmtx', {
-      onEnd: () => socket.disconnect(),
+      // A tick later, so a request that found the session over is answered before the socket goes.
+      onEnd: () => setImmediate(() => socket.disconnect()),
       onChange: (next) => {
         socket.data.actor = next;
         this.followLogs(socket, next);
