@@ -192,7 +192,7 @@ async function rotoclearProbe(u: Account): Promise<Probe & { peer: RotoclearPeer
 async function altoponixProbe(u: Account): Promise<Probe> {
   const s = connectIo(`http://127.0.0.1:${t.app.ports().monitor}`, { transports: ['websocket'], reconnection: false, forceNew: true, auth: { token: u.token } });
   cleanups.push(() => s.close());
-  await within(new Promise((r) => s.once('connect', r)), 'altoponix connect');
+  await within(new Promise<void>((r) => s.once('connect', () => r())), 'altoponix connect');
   const ok = within(new Promise((r) => s.once('query ok', r)), 'query ok');
   s.emit('query', { monitor_id: monitorId });
   await ok;

@@ -240,13 +240,14 @@ export class MonitorsService implements ModuleService {
       }
     }
     if (record.key_hash !== null) {
-      if (!this.keyChecks.allowed(id, address)) throw rateLimited('Too many attempts');
+      if (!this.keyChecks.begin(id, address)) throw rateLimited('Too many attempts');
       const given = input.key;
       if (typeof given !== 'string' || given.length > 256 || !(await verifyPassword(given, record.key_hash))) {
-        this.keyChecks.fail(id, address);
+        this.keyChecks.failed(id, address);
         this.opts.logger?.warn({ monitor_id: id, address }, 'monitor presented a wrong key');
         throw unauthorized('Invalid key');
       }
+      this.keyChecks.succeeded(id, address);
     }
     // From here on nothing awaits: the check and the claim of the id are one step.
     if (this.connecting.has(id) || this.liveByMonitorId(id)) throw conflict('monitor_id already registered');
