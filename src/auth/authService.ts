@@ -90,12 +90,6 @@ export class AuthService {
     return record ? Date.parse(record.expires_at) : null;
   }
 
-  /** Is this token (by record id) still valid? Long-lived connections re-check with it. */
-  isTokenValid(tokenId: string): boolean {
-    const record = this.tokens.get(tokenId);
-    return record !== undefined && Date.parse(record.expires_at) > this.now();
-  }
-
   async revokeUserTokens(userId: string, exceptTokenId?: string): Promise<void> {
     const revoked = this.tokens.filter((t) => t.user_id === userId && t.id !== exceptTokenId).map((t) => t.id);
     if (!revoked.length) return;

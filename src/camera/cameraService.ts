@@ -9,7 +9,7 @@ import { authorize } from '../auth/permissions.js';
 import type { Actor } from '../auth/records.js';
 import type { Config } from '../config/schema.js';
 import type { EventBus } from '../core/eventBus.js';
-import { AppError, conflict, forbidden, notFound, runtimeError, unavailable, validationError } from '../core/errors.js';
+import { AppError, conflict, notFound, runtimeError, unavailable, validationError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import { parseInput } from '../core/validation.js';
 import type { ListQuery, ListResult, ModuleService } from '../services/modules.js';

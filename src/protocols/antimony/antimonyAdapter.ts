@@ -2,7 +2,7 @@
 // /logs/<labId>[/<node>] and /lab-commands. Only translation lives here: connections are checked
 // with the session registry, commands go to the labs service, bus events become emits.
 import type { Logger } from 'pino';
-import type { Namespace, Server, Socket } from 'socket.io';
+import type { Namespace, Server } from 'socket.io';
 import type { SessionRegistry } from '../../auth/sessions.js';
 import type { DomainEvent, EventBus } from '../../core/eventBus.js';
 import type { LabsService } from '../../services/labs/labsService.js';

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { authorize } from '../../auth/permissions.js';
 import type { Actor } from '../../auth/records.js';
 import type { EventBus } from '../../core/eventBus.js';
-import { forbidden, notFound, runtimeError, validationError, type ErrorDetail } from '../../core/errors.js';
+import { notFound, runtimeError, validationError, type ErrorDetail } from '../../core/errors.js';
 import { newId, newSecret } from '../../core/ids.js';
 import { parseInput } from '../../core/validation.js';
 import type { Collection } from '../../store/database.js';

@@ -8,7 +8,7 @@ import { hashPassword, verifyPassword } from '../../auth/passwords.js';
 import { authorize } from '../../auth/permissions.js';
 import type { Actor } from '../../auth/records.js';
 import type { EventBus } from '../../core/eventBus.js';
-import { AppError, conflict, forbidden, notFound, rateLimited, runtimeError, unauthorized, unavailable, validationError } from '../../core/errors.js';
+import { AppError, conflict, notFound, rateLimited, runtimeError, unauthorized, unavailable, validationError } from '../../core/errors.js';
 import { newId } from '../../core/ids.js';
 import { parseInput } from '../../core/validation.js';
 import type { Collection } from '../../store/database.js';
