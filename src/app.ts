@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { Server as SocketIOServer } from 'socket.io';
 import { AuthService } from './auth/authService.js';
+import { SessionRegistry } from './auth/sessions.js';
 import type { Config } from './config/schema.js';
 import type { Extension } from './core/extension.js';
 import { EventBus } from './core/eventBus.js';
@@ -22,6 +23,7 @@ import { createHttpApi, type HttpApi } from './protocols/http/httpApi.js';
 import { mountStreamRoutes } from './protocols/http/streamRoutes.js';
 import { mountLiveViewRoutes } from './protocols/http/liveViewRoutes.js';
 import { mountMonitorCommandRoute } from './protocols/http/monitorCommandRoute.js';
+import { mountBrokerRoute } from './protocols/http/brokerRoute.js';
 import { StreamService } from './camera/streaming/streamService.js';
 import { Recordings } from './camera/streaming/recordings.js';
 import { AltoponixServer } from './protocols/altoponix/altoponixServer.js';
@@ -57,6 +59,8 @@ export interface AppContext {
   bus: EventBus;
   db: Database;
   auth: AuthService;
+  /** Every open connection's session; adapters get their actor here. */
+  sessions: SessionRegistry;
   users: UsersService;
   modules: ModuleRegistry;
   status: StatusService;
@@ -92,6 +96,9 @@ export interface App {
   ports(): Record<string, number>;
 }
 
+/** Where a generated first admin password is written (owner-only), in data_dir. */
+export const ADMIN_PASSWORD_FILE = 'admin-password.txt';
+
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /** The camera card bundle built by `npm run build:card` (same relative place from src/ and dist/). */
@@ -106,13 +113,14 @@ export function createApp(config: Config, options: AppOptions = {}): App {
     tokenTtlMs: config.token_ttl_hours * 3_600_000,
     logger: logger.child({ service: 'auth' }),
   });
+  const sessions = new SessionRegistry(auth, bus, { logger: logger.child({ service: 'sessions' }) });
   const users = new UsersService(db.collection('users'), auth, bus, logger.child({ service: 'users' }));
   const modules = new ModuleRegistry();
   modules.register(users);
   modules.register(new HealthModule(status));
   modules.register(new VersionModule(status));
 
-  const api = createHttpApi({ auth, modules, status, logger: logger.child({ service: 'http' }) });
+  const api = createHttpApi({ auth, sessions, modules, status, logger: logger.child({ service: 'http' }) });
   const server = createServer(api.app);
   const io = new SocketIOServer(server, {
     // Other upgrade paths (/api/v1) share this HTTP server: leave their upgrades alone.
@@ -148,11 +156,11 @@ export function createApp(config: Config, options: AppOptions = {}): App {
     logger: logger.child({ service: 'monitors' }),
   });
   modules.register(monitors);
-  mountMonitorCommandRoute(api.extensions, { auth, monitors });
+  mountMonitorCommandRoute(api.extensions, { sessions, monitors });
   extensions.push(monitors);
   extensions.push(
     new AltoponixServer({
-      monitors, auth, bus, status,
+      monitors, sessions, status,
       logger: logger.child({ service: 'altoponix' }),
       host: config.http_host,
       port: config.monitor_port,
@@ -173,11 +181,11 @@ export function createApp(config: Config, options: AppOptions = {}): App {
   modules.register(cameras);
   extensions.push(cameras);
   const streams = new StreamService(cameras, bus, config, logger.child({ service: 'streams' }));
-  mountStreamRoutes(api.extensions, { auth, streams });
+  mountStreamRoutes(api.extensions, { sessions, streams });
   extensions.push(streams);
   const recordings = new Recordings(cameras, streams, bus, config, logger.child({ service: 'recordings' }));
   extensions.push(recordings);
-  extensions.push(new RotoclearServer({ server, cameras, auth, bus, status, logger: logger.child({ service: 'rotoclear' }) }));
+  extensions.push(new RotoclearServer({ server, cameras, auth, sessions, bus, status, logger: logger.child({ service: 'rotoclear' }) }));
 
   const credentials = new CredentialsService({
     collection: db.collection('credentials'),
@@ -189,7 +197,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
   mountCredentialsCallback(api.extensions, credentials, logger.child({ service: 'credentials' }));
   extensions.push(credentials);
 
-  extensions.push(new NestmtxAdapter({ io, auth, modules, bus, logs, status, logger: logger.child({ service: 'nestmtx' }) }, { logLevels: config.nestmtx.log_levels }));
+  extensions.push(new NestmtxAdapter({ io, sessions, modules, bus, logs, status, logger: logger.child({ service: 'nestmtx' }) }, { logLevels: config.nestmtx.log_levels }));
 
   // Labs after the cameras: a scheduled lab may deploy (and demand a camera) right after start.
   const labs = new LabsService(db.collection('labs'), bus, {
@@ -200,11 +208,12 @@ export function createApp(config: Config, options: AppOptions = {}): App {
     ]),
     messages: statusMessages,
     userExists: (id) => db.collection('users').get(id) !== undefined,
+    roleOf: (id) => db.collection('users').get(id)?.role,
     logger: logger.child({ service: 'labs' }),
   });
   modules.register(labs);
   extensions.push(labs);
-  extensions.push(new AntimonyAdapter({ io, auth, bus, labs, status, logger: logger.child({ service: 'antimony' }) }));
+  extensions.push(new AntimonyAdapter({ io, sessions, bus, labs, status, logger: logger.child({ service: 'antimony' }) }));
 
   const haBridge = new HomeAssistantBridge({
       config: config.homeassistant,
@@ -232,12 +241,13 @@ export function createApp(config: Config, options: AppOptions = {}): App {
     haCommand: (message) => haBridge.command(message),
     logger: logger.child({ service: 'live-views' }),
   });
-  mountLiveViewRoutes(api.extensions, { auth, liveViews });
+  mountLiveViewRoutes(api.extensions, { sessions, liveViews });
   extensions.push(liveViews);
 
   // The MQTT bridge last: it starts after every service and stops first (publishing "offline").
   const mqttBridge = createMqttBridge({ config: config.mqtt, dataDir: config.data_dir, bus, status, logger: logger.child({ service: 'mqtt' }), cameras, streams, liveViews, credentials, monitors, boundPorts });
   extensions.push(mqttBridge);
+  mountBrokerRoute(api.extensions, { sessions, mqtt: mqttBridge });
 
   // Home Assistant ingress sign-in, then the web panel: mounted last so it never shadows an /api route.
   const ingress = new IngressSignIn({ users: db.collection('users'), auth, bus, trustedProxies: config.ingress_trusted_proxies, logger: logger.child({ service: 'ingress' }) });
@@ -247,7 +257,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
   // --- end of services and extensions
 
   const context: AppContext = {
-    config, logger, logs, bus, db, auth, users, modules, status, http: { server, api }, io, stopping: abort.signal, boundPorts,
+    config, logger, logs, bus, db, auth, sessions, users, modules, status, http: { server, api }, io, stopping: abort.signal, boundPorts,
     mqtt: mqttBridge, credentials, monitors, statusMessages, labs, cameras, streams, recordings, liveViews,
   };
 
@@ -266,7 +276,10 @@ export function createApp(config: Config, options: AppOptions = {}): App {
     async start() {
       const t0 = Date.now();
       await db.open();
-      await users.bootstrap(config.admin_username, config.admin_password);
+      const generated = await users.bootstrap(config.admin_username, config.admin_password, join(config.data_dir, ADMIN_PASSWORD_FILE));
+      // Shown once to the operator, straight to stdout: never through the logger, its ring or its streams.
+      if (generated && options.logOut !== null) process.stdout.write(`switchboard: the admin user "${config.admin_username}" was created with the password ${generated} (also in ${join(config.data_dir, ADMIN_PASSWORD_FILE)}); change it after signing in\n`);
+      sessions.start();
       for (const ext of extensions) {
         await ext.start();
         started.push(ext);
@@ -285,6 +298,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
         }
       }
       started.length = 0;
+      sessions.stop();
       await new Promise<void>((resolve) => {
         io.close(() => resolve());
         server.closeAllConnections();

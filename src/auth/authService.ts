@@ -6,7 +6,7 @@ import { rateLimited, validationError } from '../core/errors.js';
 import { newId, newSecret } from '../core/ids.js';
 import type { Collection } from '../store/database.js';
 import { LoginThrottle } from './loginThrottle.js';
-import { verifyPassword } from './passwords.js';
+import { hashPassword, verifyPassword } from './passwords.js';
 import type { Actor, TokenRecord, UserRecord } from './records.js';
 
 export interface IssuedToken {
@@ -17,6 +17,10 @@ export interface IssuedToken {
 }
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+
+/** Unknown usernames are checked against this hash, so they take as long as known ones. */
+let dummyHash: Promise<string> | null = null;
+const dummy = (): Promise<string> => (dummyHash ??= hashPassword(newSecret(16)));
 
 export class AuthService {
   readonly throttle: LoginThrottle;
@@ -42,7 +46,9 @@ export class AuthService {
     const wait = this.throttle.retryAfter(username, address);
     if (wait > 0) throw rateLimited('Too many failed logins; try again later', [{ path: '', message: `retry after ${wait} s` }]);
     const user = this.users.find((u) => u.username.toLowerCase() === username.toLowerCase());
-    const ok = user !== undefined && user.can_login && (await verifyPassword(password, user.password_hash));
+    // Always one hash, whether or not the user exists: the time must not tell.
+    const matches = await verifyPassword(password, user?.password_hash ?? (await dummy()));
+    const ok = user !== undefined && user.can_login && matches;
     if (!ok || !user) {
       this.throttle.fail(username, address);
       this.opts.logger?.warn({ username, address }, 'failed login');
@@ -66,16 +72,22 @@ export class AuthService {
     if (typeof token !== 'string' || token.length < 16 || token.length > 512) return null;
     const hash = sha256(token);
     const record = this.tokens.find((t) => t.hash === hash);
+    return record ? this.actorOfTokenId(record.id) : null;
+  }
+
+  /** The actor a token (by record id) stands for now, or null when it is revoked, expired or its user is gone or disabled. */
+  actorOfTokenId(tokenId: string): Actor | null {
+    const record = this.tokens.get(tokenId);
     if (!record || Date.parse(record.expires_at) <= this.now()) return null;
     const user = this.users.get(record.user_id);
     if (!user || !user.can_login) return null;
     return { kind: 'user', userId: user.id, username: user.username, role: user.role, tokenId: record.id };
   }
 
-  /** Is this token (by record id) still valid? Long-lived connections re-check with it. */
-  isTokenValid(tokenId: string): boolean {
+  /** When the token expires (ms since the epoch), or null when it is gone. */
+  tokenExpiry(tokenId: string): number | null {
     const record = this.tokens.get(tokenId);
-    return record !== undefined && Date.parse(record.expires_at) > this.now();
+    return record ? Date.parse(record.expires_at) : null;
   }
 
   async revokeUserTokens(userId: string, exceptTokenId?: string): Promise<void> {

@@ -1,41 +1,85 @@
-// Failed logins per username+address in a sliding window; over the limit, logins answer 429.
+// Failed logins in a sliding window, counted per username+address and per address. Over either
+// limit, logins from there answer 429. The table is bounded, but an active lockout is never evicted
+// to make room: a flood of made-up usernames cannot reset the real user's lockout.
+export interface LoginThrottleLimits {
+  /** Failures per username+address before that pair is locked out. */
+  perUser: number;
+  /** Failures per address (any usernames) before the address is locked out. */
+  perAddress: number;
+  windowMs: number;
+  /** Most username+address entries kept; unlocked ones are evicted first, locked ones never. */
+  maxEntries: number;
+}
+
+const DEFAULTS: LoginThrottleLimits = { perUser: 10, perAddress: 50, windowMs: 60_000, maxEntries: 10_000 };
+
 export class LoginThrottle {
-  private readonly failures = new Map<string, number[]>();
+  private readonly byUser = new Map<string, number[]>();
+  private readonly byAddress = new Map<string, number[]>();
+  private readonly limits: LoginThrottleLimits;
 
   constructor(
-    private readonly limit = 10,
-    private readonly windowMs = 60_000,
+    limits: Partial<LoginThrottleLimits> = {},
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.limits = { ...DEFAULTS, ...limits };
+  }
 
   private key(username: string, address: string): string {
     return `${username.toLowerCase()}\u0000${address}`;
   }
 
-  private recent(key: string): number[] {
-    const since = this.now() - this.windowMs;
-    const list = (this.failures.get(key) ?? []).filter((t) => t > since);
-    if (list.length) this.failures.set(key, list);
-    else this.failures.delete(key);
+  private recent(map: Map<string, number[]>, key: string): number[] {
+    const since = this.now() - this.limits.windowMs;
+    const list = (map.get(key) ?? []).filter((t) => t > since);
+    if (list.length) map.set(key, list);
+    else map.delete(key);
     return list;
+  }
+
+  private wait(list: number[], limit: number): number {
+    if (list.length < limit) return 0;
+    return Math.max(1, Math.ceil((list[list.length - limit]! + this.limits.windowMs - this.now()) / 1000));
   }
 
   /** Seconds until another attempt is allowed, or 0 when allowed now. */
   retryAfter(username: string, address: string): number {
-    const list = this.recent(this.key(username, address));
-    if (list.length < this.limit) return 0;
-    return Math.max(1, Math.ceil((list[0]! + this.windowMs - this.now()) / 1000));
+    return Math.max(
+      this.wait(this.recent(this.byUser, this.key(username, address)), this.limits.perUser),
+      this.wait(this.recent(this.byAddress, address), this.limits.perAddress),
+    );
   }
 
   fail(username: string, address: string): void {
+    const addressList = this.recent(this.byAddress, address);
+    addressList.push(this.now());
+    this.byAddress.set(address, addressList);
     const key = this.key(username, address);
-    const list = this.recent(key);
+    const list = this.recent(this.byUser, key);
+    if (!list.length && !this.makeRoom()) return;
     list.push(this.now());
-    this.failures.set(key, list);
-    if (this.failures.size > 10_000) this.failures.delete(this.failures.keys().next().value as string);
+    this.byUser.set(key, list);
+    if (this.byAddress.size > this.limits.maxEntries) this.evictUnlocked(this.byAddress, this.limits.perAddress);
   }
 
   succeed(username: string, address: string): void {
-    this.failures.delete(this.key(username, address));
+    this.byUser.delete(this.key(username, address));
+  }
+
+  /** Frees a slot for a new username+address entry; false when every entry is an active lockout. */
+  private makeRoom(): boolean {
+    if (this.byUser.size < this.limits.maxEntries) return true;
+    this.evictUnlocked(this.byUser, this.limits.perUser);
+    return this.byUser.size < this.limits.maxEntries;
+  }
+
+  /** Drops expired entries, then the oldest entries that are not locked out, down to 90 % of the cap. */
+  private evictUnlocked(map: Map<string, number[]>, limit: number): void {
+    const target = Math.floor(this.limits.maxEntries * 0.9);
+    for (const key of [...map.keys()]) this.recent(map, key);
+    for (const [key, list] of map) {
+      if (map.size <= target) break;
+      if (list.length < limit) map.delete(key);
+    }
   }
 }

@@ -35,7 +35,4 @@ export interface Actor {
 
 export const SYSTEM_ACTOR: Actor = { kind: 'system', userId: null, username: 'switchboard', role: 'admin' };
 
-const RANK: Record<Role, number> = { viewer: 0, user: 1, admin: 2 };
-
-/** viewer reads; user also controls (settings, demand, commands, own labs); admin also manages. */
-export const hasRole = (actor: Actor, needed: Role): boolean => RANK[actor.role] >= RANK[needed];
+// What each role may do is decided in one place: src/auth/permissions.ts.

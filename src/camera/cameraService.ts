@@ -5,10 +5,11 @@
 // `record`, `snap` and `jpeg-quality` are kept as state and published as events only: capturing
 // snapshots and recordings is the streaming pipeline's job (a later issue), which acts on them.
 import type { Logger } from 'pino';
-import { hasRole, type Actor } from '../auth/records.js';
+import { authorize } from '../auth/permissions.js';
+import type { Actor } from '../auth/records.js';
 import type { Config } from '../config/schema.js';
 import type { EventBus } from '../core/eventBus.js';
-import { AppError, conflict, forbidden, notFound, runtimeError, unavailable, validationError } from '../core/errors.js';
+import { AppError, conflict, notFound, runtimeError, unavailable, validationError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import { parseInput } from '../core/validation.js';
 import type { ListQuery, ListResult, ModuleService } from '../services/modules.js';
@@ -269,7 +270,7 @@ export class CameraService implements ModuleService, Extension {
   // --- create / delete (admin) -------------------------------------------------------------
 
   async create(actor: Actor, payload: unknown): Promise<CameraView> {
-    if (!hasRole(actor, 'admin')) throw forbidden('Only admins may add cameras');
+    authorize(actor, 'cameras.manage', 'Only admins may add cameras');
     const input = parseInput(createSchema, payload, PREFIX, 'Invalid camera');
     let device: string;
     if (input.driver === 'simulated') {
@@ -288,7 +289,7 @@ export class CameraService implements ModuleService, Extension {
   }
 
   async delete(actor: Actor, id: string): Promise<CameraView> {
-    if (!hasRole(actor, 'admin')) throw forbidden('Only admins may delete cameras');
+    authorize(actor, 'cameras.manage', 'Only admins may delete cameras');
     const rec = this.require(id);
     if (rec.driver === 'v4l2' && rec.origin === 'discovered' && this.sessions.has(id)) {
       throw conflict('This camera is connected and was discovered automatically; unplug it or leave it out of cameras.devices first');
@@ -450,7 +451,7 @@ export class CameraService implements ModuleService, Extension {
   }
 
   private requireUser(actor: Actor): void {
-    if (!hasRole(actor, 'user')) throw forbidden('Changing cameras needs the user role');
+    authorize(actor, 'cameras.control', 'Changing cameras needs the user role');
   }
 
   private require(id: string): CameraRecord {

@@ -37,6 +37,8 @@ export const mqttSchema = z
       .string()
       .regex(/^[A-Za-z0-9_\-/]+$/, 'may contain letters, digits, _ - /')
       .default('homeassistant/status'),
+    /** The role MQTT commands act as (through the permission table); never admin: the broker is shared. */
+    command_role: z.enum(['user', 'viewer']).default('user'),
   })
   .strict();
 

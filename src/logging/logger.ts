@@ -24,14 +24,18 @@ export const toNestLevel = (pinoLevel: number): number => pinoLevel + 10;
 /** Back to pino's count, for clients written against the original NestMTX code (nestmtx.log_levels: pino). */
 export const toPinoLevel = (nestLevel: number): number => nestLevel - 10;
 
+/** Keys that hold a secret wherever they appear. `code` is not one: errnos (`EADDRINUSE`) use it. */
 const SECRET_KEYS = [
   'password', 'current_password', 'new_password', 'token', 'bearer', 'secret', 'client_secret', 'access_token',
-  'refresh_token', 'authorization', 'Authorization', 'key', 'api_key', 'cookie', 'code',
+  'refresh_token', 'authorization', 'Authorization', 'key', 'api_key', 'cookie',
 ];
+/** Secrets named by their path: an OAuth authorization code is one only where it is one. */
+const SECRET_PATHS = ['query.code', 'callback.code', 'req.query.code', 'oauth.code'];
 export const REDACT_PATHS = [
   ...SECRET_KEYS,
   ...SECRET_KEYS.map((k) => `*.${k}`),
   ...SECRET_KEYS.map((k) => `*.*.${k}`),
+  ...SECRET_PATHS,
   'req.headers.authorization',
   'req.headers.cookie',
 ];

@@ -23,7 +23,8 @@ describe('Antimony namespaces', () => {
   beforeAll(async () => {
     t = await startTestApp({ labs: { allow_exec: true } });
     admin = await t.login();
-    alice = await t.createUser('alice', 'user');
+    // alice runs exec labs, which need the admin role; bob and vera are the other users.
+    alice = await t.createUser('alice', 'admin');
     bob = await t.createUser('bob', 'user');
     viewer = await t.createUser('vera', 'viewer');
   });
@@ -360,7 +361,10 @@ describe('Antimony namespaces', () => {
     const unscheduled = await api(t, alice.token, 'PUT', `labs/${lab.id}`, { startTime: null });
     expect(unscheduled.body.state).toBe(-1);
     expect((await api(t, bob.token, 'PUT', `labs/${lab.id}`, { name: 'mine' })).status).toBe(403);
-    expect((await api(t, alice.token, 'PUT', `labs/${lab.id}`, { owner: bob.id })).status).toBe(403);
+    // Only admins give labs away (alice is one here, for her exec labs): bob may not give his own lab to alice.
+    const bobsLab = await createLab(t, bob.token, 'name: bobs\ntopology:\n  nodes:\n    eye:\n      kind: camera\n      camera: none\n');
+    expect((await api(t, bob.token, 'PUT', `labs/${bobsLab.id}`, { owner: alice.id })).status).toBe(403);
+    expect((await api(t, bob.token, 'DELETE', `labs/${bobsLab.id}`)).status).toBe(200);
 
     const cmd = await connected(t, '/lab-commands', alice.token, sockets);
     expect(await command(cmd, { labId: lab.id, command: 0 })).toEqual({ payload: null });

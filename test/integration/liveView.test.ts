@@ -131,10 +131,10 @@ describe.skipIf(!hasTools)('live view for Home Assistant', () => {
     const path = streams.signLivePath(cameraId);
     const [p, q] = path.split('?');
     const params = new URLSearchParams(q);
-    expect(streams.verifySignedPath(p!, params.get('exp'), params.get('sig'))).toBe(true);
+    expect(streams.verifyLivePath(p!, params.get('exp'), params.get('sig'))).toBe(true);
     const res = await t.api('POST', '/api/streams/live-urls/revoke', token);
     expect(res.status).toBe(200);
-    expect(streams.verifySignedPath(p!, params.get('exp'), params.get('sig'))).toBe(false);
+    expect(streams.verifyLivePath(p!, params.get('exp'), params.get('sig'))).toBe(false);
     expect((await t.api('GET', path)).status).toBe(401);
   });
 

@@ -1,11 +1,8 @@
 // The MQTT bridge with the embedded aedes broker: the add-on's own broker, and the table-driven
 // framework (every component kind, command routing, removal of components and devices, stale
 // cleanup, the Supervisor's `auto` broker) with a test table on that broker.
-import { mkdtempSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Aedes } from 'aedes';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -77,7 +74,7 @@ function frameworkBridge(bus: EventBus, store: Map<string, Widget>, calls: strin
     status,
     logger: pino({ level: 'silent' }),
     version: '9.9.9',
-    dataDir: mkdtempSync(join(tmpdir(), 'switchboard-mqtt-')),
+    dataDir: t.dataDir,
     boundPorts: new Map(),
     sources: [bindTable(widgets(bus, store, calls), deviceIdOf)],
     hubDeviceId: 'hub',
@@ -89,7 +86,9 @@ function frameworkBridge(bus: EventBus, store: Map<string, Widget>, calls: strin
 
 beforeAll(async () => {
   t = await startTestApp({ mqtt: { url: 'embedded', embedded_port: 0 } });
-  brokerUrl = `mqtt://127.0.0.1:${t.app.ports().mqtt}`;
+  // The embedded broker requires credentials: the ones it generated in the data directory.
+  const { username, password } = t.app.context.mqtt!.embeddedBroker()!;
+  brokerUrl = `mqtt://${username}:${password}@127.0.0.1:${t.app.ports().mqtt}`;
   ha = await Recorder.connect(brokerUrl);
 });
 
@@ -470,7 +469,9 @@ describe('mqtt.url: auto (the Supervisor MQTT service)', () => {
 
   it('asks the Supervisor with the token and connects to the broker it names', async () => {
     const port = t.app.ports().mqtt!;
-    answer = () => ({ status: 200, body: { result: 'ok', data: { host: '127.0.0.1', port, ssl: false, protocol: '3.1.1', username: 'addons', password: 'pw' } } });
+    // The broker the Supervisor names is the embedded one, which takes only its own credentials.
+    const { username, password } = t.app.context.mqtt!.embeddedBroker()!;
+    answer = () => ({ status: 200, body: { result: 'ok', data: { host: '127.0.0.1', port, ssl: false, protocol: '3.1.1', username, password } } });
     const bus = new EventBus();
     const { bridge, status } = frameworkBridge(bus, new Map(), [], { url: 'auto', base_topic: 'auto_test' }, { SUPERVISOR_TOKEN: 'sup-token', SUPERVISOR_URL: supervisorUrl });
     await bridge.start();
@@ -497,7 +498,7 @@ describe('mqtt.url: auto (the Supervisor MQTT service)', () => {
       status,
       logger,
       version: '9.9.9',
-      dataDir: mkdtempSync(join(tmpdir(), 'switchboard-mqtt-')),
+      dataDir: t.dataDir,
       boundPorts: new Map(),
       sources: [],
       hubDeviceId: 'hub',

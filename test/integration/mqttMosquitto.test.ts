@@ -328,10 +328,10 @@ describe.skipIf(SKIP)('MQTT bridge on Mosquitto', () => {
     expect(ha.last(`switchboard/monitor_${id}/last_command/state`)).toBe('pump on');
     expect(ha.last(`switchboard/monitor_${id}/command/state`)).toBe('pump on');
     const done = await ha.waitFor(`switchboard/monitor_${id}/event/state`, (p) => JSON.parse(p).event_type === 'commandDone', { from });
-    expect(JSON.parse(done.payload)).toMatchObject({ event_type: 'commandDone', monitor_id: 'pump-1', command: 'pump on', by: 'switchboard' });
+    expect(JSON.parse(done.payload)).toMatchObject({ event_type: 'commandDone', monitor_id: 'pump-1', command: 'pump on', by: 'mqtt' });
     // The event mirror: the same object the sockets get.
     const mirrored = await ha.waitFor(`switchboard/events/monitor/${id}/command`, () => true, { from });
-    expect(JSON.parse(mirrored.payload)).toEqual({ domain: 'monitor', entity: id, event: 'command', details: { monitor_id: 'pump-1', command: 'pump on', by: 'switchboard' }, at: expect.any(String) });
+    expect(JSON.parse(mirrored.payload)).toEqual({ domain: 'monitor', entity: id, event: 'command', details: { monitor_id: 'pump-1', command: 'pump on', by: 'mqtt' }, at: expect.any(String) });
     expect(mirrored.retain).toBe(false);
 
     m.disconnect();

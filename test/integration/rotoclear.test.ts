@@ -263,7 +263,7 @@ describe('Rotoclear /api/v1: bad input', () => {
     expect(await peer.ask('{"__proto__": {"x": 1}}')).toEqual({ error: 'Invalid message', message: '__proto__: key "__proto__" is not allowed' });
     peer.ws.send(Buffer.from([1, 2, 3]), { binary: true });
     expect(await peer.next()).toEqual({ error: 'Invalid message', message: 'Binary messages are not supported; send JSON text' });
-    expect(await peer.ask({ colour: 1 })).toEqual({ error: 'Unknown key', key: 'colour', message: '"colour" is not a state key' });
+    expect(await peer.ask({ colour: 1 })).toEqual({ error: 'Unknown key', key: 'colour', keys: ['colour'], message: 'Not state keys: "colour"' });
     expect(await peer.ask({ get: 5 })).toEqual({ error: 'Invalid value', key: 'get', message: 'get takes a state key or an array of up to 64 state keys' });
     expect(await peer.ask({ get: ['fps'] })).toEqual({ fps: 30 });
   });
@@ -333,7 +333,7 @@ describe('Rotoclear heartbeat', () => {
   it('drops clients that stop answering pings and keeps the others', async () => {
     const ctx = t.app.context;
     server = createServer();
-    rotoclear = new RotoclearServer({ server, cameras: ctx.cameras!, auth: ctx.auth, bus: ctx.bus, status: ctx.status, logger: ctx.logger }, { heartbeatMs: 100 });
+    rotoclear = new RotoclearServer({ server, cameras: ctx.cameras!, auth: ctx.auth, sessions: ctx.sessions, bus: ctx.bus, status: ctx.status, logger: ctx.logger }, { heartbeatMs: 100 });
     await rotoclear.start();
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1`;

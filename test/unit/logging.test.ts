@@ -40,3 +40,15 @@ describe('logging', () => {
     expect(lines[0]).toMatch(/^\d{4}-\d\d-\d\dT\S+Z WARN \[mqtt\] reconnecting broker=core-mosquitto\n$/);
   });
 });
+
+describe('redaction by path (issue 15, hole 9)', () => {
+  it('keeps errno codes such as EADDRINUSE and redacts an OAuth code only where it is one', () => {
+    const lines: string[] = [];
+    const { logger } = createLogging({ level: 'info', out: (l) => lines.push(l) });
+    logger.error({ code: 'EADDRINUSE', err: { code: 'EADDRINUSE', message: 'listen EADDRINUSE' }, query: { code: 'oauth-code-123', state: 's' } }, 'could not listen');
+    const out = lines.join('');
+    expect(out.match(/EADDRINUSE/g)?.length).toBeGreaterThanOrEqual(2);
+    expect(out).not.toContain('oauth-code-123');
+    expect(out).toContain('[redacted]');
+  });
+});

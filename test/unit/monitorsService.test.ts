@@ -56,7 +56,7 @@ describe('MonitorsService', () => {
   it('marks every monitor offline at start (nothing is connected after a restart)', async () => {
     const first = await setup();
     const view = await first.service.create(admin, { monitor_id: 'm' });
-    await first.service.connectMonitor({ monitor_id: 'm' }, link().l);
+    await first.service.connectMonitor({ monitor_id: 'm' }, '127.0.0.1', link().l);
     await first.db.flush();
     expect(first.db.collection('monitors').get(view.id)!.online).toBe(true);
     const second = await setup(false, first.dir);
@@ -68,7 +68,7 @@ describe('MonitorsService', () => {
     const { service } = await setup();
     const view = await service.create(admin, { monitor_id: 'm' });
     const mon = link();
-    await service.connectMonitor({ monitor_id: 'm' }, mon.l);
+    await service.connectMonitor({ monitor_id: 'm' }, '127.0.0.1', mon.l);
     await expect(service.update(admin, view.id, { monitor_id: 'other' })).rejects.toMatchObject({ kind: 'conflict' });
     expect((await service.update(admin, view.id, { name: 'fine' })).name).toBe('fine');
     const pending = service.sendCommand(SYSTEM_ACTOR, view.id, 'x').catch((e: unknown) => e);
@@ -80,7 +80,7 @@ describe('MonitorsService', () => {
   it('limits the pending commands per monitor', async () => {
     const { service } = await setup();
     const view = await service.create(admin, { monitor_id: 'm' });
-    await service.connectMonitor({ monitor_id: 'm' }, link().l);
+    await service.connectMonitor({ monitor_id: 'm' }, '127.0.0.1', link().l);
     const pending = Array.from({ length: MAX_PENDING_PER_MONITOR }, () => service.sendCommand(SYSTEM_ACTOR, view.id, 'x').catch((e: unknown) => e));
     await expect(service.sendCommand(SYSTEM_ACTOR, view.id, 'one too many')).rejects.toMatchObject({ kind: 'rate_limited', message: 'Too many pending commands' });
     await service.stop();
@@ -98,10 +98,10 @@ describe('MonitorsService', () => {
     const secure = await setup(false);
     await secure.service.create(admin, { monitor_id: 'm' });
     expect(() => secure.service.attachUser(null, 'm')).toThrow('Unauthorized');
-    await expect(secure.service.connectMonitor({ monitor_id: 'new' }, link().l)).rejects.toThrow('Unknown monitor');
+    await expect(secure.service.connectMonitor({ monitor_id: 'new' }, '127.0.0.1', link().l)).rejects.toThrow('Unknown monitor');
 
     const open = await setup(true);
-    const session = await open.service.connectMonitor({ monitor_id: 'new' }, link().l);
+    const session = await open.service.connectMonitor({ monitor_id: 'new' }, '127.0.0.1', link().l);
     expect(open.service.attachUser(null, 'new')).toMatchObject({ monitorId: 'new' });
     expect(open.service.all()).toMatchObject([{ monitor_id: 'new', auto_registered: true, online: true, users: 1 }]);
     open.service.monitorDisconnected(session);
@@ -116,8 +116,8 @@ describe('MonitorsService', () => {
         db.collection('monitors').insert({ id: `r${i}`, monitor_id: `auto-${i}`, name: `auto-${i}`, key_hash: null, online: false, last_seen: null, last_command: null, last_result: null, auto_registered: true, created_at: now, updated_at: now }),
       ),
     );
-    await expect(service.connectMonitor({ monitor_id: 'one-more' }, link().l)).rejects.toMatchObject({ kind: 'rate_limited', message: 'Too many monitors' });
+    await expect(service.connectMonitor({ monitor_id: 'one-more' }, '127.0.0.1', link().l)).rejects.toMatchObject({ kind: 'rate_limited', message: 'Too many monitors' });
     expect(db.collection('monitors').all()).toHaveLength(MAX_AUTO_REGISTERED);
-    await expect(service.connectMonitor({ monitor_id: 'auto-7' }, link().l)).resolves.toMatchObject({ monitorId: 'auto-7' });
+    await expect(service.connectMonitor({ monitor_id: 'auto-7' }, '127.0.0.1', link().l)).resolves.toMatchObject({ monitorId: 'auto-7' });
   });
 });

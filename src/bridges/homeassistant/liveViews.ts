@@ -5,9 +5,10 @@
 // re-signed whenever the process's URL key changed, removed with the camera.
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
-import { hasRole, type Actor } from '../../auth/records.js';
+import { authorize } from '../../auth/permissions.js';
+import type { Actor } from '../../auth/records.js';
 import type { Config } from '../../config/schema.js';
-import { AppError, forbidden, notFound, unavailable } from '../../core/errors.js';
+import { AppError, notFound, unavailable } from '../../core/errors.js';
 import { entitySlug } from '../../core/ids.js';
 import type { DomainEvent, EventBus } from '../../core/eventBus.js';
 import type { Collection } from '../../store/database.js';
@@ -86,7 +87,7 @@ export class LiveViewService implements Extension {
 
   /** "Show in Home Assistant": makes sure the camera has its Generic Camera entry; returns it. */
   async show(actor: Actor, cameraId: string): Promise<LiveViewRecord & { created: boolean }> {
-    if (!hasRole(actor, 'admin')) throw forbidden('Adding cameras to Home Assistant needs the admin role');
+    authorize(actor, 'cameras.manage', 'Adding cameras to Home Assistant needs the admin role');
     const camera = this.deps.cameras.get(cameraId);
     if (!camera) throw notFound('Camera');
     if (!camera.enabled) throw unavailable(`Camera "${camera.name}" is disabled; switch it on first`);
@@ -95,7 +96,7 @@ export class LiveViewService implements Extension {
 
   /** Removes the camera's entry from Home Assistant (the panel's "Remove from Home Assistant"). */
   async hide(actor: Actor, cameraId: string): Promise<{ removed: boolean }> {
-    if (!hasRole(actor, 'admin')) throw forbidden('Removing cameras from Home Assistant needs the admin role');
+    authorize(actor, 'cameras.manage', 'Removing cameras from Home Assistant needs the admin role');
     if (!this.deps.cameras.get(cameraId)) throw notFound('Camera');
     return this.serial(() => this.remove(cameraId));
   }

@@ -7,6 +7,7 @@ import type { EventBus } from '../../core/eventBus.js';
 import type { CredentialsService } from '../../services/credentials/credentialsService.js';
 import type { MonitorsService } from '../../services/monitors/monitorsService.js';
 import type { StatusService } from '../../services/system/statusService.js';
+import type { Actor } from '../../auth/records.js';
 import { bindTable, type DeviceSource } from './entities.js';
 import { MqttBridge } from './mqttBridge.js';
 import { cameraTable, type LiveEntitySource } from './tables/camera.js';
@@ -34,12 +35,14 @@ export interface MqttBridgeDeps {
 }
 
 export function createMqttBridge(deps: MqttBridgeDeps): MqttBridge {
-  const cameras = cameraTable(deps.cameras, { snapshots: deps.streams, liveViews: deps.liveViews, entityIdPrefix: instancePrefix(deps.config.base_topic) });
+  // MQTT commands act as a least-privilege actor through the same permission table as every client.
+  const actor: Actor = { kind: 'system', userId: null, username: 'mqtt', role: deps.config.command_role };
+  const cameras = cameraTable(deps.cameras, actor, { snapshots: deps.streams, liveViews: deps.liveViews, entityIdPrefix: instancePrefix(deps.config.base_topic) });
   const sources: DeviceSource[] = [
     bindTable(addonTable(deps.status, deps.config.base_topic), deviceIdOf),
     bindTable(cameras, deviceIdOf),
     bindTable(credentialTable(deps.credentials), deviceIdOf),
-    bindTable(monitorTable(deps.monitors), deviceIdOf),
+    bindTable(monitorTable(deps.monitors, actor), deviceIdOf),
   ];
   return new MqttBridge({
     config: deps.config,

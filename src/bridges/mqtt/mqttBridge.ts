@@ -11,7 +11,7 @@ import type { StatusService } from '../../services/system/statusService.js';
 import { resolveBroker, type BrokerTarget } from './brokerTarget.js';
 import { MqttConnection } from './connection.js';
 import { buildDeviceConfig, IMAGE_TOPIC_KEY, retainedStateTopics, type DeviceConfig, type Origin } from './discovery.js';
-import { EmbeddedBroker } from './embeddedBroker.js';
+import { EmbeddedBroker, embeddedCredentials, type BrokerCredentials } from './embeddedBroker.js';
 import { haEventPayload, type DeviceSnapshot, type DeviceSource } from './entities.js';
 import { panelUrl, stableClientId } from './instance.js';
 import { deviceIdOf, Topics } from './topics.js';
@@ -47,7 +47,7 @@ export const PROJECT_URL = 'https://github.com/switchboard-ha/switchboard';
 
 export interface MqttBridgeDeps {
   config: Config['mqtt'];
-  /** Keeps the generated client id across restarts. */
+  /** Keeps the generated client id and the embedded broker's credentials across restarts. */
   dataDir: string;
   bus: EventBus;
   status: StatusService;
@@ -69,6 +69,7 @@ export class MqttBridge implements Extension {
   private readonly timing: MqttBridgeTiming;
   private readonly log: Logger;
   private broker: EmbeddedBroker | null = null;
+  private brokerCredentials: (BrokerCredentials & { host: string; port: number }) | null = null;
   private conn: MqttConnection | null = null;
   private unsubscribe: (() => void) | null = null;
   /** The latest evaluated devices, by device id (routes commands and event entities). */
@@ -116,12 +117,13 @@ export class MqttBridge implements Extension {
     const domains = new Set<Domain>([...MIRRORED_DOMAINS, ...this.deps.sources.flatMap((s) => s.domains)]);
     this.unsubscribe = this.deps.bus.subscribe((e) => this.onBusEvent(e), [...domains]);
     const { connect } = await import('mqtt');
+    const login = target.kind === 'remote' ? target : this.brokerCredentials;
     this.conn = new MqttConnection({
       url,
       connect,
       clientId: stableClientId(this.deps.config.client_id, this.deps.dataDir, this.log),
-      ...(target.kind === 'remote' && target.username !== undefined ? { username: target.username } : {}),
-      ...(target.kind === 'remote' && target.password !== undefined ? { password: target.password } : {}),
+      ...(login?.username !== undefined ? { username: login.username } : {}),
+      ...(login?.password !== undefined ? { password: login.password } : {}),
       ...(target.kind === 'remote' && target.ca ? { ca: target.ca } : {}),
       rejectUnauthorized: target.kind === 'remote' ? target.rejectUnauthorized : true,
       will: { topic: this.topics.bridgeState, payload: OFFLINE },
@@ -147,6 +149,7 @@ export class MqttBridge implements Extension {
     this.conn = null;
     await this.broker?.stop();
     this.broker = null;
+    this.brokerCredentials = null;
   }
 
   private async brokerUrl(target: Exclude<BrokerTarget, { kind: 'disabled' }>): Promise<string> {
@@ -154,11 +157,18 @@ export class MqttBridge implements Extension {
       this.log.info({ url: redact(target.url), source: target.source }, 'MQTT broker selected');
       return target.url;
     }
-    this.broker = await EmbeddedBroker.start(target.host, target.port);
+    const credentials = embeddedCredentials(this.deps.dataDir);
+    this.broker = await EmbeddedBroker.start(target.host, target.port, credentials);
+    this.brokerCredentials = { ...credentials, host: target.host, port: this.broker.port };
     this.deps.boundPorts.set('mqtt', this.broker.port);
     this.log.info({ host: target.host, port: this.broker.port }, 'embedded MQTT broker listening');
     const host = target.host === '0.0.0.0' || target.host === '::' ? '127.0.0.1' : target.host;
     return `mqtt://${host.includes(':') ? `[${host}]` : host}:${this.broker.port}`;
+  }
+
+  /** Where and how to reach the embedded broker (for admins), or null when it is not running. */
+  embeddedBroker(): (BrokerCredentials & { host: string; port: number }) | null {
+    return this.brokerCredentials;
   }
 
   private onConnect(url: string): void {
@@ -221,7 +231,7 @@ export class MqttBridge implements Extension {
 
   private async onCommand(topic: string, deviceId: string, key: string, payload: Buffer, retained: boolean): Promise<void> {
     // Payloads are never logged: a monitor command may carry anything.
-    const meta = { topic, bytes: payload.length };
+    const meta = { topic, bytes: payload.length, origin: 'mqtt', role: this.deps.config.command_role };
     if (retained) {
       this.log.warn(meta, 'MQTT command ignored: retained commands would replay on every reconnect');
       return;
@@ -237,7 +247,7 @@ export class MqttBridge implements Extension {
     }
     try {
       await entity.command(payload.toString('utf8'));
-      this.log.debug(meta, 'MQTT command done');
+      this.log.info(meta, 'MQTT command done');
     } catch (err) {
       const e = toAppError(err);
       if (e.kind === 'runtime' && e.message === 'Internal error') this.log.error({ ...meta, err }, 'MQTT command failed');

@@ -7,9 +7,11 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { authorize } from '../../auth/permissions.js';
+import type { Actor } from '../../auth/records.js';
 import type { Config } from '../../config/schema.js';
 import type { DomainEvent, EventBus } from '../../core/eventBus.js';
-import { notFound, runtimeError, unavailable } from '../../core/errors.js';
+import { forbidden, notFound, runtimeError, unavailable } from '../../core/errors.js';
 import { newId } from '../../core/ids.js';
 import { CapturePipeline } from './capturePipeline.js';
 import { motionSize, type CapturePath, type CaptureSpec } from './ffmpegArgs.js';
@@ -274,25 +276,42 @@ export class StreamService implements Extension {
     }
   }
 
-  /** A URL that authenticates itself for `ttlSeconds` (for HA's MJPEG camera and <img> tags). */
-  signPath(path: string, ttlSeconds: number): string {
+  /**
+   * A URL that authenticates itself for `ttlSeconds` (for HA's MJPEG camera and <img> tags). It is
+   * bound to the token that asked for it (`tid`, the token's record id, not the token): it dies with
+   * that token and its user, and acts with the user's role at the time it is used.
+   */
+  signPath(actor: Actor, path: string, ttlSeconds: number): string {
+    authorize(actor, 'streams.view');
+    if (actor.tokenId === undefined) throw forbidden('Signed URLs are made with a signed-in token');
     const exp = Math.floor(Date.now() / 1000) + ttlSeconds;
-    return `${path}?exp=${exp}&sig=${this.signature(path, exp)}`;
+    return `${path}?exp=${exp}&tid=${actor.tokenId}&sig=${this.signature(path, exp, actor.tokenId)}`;
   }
 
-  verifySignedPath(path: string, exp: unknown, sig: unknown): boolean {
+  /** The token record id a signed URL was made with, or null when the URL is not validly signed or has expired. */
+  verifySignedPath(path: string, exp: unknown, tid: unknown, sig: unknown): string | null {
+    if (typeof exp !== 'string' || typeof sig !== 'string' || typeof tid !== 'string' || !/^\d{1,12}$/.test(exp) || !/^[\w-]{1,64}$/.test(tid)) return null;
+    if (Number(exp) < Date.now() / 1000) return null;
+    const want = Buffer.from(this.signature(path, Number(exp), tid));
+    const got = Buffer.from(sig);
+    return want.length === got.length && timingSafeEqual(want, got) ? tid : null;
+  }
+
+  private signature(path: string, exp: number, tokenId: string): string {
+    return createHmac('sha256', this.urlKey).update(`${path}\n${exp}\n${tokenId}`).digest('base64url');
+  }
+
+  /**
+   * A live-view URL made for Home Assistant (`signLivePath`, the persistent live key): valid until
+   * it expires or `rotateLiveUrlKey` revokes every one of them. It opens only live.ts and snapshot.jpg.
+   */
+  verifyLivePath(path: string, exp: unknown, sig: unknown): boolean {
     if (typeof exp !== 'string' || typeof sig !== 'string' || !/^\d{1,12}$/.test(exp)) return false;
     if (Number(exp) < Date.now() / 1000) return false;
+    if (!path.startsWith(LIVE_PATH_PREFIX) || !LIVE_FILES.some((f) => path.endsWith(`/${f}`))) return false;
+    const want = Buffer.from(sign(this.liveKey(), path, Number(exp)));
     const got = Buffer.from(sig);
-    const matches = (key: Buffer) => {
-      const want = Buffer.from(sign(key, path, Number(exp)));
-      return want.length === got.length && timingSafeEqual(want, got);
-    };
-    return matches(this.urlKey) || (path.startsWith(LIVE_PATH_PREFIX) && LIVE_FILES.some((f) => path.endsWith(`/${f}`)) && matches(this.liveKey()));
-  }
-
-  private signature(path: string, exp: number): string {
-    return sign(this.urlKey, path, exp);
+    return want.length === got.length && timingSafeEqual(want, got);
   }
 
   /** Throws the API's not-found error for an unknown camera (connected or not). */

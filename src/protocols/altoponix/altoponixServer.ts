@@ -5,16 +5,14 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { Server as SocketIOServer } from 'socket.io';
 import type { Extension } from '../../core/extension.js';
-import type { AuthService } from '../../auth/authService.js';
-import type { EventBus } from '../../core/eventBus.js';
+import type { SessionRegistry } from '../../auth/sessions.js';
 import type { MonitorsService } from '../../services/monitors/monitorsService.js';
 import type { StatusService } from '../../services/system/statusService.js';
 import { AltoponixConnection } from './connection.js';
 
 export interface AltoponixServerDeps {
   monitors: MonitorsService;
-  auth: AuthService;
-  bus: EventBus;
+  sessions: SessionRegistry;
   status: StatusService;
   logger: Logger;
   host: string;
@@ -31,7 +29,6 @@ export class AltoponixServer implements Extension {
   private server: Server | null = null;
   private io: SocketIOServer | null = null;
   private readonly connections = new Set<AltoponixConnection>();
-  private unsubscribe: (() => void) | null = null;
 
   constructor(private readonly deps: AltoponixServerDeps) {}
 
@@ -48,7 +45,7 @@ export class AltoponixServer implements Extension {
       connectTimeout: 10_000,
     });
     io.on('connection', (socket) => {
-      const conn = new AltoponixConnection(socket, { monitors: deps.monitors, auth: deps.auth, logger: deps.logger });
+      const conn = new AltoponixConnection(socket, { monitors: deps.monitors, sessions: deps.sessions, logger: deps.logger, address: socket.handshake.address });
       this.connections.add(conn);
       this.countClients();
       socket.on('disconnect', () => {
@@ -56,12 +53,6 @@ export class AltoponixServer implements Extension {
         this.countClients();
       });
     });
-    // Users whose token is revoked (password change, user deleted) lose their relay connection.
-    this.unsubscribe = deps.bus.subscribe((e) => {
-      if (e.event !== 'tokensRevoked' || !Array.isArray(e.details.tokenIds)) return;
-      const revoked = new Set(e.details.tokenIds as unknown[]);
-      for (const conn of [...this.connections]) if (conn.tokenId !== undefined && revoked.has(conn.tokenId)) conn.close();
-    }, ['auth']);
     const port = await new Promise<number>((resolve, reject) => {
       server.once('error', reject);
       server.listen(deps.port, deps.host, () => {
@@ -77,8 +68,6 @@ export class AltoponixServer implements Extension {
   }
 
   async stop(): Promise<void> {
-    this.unsubscribe?.();
-    this.unsubscribe = null;
     const { io, server } = this;
     this.io = null;
     this.server = null;

@@ -1,10 +1,11 @@
 // One Altoponix socket: it becomes a monitor (`con`) or a user (`query`) and translates the
 // document's events into MonitorsService calls and their outcomes back into events. It holds no
-// domain state beyond "which session is this socket".
+// domain state beyond "which session is this socket". A user who signed in with a token is a session
+// of the registry: it is closed when the token ends, and each command is judged by the role now.
 import type { Logger } from 'pino';
 import type { Socket } from 'socket.io';
-import type { AuthService } from '../../auth/authService.js';
 import type { Actor } from '../../auth/records.js';
+import type { Session, SessionRegistry } from '../../auth/sessions.js';
 import { toAppError } from '../../core/errors.js';
 import type { MonitorSession, MonitorsService, UserAttachment } from '../../services/monitors/monitorsService.js';
 import { TokenBucket } from '../../core/tokenBucket.js';
@@ -19,14 +20,16 @@ type Role =
   | { kind: 'none' }
   | { kind: 'connecting' }
   | { kind: 'monitor'; session: MonitorSession }
-  /** `token`: what the user presented, re-checked on every command (revoked, expired, role changed). */
-  | { kind: 'user'; attachment: UserAttachment; token: string | undefined; tokenId: string | undefined }
+  /** `session`: null for the open flow's anonymous user; judged again on every command. */
+  | { kind: 'user'; attachment: UserAttachment; session: Session | null }
   | { kind: 'closing' };
 
 export interface ConnectionDeps {
   monitors: MonitorsService;
-  auth: AuthService;
+  sessions: SessionRegistry;
   logger: Logger;
+  /** The peer's address, for the key-check throttle. */
+  address: string;
 }
 
 const asObject = (v: unknown): Record<string, unknown> | null => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null);
@@ -45,11 +48,6 @@ export class AltoponixConnection {
     socket.on(EV.commandDone, () => this.onMonitorAnswer({ ok: true }));
     socket.on(EV.commandError, (data: unknown) => this.onCommandError(data));
     socket.on('disconnect', () => this.onDisconnect());
-  }
-
-  /** The token this socket's user signed in with, so revocation can drop it. */
-  get tokenId(): string | undefined {
-    return this.role.kind === 'user' ? this.role.tokenId : undefined;
   }
 
   close(): void {
@@ -81,7 +79,7 @@ export class AltoponixConnection {
     this.role = { kind: 'connecting' };
     let session: MonitorSession;
     try {
-      session = await this.deps.monitors.connectMonitor(data, {
+      session = await this.deps.monitors.connectMonitor(data, this.deps.address, {
         deliver: (command) => this.emit(EV.commandDo, { command }),
         close: () => this.close(),
       });
@@ -105,8 +103,8 @@ export class AltoponixConnection {
     let actor: Actor | null = null;
     const token = this.presentedToken(payload);
     if (token !== undefined) {
-      actor = this.deps.auth.authenticate(token);
-      if (!actor || typeof token !== 'string') return this.failAndClose(EV.queryFailed, REASON.unauthorized);
+      actor = this.deps.sessions.authenticate(token);
+      if (!actor) return this.failAndClose(EV.queryFailed, REASON.unauthorized);
     }
     let attachment: UserAttachment;
     try {
@@ -116,7 +114,8 @@ export class AltoponixConnection {
     }
     // A second `query` moves the user to the other monitor.
     this.leaveRole();
-    this.role = { kind: 'user', attachment, token, tokenId: actor?.tokenId };
+    const session = actor ? this.deps.sessions.open(actor, 'altoponix', { onEnd: () => setImmediate(() => this.close()) }) : null;
+    this.role = { kind: 'user', attachment, session };
     this.emit(EV.queryOk, { reason: REASON.queryOk });
   }
 
@@ -132,9 +131,9 @@ export class AltoponixConnection {
     if (this.role.kind === 'closing') return;
     if (!this.bucket.take()) return this.emit(EV.commandFailed, { reason: REASON.tooManyRequests });
     if (this.role.kind !== 'user') return this.emit(EV.commandFailed, { reason: REASON.queryFirst });
-    const { attachment, token } = this.role;
-    const actor = token === undefined ? null : this.deps.auth.authenticate(token);
-    if (token !== undefined && !actor) return this.emit(EV.commandFailed, { reason: REASON.unauthorized });
+    const { attachment, session } = this.role;
+    const actor = session ? session.current() : null;
+    if (session && !actor) return this.emit(EV.commandFailed, { reason: REASON.unauthorized });
     const payload = asObject(data);
     try {
       this.deps.monitors.submitCommand(attachment, actor, payload ? payload.command : undefined, {
@@ -165,7 +164,10 @@ export class AltoponixConnection {
   }
 
   private leaveRole(): void {
-    if (this.role.kind === 'user') this.deps.monitors.detachUser(this.role.attachment);
+    if (this.role.kind === 'user') {
+      this.role.session?.close();
+      this.deps.monitors.detachUser(this.role.attachment);
+    }
     if (this.role.kind === 'monitor') this.deps.monitors.monitorDisconnected(this.role.session);
   }
 

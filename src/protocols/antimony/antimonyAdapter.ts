@@ -1,22 +1,22 @@
 // The Antimony namespaces on the shared Socket.IO server: /status-messages, /lab-updates,
 // /logs/<labId>[/<node>] and /lab-commands. Only translation lives here: connections are checked
-// with the auth service, commands go to the labs service, bus events become emits.
+// with the session registry, commands go to the labs service, bus events become emits.
 import type { Logger } from 'pino';
-import type { Namespace, Server, Socket } from 'socket.io';
-import type { AuthService } from '../../auth/authService.js';
+import type { Namespace, Server } from 'socket.io';
+import type { SessionRegistry } from '../../auth/sessions.js';
 import type { DomainEvent, EventBus } from '../../core/eventBus.js';
 import type { LabsService } from '../../services/labs/labsService.js';
 import type { StatusService } from '../../services/system/statusService.js';
 import { handleLabCommands } from './labCommandsNamespace.js';
 import { LOGS_NAMESPACE, LabLogStreams, dropEmptyChild } from './labLogsNamespace.js';
 import { forwardLabUpdate, greetLabUpdates } from './labUpdatesNamespace.js';
-import { actorOf, requireToken, setActor, socketsWithTokens } from './socketAuth.js';
+import { openSession, requireToken } from './socketAuth.js';
 import { forwardStatusMessage } from './statusMessagesNamespace.js';
 import type { Extension } from '../../core/extension.js';
 
 export interface AntimonyDeps {
   io: Server;
-  auth: AuthService;
+  sessions: SessionRegistry;
   bus: EventBus;
   labs: LabsService;
   status: StatusService;
@@ -34,8 +34,8 @@ export class AntimonyAdapter implements Extension {
   }
 
   async start(): Promise<void> {
-    const { io, auth, bus, labs } = this.deps;
-    const auth$ = requireToken(auth);
+    const { io, sessions, bus, labs } = this.deps;
+    const auth$ = requireToken(sessions);
     const statusNsp = io.of('/status-messages');
     const updatesNsp = io.of('/lab-updates');
     const commandsNsp = io.of('/lab-commands');
@@ -50,23 +50,30 @@ export class AntimonyAdapter implements Extension {
       auth$(socket, (err) => (err ? done(err) : this.logs.check(socket, done)));
     });
 
-    statusNsp.on('connection', (s) => this.counted(s));
+    statusNsp.on('connection', (s) => {
+      openSession(sessions, s);
+      this.counted(s);
+    });
     updatesNsp.on('connection', (s) => {
+      openSession(sessions, s);
       this.counted(s);
       greetLabUpdates(s);
     });
     commandsNsp.on('connection', (s) => {
+      openSession(sessions, s);
       this.counted(s);
-      handleLabCommands(s, labs, auth, this.deps.logger);
+      handleLabCommands(s, labs, this.deps.logger);
     });
     logsNsp.on('connection', (s) => {
+      // A lowered role may lose sight of the lab: the log socket is then dropped.
+      openSession(sessions, s, () => this.logs.recheck(s));
       this.counted(s);
       this.logs.connect(s);
       s.once('disconnect', () => setImmediate(() => dropEmptyChild(io, logsNsp, s.nsp)));
     });
 
     this.unsubscribe.push(
-      bus.subscribe((e) => this.onEvent(e, statusNsp, updatesNsp), ['lab', 'statusMessage', 'auth', 'user']),
+      bus.subscribe((e) => this.onEvent(e, statusNsp, updatesNsp), ['lab', 'statusMessage']),
     );
   }
 
@@ -86,28 +93,12 @@ export class AntimonyAdapter implements Extension {
     else if (e.domain === 'lab') {
       forwardLabUpdate(updatesNsp, this.deps.labs, e);
       this.logs.onLabEvent(e);
-    } else if (e.domain === 'auth' && e.event === 'tokensRevoked') {
-      // Sockets signed in with a revoked token are dropped (log sockets live on child namespaces).
-      const ids = (e.details.tokenIds as string[] | undefined) ?? [];
-      for (const nsp of [statusNsp, updatesNsp, this.namespaces[2]!]) for (const s of socketsWithTokens(nsp, ids)) s.disconnect(true);
-      this.logs.dropTokens(ids);
-    } else if (e.domain === 'user' && e.event === 'updated' && e.entity !== null) {
-      // A changed role or login right applies to open connections too: re-resolve their actor.
-      const sockets = [statusNsp, updatesNsp, this.namespaces[2]!].flatMap((nsp) => [...nsp.sockets.values()]).concat(this.logs.all());
-      for (const s of sockets) if (actorOf(s).userId === e.entity) this.reauthenticate(s);
     }
-  }
-
-  private reauthenticate(socket: Socket): void {
-    const actor = this.deps.auth.authenticate((socket.handshake.auth as { token?: unknown }).token);
-    if (!actor) socket.disconnect(true);
-    else setActor(socket, actor);
-    this.logs.recheck(socket);
   }
 
   async stop(): Promise<void> {
     for (const off of this.unsubscribe.splice(0)) off();
     for (const nsp of this.namespaces) nsp.disconnectSockets(true);
-    this.logs.dropTokens(null);
+    this.logs.dropAll();
   }
 }

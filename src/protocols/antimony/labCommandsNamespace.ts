@@ -3,13 +3,12 @@
 import type { Socket } from 'socket.io';
 import { z } from 'zod';
 import type { Logger } from 'pino';
-import type { AuthService } from '../../auth/authService.js';
 import { AppError, notFound, validationError } from '../../core/errors.js';
 import { isUuid } from '../../core/ids.js';
 import { parseInput } from '../../core/validation.js';
 import { LabCommand, type LabsService } from '../../services/labs/labsService.js';
 import { AntimonyCode, toAntimonyError, type AntimonyError } from './errors.js';
-import { actorOf } from './socketAuth.js';
+import { currentActor } from './socketAuth.js';
 
 const MAX_COMMAND_TEXT = 4096;
 
@@ -46,14 +45,15 @@ function parseCommand(raw: unknown): z.infer<typeof commandSchema> {
   return cmd;
 }
 
-export function handleLabCommands(socket: Socket, labs: LabsService, auth: AuthService, logger?: Logger): void {
+export function handleLabCommands(socket: Socket, labs: LabsService, logger?: Logger): void {
   socket.on('data', (...args: unknown[]) => {
     // The acknowledgement is the last argument, if the client asked for one (even with no payload).
     const last = args[args.length - 1];
     const reply: Ack = typeof last === 'function' ? (last as Ack) : () => undefined;
     const raw = typeof args[0] === 'function' ? undefined : args[0];
-    const actor = actorOf(socket);
-    if (actor.tokenId !== undefined && !auth.isTokenValid(actor.tokenId)) {
+    // Judged now: a revoked or expired token never acts, a lowered role acts as the lower role.
+    const actor = currentActor(socket);
+    if (!actor) {
       reply({ code: AntimonyCode.Forbidden, message: 'Invalid Token' });
       socket.disconnect(true);
       return;

@@ -96,18 +96,9 @@ export class LabLogStreams {
     }
   }
 
-  /** Disconnects log sockets signed in with one of these tokens (null: all of them). */
-  dropTokens(tokenIds: readonly string[] | null): void {
-    for (const set of this.sockets.values()) {
-      for (const s of [...set.keys()]) {
-        const id = actorOf(s).tokenId;
-        if (tokenIds === null || (id !== undefined && tokenIds.includes(id))) s.disconnect(true);
-      }
-    }
-  }
-
-  all(): Socket[] {
-    return [...this.sockets.values()].flatMap((set) => [...set.keys()]);
+  /** Disconnects every log socket (the adapter stops). */
+  dropAll(): void {
+    for (const set of this.sockets.values()) for (const s of [...set.keys()]) s.disconnect(true);
   }
 
   /** Drops a log socket whose user may no longer see its lab. */

@@ -1,21 +1,23 @@
 // Every Antimony namespace needs `auth: {token}`. The refusal messages are the ones the original
 // clients test for: "Unauthorized" without a token, "Invalid Token" for a bad or expired one
-// (clients refresh their token on exactly that message).
-import type { Namespace, Socket } from 'socket.io';
-import type { AuthService } from '../../auth/authService.js';
+// (clients refresh their token on exactly that message). Each connected socket is a session of the
+// registry: it is disconnected when its token ends and follows its user's role when it changes.
+import type { Socket } from 'socket.io';
 import type { Actor } from '../../auth/records.js';
+import type { Session, SessionRegistry } from '../../auth/sessions.js';
 import { AntimonyCode, refusal } from './errors.js';
 
 export interface AntimonySocketData {
   actor: Actor;
+  session?: Session;
 }
 
-export function requireToken(auth: AuthService) {
+export function requireToken(sessions: SessionRegistry) {
   return (socket: Socket, next: (err?: Error) => void): void => {
     const handshake = socket.handshake.auth as Record<string, unknown> | undefined;
     const token = handshake?.token;
     if (token === undefined || token === null || token === '') return next(refusal('Unauthorized', AntimonyCode.Forbidden));
-    const actor = auth.authenticate(token);
+    const actor = sessions.authenticate(token);
     if (!actor) return next(refusal('Invalid Token', AntimonyCode.Forbidden));
     setActor(socket, actor);
     next();
@@ -28,10 +30,24 @@ export function setActor(socket: Socket, actor: Actor): void {
   (socket.data as AntimonySocketData).actor = actor;
 }
 
-/** Sockets of a namespace whose token is in the list (revoked tokens). */
-export function socketsWithTokens(nsp: Namespace, tokenIds: readonly string[]): Socket[] {
-  return [...nsp.sockets.values()].filter((s) => {
-    const id = (s.data as Partial<AntimonySocketData>).actor?.tokenId;
-    return id !== undefined && tokenIds.includes(id);
+/** Opens the socket's session; `onChange` runs after the socket's actor was updated. */
+export function openSession(sessions: SessionRegistry, socket: Socket, onChange?: () => void): void {
+  const session = sessions.open(actorOf(socket), 'antimony', {
+    // A tick later, so a command that found the session over is answered before the socket goes.
+    onEnd: () => setImmediate(() => socket.disconnect(true)),
+    onChange: (actor) => {
+      setActor(socket, actor);
+      onChange?.();
+    },
   });
+  (socket.data as AntimonySocketData).session = session;
+  socket.once('disconnect', () => session.close());
+}
+
+/** The socket's actor judged now, or null when its session has ended (the socket is then closed). */
+export function currentActor(socket: Socket): Actor | null {
+  const session = (socket.data as AntimonySocketData).session;
+  const actor = session ? session.current() : null;
+  if (actor) setActor(socket, actor);
+  return actor;
 }

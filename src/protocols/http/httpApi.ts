@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { AuthService } from '../../auth/authService.js';
 import { bearerFrom } from '../../auth/bearer.js';
 import type { Actor } from '../../auth/records.js';
+import type { SessionRegistry } from '../../auth/sessions.js';
 import { AppError, HTTP_STATUS, toAppError, unauthorized, type ErrorDetail } from '../../core/errors.js';
 import type { ModuleRegistry } from '../../services/modules.js';
 import type { StatusService } from '../../services/system/statusService.js';
@@ -14,6 +15,8 @@ export const JSON_BODY_LIMIT = '256kb';
 
 export interface HttpApiDeps {
   auth: AuthService;
+  /** Where every request gets its actor. */
+  sessions: SessionRegistry;
   modules: ModuleRegistry;
   status: StatusService;
   logger: Logger;
@@ -49,14 +52,14 @@ declare module 'express-serve-static-core' {
 }
 
 export function createHttpApi(deps: HttpApiDeps): HttpApi {
-  const { auth, modules, status, logger } = deps;
+  const { auth, sessions, modules, status, logger } = deps;
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
   app.use(express.json({ limit: JSON_BODY_LIMIT, strict: false }));
 
   const requireActor = (req: Request, res: Response, next: NextFunction) => {
-    const actor = auth.authenticate(bearerFrom(req.headers.authorization));
+    const actor = sessions.authenticate(bearerFrom(req.headers.authorization));
     if (!actor) return sendError(res, unauthorized());
     req.actor = actor;
     next();

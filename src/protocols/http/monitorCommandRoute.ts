@@ -2,15 +2,15 @@
 // The same MonitorsService.sendCommand the Altoponix relay, MQTT and Home Assistant use; over
 // HTTP it also reaches the panel through Home Assistant ingress (which forwards only http_port).
 import type { Router } from 'express';
-import type { AuthService } from '../../auth/authService.js';
+import type { SessionRegistry } from '../../auth/sessions.js';
 import { unauthorized, validationError } from '../../core/errors.js';
 import type { MonitorsService } from '../../services/monitors/monitorsService.js';
 import { bearerFrom } from '../../auth/bearer.js';
 import { sendError } from './httpApi.js';
 
-export function mountMonitorCommandRoute(router: Router, deps: { auth: AuthService; monitors: MonitorsService }): void {
+export function mountMonitorCommandRoute(router: Router, deps: { sessions: SessionRegistry; monitors: MonitorsService }): void {
   router.post('/api/monitors/:id/command', async (req, res) => {
-    const actor = deps.auth.authenticate(bearerFrom(req.headers.authorization));
+    const actor = deps.sessions.authenticate(bearerFrom(req.headers.authorization));
     if (!actor) return sendError(res, unauthorized());
     const body = req.body as unknown;
     const keys = body && typeof body === 'object' && !Array.isArray(body) ? Object.keys(body) : null;

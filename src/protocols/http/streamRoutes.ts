@@ -1,11 +1,14 @@
 // HTTP adapter for streams: MJPEG (multipart/x-mixed-replace), live H.264 in MPEG-TS (Home
 // Assistant's go2rtc reads it as a Generic Camera stream_source), snapshots and signed stream URLs.
 // Authenticated by bearer header, `?token=` (for <img> tags, which cannot send headers) or a
-// signed URL (short-lived for HA's MJPEG camera; long-lived and revocable for the live view).
+// short-lived signed URL (for Home Assistant's MJPEG camera integration) bound to the token that
+// made it, or a long-lived, revocable live-view URL made for Home Assistant's Generic Camera.
+// A stream in progress is a session of the registry: it ends when its token does.
 import type { Request, Response, Router } from 'express';
-import type { AuthService } from '../../auth/authService.js';
-import { hasRole } from '../../auth/records.js';
-import { forbidden, unauthorized, validationError } from '../../core/errors.js';
+import { authorize } from '../../auth/permissions.js';
+import type { Actor } from '../../auth/records.js';
+import type { SessionRegistry } from '../../auth/sessions.js';
+import { unauthorized, validationError } from '../../core/errors.js';
 import { newId } from '../../core/ids.js';
 import type { StreamService } from '../../camera/streaming/streamService.js';
 import { bearerFrom } from '../../auth/bearer.js';
@@ -16,23 +19,35 @@ const BOUNDARY = 'switchboardframe';
 const MAX_BUFFERED_BYTES = 512 * 1024;
 
 export interface StreamRouteDeps {
-  auth: AuthService;
+  sessions: SessionRegistry;
   streams: StreamService;
 }
 
-export function mountStreamRoutes(router: Router, { auth, streams }: StreamRouteDeps): void {
-  const allowed = (req: Request): boolean => {
+/** Who a live-view URL (made for Home Assistant with the persistent live key) speaks for. */
+const LIVE_VIEW_ACTOR: Actor = { kind: 'system', userId: null, username: 'live-view', role: 'viewer' };
+
+export function mountStreamRoutes(router: Router, { sessions, streams }: StreamRouteDeps): void {
+  /**
+   * The actor a stream request speaks for (signed URL, bearer header or ?token=), allowed to view
+   * streams; throws otherwise. `liveKey`: a live-view URL is accepted too (live.ts, snapshot.jpg).
+   */
+  const viewer = (req: Request, liveKey = false): Actor => {
     const q = req.query as Record<string, unknown>;
-    if (streams.verifySignedPath(req.path, q.exp, q.sig)) return true;
+    if (liveKey && q.tid === undefined && q.sig !== undefined && streams.verifyLivePath(req.path, q.exp, q.sig)) return LIVE_VIEW_ACTOR;
+    const signedBy = q.sig === undefined ? null : streams.verifySignedPath(req.path, q.exp, q.tid, q.sig);
     const token = bearerFrom(req.headers.authorization) ?? (typeof q.token === 'string' ? q.token : undefined);
-    return auth.authenticate(token) !== null;
+    const actor = signedBy !== null ? sessions.actorOfTokenId(signedBy) : sessions.authenticate(token);
+    if (!actor) throw unauthorized();
+    authorize(actor, 'streams.view');
+    return actor;
   };
 
   router.get('/api/cameras/:id/stream.mjpeg', (req: Request, res: Response) => {
-    if (!allowed(req)) return sendError(res, unauthorized());
     const id = String(req.params.id);
     let detach: (() => void) | null = null;
+    let actor: Actor;
     try {
+      actor = viewer(req);
       detach = streams.attachReader(id, { type: 'http', id: newId() }, (frame) => {
         if (res.writableLength > MAX_BUFFERED_BYTES) return;
         res.write(`--${BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: ${frame.length}\r\n\r\n`);
@@ -42,6 +57,8 @@ export function mountStreamRoutes(router: Router, { auth, streams }: StreamRoute
     } catch (err) {
       return sendError(res, err);
     }
+    // The stream ends with its token (revoked, expired, user deleted or disabled).
+    const session = sessions.open(actor, 'stream', { onEnd: () => res.destroy() });
     res.writeHead(200, {
       'Content-Type': `multipart/x-mixed-replace; boundary=${BOUNDARY}`,
       'Cache-Control': 'no-store, no-cache, must-revalidate',
@@ -49,6 +66,7 @@ export function mountStreamRoutes(router: Router, { auth, streams }: StreamRoute
       Connection: 'close',
     });
     const end = () => {
+      session.close();
       detach?.();
       detach = null;
     };
@@ -57,8 +75,8 @@ export function mountStreamRoutes(router: Router, { auth, streams }: StreamRoute
   });
 
   router.get('/api/cameras/:id/snapshot.jpg', async (req: Request, res: Response) => {
-    if (!allowed(req)) return sendError(res, unauthorized());
     try {
+      viewer(req, true);
       const snap = await streams.snapshot(String(req.params.id));
       res.writeHead(200, { 'Content-Type': 'image/jpeg', 'Content-Length': snap.jpeg.length, 'Cache-Control': 'no-store' });
       res.end(snap.jpeg);
@@ -70,10 +88,11 @@ export function mountStreamRoutes(router: Router, { auth, streams }: StreamRoute
   // One encoder per camera, however many clients: each client joins at a keyframe and skips
   // ahead to the next one when it falls behind (TsFanout).
   router.get('/api/cameras/:id/live.ts', (req: Request, res: Response) => {
-    if (!allowed(req)) return sendError(res, unauthorized());
     const id = String(req.params.id);
     let detach: (() => void) | null = null;
+    let actor: Actor;
     try {
+      actor = viewer(req, true);
       detach = streams.attachLive(id, { type: 'http-live', id: newId() }, {
         write: (chunk) => void res.write(chunk),
         backlog: () => res.writableLength,
@@ -82,8 +101,11 @@ export function mountStreamRoutes(router: Router, { auth, streams }: StreamRoute
     } catch (err) {
       return sendError(res, err);
     }
+    // A signed-in viewer's stream ends with its token; a live-view URL ends with its key's rotation.
+    const session = actor.kind === 'system' ? null : sessions.open(actor, 'live-h264', { onEnd: () => res.destroy() });
     res.writeHead(200, { 'Content-Type': 'video/mp2t', 'Cache-Control': 'no-store', Connection: 'close' });
     const end = () => {
+      session?.close();
       detach?.();
       detach = null;
     };
@@ -93,9 +115,10 @@ export function mountStreamRoutes(router: Router, { auth, streams }: StreamRoute
 
   // Path taken (passthrough/encoder), live clients and motion state, for the panel.
   router.get('/api/cameras/:id/stream-info', (req: Request, res: Response) => {
-    const actor = auth.authenticate(bearerFrom(req.headers.authorization));
+    const actor = sessions.authenticate(bearerFrom(req.headers.authorization));
     if (!actor) return sendError(res, unauthorized());
     try {
+      authorize(actor, 'streams.view');
       streams.requireKnownCamera(String(req.params.id));
     } catch (err) {
       return sendError(res, err);
@@ -106,9 +129,13 @@ export function mountStreamRoutes(router: Router, { auth, streams }: StreamRoute
   // The long-lived live URL for Home Assistant: POST {base_url?} → {url, path}. Admins only: it
   // stays valid until the live URL key is rotated.
   router.post('/api/cameras/:id/live-url', (req: Request, res: Response) => {
-    const actor = auth.authenticate(bearerFrom(req.headers.authorization));
+    const actor = sessions.authenticate(bearerFrom(req.headers.authorization));
     if (!actor) return sendError(res, unauthorized());
-    if (!hasRole(actor, 'admin')) return sendError(res, forbidden());
+    try {
+      authorize(actor, 'streams.liveUrls');
+    } catch (err) {
+      return sendError(res, err);
+    }
     const body = (req.body ?? {}) as Record<string, unknown>;
     const base = body.base_url ?? `${req.protocol}://${req.get('host') ?? 'localhost'}`;
     if (typeof base !== 'string' || !/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/.test(base)) {
@@ -125,24 +152,31 @@ export function mountStreamRoutes(router: Router, { auth, streams }: StreamRoute
 
   // Revokes every live URL handed out (HA's stream sources must then be re-created).
   router.post('/api/streams/live-urls/revoke', (req: Request, res: Response) => {
-    const actor = auth.authenticate(bearerFrom(req.headers.authorization));
+    const actor = sessions.authenticate(bearerFrom(req.headers.authorization));
     if (!actor) return sendError(res, unauthorized());
-    if (!hasRole(actor, 'admin')) return sendError(res, forbidden());
+    try {
+      authorize(actor, 'streams.liveUrls');
+    } catch (err) {
+      return sendError(res, err);
+    }
     streams.rotateLiveUrlKey();
     res.json({ revoked: true });
   });
 
   // Signed URLs: POST {path: "stream.mjpeg"|"snapshot.jpg", ttl_seconds?} → {url}
   router.post('/api/cameras/:id/signed-url', (req: Request, res: Response) => {
-    const actor = auth.authenticate(bearerFrom(req.headers.authorization));
+    const actor = sessions.authenticate(bearerFrom(req.headers.authorization));
     if (!actor) return sendError(res, unauthorized());
-    if (!hasRole(actor, 'viewer')) return sendError(res, forbidden());
     const body = (req.body ?? {}) as Record<string, unknown>;
     const kind = body.path ?? 'stream.mjpeg';
     const ttl = body.ttl_seconds ?? 600;
     if ((kind !== 'stream.mjpeg' && kind !== 'snapshot.jpg') || typeof ttl !== 'number' || !Number.isInteger(ttl) || ttl < 10 || ttl > 86_400) {
       return sendError(res, validationError('Validation failed', [{ path: 'payload', message: 'path must be stream.mjpeg or snapshot.jpg; ttl_seconds an integer 10–86400' }]));
     }
-    res.json({ url: streams.signPath(`/api/cameras/${encodeURIComponent(String(req.params.id))}/${kind}`, ttl) });
+    try {
+      res.json({ url: streams.signPath(actor, `/api/cameras/${encodeURIComponent(String(req.params.id))}/${kind}`, ttl) });
+    } catch (err) {
+      sendError(res, err);
+    }
   });
 }

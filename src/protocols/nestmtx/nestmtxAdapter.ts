@@ -1,11 +1,13 @@
 // The NestMTX Socket.IO API on the default namespace of http_port: token check at connect,
 // `request` events dispatched to the module services, status topics and log lines broadcast to
-// every authenticated socket. Translation only: every rule lives in the services.
+// every authenticated socket; server log lines only to those the permission table lets read them.
+// Translation only: every rule lives in the services; each socket is a session of the registry.
 import type { Logger } from 'pino';
 import type { Namespace, Server, Socket } from 'socket.io';
 import type { Extension } from '../../core/extension.js';
-import type { AuthService } from '../../auth/authService.js';
+import { can } from '../../auth/permissions.js';
 import type { Actor } from '../../auth/records.js';
+import type { Session, SessionRegistry } from '../../auth/sessions.js';
 import { AppError, rateLimited, toAppError, unauthorized } from '../../core/errors.js';
 import type { Domain, DomainEvent, EventBus } from '../../core/eventBus.js';
 import { toPinoLevel, type LogEntry, type LogHub } from '../../logging/logger.js';
@@ -19,14 +21,14 @@ import { TokenBucket } from '../../core/tokenBucket.js';
 export const STATUS_DOMAINS: Domain[] = ['camera', 'credentials', 'monitor'];
 /** Every socket that passed authentication; broadcasts go here once instead of per socket. */
 const ROOM = 'nestmtx:authenticated';
-/** Log lines go out once per level scale in use. */
+/** Log lines go out once per level scale in use, to the sockets whose user may read server logs. */
 const LOG_ROOMS = { document: 'nestmtx:log:document', pino: 'nestmtx:log:pino' } as const;
 const LOG_SCALES = ['document', 'pino'] as const;
 const UNAUTHORIZED = 'Unauthorized';
 
 export interface NestmtxAdapterDeps {
   io: Server;
-  auth: AuthService;
+  sessions: SessionRegistry;
   modules: ModuleRegistry;
   bus: EventBus;
   logs: LogHub;
@@ -39,8 +41,6 @@ export interface NestmtxAdapterOptions {
   requestsPerSecond?: number;
   /** Requests a socket may send at once before the rate applies. */
   burst?: number;
-  /** How often idle sockets are checked for expired tokens. */
-  recheckIntervalMs?: number;
   /**
    * `log` levels: the document's table (info = 40) or pino's scale (info = 30), which the original
    * GUI expects. A client may choose its own with `auth.log_levels` (the web panel asks for `document`).
@@ -52,10 +52,8 @@ export type NestmtxLogLevels = (typeof LOG_SCALES)[number];
 const isLogScale = (v: unknown): v is NestmtxLogLevels => v === 'document' || v === 'pino';
 const onScale = (line: LogEntry, scale: NestmtxLogLevels): LogEntry => (scale === 'pino' ? { ...line, level: toPinoLevel(line.level) } : line);
 
-interface Session {
-  actor: Actor;
-  /** Kept (in memory only) to re-resolve the actor when its user changes role or is disabled. */
-  token: string;
+interface SocketSession {
+  session: Session;
   bucket: TokenBucket;
   logLevels: NestmtxLogLevels;
 }
@@ -65,14 +63,12 @@ const errorReply = (e: AppError, context?: RequestContext) => ({ error: { messag
 
 export class NestmtxAdapter implements Extension {
   readonly name = 'nestmtx';
-  private readonly sessions = new WeakMap<Socket, Session>();
+  private readonly pending = new WeakMap<Socket, Actor>();
   private readonly unsubscribe: (() => void)[] = [];
   private nsp: Namespace | null = null;
-  private timer: NodeJS.Timeout | null = null;
   private running = false;
   private readonly rate: number;
   private readonly burst: number;
-  private readonly recheckMs: number;
   private readonly logLevels: NestmtxLogLevels;
 
   constructor(
@@ -82,7 +78,6 @@ export class NestmtxAdapter implements Extension {
     // Far above what any UI or automation sends (a closed-loop client manages ~150/s), far below a flood.
     this.rate = opts.requestsPerSecond ?? 500;
     this.burst = opts.burst ?? 200;
-    this.recheckMs = opts.recheckIntervalMs ?? 30_000;
     this.logLevels = opts.logLevels ?? 'document';
   }
 
@@ -95,23 +90,18 @@ export class NestmtxAdapter implements Extension {
     nsp.on('connection', this.onConnection);
     this.unsubscribe.push(
       bus.subscribe((e) => this.broadcastStatus(e), STATUS_DOMAINS),
-      bus.subscribe((e) => this.onAccountEvent(e), ['auth', 'user']),
       logs.subscribe((line) => {
         for (const scale of LOG_SCALES) {
           if (nsp.adapter.rooms.get(LOG_ROOMS[scale])?.size) nsp.to(LOG_ROOMS[scale]).emit('log', onScale(line, scale));
         }
       }),
     );
-    this.timer = setInterval(() => this.dropInvalidSessions(), this.recheckMs);
-    this.timer.unref();
     this.deps.status.setClients('nestmtx', 0);
   }
 
   async stop(): Promise<void> {
     this.running = false;
     for (const off of this.unsubscribe.splice(0)) off();
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
     if (this.nsp) {
       this.nsp.off('connection', this.onConnection);
       this.nsp.disconnectSockets();
@@ -121,37 +111,60 @@ export class NestmtxAdapter implements Extension {
 
   private authenticate(socket: Socket, next: (err?: Error) => void): void {
     const token = tokenFromHandshake(socket.handshake);
-    const actor = this.running && token ? this.deps.auth.authenticate(token) : null;
-    if (!actor || !token) return next(new Error(UNAUTHORIZED));
-    const wanted = socket.handshake.auth?.log_levels;
-    const logLevels = isLogScale(wanted) ? wanted : this.logLevels;
-    this.sessions.set(socket, { actor, token, bucket: new TokenBucket(this.rate, this.burst), logLevels });
-    socket.data.actor = actor;
+    const actor = this.running && token ? this.deps.sessions.authenticate(token) : null;
+    if (!actor) return next(new Error(UNAUTHORIZED));
+    this.pending.set(socket, actor);
     next();
   }
 
   private readonly onConnection = (socket: Socket): void => {
-    const session = this.sessions.get(socket);
-    if (!session) {
+    const actor = this.pending.get(socket);
+    this.pending.delete(socket);
+    if (!actor) {
       socket.disconnect();
       return;
     }
+    const session = this.deps.sessions.open(actor, 'nestmtx', {
+      // A tick later, so a request that found the session over is answered before the socket goes.
+      onEnd: () => setImmediate(() => socket.disconnect()),
+      onChange: (next) => {
+        socket.data.actor = next;
+        this.followLogs(socket, state, next);
+      },
+    });
+    socket.data.actor = actor;
+    const wanted: unknown = socket.handshake.auth?.log_levels;
+    const state: SocketSession = { session, bucket: new TokenBucket(this.rate, this.burst), logLevels: isLogScale(wanted) ? wanted : this.logLevels };
     // Replay then join in the same tick: no line is missed or sent twice.
-    for (const line of this.deps.logs.recent()) socket.emit('log', onScale(line, session.logLevels));
-    void socket.join([ROOM, LOG_ROOMS[session.logLevels]]);
-    socket.on('request', (raw: unknown) => void this.onRequest(socket, session, raw));
+    this.followLogs(socket, state, actor, true);
+    void socket.join(ROOM);
+    socket.on('request', (raw: unknown) => void this.onRequest(socket, state, raw));
     socket.on('disconnect', (reason) => {
+      session.close();
       this.reportClients();
       this.deps.logger.debug({ username: session.actor.username, reason }, 'socket.io client disconnected');
     });
     this.reportClients();
-    this.deps.logger.debug({ username: session.actor.username, address: socket.handshake.address }, 'socket.io client connected');
+    this.deps.logger.debug({ username: actor.username, address: socket.handshake.address }, 'socket.io client connected');
   };
 
-  private async onRequest(socket: Socket, session: Session, input: unknown): Promise<void> {
+  /** Server logs go only to sockets whose user may read them (with the replay when they first may). */
+  private followLogs(socket: Socket, state: SocketSession, actor: Actor, atConnect = false): void {
+    const room = LOG_ROOMS[state.logLevels];
+    const may = can(actor.role, 'logs.read');
+    const follows = socket.rooms.has(room);
+    if (may && !follows) {
+      if (atConnect) for (const line of this.deps.logs.recent()) socket.emit('log', onScale(line, state.logLevels));
+      void socket.join(room);
+    } else if (!may && follows) {
+      void socket.leave(room);
+    }
+  }
+
+  private async onRequest(socket: Socket, state: SocketSession, input: unknown): Promise<void> {
     try {
       const raw = decodeRequest(input);
-      if (!session.bucket.take()) {
+      if (!state.bucket.take()) {
         const e = rateLimited('Too many requests', [{ path: '', message: `at most ${this.rate} requests per second` }]);
         const id = requestIdOf(raw);
         if ('requestId' in id) socket.emit(id.requestId, errorReply(e, requestContext(raw, id.requestId)));
@@ -167,15 +180,16 @@ export class NestmtxAdapter implements Extension {
         socket.emit(parsed.requestId, errorReply(parsed.error, parsed.context));
         return;
       }
-      // Expiry is checked on use as well as periodically, so an expired token never acts.
-      if (!this.sessionValid(session)) {
+      // Judged on use as well as on account events, so an expired token never acts.
+      const actor = state.session.current();
+      if (!actor) {
         socket.emit(parsed.requestId, errorReply(unauthorized(UNAUTHORIZED), parsed.context));
         socket.disconnect();
         return;
       }
       let reply: unknown;
       try {
-        reply = (await this.deps.modules.dispatch(session.actor, parsed.request)) ?? null;
+        reply = (await this.deps.modules.dispatch(actor, parsed.request)) ?? null;
       } catch (err) {
         if (!(err instanceof AppError)) this.deps.logger.error({ err, module: String(parsed.request.module), command: String(parsed.request.command) }, 'request failed');
         reply = errorReply(toAppError(err), parsed.context);
@@ -187,11 +201,6 @@ export class NestmtxAdapter implements Extension {
     }
   }
 
-  private sessionValid(session: Session): boolean {
-    const { tokenId } = session.actor;
-    return tokenId !== undefined && this.deps.auth.isTokenValid(tokenId);
-  }
-
   private broadcastStatus(e: DomainEvent): void {
     if (!this.nsp || this.clientCount() === 0) return;
     const payload = { domain: e.domain, entity: e.entity, event: e.event, details: e.details, at: e.at };
@@ -201,40 +210,6 @@ export class NestmtxAdapter implements Extension {
     room.emit('nestmtx:*', payload);
     // The original server also emits the bare event name; Socket.IO refuses its reserved names.
     if (!RESERVED_NAMES.has(e.event)) room.emit(e.event, payload);
-  }
-
-  /** Revoked tokens drop their sockets; a changed user gets its actor re-resolved (role, can_login). */
-  private onAccountEvent(e: DomainEvent): void {
-    if (!this.nsp) return;
-    if (e.domain === 'auth' && e.event === 'tokensRevoked') {
-      const ids = new Set(Array.isArray(e.details.tokenIds) ? (e.details.tokenIds as unknown[]) : []);
-      for (const socket of this.nsp.sockets.values()) {
-        const tokenId = this.sessions.get(socket)?.actor.tokenId;
-        if (tokenId !== undefined && ids.has(tokenId)) socket.disconnect();
-      }
-      return;
-    }
-    if (e.domain === 'user' && e.entity !== null) {
-      for (const socket of this.nsp.sockets.values()) {
-        const session = this.sessions.get(socket);
-        if (!session || session.actor.userId !== e.entity) continue;
-        const actor = this.deps.auth.authenticate(session.token);
-        if (!actor) {
-          socket.disconnect();
-          continue;
-        }
-        session.actor = actor;
-        socket.data.actor = actor;
-      }
-    }
-  }
-
-  private dropInvalidSessions(): void {
-    if (!this.nsp) return;
-    for (const socket of this.nsp.sockets.values()) {
-      const session = this.sessions.get(socket);
-      if (!session || !this.sessionValid(session)) socket.disconnect();
-    }
   }
 
   private clientCount(): number {

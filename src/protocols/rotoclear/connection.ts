@@ -1,9 +1,12 @@
 // One /api/v1 client: its sign-in, its message budget, and the translation of its messages into
-// camera service calls. Messages are handled one at a time, in order.
+// camera service calls. Messages are handled one at a time, in order. A sign-in is a session of the
+// registry: when its token ends the client goes back to anonymous (the document's downgrade), when
+// its user's role changes the client is told its new permissions.
 import type { Logger } from 'pino';
 import { WebSocket, type RawData } from 'ws';
 import type { AuthService } from '../../auth/authService.js';
 import type { Actor } from '../../auth/records.js';
+import type { Session, SessionRegistry } from '../../auth/sessions.js';
 import type { CameraService } from '../../camera/cameraService.js';
 import { toAppError } from '../../core/errors.js';
 import { unsafeInputProblems } from '../../core/validation.js';
@@ -19,6 +22,7 @@ export interface ClientLimits {
 export interface ClientDeps {
   cameras: CameraService;
   auth: AuthService;
+  sessions: SessionRegistry;
   logger: Logger;
   limits: ClientLimits;
   address: string;
@@ -31,6 +35,10 @@ const AUTH_KEYS = new Set(['username', 'password', 'token']);
 /** A client that does not read what it is sent is dropped rather than buffered without bound. */
 const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 const MAX_GET_KEYS = 64;
+/** A set message carries at most this many keys (as `get` does); more is one error, nothing applied. */
+export const MAX_MESSAGE_KEYS = 64;
+/** Unknown keys are named in one error, each cut to this length. */
+const MAX_NAMED_KEY = 64;
 
 const byteLength = (data: RawData): number =>
   Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : data instanceof ArrayBuffer ? data.byteLength : data.length;
@@ -39,6 +47,7 @@ const asText = (data: RawData): string => (Array.isArray(data) ? Buffer.concat(d
 
 export class RotoclearClient {
   actor: Actor | null = null;
+  private session: Session | null = null;
   /** Cleared at each heartbeat ping, set again by the pong. */
   alive = true;
   private windowStart = 0;
@@ -68,10 +77,30 @@ export class RotoclearClient {
     this.sendRaw(JSON.stringify(message));
   }
 
-  /** Drops the sign-in (its token was revoked); the client stays connected as anonymous. */
-  signOut(reason: string): void {
+  /** Drops the sign-in (its token ended); the client stays connected as anonymous. */
+  private signOut(reason: string): void {
+    this.session?.close();
+    this.session = null;
     this.actor = null;
     this.send({ authenticated: false, error: reason });
+  }
+
+  /** The connection closed. */
+  closed(): void {
+    this.session?.close();
+    this.session = null;
+  }
+
+  private signIn(actor: Actor): void {
+    this.session?.close();
+    this.actor = actor;
+    this.session = this.deps.sessions.open(actor, 'rotoclear', {
+      onEnd: (reason) => this.signOut(reason),
+      onChange: (next) => {
+        this.actor = next;
+        this.send({ authenticated: true, username: next.username, role: next.role, permissions: permissionsFor(next.role) });
+      },
+    });
   }
 
   onMessage(data: RawData, isBinary: boolean): void {
@@ -127,20 +156,27 @@ export class RotoclearClient {
       return;
     }
     const fields = msg as Record<string, unknown>;
-    if (Object.keys(fields).length === 0) {
+    const count = Object.keys(fields).length;
+    if (count === 0) {
       this.send({ error: ERRORS.invalidMessage, message: 'Empty message' });
       return;
     }
+    if (count > MAX_MESSAGE_KEYS) {
+      this.send({ error: ERRORS.invalidMessage, message: `A message carries at most ${MAX_MESSAGE_KEYS} keys; this one has ${count} and was not applied` });
+      return;
+    }
     if (Object.keys(fields).some((k) => AUTH_KEYS.has(k))) await this.authenticate(fields);
-    if (this.actor?.tokenId && !this.deps.auth.isTokenValid(this.actor.tokenId)) this.signOut('Session expired');
+    // Judged now: the session's end (revoked, expired, user gone) has already signed the client out.
+    if (this.session) this.actor = this.session.current();
 
     const applied: Record<string, unknown> = {};
     const errors: WireError[] = [];
+    const unknown: string[] = [];
     for (const [key, value] of Object.entries(fields)) {
       if (AUTH_KEYS.has(key) || key === 'get') continue;
       const def = KEYS.get(key);
       if (!def) {
-        errors.push({ error: ERRORS.unknownKey, key, message: `"${key}" is not a state key` });
+        unknown.push(key.length > MAX_NAMED_KEY ? `${key.slice(0, MAX_NAMED_KEY)}…` : key);
       } else if (!def.write) {
         errors.push({ error: ERRORS.permissionDenied, key, message: `${key} is read-only` });
       } else if (!this.actor) {
@@ -157,6 +193,10 @@ export class RotoclearClient {
     const keys = Object.keys(applied);
     if (keys.length) this.send({ ...applied, info: keys });
     for (const e of errors) this.send(e);
+    // One error for every unknown key of the message, naming them (bounded by the key cap).
+    if (unknown.length) {
+      this.send({ error: ERRORS.unknownKey, key: unknown[0], keys: unknown, message: `Not state keys: ${unknown.map((k) => `"${k}"`).join(', ')}` });
+    }
     if ('get' in fields) this.get(fields.get);
   }
 
@@ -202,7 +242,7 @@ export class RotoclearClient {
         return;
       }
     }
-    this.actor = actor;
+    this.signIn(actor);
     this.send({ authenticated: true, username: actor.username, role: actor.role, permissions: permissionsFor(actor.role) });
     // Signing in may unlock keys anonymous clients cannot read: send the whole state once.
     this.send(readState(this.deps.cameras, true));

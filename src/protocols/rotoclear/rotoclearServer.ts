@@ -8,6 +8,7 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { AuthService } from '../../auth/authService.js';
+import type { SessionRegistry } from '../../auth/sessions.js';
 import type { CameraService } from '../../camera/cameraService.js';
 import type { DomainEvent, EventBus } from '../../core/eventBus.js';
 import type { StatusService } from '../../services/system/statusService.js';
@@ -27,6 +28,7 @@ export interface RotoclearDeps {
   server: Server;
   cameras: CameraService;
   auth: AuthService;
+  sessions: SessionRegistry;
   bus: EventBus;
   status: StatusService;
   logger: Logger;
@@ -75,13 +77,6 @@ export class RotoclearServer implements Extension {
   async start(): Promise<void> {
     this.last = readState(this.deps.cameras, true);
     this.unsubscribe.push(this.deps.bus.subscribe((e) => this.onCameraEvent(e), ['camera']));
-    this.unsubscribe.push(
-      this.deps.bus.subscribe((e) => {
-        if (e.event !== 'tokensRevoked') return;
-        const ids = new Set((e.details.tokenIds as string[] | undefined) ?? []);
-        for (const c of this.clients) if (c.actor?.tokenId && ids.has(c.actor.tokenId)) c.signOut('Token revoked');
-      }, ['auth']),
-    );
     this.deps.server.on('upgrade', this.onUpgrade);
     this.heartbeat = setInterval(() => this.beat(), this.heartbeatMs);
     this.heartbeat.unref();
@@ -106,6 +101,7 @@ export class RotoclearServer implements Extension {
     const client = new RotoclearClient(ws, {
       cameras: this.deps.cameras,
       auth: this.deps.auth,
+      sessions: this.deps.sessions,
       logger: this.deps.logger,
       limits: this.limits,
       address,
@@ -125,6 +121,7 @@ export class RotoclearServer implements Extension {
     });
     ws.on('error', (err) => this.deps.logger.debug({ address, err: err.message }, 'rotoclear socket error'));
     ws.on('close', () => {
+      client.closed();
       this.clients.delete(client);
       this.deps.status.setClients('rotoclear', this.clients.size);
     });

@@ -1,10 +1,14 @@
 // Rotoclear wire shapes: `{error, key?, message}` errors (the document's names where it has them)
 // and the translation of service errors into them.
+import { can } from '../../auth/permissions.js';
+import type { Role } from '../../auth/records.js';
 import { toAppError, type ErrorKind } from '../../core/errors.js';
 
 export interface WireError {
   error: string;
   key?: string;
+  /** Every key the error is about, when there are several (unknown keys). */
+  keys?: string[];
   message: string;
 }
 
@@ -39,5 +43,9 @@ export function keyError(key: string, err: unknown): WireError {
   return { error: BY_KIND[e.kind], key, message: e.details[0]?.message ?? e.message };
 }
 
-export const permissionsFor = (role: 'admin' | 'user' | 'viewer'): string[] =>
-  role === 'admin' ? ['read', 'write', 'admin'] : role === 'user' ? ['read', 'write'] : ['read'];
+/** The document's permission words, from the permission table. */
+export const permissionsFor = (role: Role): string[] => [
+  'read',
+  ...(can(role, 'cameras.control') ? ['write'] : []),
+  ...(can(role, 'cameras.manage') ? ['admin'] : []),
+];

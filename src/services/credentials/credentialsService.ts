@@ -2,9 +2,10 @@
 // state bound to the credential) and their refresh. Secrets are sealed at rest and never returned.
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { hasRole, type Actor } from '../../auth/records.js';
+import { authorize } from '../../auth/permissions.js';
+import type { Actor } from '../../auth/records.js';
 import type { EventBus } from '../../core/eventBus.js';
-import { forbidden, notFound, runtimeError, validationError, type ErrorDetail } from '../../core/errors.js';
+import { notFound, runtimeError, validationError, type ErrorDetail } from '../../core/errors.js';
 import { newId, newSecret } from '../../core/ids.js';
 import { parseInput } from '../../core/validation.js';
 import type { Collection } from '../../store/database.js';
@@ -368,11 +369,11 @@ export class CredentialsService implements ModuleService, Extension {
   }
 
   private requireReader(actor: Actor): void {
-    if (!hasRole(actor, 'viewer')) throw forbidden('Not allowed to read credentials');
+    authorize(actor, 'credentials.read', 'Not allowed to read credentials');
   }
 
   private requireAdmin(actor: Actor, what: string): void {
-    if (!hasRole(actor, 'admin')) throw forbidden(`Only admins may ${what} credentials`);
+    authorize(actor, 'credentials.manage', `Only admins may ${what} credentials`);
   }
 
   /** Provider defaults and the fields each provider needs, with a path for each problem. */

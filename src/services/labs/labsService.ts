@@ -4,7 +4,8 @@
 // translate wire messages to these calls and bus events to wire messages.
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { SYSTEM_ACTOR, hasRole, type Actor } from '../../auth/records.js';
+import { authorize, can } from '../../auth/permissions.js';
+import { SYSTEM_ACTOR, type Actor, type Role } from '../../auth/records.js';
 import type { EventBus } from '../../core/eventBus.js';
 import { AppError, conflict, forbidden, notFound, validationError } from '../../core/errors.js';
 import { isUuid, newId } from '../../core/ids.js';
@@ -28,6 +29,8 @@ export interface LabsOptions {
   messages: StatusMessagesService;
   /** Does a user with this id exist (owner checks)? */
   userExists: (id: string) => boolean;
+  /** The role a user has now (a scheduled deploy acts for the lab's owner), undefined when gone. */
+  roleOf: (id: string) => Role | undefined;
   logger?: Logger;
   /** Lines kept per lab log and per node log. */
   backlog?: number;
@@ -75,12 +78,12 @@ export class LabsService implements ModuleService, Extension {
 
   /** Owners and admins see a lab (its record, updates and logs). */
   canSee(actor: Actor, lab: Pick<LabRecord, 'owner'>): boolean {
-    return hasRole(actor, 'admin') || (actor.userId !== null && actor.userId === lab.owner);
+    return can(actor.role, 'labs.manageAll') || (actor.userId !== null && actor.userId === lab.owner);
   }
 
   /** Owners (with the user role) and admins change and command a lab. */
   canControl(actor: Actor, lab: Pick<LabRecord, 'owner'>): boolean {
-    return hasRole(actor, 'admin') || (hasRole(actor, 'user') && actor.userId === lab.owner);
+    return can(actor.role, 'labs.manageAll') || (can(actor.role, 'labs.own') && actor.userId === lab.owner);
   }
 
   /** The lab record, if there is one (no access check: callers check canSee). */
@@ -119,9 +122,10 @@ export class LabsService implements ModuleService, Extension {
   }
 
   async create(actor: Actor, payload: unknown): Promise<LabView> {
-    if (!hasRole(actor, 'user')) throw forbidden('Viewers may not create labs');
+    authorize(actor, 'labs.own', 'Viewers may not create labs');
     const input = parseInput(createSchema, payload);
     const topology = parseTopology(input.topology);
+    this.authorizeExec(actor, topology);
     const owner = this.ownerFor(actor, input.owner);
     const schedule = this.checkSchedule(input.startTime ?? null, input.endTime ?? null, true, true);
     const now = new Date(this.now()).toISOString();
@@ -152,6 +156,7 @@ export class LabsService implements ModuleService, Extension {
     if (input.owner !== undefined && input.owner !== lab.owner) changes.owner = this.ownerFor(actor, input.owner);
     if (input.topology !== undefined && input.topology !== lab.topology) {
       const topology = parseTopology(input.topology);
+      this.authorizeExec(actor, topology);
       if (isActiveState(lab.state) || this.live.get(id)?.busy) throw conflict('Destroy the lab before changing its topology');
       changes.topology = input.topology;
       changes.nodes = topology.nodes.map((n) => ({ name: n.name, kind: n.spec.kind, state: LabState.Inactive }));
@@ -185,9 +190,24 @@ export class LabsService implements ModuleService, Extension {
     return { id };
   }
 
+  /**
+   * `exec` nodes run programs as the add-on's user: only admins create, change, deploy or start
+   * them. A scheduled deploy (the system) acts for the lab's owner, judged by the owner's role now.
+   */
+  private authorizeExec(actor: Actor, topology: { nodes: readonly { spec: { kind: string } }[] }, owner?: string): void {
+    if (!topology.nodes.some((n) => n.spec.kind === 'exec')) return;
+    const message = 'Only admins may run labs with exec nodes';
+    if (actor.kind === 'system' && owner !== undefined) {
+      const role = this.opts.roleOf(owner);
+      authorize({ ...actor, role: role ?? 'viewer' }, 'labs.exec', message);
+      return;
+    }
+    authorize(actor, 'labs.exec', message);
+  }
+
   private ownerFor(actor: Actor, requested: string | undefined): string {
     if (requested !== undefined && requested !== actor.userId) {
-      if (!hasRole(actor, 'admin')) throw forbidden('Only admins may give a lab to another user');
+      authorize(actor, 'labs.manageAll', 'Only admins may give a lab to another user');
       if (!this.opts.userExists(requested)) throw validationError('Validation failed', [{ path: 'payload.owner', message: 'no such user' }]);
       return requested;
     }
@@ -258,6 +278,7 @@ export class LabsService implements ModuleService, Extension {
   /** (Re)deploys every node. Throws a runtime error (after cleaning up) when a node fails to start. */
   async deploy(actor: Actor, id: string): Promise<void> {
     const lab = this.controlled(actor, id);
+    this.authorizeExec(actor, parseTopology(lab.topology, 'topology'), lab.owner);
     const live = this.claim(id, 'deploying');
     try {
       const topology = parseTopology(lab.topology, 'topology');
@@ -329,6 +350,7 @@ export class LabsService implements ModuleService, Extension {
     const lab = this.controlled(actor, id);
     const topology = parseTopology(lab.topology, 'topology');
     const node = this.nodeOf(lab, topology, nodeName);
+    this.authorizeExec(actor, { nodes: [node] }, lab.owner);
     if (lab.state !== LabState.Running) throw validationError(`Lab ${lab.name} is not running`);
     if (lab.nodes.find((n) => n.name === node.name)?.state !== LabState.Running) return;
     const live = this.claim(id, 'node');

@@ -5,14 +5,16 @@
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { hashPassword, verifyPassword } from '../../auth/passwords.js';
-import { hasRole, type Actor } from '../../auth/records.js';
+import { authorize } from '../../auth/permissions.js';
+import type { Actor } from '../../auth/records.js';
 import type { EventBus } from '../../core/eventBus.js';
-import { AppError, conflict, forbidden, notFound, rateLimited, runtimeError, unauthorized, unavailable, validationError } from '../../core/errors.js';
+import { AppError, conflict, notFound, rateLimited, runtimeError, unauthorized, unavailable, validationError } from '../../core/errors.js';
 import { newId } from '../../core/ids.js';
 import { parseInput } from '../../core/validation.js';
 import type { Collection } from '../../store/database.js';
 import { paginate, type ListQuery, type ListResult, type ModuleService } from '../modules.js';
 import { CommandQueue, type CommandOutcome, type QueuedCommand, type ReplySink } from './commandQueue.js';
+import { KeyCheckThrottle } from './keyThrottle.js';
 import type { MonitorRecord, MonitorView } from './records.js';
 import type { Extension } from '../../core/extension.js';
 
@@ -74,8 +76,9 @@ const isValidMonitorId = (v: unknown): v is string => monitorId.safeParse(v).suc
 export class MonitorsService implements ModuleService, Extension {
   readonly name = 'monitors';
   private readonly live = new Map<string, LiveMonitor>();
-  /** monitor_ids whose `con` is being checked (key hashing is async): a second `con` must not slip in. */
+  /** monitor_ids being registered by open registration (the insert is async): a second `con` must not slip in. */
   private readonly connecting = new Set<string>();
+  private readonly keyChecks = new KeyCheckThrottle();
   private readonly attached = new Map<string, Set<UserAttachment>>();
 
   constructor(
@@ -145,7 +148,7 @@ export class MonitorsService implements ModuleService, Extension {
   }
 
   async create(actor: Actor, payload: unknown): Promise<MonitorView> {
-    if (!hasRole(actor, 'admin')) throw forbidden('Only admins may manage monitors');
+    authorize(actor, 'monitors.manage', 'Only admins may manage monitors');
     const input = parseInput(createSchema, payload);
     this.assertFreeMonitorId(input.monitor_id);
     const record = await this.insert(input.monitor_id, input.name ?? input.monitor_id, input.key === undefined ? null : await hashPassword(input.key), false);
@@ -153,7 +156,7 @@ export class MonitorsService implements ModuleService, Extension {
   }
 
   async update(actor: Actor, id: string, payload: unknown): Promise<MonitorView> {
-    if (!hasRole(actor, 'admin')) throw forbidden('Only admins may manage monitors');
+    authorize(actor, 'monitors.manage', 'Only admins may manage monitors');
     const current = this.record(id);
     const input = parseInput(updateSchema, payload);
     if (input.monitor_id !== undefined && input.monitor_id !== current.monitor_id) {
@@ -174,7 +177,7 @@ export class MonitorsService implements ModuleService, Extension {
   }
 
   async delete(actor: Actor, id: string): Promise<MonitorView> {
-    if (!hasRole(actor, 'admin')) throw forbidden('Only admins may manage monitors');
+    authorize(actor, 'monitors.manage', 'Only admins may manage monitors');
     const current = this.record(id);
     const live = this.live.get(id);
     if (live) {
@@ -216,41 +219,53 @@ export class MonitorsService implements ModuleService, Extension {
 
   // --- the relay. Error messages are the wire reasons the Altoponix adapter sends as {reason}.
 
-  /** A monitor's `con`. Throws AppError whose message is the `con failed` reason. */
-  async connectMonitor(payload: unknown, link: MonitorLink): Promise<MonitorSession> {
+  /**
+   * A monitor's `con` from `address`. Throws AppError whose message is the `con failed` reason.
+   * Only a monitor that proved its key claims the id: attempts still being checked claim nothing,
+   * so a flood of wrong keys never makes the right one fail with "already registered".
+   */
+  async connectMonitor(payload: unknown, address: string, link: MonitorLink): Promise<MonitorSession> {
     const input = (typeof payload === 'object' && payload !== null && !Array.isArray(payload) ? payload : {}) as Record<string, unknown>;
     const id = input.monitor_id;
     if (!isValidMonitorId(id)) throw validationError('Invalid monitor_id');
     if (this.connecting.has(id) || this.liveByMonitorId(id)) throw conflict('monitor_id already registered');
-    this.connecting.add(id);
-    try {
-      let record = this.records.find((r) => r.monitor_id === id);
-      if (!record) {
-        if (!this.opts.openRegistration) throw new AppError('not_found', 'Unknown monitor');
-        if (this.records.filter((r) => r.auto_registered).length >= MAX_AUTO_REGISTERED) throw rateLimited('Too many monitors');
+    let record = this.records.find((r) => r.monitor_id === id);
+    if (!record) {
+      if (!this.opts.openRegistration) throw new AppError('not_found', 'Unknown monitor');
+      if (this.records.filter((r) => r.auto_registered).length >= MAX_AUTO_REGISTERED) throw rateLimited('Too many monitors');
+      this.connecting.add(id);
+      try {
         record = await this.insert(id, id, null, true);
+      } finally {
+        this.connecting.delete(id);
       }
-      if (record.key_hash !== null) {
-        const given = input.key;
-        if (typeof given !== 'string' || given.length > 256 || !(await verifyPassword(given, record.key_hash))) throw unauthorized('Invalid key');
-      }
-      // The record may have been deleted or renamed while the key was checked.
-      const current = this.records.get(record.id);
-      if (!current || current.monitor_id !== id) throw new AppError('not_found', 'Unknown monitor');
-      const session: MonitorSession = { recordId: current.id, monitorId: id };
-      const queue = new CommandQueue(
-        (command) => link.deliver(command),
-        this.opts.commandTimeoutMs,
-        (cmd, outcome) => this.settled(session, cmd, outcome),
-      );
-      this.live.set(current.id, { session, link, queue });
-      this.touch(current.id, { online: true });
-      this.opts.logger?.info({ monitor_id: id }, 'monitor online');
-      this.bus.publish('monitor', current.id, 'online', { monitor_id: id });
-      return session;
-    } finally {
-      this.connecting.delete(id);
     }
+    if (record.key_hash !== null) {
+      if (!this.keyChecks.begin(id, address)) throw rateLimited('Too many attempts');
+      const given = input.key;
+      if (typeof given !== 'string' || given.length > 256 || !(await verifyPassword(given, record.key_hash))) {
+        this.keyChecks.failed(id, address);
+        this.opts.logger?.warn({ monitor_id: id, address }, 'monitor presented a wrong key');
+        throw unauthorized('Invalid key');
+      }
+      this.keyChecks.succeeded(id, address);
+    }
+    // From here on nothing awaits: the check and the claim of the id are one step.
+    if (this.connecting.has(id) || this.liveByMonitorId(id)) throw conflict('monitor_id already registered');
+    // The record may have been deleted or renamed while the key was checked.
+    const current = this.records.get(record.id);
+    if (!current || current.monitor_id !== id) throw new AppError('not_found', 'Unknown monitor');
+    const session: MonitorSession = { recordId: current.id, monitorId: id };
+    const queue = new CommandQueue(
+      (command) => link.deliver(command),
+      this.opts.commandTimeoutMs,
+      (cmd, outcome) => this.settled(session, cmd, outcome),
+    );
+    this.live.set(current.id, { session, link, queue });
+    this.touch(current.id, { online: true });
+    this.opts.logger?.info({ monitor_id: id }, 'monitor online');
+    this.bus.publish('monitor', current.id, 'online', { monitor_id: id });
+    return session;
   }
 
   /** The monitor answered `command done` (ok) or `command error` {reason}. False: it had no command. */
@@ -305,7 +320,7 @@ export class MonitorsService implements ModuleService, Extension {
    */
   submitCommand(attachment: UserAttachment, actor: Actor | null, command: unknown, sink: ReplySink): void {
     if (!actor && !this.opts.openRegistration) throw unauthorized('Unauthorized');
-    if (actor && !hasRole(actor, 'user')) throw forbidden('Unauthorized');
+    if (actor) authorize(actor, 'monitors.command', 'Unauthorized');
     if (!this.attached.get(attachment.recordId)?.has(attachment)) throw new AppError('not_found', 'Unknown monitor');
     this.enqueue(attachment.recordId, command, actor?.username ?? 'anonymous', sink);
   }
@@ -317,7 +332,7 @@ export class MonitorsService implements ModuleService, Extension {
   sendCommand(actor: Actor, id: string, command: string): Promise<{ status: 'done' }> {
     return new Promise((resolve, reject) => {
       try {
-        if (!hasRole(actor, 'user')) throw forbidden('Only users may send commands to monitors');
+        authorize(actor, 'monitors.command', 'Only users may send commands to monitors');
         this.record(id);
         this.enqueue(id, command, actor.username, {
           finish: () => resolve({ status: 'done' }),

@@ -2,7 +2,8 @@
 // monitor offline), as Antimony's /status-messages carries them. Any service may publish; each
 // message names who may see it. Messages travel on the bus (domain statusMessage).
 import type { Logger } from 'pino';
-import { hasRole, type Actor } from '../../auth/records.js';
+import { can } from '../../auth/permissions.js';
+import type { Actor } from '../../auth/records.js';
 import type { EventBus } from '../../core/eventBus.js';
 import { newId } from '../../core/ids.js';
 
@@ -32,7 +33,7 @@ export interface StatusMessageInput {
 }
 
 export const canSeeMessage = (actor: Actor, audience: Audience): boolean =>
-  audience.kind === 'all' || hasRole(actor, 'admin') || (audience.kind === 'user' && actor.userId === audience.userId);
+  audience.kind === 'all' || can(actor.role, 'statusMessages.readAll') || (audience.kind === 'user' && actor.userId === audience.userId);
 
 const LOG_LEVEL = ['info', 'info', 'warn', 'error', 'fatal'] as const;
 

@@ -1,9 +1,11 @@
 // The users module: accounts, roles and passwords. Every rule about users lives here.
+import { writeFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { AuthService } from '../../auth/authService.js';
 import { generatePassword, hashPassword, verifyPassword } from '../../auth/passwords.js';
-import { ROLES, hasRole, type Actor, type Role, type UserRecord } from '../../auth/records.js';
+import { authorize, can } from '../../auth/permissions.js';
+import { ROLES, type Actor, type Role, type UserRecord } from '../../auth/records.js';
 import type { EventBus } from '../../core/eventBus.js';
 import { conflict, forbidden, notFound, validationError } from '../../core/errors.js';
 import { newId } from '../../core/ids.js';
@@ -53,14 +55,22 @@ export class UsersService implements ModuleService {
     private readonly logger?: Logger,
   ) {}
 
-  /** First start: create the admin. Without a configured password a random one is logged once. */
-  async bootstrap(adminUsername: string, adminPassword: string | undefined): Promise<void> {
-    if (this.users.all().length > 0) return;
+  /**
+   * First start: create the admin. Without a configured password a random one is generated and
+   * written to `passwordFile` (owner-only) — never logged: log lines reach the log ring and its
+   * subscribers. Returns the generated password so the operator can be shown it once on stdout.
+   */
+  async bootstrap(adminUsername: string, adminPassword: string | undefined, passwordFile: string): Promise<string | null> {
+    if (this.users.all().length > 0) return null;
     const pw = adminPassword ?? generatePassword();
     await this.insert(adminUsername, pw, 'admin', true);
-    if (adminPassword) this.logger?.info({ username: adminUsername }, 'created the admin user');
-    // Logged deliberately, once: the only way to learn a generated first password.
-    else this.logger?.warn(`created the admin user "${adminUsername}" with the generated password: ${pw} (change it after signing in)`);
+    if (adminPassword) {
+      this.logger?.info({ username: adminUsername }, 'created the admin user');
+      return null;
+    }
+    await writeFile(passwordFile, `${pw}\n`, { mode: 0o600 });
+    this.logger?.warn({ username: adminUsername, file: passwordFile }, 'created the admin user with a generated password; it is in the file named here (delete the file after changing the password)');
+    return pw;
   }
 
   private async insert(name: string, pw: string, r: Role, canLogin: boolean): Promise<UserRecord> {
@@ -82,17 +92,17 @@ export class UsersService implements ModuleService {
   }
 
   async list(actor: Actor, query: ListQuery): Promise<ListResult<PublicUser>> {
-    if (!hasRole(actor, 'admin')) throw forbidden('Only admins may list users');
+    authorize(actor, 'users.manage', 'Only admins may list users');
     return paginate(this.users.all().map(toPublicUser), query, ['username', 'role'], ['username', 'role', 'can_login', 'created_at', 'updated_at']);
   }
 
   async read(actor: Actor, id: string): Promise<PublicUser> {
-    if (!hasRole(actor, 'admin') && actor.userId !== id) throw forbidden('You may only read your own user');
+    if (!can(actor.role, 'users.manage') && actor.userId !== id) throw forbidden('You may only read your own user');
     return toPublicUser(this.get(id));
   }
 
   async create(actor: Actor, payload: unknown): Promise<PublicUser> {
-    if (!hasRole(actor, 'admin')) throw forbidden('Only admins may create users');
+    authorize(actor, 'users.manage', 'Only admins may create users');
     const input = parseInput(createSchema, payload);
     if (this.users.find((u) => u.username.toLowerCase() === input.username.toLowerCase())) {
       throw conflict('Username already exists', [{ path: 'payload.username', message: 'already exists' }]);
@@ -101,7 +111,7 @@ export class UsersService implements ModuleService {
   }
 
   async update(actor: Actor, id: string, payload: unknown): Promise<PublicUser> {
-    const isAdmin = hasRole(actor, 'admin');
+    const isAdmin = can(actor.role, 'users.manage');
     if (!isAdmin && actor.userId !== id) throw forbidden('You may only change your own password');
     const current = this.get(id);
     const input = isAdmin ? parseInput(adminUpdateSchema, payload) : parseInput(selfUpdateSchema, payload);
@@ -131,7 +141,7 @@ export class UsersService implements ModuleService {
   }
 
   async delete(actor: Actor, id: string): Promise<PublicUser> {
-    if (!hasRole(actor, 'admin')) throw forbidden('Only admins may delete users');
+    authorize(actor, 'users.manage', 'Only admins may delete users');
     const current = this.get(id);
     if (current.role === 'admin' && current.can_login && this.adminCount() <= 1) throw conflict('Cannot delete the last admin');
     await this.users.remove(id);

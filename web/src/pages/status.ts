@@ -13,6 +13,14 @@ interface Health {
   clients: Record<string, number>;
 }
 
+/** GET /api/mqtt/broker (admins only): how to reach the embedded broker. */
+interface EmbeddedBroker {
+  host: string;
+  port: number;
+  username: string;
+  password: string;
+}
+
 const COMPONENT_NAMES: Record<string, string> = { mqtt: 'MQTT broker', homeassistant: 'Home Assistant', cameras: 'Cameras' };
 const STATE_WORDS: Record<string, [string, string]> = {
   ok: ['Connected', 'ok'],
@@ -44,8 +52,9 @@ export function createStatusPage(backend: Backend): Page {
   const components = h('div', { class: 'card' });
   const clients = h('div', { class: 'card' });
   const mine = h('div', { class: 'card' });
+  const broker = h('div', { class: 'card', hidden: true });
   const notice = h('p', { class: 'notice', role: 'status' });
-  const el = h('section', { class: 'page', 'aria-label': 'Status' }, h('h1', {}, 'Status'), notice, h('div', { class: 'grid' }, summary, components, clients, mine));
+  const el = h('section', { class: 'page', 'aria-label': 'Status' }, h('h1', {}, 'Status'), notice, h('div', { class: 'grid' }, summary, components, clients, mine, broker));
   let timer: number | null = null;
 
   /** [label, value, badge tone?, detail?] rows. */
@@ -72,6 +81,28 @@ export function createStatusPage(backend: Backend): Page {
     );
   backend.onLink(drawMine);
   backend.state.onLink(drawMine);
+
+  /** Admins see the embedded broker's credentials (other roles are refused by the server anyway). */
+  const loadBroker = async () => {
+    if (backend.user.role !== 'admin') return;
+    try {
+      const b = await backend.http<EmbeddedBroker>('GET', '/api/mqtt/broker');
+      broker.hidden = false;
+      clear(
+        broker,
+        h('h2', {}, 'Embedded MQTT broker'),
+        table([
+          ['Address', `${b.host}:${b.port}`],
+          ['User name', b.username],
+          ['Password', b.password],
+        ]),
+        h('p', { class: 'muted' }, `mosquitto_sub -h ${b.host} -p ${b.port} -u ${b.username} -P '<password>' -t '#' -v`),
+      );
+    } catch {
+      // 404: the embedded broker is not in use; nothing to show.
+      broker.hidden = true;
+    }
+  };
 
   const load = async () => {
     try {
@@ -116,6 +147,7 @@ export function createStatusPage(backend: Backend): Page {
     show() {
       drawMine();
       void load();
+      void loadBroker();
       timer = window.setInterval(() => void load(), POLL_MS);
     },
     hide() {

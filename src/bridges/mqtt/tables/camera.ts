@@ -1,6 +1,7 @@
 // Cameras: one HA device each. Controls act through the camera service exactly like the sockets
 // (a brightness set here is broadcast on /api/v1 and camera:* too); the stream switch holds a demand.
-import { SYSTEM_ACTOR } from '../../../auth/records.js';
+import { authorize } from '../../../auth/permissions.js';
+import type { Actor } from '../../../auth/records.js';
 import type { CameraView } from '../../../camera/cameraRecord.js';
 import type { CameraService } from '../../../camera/cameraService.js';
 import type { RangeKey } from '../../../camera/controlMapping.js';
@@ -48,7 +49,8 @@ const IMAGE_NUMBERS: { key: RangeKey; name: string; icon: string }[] = [
 const onOff = (v: boolean) => (v ? 'ON' : 'OFF');
 const holdsSwitchDemand = (c: CameraView) => c.reader_list.some((r) => r.type === MQTT_SWITCH_READER.type && r.id === MQTT_SWITCH_READER.id);
 
-export function cameraTable(cameras: CameraService, { snapshots, liveViews, entityIdPrefix }: CameraTableOptions = {}): DeviceTable<CameraView> {
+/** `actor`: who MQTT commands act as (mqtt.command_role), judged by the permission table. */
+export function cameraTable(cameras: CameraService, actor: Actor, { snapshots, liveViews, entityIdPrefix }: CameraTableOptions = {}): DeviceTable<CameraView> {
   const numberRows: EntityRow<CameraView>[] = IMAGE_NUMBERS.map(({ key, name, icon }) => ({
     key,
     component: 'number',
@@ -60,7 +62,7 @@ export function cameraTable(cameras: CameraService, { snapshots, liveViews, enti
     applies: (c) => c.controls[key] !== null,
     state: (c) => (c.controls[key] === null ? null : String(c.controls[key])),
     command: async (c, payload) => {
-      await cameras.setControls(SYSTEM_ACTOR, c.id, { [key]: parseInteger(payload, 0, 100) });
+      await cameras.setControls(actor, c.id, { [key]: parseInteger(payload, 0, 100) });
     },
   }));
   const imageRow: EntityRow<CameraView>[] = snapshots
@@ -106,6 +108,7 @@ export function cameraTable(cameras: CameraService, { snapshots, liveViews, enti
         icon: 'mdi:video',
         state: (c) => onOff(holdsSwitchDemand(c)),
         command: async (c, payload) => {
+          authorize(actor, 'cameras.control');
           if (parseOnOff(payload)) cameras.addDemand(c.id, MQTT_SWITCH_READER);
           else cameras.removeDemand(c.id, MQTT_SWITCH_READER);
         },
@@ -119,7 +122,7 @@ export function cameraTable(cameras: CameraService, { snapshots, liveViews, enti
         followsDevice: true,
         state: (c) => onOff(c.record !== 'off'),
         command: async (c, payload) => {
-          await cameras.setState(SYSTEM_ACTOR, c.id, { record: parseOnOff(payload) });
+          await cameras.setState(actor, c.id, { record: parseOnOff(payload) });
         },
       },
       {
@@ -130,7 +133,7 @@ export function cameraTable(cameras: CameraService, { snapshots, liveViews, enti
         entity_category: 'config',
         state: (c) => onOff(c.enabled),
         command: async (c, payload) => {
-          await cameras.setEnabled(SYSTEM_ACTOR, c.id, parseOnOff(payload));
+          await cameras.setEnabled(actor, c.id, parseOnOff(payload));
         },
       },
       {
@@ -141,7 +144,7 @@ export function cameraTable(cameras: CameraService, { snapshots, liveViews, enti
         followsDevice: true,
         state: (c) => onOff(c.light),
         command: async (c, payload) => {
-          await cameras.setLight(SYSTEM_ACTOR, c.id, parseOnOff(payload));
+          await cameras.setLight(actor, c.id, parseOnOff(payload));
         },
       },
       ...numberRows,
@@ -156,7 +159,7 @@ export function cameraTable(cameras: CameraService, { snapshots, liveViews, enti
         applies: (c) => c.resolutions.length > 0,
         state: (c) => c.controls.resolution,
         command: async (c, payload) => {
-          await cameras.setControls(SYSTEM_ACTOR, c.id, { resolution: parseOption(payload, c.resolutions) });
+          await cameras.setControls(actor, c.id, { resolution: parseOption(payload, c.resolutions) });
         },
       },
       {
@@ -170,7 +173,7 @@ export function cameraTable(cameras: CameraService, { snapshots, liveViews, enti
         applies: (c) => c.fps_options.length > 0,
         state: (c) => (c.controls.fps === null ? null : String(c.controls.fps)),
         command: async (c, payload) => {
-          await cameras.setControls(SYSTEM_ACTOR, c.id, { fps: Number(parseOption(payload, c.fps_options.map(String))) });
+          await cameras.setControls(actor, c.id, { fps: Number(parseOption(payload, c.fps_options.map(String))) });
         },
       },
       {
@@ -181,7 +184,7 @@ export function cameraTable(cameras: CameraService, { snapshots, liveViews, enti
         followsDevice: true,
         command: async (c, payload) => {
           parsePress(payload);
-          await cameras.setState(SYSTEM_ACTOR, c.id, { snap: true });
+          await cameras.setState(actor, c.id, { snap: true });
         },
       },
       { key: 'event', component: 'event', name: 'Event', events: CAMERA_EVENTS },

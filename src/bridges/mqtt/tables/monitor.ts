@@ -1,5 +1,5 @@
 // Altoponix monitors: one HA device each; available while the monitor is connected.
-import { SYSTEM_ACTOR } from '../../../auth/records.js';
+import type { Actor } from '../../../auth/records.js';
 import type { MonitorsService } from '../../../services/monitors/monitorsService.js';
 import type { MonitorView } from '../../../services/monitors/records.js';
 import type { DeviceTable } from '../entities.js';
@@ -10,7 +10,8 @@ const TEXT_MAX = 255;
 
 export const MONITOR_EVENTS = ['online', 'offline', 'command', 'commandDone', 'commandFailed', 'updated'] as const;
 
-export function monitorTable(monitors: MonitorsService): DeviceTable<MonitorView> {
+/** `actor`: who MQTT commands act as (mqtt.command_role), judged by the permission table. */
+export function monitorTable(monitors: MonitorsService, actor: Actor): DeviceTable<MonitorView> {
   return {
     kind: 'monitor',
     domains: ['monitor'],
@@ -32,7 +33,7 @@ export function monitorTable(monitors: MonitorsService): DeviceTable<MonitorView
         options: () => ({ min: 1, max: TEXT_MAX }),
         state: (m) => m.last_command?.slice(0, TEXT_MAX) ?? null,
         command: async (m, payload) => {
-          await monitors.sendCommand(SYSTEM_ACTOR, m.id, parseText(payload, TEXT_MAX));
+          await monitors.sendCommand(actor, m.id, parseText(payload, TEXT_MAX));
         },
       },
       { key: 'event', component: 'event', name: 'Event', events: MONITOR_EVENTS },
