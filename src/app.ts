@@ -33,6 +33,7 @@ import { StatusMessageSources } from './services/statusMessages/busSources.js';
 import { StatusMessagesService } from './services/statusMessages/statusMessagesService.js';
 import { MonitorsService } from './services/monitors/monitorsService.js';
 import { HealthModule, StatusService, VersionModule } from './services/system/statusService.js';
+import { isStorageFault, StorageHealth } from './services/system/storageHealth.js';
 import { UsersService } from './services/users/usersService.js';
 import { Database } from './store/database.js';
 import { CameraService } from './camera/cameraService.js';
@@ -60,6 +61,8 @@ export interface AppContext {
   users: UsersService;
   modules: ModuleRegistry;
   status: StatusService;
+  /** Which stores (data, media) can be written; writers report faults into it. */
+  storage: StorageHealth;
   http: { server: Server; api: HttpApi };
   mqtt?: MqttBridge;
   credentials?: CredentialsService;
@@ -97,6 +100,10 @@ export function createApp(config: Config, options: AppOptions = {}): App {
   const bus = new EventBus(logger.child({ service: 'bus' }));
   const db = Database.inDir(config.data_dir, logger.child({ service: 'store' }));
   const status = new StatusService(VERSION, bus);
+  const storage = new StorageHealth(bus, status, logger.child({ service: 'storage' }));
+  db.watch({ written: () => storage.written('data'), failed: (err) => storage.fault('data', err), isFault: isStorageFault });
+  // While the data store is failing, try writing what is held in memory; success clears the fault.
+  storage.onRecoveryProbe('data', () => db.persist());
   const auth = new AuthService(db.collection('users'), db.collection('tokens'), bus, {
     tokenTtlMs: config.token_ttl_hours * 3_600_000,
     logger: logger.child({ service: 'auth' }),
@@ -127,7 +134,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
   const abort = new AbortController();
 
   const boundPorts = new Map<string, number>();
-  const context: AppContext = { config, logger, logs, bus, db, auth, users, modules, status, http: { server, api }, io, stopping: abort.signal, boundPorts };
+  const context: AppContext = { config, logger, logs, bus, db, auth, users, modules, status, storage, http: { server, api }, io, stopping: abort.signal, boundPorts };
   const extensions: Extension[] = [];
   const started: Extension[] = [];
 
@@ -247,6 +254,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
     async start() {
       const t0 = Date.now();
       await db.open();
+      storage.track('data');
       await users.bootstrap(config.admin_username, config.admin_password);
       for (const ext of extensions) {
         await ext.start();
@@ -266,6 +274,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
         }
       }
       started.length = 0;
+      storage.stop();
       await new Promise<void>((resolve) => {
         io.close(() => resolve());
         server.closeAllConnections();

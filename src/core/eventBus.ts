@@ -16,7 +16,7 @@ export interface DomainEventMap {
   /** Tokens revoked (details.tokenIds): socket adapters drop connections that used them. */
   auth: 'tokensRevoked';
   /** Connection state of the add-on's own parts (mqtt, homeassistant, sockets). */
-  system: 'component' | 'clients' | 'status';
+  system: 'component' | 'clients' | 'status' | 'storage';
 }
 
 export type Domain = keyof DomainEventMap;
