@@ -222,7 +222,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
       bus,
       status,
       logger: logger.child({ service: 'homeassistant' }),
-      sources: { credentials: () => credentials.all(), monitors: () => monitors.all() },
+      sources: { credentials: () => credentials.all(), monitors: () => monitors.all(), failingStores: () => storage.failing() },
       cameras: () => cameras,
     }),
   );

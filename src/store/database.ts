@@ -82,6 +82,8 @@ export class Database {
   private watcher: StoreWatcher | null = null;
   /** Changes kept in memory after a storage fault (keepOnFault) that are not on disk yet. */
   private unwritten = false;
+  /** The refusal of the last failed write, until a write succeeds. */
+  private fault: Error | null = null;
 
   constructor(
     readonly path: string,
@@ -105,6 +107,14 @@ export class Database {
     this.low.data = data;
     // A migrated database that cannot be written yet still serves from memory.
     if (changed) await this.persist({ keepOnFault: true });
+  }
+
+  /**
+   * Throws the last storage refusal while the store is failing: for changes that act on the world
+   * (a camera control) before they are written, so a refused change is not half-made.
+   */
+  assertWritable(): void {
+    if (this.fault) throw this.fault;
   }
 
   /** Changes held in memory since a storage fault are waiting for the disk. */
@@ -140,6 +150,7 @@ export class Database {
     } catch (err) {
       if (!this.watcher?.isFault(err)) throw err;
       const refusal = this.watcher.failed(err);
+      this.fault = refusal;
       if (!opts.keepOnFault) throw refusal;
       this.unwritten = true;
       this.logger?.warn('a change is kept in memory until the data store can be written again');
@@ -158,6 +169,7 @@ export class Database {
         .write()
         .then(() => {
           if (wasUnwritten) this.unwritten = false;
+          this.fault = null;
           this.watcher?.written();
         })
         .finally(() => {
@@ -190,6 +202,11 @@ export class Collection<T extends { id: string }> {
     private readonly db: Database,
     private readonly name: string,
   ) {}
+
+  /** See Database.assertWritable. */
+  assertWritable(): void {
+    this.db.assertWritable();
+  }
 
   all(): readonly T[] {
     return this.db.rows<T>(this.name);

@@ -54,7 +54,8 @@ export class HomeAssistantBridge implements Extension {
     }
     const cameras = this.deps.cameras?.();
     if (cameras) this.lights = new LightBinding(cameras, (service, entityId) => this.call('light', service, {}, { entity_id: entityId }), this.deps.logger);
-    this.unsubscribers.push(this.deps.bus.subscribe((e) => this.onBusEvent(e), FORWARDED));
+    // `system` only for notifications (storage faults); those events are not fired on HA's bus.
+    this.unsubscribers.push(this.deps.bus.subscribe((e) => this.onBusEvent(e), [...FORWARDED, 'system']));
     this.connecting = this.connect(target);
   }
 
@@ -133,6 +134,7 @@ export class HomeAssistantBridge implements Extension {
   private onBusEvent(e: DomainEvent): void {
     this.notifications?.onEvent(e);
     this.lights?.onEvent(e);
+    if (!FORWARDED.includes(e.domain)) return;
     const conn = this.conn;
     // Events are news, not state: while HA is away they are dropped, not queued.
     if (!conn?.connected) return;

@@ -361,7 +361,8 @@ export class CredentialsService implements ModuleService {
   // --- helpers
 
   private patch(id: string, change: Partial<CredentialRecord>): Promise<CredentialRecord | undefined> {
-    return this.deps.collection.update(id, (r) => ({ ...r, ...change, updated_at: new Date().toISOString() }));
+    // Refreshed tokens must not be lost to a full store (the provider may have retired the old ones).
+    return this.deps.collection.update(id, (r) => ({ ...r, ...change, updated_at: new Date().toISOString() }), { keepOnFault: true });
   }
 
   private openTokens(r: CredentialRecord): StoredTokens | null {
