@@ -39,6 +39,8 @@ export class HomeAssistantBridge implements Extension {
   private connecting: Promise<void> | null = null;
   private heartbeat: NodeJS.Timeout | null = null;
   private awaitingPong = false;
+  /** Events not fired on HA's bus while it was away (they are news, not state: dropped, not queued). */
+  private missedEvents = 0;
 
   constructor(private readonly deps: HomeAssistantBridgeDeps) {}
 
@@ -126,9 +128,18 @@ export class HomeAssistantBridge implements Extension {
   }
 
   private onReady(target: HaTarget): void {
-    this.deps.status.setComponent(COMPONENT, 'ok', `${target.via}: ${target.url} (HA ${this.conn?.haVersion ?? '?'})`);
+    const missed = this.missedEvents;
+    this.missedEvents = 0;
+    const note = missed ? `; ${missed} events not fired while it was away` : '';
+    this.deps.status.setComponent(COMPONENT, 'ok', `${target.via}: ${target.url} (HA ${this.conn?.haVersion ?? '?'})${note}`);
     this.deps.logger.info({ url: target.url, ha_version: this.conn?.haVersion }, 'connected to Home Assistant');
+    if (missed) this.deps.logger.warn({ missed }, 'events that happened while Home Assistant was away were not fired on its bus');
     void this.notifications?.sync();
+  }
+
+  /** Events not fired since HA went away (reset when it is back). */
+  get eventsMissed(): number {
+    return this.missedEvents;
   }
 
   private onBusEvent(e: DomainEvent): void {
@@ -137,7 +148,10 @@ export class HomeAssistantBridge implements Extension {
     if (!FORWARDED.includes(e.domain)) return;
     const conn = this.conn;
     // Events are news, not state: while HA is away they are dropped, not queued.
-    if (!conn?.connected) return;
+    if (!conn?.connected) {
+      this.missedEvents++;
+      return;
+    }
     conn
       .sendMessagePromise({ type: 'fire_event', event_type: HA_EVENT_TYPE, event_data: { domain: e.domain, entity: e.entity, event: e.event, details: e.details } })
       .catch((err: unknown) => this.deps.logger.debug({ err, event: e.event }, 'could not fire the event in Home Assistant'));
