@@ -71,6 +71,8 @@ export interface AppContext {
   labs?: LabsService;
   cameras?: CameraService;
   streams?: StreamService;
+  /** The simulated camera driver (tests pull and replug its devices). */
+  simulatedCameras?: SimulatedDriver;
   /** The Socket.IO server on http_port: NestMTX on `/`, Antimony on its namespaces. */
   io: SocketIOServer;
   /** Set to the AbortSignal of stop(): long-running work watches it. */
@@ -166,13 +168,15 @@ export function createApp(config: Config, options: AppOptions = {}): App {
   );
 
   // Cameras before everything that demands or controls them (credentials, labs, bridges).
+  const simulated = new SimulatedDriver();
+  context.simulatedCameras = simulated;
   const cameras = new CameraService({
     cameras: db.collection('cameras'),
     bus,
     config: config.cameras,
     status,
     logger: logger.child({ service: 'cameras' }),
-    simulated: new SimulatedDriver(),
+    simulated,
     loadV4l2: () => loadV4l2Driver(logger.child({ service: 'cameras' })),
   });
   modules.register(cameras);
@@ -180,7 +184,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
   extensions.push({ name: 'cameras', start: () => cameras.start(), stop: () => cameras.stop() });
   const streams = new StreamService(cameras, bus, config, logger.child({ service: 'streams' }));
   context.streams = streams;
-  mountStreamRoutes(api.extensions, { auth, streams });
+  mountStreamRoutes(api.extensions, { auth, streams, bus });
   extensions.push({ name: 'streams', start: async () => streams.start(), stop: () => streams.stop() });
   extensions.push(new RotoclearServer({ server, cameras, auth, bus, status, logger: logger.child({ service: 'rotoclear' }) }));
 

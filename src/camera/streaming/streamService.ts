@@ -55,6 +55,10 @@ export class StreamService {
   private readonly snapshots = new Map<string, Snapshot>();
   private readonly urlKey = randomBytes(32);
   private unsubscribe: (() => void) | null = null;
+  /** Cameras with at least one demand (readers, switch, labs, recorder): kept while a camera is unplugged. */
+  private readonly demanded = new Set<string>();
+  /** Cameras unplugged while streaming: their capture waits for the replug instead of retrying. */
+  private readonly lost = new Set<string>();
   private retentionTimer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -177,7 +181,7 @@ export class StreamService {
     const cam = this.requireCamera(cameraId);
     const pipeline = new CapturePipeline(this.spec(cam), this.config.cameras.ffmpeg_path, {
       onReady: () => this.bus.publish('camera', cameraId, 'ready', {}),
-      onNotReady: (reason) => this.bus.publish('camera', cameraId, 'notReady', { reason }),
+      onNotReady: (reason) => this.bus.publish('camera', cameraId, 'notReady', { reason: this.lost.has(cameraId) ? 'camera disconnected' : reason }),
     }, this.logger.child({ camera: cameraId }));
     s = { pipeline, lingerTimer: null, recorder: null, unsubscribeRecorder: null };
     this.streams.set(cameraId, s);
@@ -189,6 +193,9 @@ export class StreamService {
     if (!id) return;
     switch (e.event) {
       case 'demand': {
+        this.demanded.add(id);
+        // Demanded while unplugged: the demand is kept and the capture starts on the replug.
+        if (this.lost.has(id)) break;
         const s = this.ensureStream(id);
         if (s.lingerTimer) clearTimeout(s.lingerTimer);
         s.lingerTimer = null;
@@ -196,6 +203,7 @@ export class StreamService {
         break;
       }
       case 'unDemand': {
+        this.demanded.delete(id);
         const s = this.streams.get(id);
         if (!s) break;
         // Linger briefly: a viewer that reconnects (or the next snapshot) finds the stream warm.
@@ -215,7 +223,23 @@ export class StreamService {
         if (changes.snap === true) this.snapshot(id).catch((err: Error) => this.logger.warn({ camera: id, err: err.message }, 'snapshot failed'));
         break;
       }
+      case 'disconnected': {
+        // The device is gone: stop capturing (no retry loop against a missing device); demands stay.
+        this.lost.add(id);
+        const s = this.streams.get(id);
+        if (s?.lingerTimer) clearTimeout(s.lingerTimer);
+        if (s) s.lingerTimer = null;
+        s?.pipeline.stop();
+        break;
+      }
+      case 'connected': {
+        if (!this.lost.delete(id)) break;
+        if (this.demanded.has(id)) this.ensureStream(id).pipeline.start();
+        break;
+      }
       case 'deleted': {
+        this.demanded.delete(id);
+        this.lost.delete(id);
         const s = this.streams.get(id);
         if (s) {
           void s.recorder?.stop();

@@ -5,6 +5,7 @@ import type { Request, Response, Router } from 'express';
 import type { AuthService } from '../../auth/authService.js';
 import { hasRole } from '../../auth/records.js';
 import { forbidden, unauthorized, validationError } from '../../core/errors.js';
+import type { EventBus } from '../../core/eventBus.js';
 import { newId } from '../../core/ids.js';
 import type { StreamService } from '../../camera/streaming/streamService.js';
 import { bearerFrom, sendError } from './httpApi.js';
@@ -16,9 +17,11 @@ const MAX_BUFFERED_BYTES = 512 * 1024;
 export interface StreamRouteDeps {
   auth: AuthService;
   streams: StreamService;
+  /** To end a stream cleanly when its camera is unplugged (the reader may reconnect once it is back). */
+  bus: EventBus;
 }
 
-export function mountStreamRoutes(router: Router, { auth, streams }: StreamRouteDeps): void {
+export function mountStreamRoutes(router: Router, { auth, streams, bus }: StreamRouteDeps): void {
   const allowed = (req: Request): boolean => {
     const q = req.query as Record<string, unknown>;
     if (streams.verifySignedPath(req.path, q.exp, q.sig)) return true;
@@ -46,7 +49,11 @@ export function mountStreamRoutes(router: Router, { auth, streams }: StreamRoute
       Pragma: 'no-cache',
       Connection: 'close',
     });
+    const stopWatching = bus.subscribe((e) => {
+      if (e.entity === id && e.event === 'disconnected') res.end(`--${BOUNDARY}--\r\n`);
+    }, ['camera']);
     const end = () => {
+      stopWatching();
       detach?.();
       detach = null;
     };
