@@ -49,7 +49,7 @@ describe.skipIf(!hasFfmpeg)('a camera lost mid-stream', () => {
     const nest: ClientSocket = connectClient(t.url, { auth: { token }, transports: ['websocket'] });
     const nestNotReady: unknown[] = [];
     nest.on('camera:notReady', (p: unknown) => nestNotReady.push(p));
-    await new Promise((resolve) => nest.once('connect', resolve));
+    await new Promise<void>((resolve) => nest.once('connect', () => resolve()));
 
     // A reader over a raw socket, and a demand held by someone else (as a lab node or the MQTT switch does).
     const socket = connect(t.port, '127.0.0.1');

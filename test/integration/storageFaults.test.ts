@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { DomainEvent } from '../../src/core/eventBus.js';
 import { HaPeer } from '../helpers/haPeer.js';
+import { command, connected, createLab, topology } from './antimonyHelpers.js';
 import { Recorder } from '../helpers/mqttBroker.js';
 import { startTestApp, type TestApp } from '../helpers/testApp.js';
 
@@ -58,7 +59,7 @@ describe.skipIf(!isRoot)('a full data store', () => {
     ha = new HaPeer(HA_TOKEN);
     await ha.start();
     t = await startTestApp(
-      { mqtt: { url: 'embedded', embedded_port: 0 }, homeassistant: { enabled: true, url: ha.url, token: HA_TOKEN } },
+      { mqtt: { url: 'embedded', embedded_port: 0 }, homeassistant: { enabled: true, url: ha.url, token: HA_TOKEN }, monitors: { open_registration: true } },
       { dataDir: mount, keepData: true },
     );
     t.app.context.bus.subscribe((e) => {
@@ -83,6 +84,8 @@ describe.skipIf(!isRoot)('a full data store', () => {
     // Acknowledged before the disk fills: must survive everything below.
     const kept = await t.api('POST', '/api/monitors', admin, { monitor_id: 'kept-1', name: 'Kept' });
     expect(kept.status).toBe(201);
+    const cameraId = t.app.context.cameras!.all()[0]!.id;
+    const lab = await createLab(t, admin, topology('full-disk', `    cam:\n      kind: camera\n      camera: ${cameraId}\n`));
     const problemTopic = t.app.context.mqtt!.topics.state('addon_switchboard', 'data_store_problem');
     await mqtt.waitFor(problemTopic, (p) => p === 'OFF');
 
@@ -126,6 +129,31 @@ describe.skipIf(!isRoot)('a full data store', () => {
     } finally {
       nest.close();
     }
+
+    // Antimony: a deploy is refused with {code: 5001, message}; the lab stays as it was.
+    const sockets: ClientSocket[] = [];
+    const labCommands = await connected(t, '/lab-commands', admin, sockets);
+    expect(await command(labCommands, { labId: lab.id, command: 0 })).toEqual({ code: 5001, message: expect.stringMatching(/^Insufficient storage: The data store is full/) });
+    expect((await t.api('GET', `/api/labs/${lab.id}`, admin)).body).toMatchObject({ state: -1 });
+
+    // Altoponix: an open registration that would store a new monitor fails with that reason.
+    const monitor = connectClient(`http://127.0.0.1:${t.app.ports().monitor}`, { transports: ['websocket'], forceNew: true, reconnection: false });
+    sockets.push(monitor);
+    const conFailed = await new Promise<{ reason: string }>((resolve) => {
+      monitor.once('con failed', resolve);
+      monitor.once('connect', () => monitor.emit('con', { monitor_id: 'refused-3' }));
+    });
+    expect(conFailed.reason).toMatch(/^Insufficient storage: The data store is full/);
+    // Live state keeps working: a registered monitor comes online (held in memory until the disk recovers).
+    const keptMonitor = connectClient(`http://127.0.0.1:${t.app.ports().monitor}`, { transports: ['websocket'], forceNew: true, reconnection: false });
+    sockets.push(keptMonitor);
+    await new Promise<void>((resolve, reject) => {
+      keptMonitor.once('con ok', () => resolve());
+      keptMonitor.once('con failed', (r: unknown) => reject(new Error(JSON.stringify(r))));
+      keptMonitor.once('connect', () => keptMonitor.emit('con', { monitor_id: 'kept-1' }));
+    });
+    await until(() => t.app.context.monitors!.all().find((m) => m.monitor_id === 'kept-1')?.online === true);
+    for (const s of sockets) s.close();
 
     // Rotoclear: {error, key, message} for a setting that would be stored; the camera is not touched.
     const cam = ((await t.api('GET', '/api/cameras', admin)).body.items as { id: string; controls: { brightness: number } }[])[0]!;

@@ -266,6 +266,8 @@ export class LabsService implements ModuleService {
   /** (Re)deploys every node. Throws a runtime error (after cleaning up) when a node fails to start. */
   async deploy(actor: Actor, id: string): Promise<void> {
     const lab = this.controlled(actor, id);
+    // A deploy starts things that write (containerlab's lab folder): refused while the store is failing.
+    this.records.assertWritable();
     const live = this.claim(id, 'deploying');
     try {
       const topology = parseTopology(lab.topology, 'topology');
