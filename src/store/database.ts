@@ -153,7 +153,7 @@ export class Database {
       this.fault = refusal;
       if (!opts.keepOnFault) throw refusal;
       this.unwritten = true;
-      this.logger?.warn('a change is kept in memory until the data store can be written again');
+      this.logger?.debug('a change is kept in memory until the data store can be written again');
     }
   }
 
