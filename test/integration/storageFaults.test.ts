@@ -186,7 +186,7 @@ describe.skipIf(!isRoot)('a full data store', () => {
     const onDisk = JSON.parse(readFileSync(join(mount, 'db.json'), 'utf8')) as { monitors: { monitor_id: string; name: string }[]; tokens: unknown[] };
     expect(onDisk.monitors.map((m) => [m.monitor_id, m.name])).toEqual([['kept-1', 'Kept'], ['after-1', 'after-1']]);
     expect(tempFiles(mount)).toEqual([]);
-  });
+  }, 120_000);
 
   it('after a restart, everything acknowledged (including a sign-in made while full) is there', async () => {
     fill(filler());
@@ -198,5 +198,5 @@ describe.skipIf(!isRoot)('a full data store', () => {
     expect((await t.api('GET', '/api/monitors', whileFull)).status).toBe(200);
     const ids = ((await t.api('GET', '/api/monitors', whileFull)).body.items as { monitor_id: string }[]).map((m) => m.monitor_id).sort();
     expect(ids).toEqual(['after-1', 'kept-1']);
-  });
+  }, 60_000);
 });
