@@ -42,6 +42,7 @@ import { StatusMessageSources } from './services/statusMessages/busSources.js';
 import { StatusMessagesService } from './services/statusMessages/statusMessagesService.js';
 import { MonitorsService } from './services/monitors/monitorsService.js';
 import { HealthModule, StatusService, VersionModule } from './services/system/statusService.js';
+import { isStorageFault, StorageHealth } from './services/system/storageHealth.js';
 import { UsersService } from './services/users/usersService.js';
 import { Database } from './store/database.js';
 import { CameraService } from './camera/cameraService.js';
@@ -64,6 +65,8 @@ export interface AppContext {
   users: UsersService;
   modules: ModuleRegistry;
   status: StatusService;
+  /** Which stores (data, media) can be written; writers report faults into it. */
+  storage: StorageHealth;
   http: { server: Server; api: HttpApi };
   mqtt: MqttBridge;
   credentials: CredentialsService;
@@ -74,6 +77,8 @@ export interface AppContext {
   streams: StreamService;
   recordings: Recordings;
   liveViews: LiveViewService;
+  /** The simulated camera driver (tests pull and replug its devices). */
+  simulatedCameras: SimulatedDriver;
   /** The Socket.IO server on http_port: NestMTX on `/`, Antimony on its namespaces. */
   io: SocketIOServer;
   /** Set to the AbortSignal of stop(): long-running work watches it. */
@@ -109,6 +114,10 @@ export function createApp(config: Config, options: AppOptions = {}): App {
   const bus = new EventBus(logger.child({ service: 'bus' }));
   const db = Database.inDir(config.data_dir, logger.child({ service: 'store' }));
   const status = new StatusService(VERSION, bus);
+  const storage = new StorageHealth(bus, status, logger.child({ service: 'storage' }));
+  db.watch({ written: () => storage.written('data'), failed: (err) => storage.fault('data', err), isFault: isStorageFault });
+  // While the data store is failing, try writing what is held in memory; success clears the fault.
+  storage.onRecoveryProbe('data', () => db.persist());
   const auth = new AuthService(db.collection('users'), db.collection('tokens'), bus, {
     tokenTtlMs: config.token_ttl_hours * 3_600_000,
     logger: logger.child({ service: 'auth' }),
@@ -169,19 +178,20 @@ export function createApp(config: Config, options: AppOptions = {}): App {
   );
 
   // Cameras before everything that demands or controls them (credentials, labs, bridges).
+  const simulated = new SimulatedDriver();
   const cameras = new CameraService({
     cameras: db.collection('cameras'),
     bus,
     config: config.cameras,
     status,
     logger: logger.child({ service: 'cameras' }),
-    simulated: new SimulatedDriver(),
+    simulated,
     loadV4l2: () => loadV4l2Driver(logger.child({ service: 'cameras' })),
   });
   modules.register(cameras);
   extensions.push(cameras);
   const streams = new StreamService(cameras, bus, config, logger.child({ service: 'streams' }));
-  mountStreamRoutes(api.extensions, { sessions, streams });
+  mountStreamRoutes(api.extensions, { sessions, streams, bus });
   extensions.push(streams);
   const recordings = new Recordings(cameras, streams, bus, config, logger.child({ service: 'recordings' }));
   extensions.push(recordings);
@@ -221,7 +231,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
       bus,
       status,
       logger: logger.child({ service: 'homeassistant' }),
-      sources: { credentials: () => credentials.all(), monitors: () => monitors.all(), cameras: () => cameras.all() },
+      sources: { credentials: () => credentials.all(), monitors: () => monitors.all(), cameras: () => cameras.all(), failingStores: () => storage.failing() },
       cameras,
       card: config.homeassistant.card
         ? new CardInstaller({ configDir: config.homeassistant.config_dir, bundlePath: CARD_BUNDLE, version: VERSION, status, logger: logger.child({ service: 'card' }) })
@@ -257,7 +267,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
   // --- end of services and extensions
 
   const context: AppContext = {
-    config, logger, logs, bus, db, auth, sessions, users, modules, status, http: { server, api }, io, stopping: abort.signal, boundPorts,
+    config, logger, logs, bus, db, auth, sessions, users, storage, simulatedCameras: simulated, modules, status, http: { server, api }, io, stopping: abort.signal, boundPorts,
     mqtt: mqttBridge, credentials, monitors, statusMessages, labs, cameras, streams, recordings, liveViews,
   };
 
@@ -276,6 +286,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
     async start() {
       const t0 = Date.now();
       await db.open();
+      storage.track('data');
       const generated = await users.bootstrap(config.admin_username, config.admin_password, join(config.data_dir, ADMIN_PASSWORD_FILE));
       // Shown once to the operator, straight to stdout: never through the logger, its ring or its streams.
       if (generated && options.logOut !== null) process.stdout.write(`switchboard: the admin user "${config.admin_username}" was created with the password ${generated} (also in ${join(config.data_dir, ADMIN_PASSWORD_FILE)}); change it after signing in\n`);
@@ -299,6 +310,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
       }
       started.length = 0;
       sessions.stop();
+      storage.stop();
       await new Promise<void>((resolve) => {
         io.close(() => resolve());
         server.closeAllConnections();

@@ -16,6 +16,9 @@ export interface IssuedToken {
   tokenId: string;
 }
 
+/** Token changes are kept in memory on a storage fault: sign-in and sign-out must not depend on free space. */
+const KEEP = { keepOnFault: true } as const;
+
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
 /** Unknown usernames are checked against this hash, so they take as long as known ones. */
@@ -62,7 +65,9 @@ export class AuthService {
     const token = newSecret(32);
     const expiresAt = new Date(this.now() + this.opts.tokenTtlMs);
     const record: TokenRecord = { id: newId(), user_id: user.id, hash: sha256(token), created_at: new Date(this.now()).toISOString(), expires_at: expiresAt.toISOString() };
-    await this.tokens.insert(record);
+    // Sign-in works while the data store is full: the token lives in memory and is written when the
+    // store recovers (a restart before then forgets it; the user signs in again).
+    await this.tokens.insert(record, KEEP);
     await this.pruneExpired();
     return { token, expiresAt, user, tokenId: record.id };
   }
@@ -93,21 +98,21 @@ export class AuthService {
   async revokeUserTokens(userId: string, exceptTokenId?: string): Promise<void> {
     const revoked = this.tokens.filter((t) => t.user_id === userId && t.id !== exceptTokenId).map((t) => t.id);
     if (!revoked.length) return;
-    await this.tokens.removeWhere((t) => revoked.includes(t.id));
+    await this.tokens.removeWhere((t) => revoked.includes(t.id), KEEP);
     this.bus.publish('auth', userId, 'tokensRevoked', { tokenIds: revoked });
   }
 
   async revokeToken(tokenId: string): Promise<void> {
     const t = this.tokens.get(tokenId);
     if (!t) return;
-    await this.tokens.remove(tokenId);
+    await this.tokens.remove(tokenId, KEEP);
     this.bus.publish('auth', t.user_id, 'tokensRevoked', { tokenIds: [tokenId] });
   }
 
   private async pruneExpired(): Promise<void> {
     const now = this.now();
     if (this.tokens.all().some((t) => Date.parse(t.expires_at) <= now)) {
-      await this.tokens.removeWhere((t) => Date.parse(t.expires_at) <= now);
+      await this.tokens.removeWhere((t) => Date.parse(t.expires_at) <= now, KEEP);
     }
   }
 }

@@ -170,6 +170,7 @@ export class CameraService implements ModuleService, Extension {
       const rec = this.require(id);
       if (!Object.keys(values).length) return this.toView(rec);
       this.requireEnabled(rec);
+      this.deps.cameras.assertWritable();
       const next = this.applyControls(rec, values, 'controls');
       return this.commit(rec, { controls: next }, diff(rec.controls, next));
     });
@@ -183,6 +184,7 @@ export class CameraService implements ModuleService, Extension {
       const rec = this.require(id);
       if (rec.light === value) return this.toView(rec);
       this.requireEnabled(rec);
+      this.deps.cameras.assertWritable();
       this.applyLight(rec, value, false);
       return this.commit(rec, { light: value }, { light: value });
     });

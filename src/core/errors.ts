@@ -16,6 +16,7 @@ export type ErrorKind =
   | 'conflict' // 409: e.g. action already in progress, duplicate name
   | 'rate_limited' // 429
   | 'unavailable' // 503: module or component not available
+  | 'storage' // 507: a store cannot be written (full, quota, read-only, I/O error); nothing was changed
   | 'runtime'; // 500: something below us failed (a device, a child process, a peer)
 
 export class AppError extends Error {
@@ -38,6 +39,7 @@ export const conflict = (message: string, details: ErrorDetail[] = []) => new Ap
 export const rateLimited = (message = 'Too many requests', details: ErrorDetail[] = []) => new AppError('rate_limited', message, details);
 export const unavailable = (message: string) => new AppError('unavailable', message);
 export const runtimeError = (message: string, details: ErrorDetail[] = []) => new AppError('runtime', message, details);
+export const storageFull = (message: string, details: ErrorDetail[] = []) => new AppError('storage', message, details);
 
 export const HTTP_STATUS: Record<ErrorKind, number> = {
   validation: 422,
@@ -48,6 +50,7 @@ export const HTTP_STATUS: Record<ErrorKind, number> = {
   conflict: 409,
   rate_limited: 429,
   unavailable: 503,
+  storage: 507,
   runtime: 500,
 };
 

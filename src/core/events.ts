@@ -110,6 +110,8 @@ export type DomainEventDetails = {
   system: {
     component: { state: string; detail?: string; since: string };
     clients: { protocol: string; count: number };
+    /** A store (the data folder or the media folder) became unwritable (`ok: false`) or writable again. */
+    storage: { store: string; ok: boolean; code?: string; error?: string };
   };
 };
 

@@ -121,6 +121,20 @@ describe.skipIf(SKIP)('MQTT bridge on Mosquitto', () => {
             "state_topic": "switchboard/addon_switchboard/clients_rotoclear/state",
             "unique_id": "switchboard_addon_switchboard_clients_rotoclear",
           },
+          "data_store_problem": {
+            "availability": [
+              {
+                "topic": "switchboard/bridge/state",
+                "value_template": "{{ value_json.state }}",
+              },
+            ],
+            "device_class": "problem",
+            "entity_category": "diagnostic",
+            "name": "Data store problem",
+            "p": "binary_sensor",
+            "state_topic": "switchboard/addon_switchboard/data_store_problem/state",
+            "unique_id": "switchboard_addon_switchboard_data_store_problem",
+          },
           "health": {
             "availability": [
               {
@@ -139,6 +153,20 @@ describe.skipIf(SKIP)('MQTT bridge on Mosquitto', () => {
             "p": "sensor",
             "state_topic": "switchboard/addon_switchboard/health/state",
             "unique_id": "switchboard_addon_switchboard_health",
+          },
+          "media_store_problem": {
+            "availability": [
+              {
+                "topic": "switchboard/bridge/state",
+                "value_template": "{{ value_json.state }}",
+              },
+            ],
+            "device_class": "problem",
+            "entity_category": "diagnostic",
+            "name": "Media folder problem",
+            "p": "binary_sensor",
+            "state_topic": "switchboard/addon_switchboard/media_store_problem/state",
+            "unique_id": "switchboard_addon_switchboard_media_store_problem",
           },
           "version": {
             "availability": [
@@ -180,6 +208,8 @@ describe.skipIf(SKIP)('MQTT bridge on Mosquitto', () => {
         ['switchboard/addon_switchboard/clients_antimony/state', '0'],
         ['switchboard/addon_switchboard/clients_rotoclear/state', '0'],
         ['switchboard/addon_switchboard/clients_altoponix/state', '0'],
+        ['switchboard/addon_switchboard/data_store_problem/state', 'OFF'],
+        ['switchboard/addon_switchboard/media_store_problem/state', 'OFF'],
         ['switchboard/addon_switchboard/version/state', t.app.context.status.version],
         ['switchboard/addon_switchboard/health/state', 'ok'],
       ]),

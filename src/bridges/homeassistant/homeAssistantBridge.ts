@@ -44,6 +44,8 @@ export class HomeAssistantBridge implements Extension {
   private connecting: Promise<void> | null = null;
   private heartbeat: NodeJS.Timeout | null = null;
   private awaitingPong = false;
+  /** Events not fired on HA's bus while it was away (they are news, not state: dropped, not queued). */
+  private missedEvents = 0;
 
   constructor(private readonly deps: HomeAssistantBridgeDeps) {}
 
@@ -59,7 +61,8 @@ export class HomeAssistantBridge implements Extension {
     }
     const cameras = this.deps.cameras;
     if (cameras) this.lights = new LightBinding(cameras, (service, entityId) => this.call('light', service, {}, { entity_id: entityId }), this.deps.logger);
-    this.unsubscribers.push(this.deps.bus.subscribe((e) => this.onBusEvent(e), FORWARDED));
+    // `system` only for notifications (storage faults); those events are not fired on HA's bus.
+    this.unsubscribers.push(this.deps.bus.subscribe((e) => this.onBusEvent(e), [...FORWARDED, 'system']));
     this.connecting = this.connect(target);
   }
 
@@ -130,8 +133,12 @@ export class HomeAssistantBridge implements Extension {
   }
 
   private onReady(target: HaTarget): void {
-    this.deps.status.setComponent(COMPONENT, 'ok', `${target.via}: ${target.url} (HA ${this.conn?.haVersion ?? '?'})`);
+    const missed = this.missedEvents;
+    this.missedEvents = 0;
+    const note = missed ? `; ${missed} events not fired while it was away` : '';
+    this.deps.status.setComponent(COMPONENT, 'ok', `${target.via}: ${target.url} (HA ${this.conn?.haVersion ?? '?'})${note}`);
     this.deps.logger.info({ url: target.url, ha_version: this.conn?.haVersion }, 'connected to Home Assistant');
+    if (missed) this.deps.logger.warn({ missed }, 'events that happened while Home Assistant was away were not fired on its bus');
     void this.notifications?.sync();
     const conn = this.conn;
     if (conn && this.deps.card) {
@@ -142,13 +149,22 @@ export class HomeAssistantBridge implements Extension {
     }
   }
 
+  /** Events not fired since HA went away (reset when it is back). */
+  get eventsMissed(): number {
+    return this.missedEvents;
+  }
+
   private onBusEvent(e: DomainEvent): void {
     if (isOutputEvent(e)) return;
     this.notifications?.onEvent(e);
     this.lights?.onEvent(e);
+    if (!FORWARDED.includes(e.domain)) return;
     const conn = this.conn;
     // Events are news, not state: while HA is away they are dropped, not queued.
-    if (!conn?.connected) return;
+    if (!conn?.connected) {
+      this.missedEvents++;
+      return;
+    }
     conn
       .sendMessagePromise({ type: 'fire_event', event_type: HA_EVENT_TYPE, event_data: { domain: e.domain, entity: e.entity, event: e.event, details: e.details } })
       .catch((err: unknown) => this.deps.logger.debug({ err, event: e.event }, 'could not fire the event in Home Assistant'));

@@ -1,5 +1,6 @@
 // Persistent notifications in Home Assistant for problems that need a person: a credential that
-// must be authorized again, a monitor that went offline, a recording stopped for lack of space. Kept as desired state (open / to dismiss)
+// must be authorized again, a monitor that went offline, a recording stopped for lack of space, a
+// store that cannot be written. Kept as desired state (open / to dismiss)
 // so a notification raised or resolved while HA was unreachable is sent on the next connection.
 import type { DomainEvent } from '../../core/eventBus.js';
 
@@ -7,6 +8,8 @@ export interface NotificationSources {
   credentials?: () => readonly { id: string; description: string; needs_reauth: boolean; last_error: string | null }[];
   monitors?: () => readonly { id: string; name: string }[];
   cameras?: () => readonly { id: string; name: string }[];
+  /** Stores that cannot be written now (StorageHealth.failing()). */
+  failingStores?: () => readonly { store: string; error?: string }[];
 }
 
 interface Notice {
@@ -30,6 +33,7 @@ export class Notifications {
     for (const c of sources.credentials?.() ?? []) {
       if (c.needs_reauth) this.open.set(notificationId('credentials', c.id), credentialNotice(c.description, c.last_error));
     }
+    for (const s of sources.failingStores?.() ?? []) this.open.set(notificationId('storage', s.store), storageNotice(s.store, s.error));
   }
 
   /** After every (re)connection: make HA match what should be showing. */
@@ -49,6 +53,10 @@ export class Notifications {
       } else if (e.event === 'reauthenticated') {
         this.resolve(notificationId('credentials', e.entity), false);
       }
+    } else if (e.domain === 'system' && e.event === 'storage') {
+      const id = notificationId('storage', e.entity);
+      if (e.details.ok === true) this.resolve(id, true);
+      else this.raise(id, storageNotice(e.entity, typeof e.details.error === 'string' ? e.details.error : undefined));
     } else if (e.domain === 'monitor') {
       if (e.event === 'offline') {
         const m = this.sources.monitors?.().find((x) => x.id === e.entity);
@@ -90,4 +98,9 @@ export class Notifications {
 const credentialNotice = (description: string, error: string | null): Notice => ({
   title: 'Switchboard: authorize a credential again',
   message: `The credential "${description}" can no longer be refreshed${error ? ` (${error})` : ''}. Open Switchboard and authorize it again.`,
+});
+
+const storageNotice = (store: string, error: string | undefined): Notice => ({
+  title: `Switchboard: the ${store === 'media' ? 'media folder' : 'data store'} cannot be written`,
+  message: `${error ?? 'A write failed'}. Switchboard refuses changes${store === 'media' ? ' and recordings' : ''} until it can write again; live views and reads keep working. Free some space (or fix the disk); Switchboard notices by itself, no restart needed.`,
 });

@@ -124,6 +124,18 @@ export class MqttConnection {
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = null;
     if (final && this.client.connected) await this.publish(final.topic, final.payload, { retain: true, qos: 1 });
-    await this.client.endAsync(!this.client.connected).catch(() => undefined);
+    // A graceful end waits for every in-flight packet; one the broker never acknowledges (it was
+    // restarted meanwhile) would hold the stop forever, so it gets a few seconds, then is forced.
+    if (this.client.connected) {
+      let timer: NodeJS.Timeout | undefined;
+      const graceful = await Promise.race([
+        this.client.endAsync(false).then(() => true, () => true),
+        new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), 3000))),
+      ]);
+      clearTimeout(timer);
+      if (graceful) return;
+      this.opts.logger.warn('MQTT: the broker did not acknowledge everything in flight; closing anyway');
+    }
+    await this.client.endAsync(true).catch(() => undefined);
   }
 }

@@ -4,6 +4,7 @@
 import type { Logger } from 'pino';
 import type { Extension } from '../../core/extension.js';
 import type { Config } from '../../config/schema.js';
+import { BoundedQueue } from '../../core/boundedQueue.js';
 import { toAppError } from '../../core/errors.js';
 import type { Domain, DomainEvent, EventBus } from '../../core/eventBus.js';
 import { isOutputEvent } from '../../core/events.js';
@@ -79,7 +80,7 @@ export class MqttBridge implements Extension {
   private readonly retained = new Map<string, string>();
   /** Images are compared by identity: the pipeline makes a new Buffer per snapshot. */
   private readonly images = new Map<string, Buffer>();
-  private readonly queuedEvents: { topic: string; payload: string }[] = [];
+  private readonly queuedEvents = new BoundedQueue<{ topic: string; payload: string }>(MAX_QUEUED_EVENTS);
   private syncChain: Promise<void> = Promise.resolve();
   private syncScheduled: { force: boolean } | null = null;
   private birthTimer: NodeJS.Timeout | null = null;
@@ -280,7 +281,6 @@ export class MqttBridge implements Extension {
       void conn.publish(topic, payload);
     } else if (queueWhileAway && conn) {
       this.queuedEvents.push({ topic, payload });
-      if (this.queuedEvents.length > MAX_QUEUED_EVENTS) this.queuedEvents.shift();
     }
   }
 
@@ -339,7 +339,25 @@ export class MqttBridge implements Extension {
       if (!next.has(deviceId)) await this.clearDevice(deviceId, this.publishedConfigs.get(deviceId) ?? null);
     }
     for (const device of next.values()) await this.publishDevice(conn, device, force || greeting);
-    if (greeting) for (const e of this.queuedEvents.splice(0)) await conn.publish(e.topic, e.payload);
+    if (greeting) await this.deliverQueued(conn);
+  }
+
+  /** Events held while the broker was away, oldest first; how many did not fit is logged and shown in health. */
+  private async deliverQueued(conn: MqttConnection): Promise<void> {
+    const { items, dropped } = this.queuedEvents.drain();
+    for (const e of items) await conn.publish(e.topic, e.payload);
+    if (dropped > 0) {
+      this.log.warn({ delivered: items.length, dropped }, 'MQTT: events mirrored while the broker was away were delivered; the oldest did not fit the queue and were dropped');
+      const current = this.deps.status.health().components.mqtt;
+      this.deps.status.setComponent('mqtt', 'ok', `${current?.detail ?? ''}; ${dropped} events dropped while the broker was away`.replace(/^; /, ''));
+    } else if (items.length) {
+      this.log.info({ delivered: items.length }, 'MQTT: events held while the broker was away were delivered');
+    }
+  }
+
+  /** Events held for the broker now, and dropped since they were last delivered (diagnostics, tests). */
+  queueStats(): { queued: number; dropped: number; capacity: number } {
+    return { queued: this.queuedEvents.size, dropped: this.queuedEvents.dropped, capacity: this.queuedEvents.capacity };
   }
 
   private async publishDevice(conn: MqttConnection, device: DeviceSnapshot, force: boolean): Promise<void> {

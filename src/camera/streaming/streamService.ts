@@ -95,6 +95,10 @@ export class StreamService implements Extension {
   private readonly motionHeld = new Set<string>();
   private encoder: EncoderChoice = { encoder: 'libx264', reason: 'hardware encoder not probed yet, software' };
   private encoderProbe: Promise<void> | null = null;
+  /** Cameras with at least one demand (readers, switch, labs, recorder): kept while a camera is unplugged. */
+  private readonly demanded = new Set<string>();
+  /** Cameras unplugged while streaming: their capture waits for the replug instead of retrying. */
+  private readonly lost = new Set<string>();
 
   constructor(
     private readonly cameras: StreamCameraSource,
@@ -406,7 +410,7 @@ export class StreamService implements Extension {
     this.probeEncoder();
     const pipeline = new CapturePipeline(this.spec(cam), this.config.cameras.ffmpeg_path, {
       onReady: () => this.bus.publish('camera', cameraId, 'ready', { path: pipeline.path }),
-      onNotReady: (reason) => this.bus.publish('camera', cameraId, 'notReady', { reason }),
+      onNotReady: (reason) => this.bus.publish('camera', cameraId, 'notReady', { reason: this.lost.has(cameraId) ? 'camera disconnected' : reason }),
     }, this.logger.child({ camera: cameraId }));
     const stream: CameraStream = { pipeline, lingerTimer: null, loggedPath: null, motion: null, lastImageAt: 0 };
     pipeline.subscribe((frame) => this.onLiveFrame(cameraId, stream, frame));
@@ -438,6 +442,9 @@ export class StreamService implements Extension {
     if (!id) return;
     switch (e.event) {
       case 'demand': {
+        this.demanded.add(id);
+        // Demanded while unplugged: the demand is kept and the capture starts on the replug.
+        if (this.lost.has(id)) break;
         const s = this.ensureStream(id);
         if (s.lingerTimer) clearTimeout(s.lingerTimer);
         s.lingerTimer = null;
@@ -446,6 +453,7 @@ export class StreamService implements Extension {
         break;
       }
       case 'unDemand': {
+        this.demanded.delete(id);
         const s = this.streams.get(id);
         if (!s) break;
         // Linger briefly: a viewer that reconnects (or the next snapshot) finds the stream warm.
@@ -456,10 +464,6 @@ export class StreamService implements Extension {
         s.lingerTimer.unref();
         break;
       }
-      case 'connected':
-      case 'disconnected':
-        this.syncMotion(id);
-        break;
       case 'updated': {
         const changes = e.details.changes;
         if (['resolution', 'fps', 'jpeg-quality', 'jpeg_quality', 'brightness', 'contrast', 'saturation'].some((k) => k in changes)) this.applySpec(id);
@@ -467,9 +471,27 @@ export class StreamService implements Extension {
         if (changes.snap === true) this.snapshot(id).catch((err: Error) => this.logger.warn({ camera: id, err: err.message }, 'snapshot failed'));
         break;
       }
+      case 'disconnected': {
+        // The device is gone: stop capturing (no retry loop against a missing device); demands stay.
+        this.lost.add(id);
+        const s = this.streams.get(id);
+        if (s?.lingerTimer) clearTimeout(s.lingerTimer);
+        if (s) s.lingerTimer = null;
+        s?.pipeline.stop();
+        this.syncMotion(id);
+        break;
+      }
+      case 'connected': {
+        const wasLost = this.lost.delete(id);
+        this.syncMotion(id);
+        if (wasLost && this.demanded.has(id)) this.ensureStream(id).pipeline.start();
+        break;
+      }
       case 'disabled':
       case 'deleted': {
         this.motionHeld.delete(id);
+        this.demanded.delete(id);
+        this.lost.delete(id);
         const s = this.streams.get(id);
         if (s) {
           s.pipeline.stop();

@@ -24,6 +24,7 @@ const CODE_OF: Record<ErrorKind, AntimonyCode> = {
   not_found: AntimonyCode.NotFound,
   conflict: AntimonyCode.InProgress,
   unavailable: AntimonyCode.Runtime,
+  storage: AntimonyCode.Runtime,
   runtime: AntimonyCode.Runtime,
 };
 

@@ -9,6 +9,7 @@ import { authorize } from '../../auth/permissions.js';
 import type { Actor } from '../../auth/records.js';
 import type { SessionRegistry } from '../../auth/sessions.js';
 import { unauthorized, validationError } from '../../core/errors.js';
+import type { EventBus } from '../../core/eventBus.js';
 import { newId } from '../../core/ids.js';
 import type { StreamService } from '../../camera/streaming/streamService.js';
 import { bearerFrom } from '../../auth/bearer.js';
@@ -21,12 +22,14 @@ const MAX_BUFFERED_BYTES = 512 * 1024;
 export interface StreamRouteDeps {
   sessions: SessionRegistry;
   streams: StreamService;
+  /** To end a stream cleanly when its camera is unplugged (the reader may reconnect once it is back). */
+  bus: EventBus;
 }
 
 /** Who a live-view URL (made for Home Assistant with the persistent live key) speaks for. */
 const LIVE_VIEW_ACTOR: Actor = { kind: 'system', userId: null, username: 'live-view', role: 'viewer' };
 
-export function mountStreamRoutes(router: Router, { sessions, streams }: StreamRouteDeps): void {
+export function mountStreamRoutes(router: Router, { sessions, streams, bus }: StreamRouteDeps): void {
   /**
    * The actor a stream request speaks for (signed URL, bearer header or ?token=), allowed to view
    * streams; throws otherwise. `liveKey`: a live-view URL is accepted too (live.ts, snapshot.jpg).
@@ -65,8 +68,12 @@ export function mountStreamRoutes(router: Router, { sessions, streams }: StreamR
       Pragma: 'no-cache',
       Connection: 'close',
     });
+    const stopWatching = bus.subscribe((e) => {
+      if (e.entity === id && (e.event === 'disconnected' || e.event === 'disabled')) res.end(`--${BOUNDARY}--\r\n`);
+    }, ['camera']);
     const end = () => {
       session.close();
+      stopWatching();
       detach?.();
       detach = null;
     };

@@ -23,6 +23,7 @@ export const ERRORS = {
   invalidMessage: 'Invalid message',
   tooLarge: 'Message too large',
   rateLimited: 'Rate limit exceeded',
+  storageFull: 'Storage full',
 } as const;
 
 const BY_KIND: Record<ErrorKind, string> = {
@@ -34,6 +35,7 @@ const BY_KIND: Record<ErrorKind, string> = {
   unavailable: ERRORS.unavailable,
   conflict: ERRORS.busy,
   rate_limited: ERRORS.rateLimited,
+  storage: ERRORS.storageFull,
   runtime: ERRORS.deviceError,
 };
 

@@ -337,7 +337,8 @@ export class CredentialsService implements ModuleService, Extension {
   // --- helpers
 
   private patch(id: string, change: Partial<CredentialRecord>): Promise<CredentialRecord | undefined> {
-    return this.deps.collection.update(id, (r) => ({ ...r, ...change, updated_at: new Date().toISOString() }));
+    // Refreshed tokens must not be lost to a full store (the provider may have retired the old ones).
+    return this.deps.collection.update(id, (r) => ({ ...r, ...change, updated_at: new Date().toISOString() }), { keepOnFault: true });
   }
 
   private openTokens(r: CredentialRecord): StoredTokens | null {

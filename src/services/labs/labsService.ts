@@ -279,6 +279,8 @@ export class LabsService implements ModuleService, Extension {
   async deploy(actor: Actor, id: string): Promise<void> {
     const lab = this.controlled(actor, id);
     this.authorizeExec(actor, parseTopology(lab.topology, 'topology'), lab.owner);
+    // A deploy starts things that write (containerlab's lab folder): refused while the store is failing.
+    this.records.assertWritable();
     const live = this.claim(id, 'deploying');
     try {
       const topology = parseTopology(lab.topology, 'topology');
@@ -408,14 +410,15 @@ export class LabsService implements ModuleService, Extension {
   // --- state, logs, messages
 
   private async setState(id: string, state: LabState, nodes?: (n: LabNodeRecord) => LabNodeRecord): Promise<void> {
-    const next = await this.records.update(id, (cur) => ({ ...cur, state, nodes: nodes ? cur.nodes.map(nodes) : cur.nodes, updated_at: new Date(this.now()).toISOString() }));
+    // Runtime state is live state: on a full store it is kept in memory and written on recovery.
+    const next = await this.records.update(id, (cur) => ({ ...cur, state, nodes: nodes ? cur.nodes.map(nodes) : cur.nodes, updated_at: new Date(this.now()).toISOString() }), { keepOnFault: true });
     if (next) this.bus.publish('lab', id, 'state', { owner: next.owner, state, nodes: next.nodes.map((n) => ({ name: n.name, state: n.state })) });
   }
 
   private async setNodes(id: string, change: (n: LabNodeRecord) => LabNodeRecord): Promise<void> {
     const before = this.records.get(id);
     if (!before) return;
-    const next = await this.records.update(id, (cur) => ({ ...cur, nodes: cur.nodes.map(change), updated_at: new Date(this.now()).toISOString() }));
+    const next = await this.records.update(id, (cur) => ({ ...cur, nodes: cur.nodes.map(change), updated_at: new Date(this.now()).toISOString() }), { keepOnFault: true });
     if (!next) return;
     for (const n of next.nodes) {
       const old = before.nodes.find((o) => o.name === n.name);

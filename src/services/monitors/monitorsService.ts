@@ -94,7 +94,7 @@ export class MonitorsService implements ModuleService, Extension {
   /** At start nothing is connected, whatever the file says from the last run. */
   async start(): Promise<void> {
     for (const r of this.records.filter((m) => m.online)) {
-      await this.records.update(r.id, (c) => ({ ...c, online: false }));
+      await this.records.update(r.id, (c) => ({ ...c, online: false }), { keepOnFault: true });
     }
   }
 
@@ -387,7 +387,8 @@ export class MonitorsService implements ModuleService, Extension {
   private touch(recordId: string, change: Partial<Pick<MonitorRecord, 'online' | 'last_command' | 'last_result'>>, seen = true): void {
     const now = new Date().toISOString();
     this.records
-      .update(recordId, (c) => ({ ...c, ...change, ...(seen ? { last_seen: now } : {}) }))
+      // Presence is live state: a full store keeps it in memory until it can be written.
+      .update(recordId, (c) => ({ ...c, ...change, ...(seen ? { last_seen: now } : {}) }), { keepOnFault: true })
       .catch((err: unknown) => this.opts.logger?.error({ err, recordId }, 'could not store monitor state'));
   }
 }

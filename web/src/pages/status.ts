@@ -21,7 +21,19 @@ interface EmbeddedBroker {
   password: string;
 }
 
-const COMPONENT_NAMES: Record<string, string> = { mqtt: 'MQTT broker', homeassistant: 'Home Assistant', cameras: 'Cameras' };
+const COMPONENT_NAMES: Record<string, string> = {
+  mqtt: 'MQTT broker',
+  homeassistant: 'Home Assistant',
+  cameras: 'Cameras',
+  data_store: 'Data store',
+  media_store: 'Media folder',
+};
+/** Stores are not connections: their states read differently. */
+const STORE_STATE_WORDS: Record<string, [string, string]> = {
+  ok: ['Writable', 'ok'],
+  error: ['Cannot be written — changes are refused', 'error'],
+};
+const isStore = (name: string) => name.endsWith('_store');
 const STATE_WORDS: Record<string, [string, string]> = {
   ok: ['Connected', 'ok'],
   connecting: ['Connecting…', 'accent'],
@@ -126,7 +138,7 @@ export function createStatusPage(backend: Backend): Page {
         comps.length
           ? table(
               comps.map(([name, c]) => {
-                const [words, tone] = STATE_WORDS[c.state] ?? [c.state, ''];
+                const [words, tone] = (isStore(name) ? STORE_STATE_WORDS[c.state] : STATE_WORDS[c.state]) ?? [c.state, ''];
                 return [COMPONENT_NAMES[name] ?? name, words, tone, c.detail] as [string, string, string, string?];
               }),
             )

@@ -1,5 +1,6 @@
-// The add-on's own device: connected socket clients per protocol, version and health.
+// The add-on's own device: connected socket clients per protocol, version, health and storage problems.
 import type { StatusService } from '../../../services/system/statusService.js';
+import { storeComponent, type StoreName } from '../../../services/system/storageHealth.js';
 import type { DeviceTable, EntityRow } from '../entities.js';
 import { DEFAULT_BASE_TOPIC } from '../topics.js';
 
@@ -10,6 +11,12 @@ export const CLIENT_PROTOCOLS = [
   { protocol: 'rotoclear', label: 'Rotoclear' },
   { protocol: 'altoponix', label: 'Altoponix' },
 ] as const;
+
+/** One `problem` binary_sensor per store (StorageHealth reports them as health components). */
+const STORES: { store: StoreName; label: string }[] = [
+  { store: 'data', label: 'Data store' },
+  { store: 'media', label: 'Media folder' },
+];
 
 export const ADDON_KIND = 'addon';
 export const ADDON_OBJECT_ID = 'switchboard';
@@ -26,6 +33,15 @@ export function addonTable(status: StatusService, baseTopic = DEFAULT_BASE_TOPIC
     state_class: 'measurement',
     state: (s) => String(s.health().clients[protocol] ?? 0),
   }));
+  const storageRows: EntityRow<StatusService>[] = STORES.map(({ store, label }) => ({
+    key: `${store}_store_problem`,
+    component: 'binary_sensor',
+    name: `${label} problem`,
+    device_class: 'problem',
+    entity_category: 'diagnostic',
+    // A store nobody has reported on has no known fault.
+    state: (s) => (s.health().components[storeComponent(store)]?.state === 'error' ? 'ON' : 'OFF'),
+  }));
   return {
     kind: ADDON_KIND,
     domains: ['system'],
@@ -34,6 +50,7 @@ export function addonTable(status: StatusService, baseTopic = DEFAULT_BASE_TOPIC
     device: (s) => ({ name, model: 'Switchboard add-on', sw_version: s.version }),
     rows: [
       ...clientRows,
+      ...storageRows,
       { key: 'version', component: 'sensor', name: 'Version', entity_category: 'diagnostic', icon: 'mdi:tag', state: (s) => s.version },
       { key: 'health', component: 'sensor', name: 'Health', entity_category: 'diagnostic', device_class: 'enum', options: () => ({ options: ['ok', 'degraded'] }), state: (s) => s.health().status },
     ],

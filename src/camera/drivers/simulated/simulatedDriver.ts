@@ -156,9 +156,12 @@ class SimulatedDevice implements CameraDevice {
 export class SimulatedDriver implements CameraDriver {
   readonly name = 'simulated' as const;
   private readonly devices = new Map<string, SimulatedState>();
+  private readonly pulled = new Set<string>();
 
   /** Creates (plugs in) a simulated device; without a path the next free `simulated:N`. Returns its path. */
   add(path?: string): string {
+    // A pulled cable stays pulled: the camera service's rescan must not plug it back in.
+    if (path && this.pulled.has(path)) return path;
     let p = path;
     for (let n = 0; !p; n++) if (!this.devices.has(`${SIMULATED_PREFIX}${n}`)) p = `${SIMULATED_PREFIX}${n}`;
     const existing = this.devices.get(p);
@@ -174,6 +177,18 @@ export class SimulatedDriver implements CameraDriver {
       generation: (existing?.generation ?? 0) + 1,
     });
     return p;
+  }
+
+  /** Simulates pulling the cable: unplugged, and it stays so (across rescans) until plugBack. */
+  pull(path: string): void {
+    this.pulled.add(path);
+    this.unplug(path);
+  }
+
+  /** Puts a pulled device back; the next rescan finds it as a replugged device. */
+  plugBack(path: string): void {
+    this.pulled.delete(path);
+    this.add(path);
   }
 
   /** Unplugs a device: open handles fail with ENODEV until it is plugged in again and reopened. */
