@@ -87,7 +87,7 @@ function frameworkBridge(bus: EventBus, store: Map<string, Widget>, calls: strin
 beforeAll(async () => {
   t = await startTestApp({ mqtt: { url: 'embedded', embedded_port: 0 } });
   // The embedded broker requires credentials: the ones it generated in the data directory.
-  const { username, password } = t.app.context.mqtt!.embeddedBroker()!;
+  const { username, password } = t.app.context.mqtt.embeddedBroker()!;
   brokerUrl = `mqtt://${username}:${password}@127.0.0.1:${t.app.ports().mqtt}`;
   ha = await Recorder.connect(brokerUrl);
 });
@@ -470,7 +470,7 @@ describe('mqtt.url: auto (the Supervisor MQTT service)', () => {
   it('asks the Supervisor with the token and connects to the broker it names', async () => {
     const port = t.app.ports().mqtt!;
     // The broker the Supervisor names is the embedded one, which takes only its own credentials.
-    const { username, password } = t.app.context.mqtt!.embeddedBroker()!;
+    const { username, password } = t.app.context.mqtt.embeddedBroker()!;
     answer = () => ({ status: 200, body: { result: 'ok', data: { host: '127.0.0.1', port, ssl: false, protocol: '3.1.1', username, password } } });
     const bus = new EventBus();
     const { bridge, status } = frameworkBridge(bus, new Map(), [], { url: 'auto', base_topic: 'auto_test' }, { SUPERVISOR_TOKEN: 'sup-token', SUPERVISOR_URL: supervisorUrl });

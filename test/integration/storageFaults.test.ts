@@ -65,7 +65,9 @@ describe.skipIf(!isRoot)('a full data store', () => {
     t.app.context.bus.subscribe((e) => {
       if (e.event === 'storage') storageEvents.push(e);
     }, ['system']);
-    mqtt = await Recorder.connect(`mqtt://127.0.0.1:${t.app.ports().mqtt}`, ['switchboard/#']);
+    // The embedded broker takes only the credentials it generated.
+    const login = t.app.context.mqtt.embeddedBroker()!;
+    mqtt = await Recorder.connect(`mqtt://${login.username}:${login.password}@127.0.0.1:${t.app.ports().mqtt}`, ['switchboard/#']);
     admin = await t.login();
     await until(() => t.app.context.status.health().components.homeassistant?.state === 'ok');
   });
@@ -125,7 +127,7 @@ describe.skipIf(!isRoot)('a full data store', () => {
         nest.once('full-1', resolve);
         nest.emit('request', { command: 'create', module: 'monitors', requestId: 'full-1', payload: { monitor_id: 'refused-2' } });
       });
-      expect(reply).toEqual({ error: { message: expect.stringMatching(/^Insufficient storage: The data store is full/), details: [expect.objectContaining({ path: '' })] } });
+      expect(reply).toMatchObject({ error: { message: expect.stringMatching(/^Insufficient storage: The data store is full/), details: [expect.objectContaining({ path: '' })] } });
     } finally {
       nest.close();
     }
