@@ -509,10 +509,10 @@ export class CameraService implements ModuleService {
 
   private toView(r: CameraRecord): CameraView {
     const session = this.sessions.get(r.id);
-    let extra: Pick<CameraView, 'resolutions' | 'fps_options' | 'capabilities'> = { resolutions: [], fps_options: [], capabilities: NO_CAPABILITIES };
+    let extra: Pick<CameraView, 'resolutions' | 'fps_options' | 'formats' | 'format' | 'capabilities'> = { resolutions: [], fps_options: [], formats: [], format: null, capabilities: NO_CAPABILITIES };
     if (session) {
       try {
-        extra = { resolutions: session.resolutions(), fps_options: session.fpsOptions, capabilities: session.capabilities() };
+        extra = { resolutions: session.resolutions(), fps_options: session.fpsOptions, formats: session.formatList(), format: session.currentFormat(), capabilities: session.capabilities() };
       } catch (err) {
         if (err instanceof CameraDriverError && err.isGone) void this.detach(r.id, `${err.op}: ${err.code}`);
       }

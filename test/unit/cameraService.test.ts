@@ -127,6 +127,56 @@ describe('camera service', () => {
     expect(events).toEqual([]);
   });
 
+  it('exposes the formats, sizes and frame rates the device enumerates, and the current format', async () => {
+    const { service, first } = await setup();
+    const cam = first();
+    expect(cam.format).toEqual({ fourcc: 'YUYV', width: 640, height: 360 });
+    expect(cam.formats.map((f) => f.fourcc)).toEqual(['YUYV', 'UYVY', 'NV12', 'RGB3', 'GREY']);
+    const yuyv = cam.formats[0]!;
+    expect(yuyv).toMatchObject({ description: 'YUYV 4:2:2', compressed: false });
+    // vivid: the largest sizes offer only the slowest intervals.
+    expect(yuyv.sizes.find((s) => s.width === 640 && s.height === 360)?.fps).toEqual([1, 2, 4, 5, 10, 12.5, 15, 25, 30, 40]);
+    expect(yuyv.sizes.find((s) => s.width === 3840)?.fps).toEqual([1, 2]);
+    const view = await service.setControls(USER, cam.id, { resolution: '1280x720' });
+    expect(view.format).toEqual({ fourcc: 'YUYV', width: 1280, height: 720 });
+    expect(view.fps_options).toEqual([5, 10]);
+    const viewer = await service.read(VIEWER, cam.id);
+    expect(viewer.formats).toEqual(cam.formats);
+  });
+
+  it('checks a frame rate against the intervals of the requested size before touching the device', async () => {
+    const { service, first, simulated, events } = await setup();
+    const id = first().id;
+    const dev = simulated.open(first().device);
+    events.length = 0;
+    const offered = await appError(service.setControls(USER, id, { fps: 60 }));
+    expect(offered.kind).toBe('validation');
+    expect(offered.details).toEqual([{ path: 'controls.fps', message: 'This camera does not offer 60 fps at 640x360; choose one of 5, 10, 15, 25, 30, 40' }]);
+    const atNewSize = await appError(service.setControls(USER, id, { resolution: '320x180', fps: 12, brightness: 0 }));
+    expect(atNewSize.details).toEqual([{ path: 'controls.fps', message: 'This camera does not offer 12 fps at 320x180; choose one of 5, 10, 15, 25, 30, 40, 50, 60' }]);
+    expect([dev.getFormat().width, dev.getFrameRate(), dev.getControl(CID.BRIGHTNESS)]).toEqual([640, 30, 128]);
+    expect(events).toEqual([]);
+    await service.setControls(USER, id, { resolution: '320x180', fps: 60 });
+    expect([dev.getFormat().width, dev.getFrameRate()]).toEqual([320, 60]);
+  });
+
+  it('probes frame rates where the device cannot enumerate intervals', async () => {
+    // A vivid-like device whose driver answers ENUM_FRAMEINTERVALS with ENOTTY: sizes come with no rates.
+    class NoIntervals extends PluggableV4l2 {
+      override open(path: string): CameraDevice {
+        const dev = this.devices.open(path);
+        return Object.assign(Object.create(dev) as CameraDevice, { listFormats: () => dev.listFormats().map((f) => ({ ...f, sizes: f.sizes.map((s) => ({ ...s, fps: [] })) })) });
+      }
+    }
+    const v4l2 = new NoIntervals();
+    v4l2.devices.add('/dev/video0');
+    const { service, first } = await setup({ simulated: 'auto' }, v4l2);
+    expect(first().formats[0]?.sizes[0]?.fps).toEqual([]);
+    expect(first().fps_options).toEqual([5, 10, 15, 25, 30, 40]);
+    const err = await appError(service.setControls(USER, first().id, { fps: 60 }));
+    expect(err.details[0]).toMatchObject({ path: 'controls.fps', message: expect.stringContaining('does not offer 60 fps at 640x360') });
+  });
+
   it('checks roles: viewers read, users change settings, admins create and delete', async () => {
     const { service, first } = await setup();
     expect((await service.read(VIEWER, first().id)).id).toBe(first().id);
