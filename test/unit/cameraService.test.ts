@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { SYSTEM_ACTOR, type Actor } from '../../src/auth/records.js';
 import { CameraService } from '../../src/camera/cameraService.js';
 import { CID } from '../../src/camera/controlMapping.js';
+import { videoNodesPresent } from '../../src/camera/driverLoader.js';
 import { CameraDriverError, type CameraDevice, type CameraDriver } from '../../src/camera/driver.js';
 import { SimulatedDriver } from '../../src/camera/drivers/simulated/simulatedDriver.js';
 import { camerasSchema } from '../../src/config/schema.js';
@@ -34,7 +35,7 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function setup(cameras: Record<string, unknown> = { simulated: 'always' }, v4l2: CameraDriver | null = null) {
+async function setup(cameras: Record<string, unknown> = { simulated: 'always' }, v4l2: CameraDriver | null = null, extra: { v4l2NodesPresent?: () => boolean; loads?: string[] } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'switchboard-cameras-'));
   const db = Database.inDir(dir);
   await db.open();
@@ -42,7 +43,7 @@ async function setup(cameras: Record<string, unknown> = { simulated: 'always' },
   const events: DomainEvent[] = [];
   bus.subscribe((e) => events.push(e), ['camera']);
   const simulated = new SimulatedDriver();
-  const service = new CameraService({ cameras: db.collection('cameras'), bus, config: camerasSchema.parse(cameras), logger, simulated, loadV4l2: async () => v4l2 });
+  const service = new CameraService({ cameras: db.collection('cameras'), bus, config: camerasSchema.parse(cameras), logger, simulated, loadV4l2: async () => (extra.loads?.push('v4l2'), v4l2), v4l2NodesPresent: extra.v4l2NodesPresent });
   await service.start();
   cleanups.push(async () => {
     await service.stop();
@@ -270,6 +271,34 @@ describe('camera discovery and hot-plug', () => {
     const never = await setup({ simulated: 'never' }, null);
     expect(never.service.all()).toEqual([]);
     expect((await appError(never.service.create(SYSTEM_ACTOR, { driver: 'simulated' }))).details[0]?.message).toContain('cameras.simulated: never');
+  });
+
+  it('loads the V4L2 driver only once a video node exists, then finds its camera', async () => {
+    const v4l2 = new PluggableV4l2();
+    v4l2.devices.add('/dev/video0');
+    let nodes = false;
+    const loads: string[] = [];
+    const { service } = await setup({ simulated: 'auto' }, v4l2, { v4l2NodesPresent: () => nodes, loads });
+    expect(loads).toEqual([]);
+    expect(service.all().map((c) => [c.driver, c.exists])).toEqual([['simulated', true]]);
+    nodes = true;
+    await service.scan();
+    await service.scan();
+    expect(loads).toEqual(['v4l2']);
+    expect(service.all().map((c) => [c.driver, c.device, c.exists])).toEqual([['simulated', 'simulated:0', false], ['v4l2', '/dev/video0', true]]);
+  });
+
+  it('sees video nodes in a device folder, or the configured device paths', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'switchboard-dev-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    expect(videoNodesPresent([], dir)).toBe(false);
+    writeFileSync(join(dir, 'video-not-a-node'), '');
+    expect(videoNodesPresent([], dir)).toBe(false);
+    writeFileSync(join(dir, 'video3'), '');
+    expect(videoNodesPresent([], dir)).toBe(true);
+    expect(videoNodesPresent([join(dir, 'video9')], dir)).toBe(false);
+    expect(videoNodesPresent([join(dir, 'video3')], dir)).toBe(true);
+    expect(videoNodesPresent([], join(dir, 'missing'))).toBe(false);
   });
 
   it('only uses the configured devices when cameras.devices is set', async () => {
