@@ -9,7 +9,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
@@ -18,7 +18,7 @@ import { io as ioClient, type Socket } from 'socket.io-client';
 import WebSocket from 'ws';
 import { createApp } from '../src/app.js';
 import { parseConfig } from '../src/config/load.js';
-import { rssMbOf } from './procStats.js';
+import { rssMbOf, sampleCpu } from './procStats.js';
 import { shippedNodeFlags } from './shipped.js';
 import { lastThirdGrowthPct, soak } from './soak.js';
 import { ffmpegFloor, streamFanout } from './streams.js';
@@ -72,6 +72,8 @@ interface Server {
   child: ChildProcess;
   port: number;
   startMs: number;
+  /** CPU the server spent until healthy: unlike wall time, barely moved by other load on the machine. */
+  startCpuMs: number;
   dataDir: string;
 }
 
@@ -106,7 +108,9 @@ async function startSwitchboard(flags = shippedNodeFlags()): Promise<Server> {
     if (child.exitCode !== null) throw new Error('switchboard exited during start');
     await sleep(5);
   }
-  return { child, port, startMs: performance.now() - t0, dataDir };
+  const startMs = performance.now() - t0;
+  const startCpuMs = [...sampleCpu(child.pid!).values()].reduce((a, b) => a + b, 0) * 1000;
+  return { child, port, startMs, startCpuMs, dataDir };
 }
 
 async function token(port: number): Promise<string> {
@@ -268,7 +272,7 @@ async function main(): Promise<void> {
   }
   if (ONLY.has('footprint') || ONLY.has('request') || ONLY.has('fanout') || ONLY.has('streams')) {
     const sb = await startSwitchboard();
-    figure('start_to_healthy_ms', sb.startMs, 'ms', { node_flags: shippedNodeFlags() });
+    figure('start_to_healthy_ms', sb.startMs, 'ms', { cpu_ms: sb.startCpuMs, load_average_1m: loadavg()[0], node_flags: shippedNodeFlags() });
     await sleep(3000);
     figure('rss_idle_mb', rssMbOf(sb.child.pid!), 'MB', { node_flags: shippedNodeFlags() });
     const adminToken = await token(sb.port);

@@ -1,6 +1,8 @@
 // Soak: rounds of churn against one running server — NestMTX (Socket.IO) and Rotoclear (ws)
 // clients connecting, asking once and leaving, and MJPEG readers demanding a stream and releasing
-// it — for a fixed time, sampling the server's RSS and V8 heap (GET /api/health) every minute.
+// it — for a fixed time, reporting the server's RSS and V8 heap (GET /api/health) every minute.
+// Heap is read after every round and the minute's lowest reading kept: a single reading lands at a
+// random point between collections and mostly measures garbage not yet collected.
 import { performance } from 'node:perf_hooks';
 import { io as ioClient } from 'socket.io-client';
 import WebSocket from 'ws';
@@ -87,9 +89,16 @@ export async function soak(opts: { port: number; token: string; cameraId: string
   let rounds = 0;
   let connections = 0;
   let failures = 0;
-  const sample = async (minute: number) => {
+  let heapLow = Number.POSITIVE_INFINITY;
+  const reading = async () => {
     const m = await health(opts.port);
-    const s = { minute, rssMb: m.rss_mb, heapMb: m.heap_used_mb, rounds, connections, failures };
+    heapLow = Math.min(heapLow, m.heap_used_mb);
+    return m;
+  };
+  const sample = async (minute: number) => {
+    const m = await reading();
+    const s = { minute, rssMb: m.rss_mb, heapMb: heapLow, rounds, connections, failures };
+    heapLow = Number.POSITIVE_INFINITY;
     samples.push(s);
     opts.onSample(s);
   };
@@ -105,6 +114,7 @@ export async function soak(opts: { port: number; token: string; cameraId: string
     }
     connections += jobs.length;
     rounds++;
+    await reading();
     if (performance.now() >= start + nextMinute * 60_000) {
       await sample(nextMinute);
       nextMinute++;
