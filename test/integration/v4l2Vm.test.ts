@@ -69,11 +69,13 @@ describe.skipIf(skipReason !== null)('V4L2 driver on the vivid kernel driver (qe
     expect(step('integer64')).toEqual({ ours: 2 ** 40 + 7, negative: -5, v4l2ctl: 'integer_64_bits: -5' });
   });
 
-  it('lists formats with discrete frame sizes and switches to 640x480 YUYV', () => {
-    const formats = step<FormatInfo[]>('formats');
+  it('lists formats, frame sizes and frame intervals exactly as v4l2-ctl --list-formats-ext, and switches to 640x480 YUYV', () => {
+    const { ours: formats, v4l2ctl } = step<{ ours: FormatInfo[]; v4l2ctl: string }>('formats');
     const yuyv = formats.find((f) => f.fourcc === 'YUYV');
-    expect(yuyv?.sizes).toContainEqual({ width: 640, height: 480 });
-    expect(yuyv?.sizes).toContainEqual({ width: 1280, height: 720 });
+    expect(yuyv?.sizes.map(({ width, height }) => ({ width, height }))).toContainEqual({ width: 1280, height: 720 });
+    // vivid's webcam: 640x480 offers intervals down to 1/50 s, the largest size only 1/1 and 1/2 s.
+    expect(yuyv?.sizes.find((s) => s.width === 640 && s.height === 480)?.fps).toContain(50);
+    expect(formats.map(({ fourcc, sizes }) => ({ fourcc, sizes }))).toEqual(parseListFormatsExt(v4l2ctl));
     const set = step<{ result: unknown; get: unknown; v4l2ctl: string }>('setFormat');
     expect(set.result).toEqual({ width: 640, height: 480, fourcc: 'YUYV' });
     expect(set.get).toEqual({ width: 640, height: 480, fourcc: 'YUYV' });
@@ -142,3 +144,18 @@ describe.skipIf(skipReason !== null)('V4L2 driver on the vivid kernel driver (qe
     expect(replug.brightness).toBe(128);
   });
 });
+
+/** `v4l2-ctl --list-formats-ext` (discrete sizes and intervals, as vivid reports them) in our shape. */
+function parseListFormatsExt(text: string): { fourcc: string; sizes: { width: number; height: number; fps: number[] }[] }[] {
+  const formats: { fourcc: string; sizes: { width: number; height: number; fps: number[] }[] }[] = [];
+  for (const line of text.split('\n')) {
+    const format = /^\s*\[\d+\]: '(\S+)'/.exec(line);
+    const size = /Size: Discrete (\d+)x(\d+)/.exec(line);
+    const interval = /Interval: Discrete [\d.]+s \(([\d.]+) fps\)/.exec(line);
+    if (format) formats.push({ fourcc: format[1]!, sizes: [] });
+    else if (size) formats.at(-1)!.sizes.push({ width: Number(size[1]), height: Number(size[2]), fps: [] });
+    else if (interval) formats.at(-1)!.sizes.at(-1)!.fps.push(Math.round(Number(interval[1]) * 100) / 100);
+  }
+  for (const f of formats) for (const s of f.sizes) s.fps.sort((a, b) => a - b);
+  return formats;
+}

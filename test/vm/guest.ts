@@ -61,7 +61,7 @@ async function main(): Promise<void> {
   device.setControl(int64, -5);
   report('integer64', { ours: int64Ours, negative: device.getControl(int64), v4l2ctl: v4l2ctl('--get-ctrl', 'integer_64_bits').trim() });
 
-  report('formats', device.listFormats());
+  report('formats', { ours: device.listFormats(), v4l2ctl: v4l2ctl('--list-formats-ext') });
   report('setFormat', { result: device.setFormat({ width: 640, height: 480, fourcc: 'YUYV' }), get: device.getFormat(), v4l2ctl: v4l2ctl('--get-fmt-video') });
 
   report('setFrameRate', { result: device.setFrameRate(15), get: device.getFrameRate(), v4l2ctl: v4l2ctl('--get-parm') });
