@@ -70,12 +70,14 @@ describe.skipIf(skipReason !== null)('V4L2 driver on the vivid kernel driver (qe
   });
 
   it('lists formats, frame sizes and frame intervals exactly as v4l2-ctl --list-formats-ext, and switches to 640x480 YUYV', () => {
-    const { ours: formats, v4l2ctl } = step<{ ours: FormatInfo[]; v4l2ctl: string }>('formats');
-    const yuyv = formats.find((f) => f.fourcc === 'YUYV');
-    expect(yuyv?.sizes.map(({ width, height }) => ({ width, height }))).toContainEqual({ width: 1280, height: 720 });
-    // vivid's webcam: 640x480 offers intervals down to 1/50 s, the largest size only 1/1 and 1/2 s.
-    expect(yuyv?.sizes.find((s) => s.width === 640 && s.height === 480)?.fps).toContain(50);
-    expect(formats.map(({ fourcc, sizes }) => ({ fourcc, sizes }))).toEqual(parseListFormatsExt(v4l2ctl));
+    const formats = step<{ count: number; listedCount: number; differing: string[]; yuyv: FormatInfo }>('formats');
+    expect(formats.count).toBeGreaterThan(5);
+    expect(formats.listedCount).toBe(formats.count);
+    expect(formats.differing).toEqual([]);
+    expect(formats.yuyv.sizes.map(({ width, height }) => ({ width, height }))).toContainEqual({ width: 1280, height: 720 });
+    // vivid's webcam: the smaller sizes offer intervals down to 1/60 s, the largest only 1/1 and 1/2 s.
+    expect(formats.yuyv.sizes.find((s) => s.width === 320 && s.height === 180)?.fps).toContain(60);
+    expect(formats.yuyv.sizes.find((s) => s.width === 3840)?.fps).toEqual([1, 2]);
     const set = step<{ result: unknown; get: unknown; v4l2ctl: string }>('setFormat');
     expect(set.result).toEqual({ width: 640, height: 480, fourcc: 'YUYV' });
     expect(set.get).toEqual({ width: 640, height: 480, fourcc: 'YUYV' });
@@ -145,17 +147,3 @@ describe.skipIf(skipReason !== null)('V4L2 driver on the vivid kernel driver (qe
   });
 });
 
-/** `v4l2-ctl --list-formats-ext` (discrete sizes and intervals, as vivid reports them) in our shape. */
-function parseListFormatsExt(text: string): { fourcc: string; sizes: { width: number; height: number; fps: number[] }[] }[] {
-  const formats: { fourcc: string; sizes: { width: number; height: number; fps: number[] }[] }[] = [];
-  for (const line of text.split('\n')) {
-    const format = /^\s*\[\d+\]: '(\S+)'/.exec(line);
-    const size = /Size: Discrete (\d+)x(\d+)/.exec(line);
-    const interval = /Interval: Discrete [\d.]+s \(([\d.]+) fps\)/.exec(line);
-    if (format) formats.push({ fourcc: format[1]!, sizes: [] });
-    else if (size) formats.at(-1)!.sizes.push({ width: Number(size[1]), height: Number(size[2]), fps: [] });
-    else if (interval) formats.at(-1)!.sizes.at(-1)!.fps.push(Math.round(Number(interval[1]) * 100) / 100);
-  }
-  for (const f of formats) for (const s of f.sizes) s.fps.sort((a, b) => a - b);
-  return formats;
-}
