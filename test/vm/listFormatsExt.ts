@@ -9,10 +9,11 @@ export interface ListedFormat {
 export function parseListFormatsExt(text: string): ListedFormat[] {
   const formats: ListedFormat[] = [];
   for (const line of text.split('\n')) {
-    const format = /^\s*\[\d+\]: '(\S+)'/.exec(line);
+    // The fourcc may hold spaces ('Y16 ', 'Y16 -BE'); the driver trims trailing ones.
+    const format = /^\s*\[\d+\]: '([^']+)'/.exec(line);
     const size = /Size: Discrete (\d+)x(\d+)/.exec(line);
     const interval = /Interval: Discrete [\d.]+s \(([\d.]+) fps\)/.exec(line);
-    if (format) formats.push({ fourcc: format[1]!, sizes: [] });
+    if (format) formats.push({ fourcc: format[1]!.trimEnd(), sizes: [] });
     else if (size) formats.at(-1)?.sizes.push({ width: Number(size[1]), height: Number(size[2]), fps: [] });
     else if (interval) formats.at(-1)?.sizes.at(-1)?.fps.push(Math.round(Number(interval[1]) * 100) / 100);
   }
