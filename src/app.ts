@@ -46,7 +46,7 @@ import { isStorageFault, StorageHealth } from './services/system/storageHealth.j
 import { UsersService } from './services/users/usersService.js';
 import { Database } from './store/database.js';
 import { CameraService } from './camera/cameraService.js';
-import { loadV4l2Driver } from './camera/driverLoader.js';
+import { loadV4l2Driver, videoNodesPresent } from './camera/driverLoader.js';
 import { SimulatedDriver } from './camera/drivers/simulated/simulatedDriver.js';
 import { RotoclearServer } from './protocols/rotoclear/rotoclearServer.js';
 import { IngressSignIn } from './auth/ingress.js';
@@ -187,6 +187,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
     logger: logger.child({ service: 'cameras' }),
     simulated,
     loadV4l2: () => loadV4l2Driver(logger.child({ service: 'cameras' })),
+    v4l2NodesPresent: () => videoNodesPresent(config.cameras.devices),
   });
   modules.register(cameras);
   extensions.push(cameras);

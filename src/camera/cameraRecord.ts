@@ -2,6 +2,7 @@
 // (0–100, booleans, "WxH", fps, 1-based input), null where the device has no such control.
 import type { RangeKey, SwitchKey } from './controlMapping.js';
 import type { Reader } from './demand.js';
+import type { CurrentFormat, FormatInfo } from './driver.js';
 
 export type CameraDriverName = 'v4l2' | 'simulated';
 export type RecordState = 'on' | 'off' | 'pause';
@@ -79,6 +80,10 @@ export interface CameraView {
   controls: CameraControls;
   resolutions: string[];
   fps_options: number[];
+  /** Every pixel format the device offers, each size in it and the frame rates at each size; [] while absent. */
+  formats: FormatInfo[];
+  /** The pixel format and size the device is set to now (e.g. fourcc "MJPG" allows passthrough); null while absent. */
+  format: CurrentFormat | null;
   capabilities: CameraCapabilities;
   record: RecordState;
   jpeg_quality: number;

@@ -34,6 +34,8 @@ export interface CameraServiceDeps {
   simulated: SimulatedDriver;
   /** Resolves to the V4L2 driver, or null where it is missing or cannot load. */
   loadV4l2?: () => Promise<CameraDriver | null>;
+  /** Whether a V4L2 node exists; the driver is loaded on the first scan that finds one. Default: always. */
+  v4l2NodesPresent?: () => boolean;
 }
 
 /** State of the Rotoclear view that belongs to no single camera. Kept in memory: a restart starts at camera 1, pip off. */
@@ -51,6 +53,8 @@ export class CameraService implements ModuleService, Extension {
   private readonly demand: DemandTracker;
   private readonly lastAttachError = new Map<string, string>();
   private v4l2: CameraDriver | null = null;
+  /** Loading the V4L2 driver was tried (it is not retried when it failed to load). */
+  private v4l2Tried = false;
   private view: ViewState = { 'main-camera': 1, 'pip-mode': 'off' };
   private timer: NodeJS.Timeout | null = null;
   private scanning: Promise<void> | null = null;
@@ -70,7 +74,6 @@ export class CameraService implements ModuleService, Extension {
       if (e.event === 'ready') this.ready.add(e.entity);
       else if (e.event === 'notReady') this.ready.delete(e.entity);
     }, ['camera']);
-    if (this.deps.loadV4l2) this.v4l2 = await this.deps.loadV4l2();
     await this.scan();
     this.timer = setInterval(() => void this.scan(), this.deps.config.scan_interval_seconds * 1000);
     this.timer.unref();
@@ -336,6 +339,7 @@ export class CameraService implements ModuleService, Extension {
   }
 
   private async scanOnce(): Promise<void> {
+    await this.loadV4l2WhenNeeded();
     const v4l2Present = this.discoverV4l2();
     if (v4l2Present === null) return;
     for (const info of v4l2Present) {
@@ -359,6 +363,14 @@ export class CameraService implements ModuleService, Extension {
       else if (here && !this.sessions.has(rec.id) && isEnabled(rec)) await this.attach(rec.id);
     }
     this.reportStatus();
+  }
+
+  /** Most installs have no camera node: the driver's FFI runtime is loaded only once one appears. */
+  private async loadV4l2WhenNeeded(): Promise<void> {
+    if (this.v4l2Tried || !this.deps.loadV4l2) return;
+    if (this.deps.v4l2NodesPresent && !this.deps.v4l2NodesPresent()) return;
+    this.v4l2Tried = true;
+    this.v4l2 = await this.deps.loadV4l2();
   }
 
   private discoverV4l2(): DeviceInfo[] | null {
@@ -583,10 +595,10 @@ export class CameraService implements ModuleService, Extension {
 
   private toView(r: CameraRecord): CameraView {
     const session = this.sessions.get(r.id);
-    let extra: Pick<CameraView, 'resolutions' | 'fps_options' | 'capabilities'> = { resolutions: [], fps_options: [], capabilities: NO_CAPABILITIES };
+    let extra: Pick<CameraView, 'resolutions' | 'fps_options' | 'formats' | 'format' | 'capabilities'> = { resolutions: [], fps_options: [], formats: [], format: null, capabilities: NO_CAPABILITIES };
     if (session) {
       try {
-        extra = { resolutions: session.resolutions(), fps_options: session.fpsOptions, capabilities: session.capabilities() };
+        extra = { resolutions: session.resolutions(), fps_options: session.fpsOptions, formats: session.formatList(), format: session.currentFormat(), capabilities: session.capabilities() };
       } catch (err) {
         if (err instanceof CameraDriverError && err.isGone) void this.detach(r.id, `${err.op}: ${err.code}`);
       }

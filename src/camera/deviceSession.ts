@@ -5,9 +5,9 @@ import { validationError } from '../core/errors.js';
 import type { CameraControls, CameraCapabilities, ControlCapability } from './cameraRecord.js';
 import type { ControlsInput } from './cameraSchemas.js';
 import { RANGE_KEYS, SWITCH_KEYS, deviceToPercent, mapControls, percentToDevice, type DeviceMapping, type ImageKey } from './controlMapping.js';
-import type { CameraDevice, ControlInfo, FormatInfo, InputInfo } from './driver.js';
+import type { CameraDevice, ControlInfo, CurrentFormat, FormatInfo, InputInfo } from './driver.js';
 
-/** Integer rates tried to learn which frame rates a device offers (it answers with what it chose). */
+/** Integer rates tried to learn which frame rates a device offers when it cannot enumerate them (it answers with what it chose). */
 const FPS_PROBES = [5, 10, 15, 20, 25, 30, 40, 50, 60];
 
 const capability = (c: ControlInfo): ControlCapability => ({
@@ -27,22 +27,55 @@ export class DeviceSession {
   private readonly controls: ControlInfo[];
   private readonly formats: FormatInfo[];
   private readonly inputs: InputInfo[];
-  fpsOptions: number[] = [];
+  /** Rates learned by probing S_PARM, for devices that do not enumerate frame intervals. */
+  private probedFps: number[] = [];
 
   constructor(readonly device: CameraDevice) {
     this.controls = device.listControls();
     this.mapping = mapControls(this.controls);
     this.formats = device.listFormats();
     this.inputs = device.listInputs();
-    this.fpsOptions = this.probeFps();
+    this.refreshRates();
+  }
+
+  /** What the device offers (VIDIOC_ENUM_FMT / ENUM_FRAMESIZES / ENUM_FRAMEINTERVALS), read once when it was opened. */
+  formatList(): FormatInfo[] {
+    return this.formats;
+  }
+
+  /** The current pixel format and frame size (VIDIOC_G_FMT). */
+  currentFormat(): CurrentFormat {
+    return this.device.getFormat();
   }
 
   /** Sizes offered in the current pixel format. */
   resolutions(): string[] {
-    const fourcc = this.device.getFormat().fourcc;
-    const format = this.formats.find((f) => f.fourcc === fourcc) ?? this.formats[0];
-    const sizes = [...(format?.sizes ?? [])].sort((a, b) => a.width * a.height - b.width * b.height || a.width - b.width);
+    const sizes = [...(this.currentFormatInfo()?.sizes ?? [])].sort((a, b) => a.width * a.height - b.width * b.height || a.width - b.width);
     return [...new Set(sizes.map((s) => sizeKey(s.width, s.height)))];
+  }
+
+  /** Integer rates between 5 and 60 (what clients may choose) offered at the current size. */
+  get fpsOptions(): number[] {
+    const { width, height } = this.device.getFormat();
+    return this.enumeratedFps(width, height) ?? this.probedFps;
+  }
+
+  private currentFormatInfo(): FormatInfo | undefined {
+    const fourcc = this.device.getFormat().fourcc;
+    return this.formats.find((f) => f.fourcc === fourcc) ?? this.formats[0];
+  }
+
+  /** The enumerated choosable rates at a size in the current format; null when the device does not enumerate intervals there. */
+  private enumeratedFps(width: number, height: number): number[] | null {
+    const size = this.currentFormatInfo()?.sizes.find((s) => s.width === width && s.height === height);
+    if (!size?.fps.length) return null;
+    return size.fps.filter((f) => Number.isInteger(f) && f >= 5 && f <= 60);
+  }
+
+  /** Probes rates only where enumeration gives none: probing changes the device's rate back and forth. */
+  private refreshRates(): void {
+    const { width, height } = this.device.getFormat();
+    this.probedFps = this.enumeratedFps(width, height) === null ? this.probeFps() : [];
   }
 
   capabilities(): CameraCapabilities {
@@ -94,6 +127,14 @@ export class DeviceSession {
     if (values.resolution !== undefined && !this.resolutions().includes(values.resolution)) {
       problems.push({ path: `${prefix}.resolution`, message: `Resolution not offered; choose one of ${this.resolutions().join(', ')}` });
     }
+    if (values.fps !== undefined) {
+      const [width, height] = values.resolution?.split('x').map(Number) ?? [this.device.getFormat().width, this.device.getFormat().height];
+      // A size that is not offered is reported above; rates are only checked where the device lists them.
+      const offered = this.enumeratedFps(width!, height!) ?? (values.resolution === undefined && this.probedFps.length ? this.probedFps : null);
+      if (offered && !offered.includes(values.fps)) {
+        problems.push({ path: `${prefix}.fps`, message: `This camera does not offer ${values.fps} fps at ${sizeKey(width!, height!)}; choose one of ${offered.join(', ')}` });
+      }
+    }
     if (values.sensor !== undefined && values.sensor > this.inputs.length) {
       problems.push({ path: `${prefix}.sensor`, message: this.inputs.length ? `Value must be between 1 and ${this.inputs.length}` : 'This camera has no inputs to choose from' });
     }
@@ -127,7 +168,7 @@ export class DeviceSession {
           throw validationError('Invalid camera settings', [{ path: `${prefix}.resolution`, message: `The device chose ${sizeKey(got.width, got.height)} instead` }]);
         }
       }
-      if (values.resolution !== undefined || values.sensor !== undefined) this.fpsOptions = this.probeFps();
+      if (values.resolution !== undefined || values.sensor !== undefined) this.refreshRates();
       if (values.fps !== undefined) {
         const got = dev.setFrameRate(values.fps);
         if (got === null || Math.abs(got - values.fps) > 0.01) {
@@ -154,7 +195,7 @@ export class DeviceSession {
       }
       if (values.resolution !== undefined || values.sensor !== undefined) {
         try {
-          this.fpsOptions = this.probeFps();
+          this.refreshRates();
         } catch {
           // The device is failing; the original error says why.
         }
@@ -177,7 +218,7 @@ export class DeviceSession {
         onError(key, err);
       }
     }
-    this.fpsOptions = this.probeFps();
+    this.refreshRates();
   }
 
   /** Which integer frame rates the device accepts at the current size; the current rate is put back. */

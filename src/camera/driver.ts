@@ -46,12 +46,20 @@ export interface FrameSize {
   height: number;
 }
 
+/** A frame size a format offers, with the frame rates the device offers at it. */
+export interface SizeInfo extends FrameSize {
+  /** Frames per second, ascending (12.5 for an interval of 2/25); empty when the device cannot enumerate them. */
+  fps: number[];
+}
+
 export interface FormatInfo {
   /** FourCC, e.g. "YUYV", "MJPG". */
   fourcc: string;
   description: string;
+  /** True for compressed formats (MJPEG, H.264): V4L2_FMT_FLAG_COMPRESSED. */
+  compressed: boolean;
   /** Discrete sizes; for stepwise/continuous devices a representative list of common sizes within range. */
-  sizes: FrameSize[];
+  sizes: SizeInfo[];
 }
 
 export interface CurrentFormat extends FrameSize {

@@ -1,5 +1,6 @@
 // Loads the V4L2 driver if this build has it and it can run here (koffi loads, we are on Linux).
 // It is imported dynamically so that a machine where it cannot load still runs on simulated cameras.
+import { existsSync, readdirSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { CameraDriver } from './driver.js';
 
@@ -28,5 +29,18 @@ export async function loadV4l2Driver(logger: Logger, specifier = V4L2_MODULE): P
   } catch (err) {
     logger.warn({ module: specifier, reason: (err as Error).message }, 'V4L2 driver not available; using simulated cameras only');
     return null;
+  }
+}
+
+/**
+ * Whether a V4L2 node exists to open: one of `devices` when configured, else any /dev/videoN. The
+ * driver (koffi, an FFI runtime of several MB) is only loaded once this is true.
+ */
+export function videoNodesPresent(devices: readonly string[], devDir = '/dev'): boolean {
+  if (devices.length) return devices.some((path) => existsSync(path));
+  try {
+    return readdirSync(devDir).some((name) => /^video\d+$/.test(name));
+  } catch {
+    return false;
   }
 }

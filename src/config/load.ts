@@ -2,7 +2,7 @@
 // (only under the Supervisor) < SWITCHBOARD_* environment variables.
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { parse as parseYaml } from 'yaml';
+import { yamlLib } from '../core/lazyYaml.js';
 import { z } from 'zod';
 import { configSchema, type Config } from './schema.js';
 
@@ -112,7 +112,7 @@ function readYamlFile(path: string): Plain {
   if (!existsSync(path)) throw new ConfigError(`config file ${path}: not found`, [{ key: 'config', problem: 'file not found' }]);
   let parsed: unknown;
   try {
-    parsed = parseYaml(readFileSync(path, 'utf8'));
+    parsed = yamlLib().parse(readFileSync(path, 'utf8'));
   } catch (err) {
     throw new ConfigError(`config file ${path}: invalid YAML: ${(err as Error).message}`, [{ key: 'config', problem: 'invalid YAML' }]);
   }

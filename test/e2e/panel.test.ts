@@ -101,6 +101,8 @@ describe.skipIf(!hasChromium)(TITLE, () => {
     const card = page.locator('article.camera').first();
     await card.waitFor();
     await expect.poll(() => card.locator('.badge', { hasText: 'Main' }).count()).toBe(1);
+    expect(await card.locator('[data-fact="format"]').textContent()).toBe('YUYV 640x360');
+    expect(await card.locator('[data-fact="formats"]').textContent()).toBe('YUYV, UYVY, NV12, RGB3, GREY');
 
     state = new StateClient(`ws://127.0.0.1:${app.port}/api/v1`, await app.login());
     await expect.poll(() => state!.saw((m) => m.authenticated === true)).toBe(true);

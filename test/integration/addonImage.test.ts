@@ -384,7 +384,7 @@ describe('the add-on image, built and started without Docker', () => {
       expect(statSync(f).mode & 0o111, `${f} is executable`).not.toBe(0);
       expect(spawnSync('bash', ['-n', f]).status, `${f} parses`).toBe(0);
     }
-    const entry = /\bnode (\/\S+\.js)/.exec(readFileSync(runScript, 'utf8'))?.[1];
+    const entry = /\bnode (?:--\S+ )*(\/\S+\.js)/.exec(readFileSync(runScript, 'utf8'))?.[1];
     expect(entry).toBe('/app/dist/main.js');
     expect(existsSync(join(image.runtime.root, entry!))).toBe(true);
     expect(Number(image.runtime.env.S6_SERVICES_GRACETIME)).toBeGreaterThanOrEqual(8000);

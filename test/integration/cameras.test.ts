@@ -2,6 +2,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { io } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CID } from '../../src/camera/controlMapping.js';
 import { startTestApp, type TestApp } from '../helpers/testApp.js';
@@ -70,6 +71,28 @@ describe('cameras module over HTTP', () => {
     expect(unsupported.body.error?.details).toEqual([{ path: 'payload.controls.sharpness', message: 'This camera has no such control' }]);
     expect((await call('PUT', `/api/cameras/${id}`, user, { slot: 3 })).status).toBe(422);
     expect((await call('PUT', `/api/cameras/${id}`, user, { light_entity: 'switch.x' })).status).toBe(422);
+    expect((await call('GET', `/api/cameras/${id}`, viewer)).body).toEqual(before);
+  });
+
+  it('shows the formats, sizes and frame rates the device offers, and refuses a rate the size lacks over HTTP and NestMTX', async () => {
+    const cam = (await call('GET', '/api/cameras', viewer)).body.items![0]!;
+    const id = String(cam.id);
+    expect(cam.format).toEqual({ fourcc: 'YUYV', width: 640, height: 360 });
+    const formats = cam.formats as { fourcc: string; compressed: boolean; sizes: { width: number; height: number; fps: number[] }[] }[];
+    expect(formats[0]).toMatchObject({ fourcc: 'YUYV', compressed: false });
+    expect(formats[0]!.sizes.find((s) => s.width === 1920)?.fps).toEqual([1, 2, 4, 5]);
+    const before = (await call('GET', `/api/cameras/${id}`, viewer)).body;
+    const bad = await call('PUT', `/api/cameras/${id}`, user, { controls: { resolution: '1920x1080', fps: 30 } });
+    expect(bad.status).toBe(422);
+    expect(bad.body.error?.details).toEqual([{ path: 'payload.controls.fps', message: 'This camera does not offer 30 fps at 1920x1080; choose one of 5' }]);
+    const socket = io(t.url, { auth: { token: user }, transports: ['websocket'] });
+    try {
+      const reply = new Promise<{ error?: { message: string; details: unknown[] } }>((resolve) => socket.once('fps-req', resolve));
+      socket.emit('request', { requestId: 'fps-req', command: 'update', module: 'cameras', entity: id, payload: { controls: { fps: 60 } } });
+      expect((await reply).error).toEqual({ message: 'Invalid camera settings', details: [{ path: 'payload.controls.fps', message: 'This camera does not offer 60 fps at 640x360; choose one of 5, 10, 15, 25, 30, 40' }] });
+    } finally {
+      socket.disconnect();
+    }
     expect((await call('GET', `/api/cameras/${id}`, viewer)).body).toEqual(before);
   });
 

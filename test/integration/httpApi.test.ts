@@ -234,6 +234,6 @@ describe('health', () => {
   it('answers without auth', async () => {
     const r = await call('GET', '/api/health');
     expect(r.status).toBe(200);
-    expect(r.json).toMatchObject({ status: expect.stringMatching(/ok|degraded/), version: expect.any(String), uptime: expect.any(Number), components: expect.any(Object) });
+    expect(r.json).toMatchObject({ status: expect.stringMatching(/ok|degraded/), version: expect.any(String), uptime: expect.any(Number), components: expect.any(Object), memory: { rss_mb: expect.any(Number), heap_used_mb: expect.any(Number) } });
   });
 });

@@ -69,11 +69,15 @@ describe.skipIf(skipReason !== null)('V4L2 driver on the vivid kernel driver (qe
     expect(step('integer64')).toEqual({ ours: 2 ** 40 + 7, negative: -5, v4l2ctl: 'integer_64_bits: -5' });
   });
 
-  it('lists formats with discrete frame sizes and switches to 640x480 YUYV', () => {
-    const formats = step<FormatInfo[]>('formats');
-    const yuyv = formats.find((f) => f.fourcc === 'YUYV');
-    expect(yuyv?.sizes).toContainEqual({ width: 640, height: 480 });
-    expect(yuyv?.sizes).toContainEqual({ width: 1280, height: 720 });
+  it('lists formats, frame sizes and frame intervals exactly as v4l2-ctl --list-formats-ext, and switches to 640x480 YUYV', () => {
+    const formats = step<{ count: number; listedCount: number; differing: string[]; yuyv: FormatInfo }>('formats');
+    expect(formats.count).toBeGreaterThan(5);
+    expect(formats.listedCount).toBe(formats.count);
+    expect(formats.differing).toEqual([]);
+    expect(formats.yuyv.sizes.map(({ width, height }) => ({ width, height }))).toContainEqual({ width: 1280, height: 720 });
+    // vivid's webcam: the smaller sizes offer intervals down to 1/60 s, the largest only 1/1 and 1/2 s.
+    expect(formats.yuyv.sizes.find((s) => s.width === 320 && s.height === 180)?.fps).toContain(60);
+    expect(formats.yuyv.sizes.find((s) => s.width === 3840)?.fps).toEqual([1, 2]);
     const set = step<{ result: unknown; get: unknown; v4l2ctl: string }>('setFormat');
     expect(set.result).toEqual({ width: 640, height: 480, fourcc: 'YUYV' });
     expect(set.get).toEqual({ width: 640, height: 480, fourcc: 'YUYV' });
@@ -142,3 +146,4 @@ describe.skipIf(skipReason !== null)('V4L2 driver on the vivid kernel driver (qe
     expect(replug.brightness).toBe(128);
   });
 });
+

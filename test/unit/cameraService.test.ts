@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { SYSTEM_ACTOR, type Actor } from '../../src/auth/records.js';
 import { CameraService } from '../../src/camera/cameraService.js';
 import { CID } from '../../src/camera/controlMapping.js';
+import { videoNodesPresent } from '../../src/camera/driverLoader.js';
 import { CameraDriverError, type CameraDevice, type CameraDriver } from '../../src/camera/driver.js';
 import { SimulatedDriver } from '../../src/camera/drivers/simulated/simulatedDriver.js';
 import { camerasSchema } from '../../src/config/schema.js';
@@ -34,7 +35,7 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function setup(cameras: Record<string, unknown> = { simulated: 'always' }, v4l2: CameraDriver | null = null) {
+async function setup(cameras: Record<string, unknown> = { simulated: 'always' }, v4l2: CameraDriver | null = null, extra: { v4l2NodesPresent?: () => boolean; loads?: string[] } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'switchboard-cameras-'));
   const db = Database.inDir(dir);
   await db.open();
@@ -42,7 +43,7 @@ async function setup(cameras: Record<string, unknown> = { simulated: 'always' },
   const events: DomainEvent[] = [];
   bus.subscribe((e) => events.push(e), ['camera']);
   const simulated = new SimulatedDriver();
-  const service = new CameraService({ cameras: db.collection('cameras'), bus, config: camerasSchema.parse(cameras), logger, simulated, loadV4l2: async () => v4l2 });
+  const service = new CameraService({ cameras: db.collection('cameras'), bus, config: camerasSchema.parse(cameras), logger, simulated, loadV4l2: async () => (extra.loads?.push('v4l2'), v4l2), v4l2NodesPresent: extra.v4l2NodesPresent });
   await service.start();
   cleanups.push(async () => {
     await service.stop();
@@ -125,6 +126,56 @@ describe('camera service', () => {
     expect(dev.getControl(CID.BRIGHTNESS)).toBe(128);
     expect(db.collection('cameras').get(id)).toEqual(before);
     expect(events).toEqual([]);
+  });
+
+  it('exposes the formats, sizes and frame rates the device enumerates, and the current format', async () => {
+    const { service, first } = await setup();
+    const cam = first();
+    expect(cam.format).toEqual({ fourcc: 'YUYV', width: 640, height: 360 });
+    expect(cam.formats.map((f) => f.fourcc)).toEqual(['YUYV', 'UYVY', 'NV12', 'RGB3', 'GREY']);
+    const yuyv = cam.formats[0]!;
+    expect(yuyv).toMatchObject({ description: 'YUYV 4:2:2', compressed: false });
+    // vivid: the largest sizes offer only the slowest intervals.
+    expect(yuyv.sizes.find((s) => s.width === 640 && s.height === 360)?.fps).toEqual([1, 2, 4, 5, 10, 12.5, 15, 25, 30, 40]);
+    expect(yuyv.sizes.find((s) => s.width === 3840)?.fps).toEqual([1, 2]);
+    const view = await service.setControls(USER, cam.id, { resolution: '1280x720' });
+    expect(view.format).toEqual({ fourcc: 'YUYV', width: 1280, height: 720 });
+    expect(view.fps_options).toEqual([5, 10]);
+    const viewer = await service.read(VIEWER, cam.id);
+    expect(viewer.formats).toEqual(cam.formats);
+  });
+
+  it('checks a frame rate against the intervals of the requested size before touching the device', async () => {
+    const { service, first, simulated, events } = await setup();
+    const id = first().id;
+    const dev = simulated.open(first().device);
+    events.length = 0;
+    const offered = await appError(service.setControls(USER, id, { fps: 60 }));
+    expect(offered.kind).toBe('validation');
+    expect(offered.details).toEqual([{ path: 'controls.fps', message: 'This camera does not offer 60 fps at 640x360; choose one of 5, 10, 15, 25, 30, 40' }]);
+    const atNewSize = await appError(service.setControls(USER, id, { resolution: '320x180', fps: 12, brightness: 0 }));
+    expect(atNewSize.details).toEqual([{ path: 'controls.fps', message: 'This camera does not offer 12 fps at 320x180; choose one of 5, 10, 15, 25, 30, 40, 50, 60' }]);
+    expect([dev.getFormat().width, dev.getFrameRate(), dev.getControl(CID.BRIGHTNESS)]).toEqual([640, 30, 128]);
+    expect(events).toEqual([]);
+    await service.setControls(USER, id, { resolution: '320x180', fps: 60 });
+    expect([dev.getFormat().width, dev.getFrameRate()]).toEqual([320, 60]);
+  });
+
+  it('probes frame rates where the device cannot enumerate intervals', async () => {
+    // A vivid-like device whose driver answers ENUM_FRAMEINTERVALS with ENOTTY: sizes come with no rates.
+    class NoIntervals extends PluggableV4l2 {
+      override open(path: string): CameraDevice {
+        const dev = this.devices.open(path);
+        return Object.assign(Object.create(dev) as CameraDevice, { listFormats: () => dev.listFormats().map((f) => ({ ...f, sizes: f.sizes.map((s) => ({ ...s, fps: [] })) })) });
+      }
+    }
+    const v4l2 = new NoIntervals();
+    v4l2.devices.add('/dev/video0');
+    const { service, first } = await setup({ simulated: 'auto' }, v4l2);
+    expect(first().formats[0]?.sizes[0]?.fps).toEqual([]);
+    expect(first().fps_options).toEqual([5, 10, 15, 25, 30, 40]);
+    const err = await appError(service.setControls(USER, first().id, { fps: 60 }));
+    expect(err.details[0]).toMatchObject({ path: 'controls.fps', message: expect.stringContaining('does not offer 60 fps at 640x360') });
   });
 
   it('checks roles: viewers read, users change settings, admins create and delete', async () => {
@@ -220,6 +271,34 @@ describe('camera discovery and hot-plug', () => {
     const never = await setup({ simulated: 'never' }, null);
     expect(never.service.all()).toEqual([]);
     expect((await appError(never.service.create(SYSTEM_ACTOR, { driver: 'simulated' }))).details[0]?.message).toContain('cameras.simulated: never');
+  });
+
+  it('loads the V4L2 driver only once a video node exists, then finds its camera', async () => {
+    const v4l2 = new PluggableV4l2();
+    v4l2.devices.add('/dev/video0');
+    let nodes = false;
+    const loads: string[] = [];
+    const { service } = await setup({ simulated: 'auto' }, v4l2, { v4l2NodesPresent: () => nodes, loads });
+    expect(loads).toEqual([]);
+    expect(service.all().map((c) => [c.driver, c.exists])).toEqual([['simulated', true]]);
+    nodes = true;
+    await service.scan();
+    await service.scan();
+    expect(loads).toEqual(['v4l2']);
+    expect(service.all().map((c) => [c.driver, c.device, c.exists])).toEqual([['simulated', 'simulated:0', false], ['v4l2', '/dev/video0', true]]);
+  });
+
+  it('sees video nodes in a device folder, or the configured device paths', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'switchboard-dev-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    expect(videoNodesPresent([], dir)).toBe(false);
+    writeFileSync(join(dir, 'video-not-a-node'), '');
+    expect(videoNodesPresent([], dir)).toBe(false);
+    writeFileSync(join(dir, 'video3'), '');
+    expect(videoNodesPresent([], dir)).toBe(true);
+    expect(videoNodesPresent([join(dir, 'video9')], dir)).toBe(false);
+    expect(videoNodesPresent([join(dir, 'video3')], dir)).toBe(true);
+    expect(videoNodesPresent([], join(dir, 'missing'))).toBe(false);
   });
 
   it('only uses the configured devices when cameras.devices is set', async () => {

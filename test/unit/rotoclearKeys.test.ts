@@ -73,7 +73,7 @@ describe('Rotoclear key table', () => {
     { key: 'cam1-sensor', ok: [[4, 4], [1, 1]], bad: [[0, invalid('cam1-sensor', 'Value must be a sensor number (1, 2, ...)')], [5, invalid('cam1-sensor', 'Value must be between 1 and 4')]] },
     { key: 'cam2-sensor', ok: [[2, 2]], bad: [[1.5, invalid('cam2-sensor', 'Value must be a sensor number (1, 2, ...)')]] },
     { key: 'resolution', ok: [['640x480', '640x480'], ['640x360', '640x360']], bad: [['800x600', invalid('resolution', 'Resolution not offered; choose one of 320x180, 640x360, 640x480, 1280x720, 1920x1080, 3840x2160')], [1080, invalid('resolution', 'Value must be a resolution like "1920x1080"')]] },
-    { key: 'fps', ok: [[15, 15], [30, 30]], bad: [[61, invalid('fps', 'Value must be an integer between 5 and 60')], [20, invalid('fps', 'This camera does not offer 20 fps at 640x360; offered: 5, 10, 15, 25, 30, 40')]] },
+    { key: 'fps', ok: [[15, 15], [30, 30]], bad: [[61, invalid('fps', 'Value must be an integer between 5 and 60')], [20, invalid('fps', 'This camera does not offer 20 fps at 640x360; choose one of 5, 10, 15, 25, 30, 40')]] },
     { key: 'pip-mode', ok: [['pip', 'pip'], ['off', 'off']], bad: [['', invalid('pip-mode', 'Value must be a mode name (letters, digits, - or _, up to 32 characters)')], [true, invalid('pip-mode', 'Value must be a mode name')]] },
     { key: 'brightness', ok: [[0, 0], [100, 100], [75, 75]], bad: [[150, invalid('brightness', 'Value must be between 0 and 100')], [-1, invalid('brightness', 'Value must be between 0 and 100')], ['75', invalid('brightness', 'Value must be an integer between 0 and 100')]] },
     { key: 'contrast', ok: [[60, 60]], bad: [[100.5, invalid('contrast', 'Value must be an integer between 0 and 100')]] },

@@ -76,6 +76,9 @@ describe('v4l2 helpers', () => {
     expect(stringToFourcc('YUYV')).toBe(0x56595559);
     expect(stringToFourcc('MJPG')).toBe(0x47504a4d);
     expect(fourccToString(stringToFourcc('Y10'))).toBe('Y10');
+    // Big-endian variants (bit 31) read as v4l2-ctl prints them.
+    expect(fourccToString(0xa0363159)).toBe('Y16 -BE');
+    expect(stringToFourcc('Y16 -BE')).toBe(0xa0363159);
   });
 
   it('picks the capture buffer type from device_caps when present', () => {

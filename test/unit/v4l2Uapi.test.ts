@@ -4,6 +4,7 @@ import koffi from 'koffi';
 import { describe, expect, it } from 'vitest';
 import * as uapi from '../../src/camera/drivers/v4l2/uapi.js';
 import { VIDIOC, ioc } from '../../src/camera/drivers/v4l2/uapi.js';
+import { intervalToFps, stepwiseFps } from '../../src/camera/drivers/v4l2/v4l2Device.js';
 
 describe.runIf(process.arch === 'x64' || process.arch === 'arm64')('V4L2 UAPI layouts (LP64)', () => {
   it.each([
@@ -16,6 +17,8 @@ describe.runIf(process.arch === 'x64' || process.arch === 'arm64')('V4L2 UAPI la
     ['v4l2_control', uapi.v4l2_control, 8],
     ['v4l2_fmtdesc', uapi.v4l2_fmtdesc, 64],
     ['v4l2_frmsizeenum', uapi.v4l2_frmsizeenum, 44],
+    ['v4l2_frmival_stepwise', uapi.v4l2_frmival_stepwise, 24],
+    ['v4l2_frmivalenum', uapi.v4l2_frmivalenum, 52],
     ['v4l2_pix_format', uapi.v4l2_pix_format, 48],
     ['v4l2_format', uapi.v4l2_format, 208],
     ['v4l2_captureparm', uapi.v4l2_captureparm, 40],
@@ -37,6 +40,8 @@ describe.runIf(process.arch === 'x64' || process.arch === 'arm64')('V4L2 UAPI la
     [uapi.v4l2_control, { id: 0, value: 4 }],
     [uapi.v4l2_fmtdesc, { index: 0, type: 4, flags: 8, description: 12, pixelformat: 44, mbus_code: 48, reserved: 52 }],
     [uapi.v4l2_frmsizeenum, { index: 0, pixel_format: 4, type: 8, u: 12, reserved: 36 }],
+    [uapi.v4l2_frmivalenum, { index: 0, pixel_format: 4, width: 8, height: 12, type: 16, u: 20, reserved: 44 }],
+    [uapi.v4l2_frmival_stepwise, { min: 0, max: 8, step: 16 }],
     [uapi.v4l2_frmsize_stepwise, { min_width: 0, max_width: 4, step_width: 8, min_height: 12, max_height: 16, step_height: 20 }],
     [uapi.v4l2_pix_format, { width: 0, height: 4, pixelformat: 8, field: 12, bytesperline: 16, sizeimage: 20, colorspace: 24, priv: 28, flags: 32, enc: 36, quantization: 40, xfer_func: 44 }],
     // the fmt union is pointer-aligned (v4l2_window holds pointers): 4 bytes of padding after type.
@@ -74,6 +79,7 @@ describe.runIf(process.arch === 'x64' || process.arch === 'arm64')('V4L2 UAPI la
       G_EXT_CTRLS: 0xc0205647,
       S_EXT_CTRLS: 0xc0205648,
       ENUM_FRAMESIZES: 0xc02c564a,
+      ENUM_FRAMEINTERVALS: 0xc034564b,
       QUERY_EXT_CTRL: 0xc0e85667,
     });
   });
@@ -85,5 +91,23 @@ describe('_IOC encoding', () => {
     expect(ioc(1, 'V', 1, 4)).toBe(0x40045601);
     expect(ioc(2, 'V', 0xff, 0x3fff)).toBe(0xbfff56ff);
     expect(ioc(3, 'V', 0, 0)).toBe(0xc0005600);
+  });
+});
+
+describe('frame intervals as frame rates', () => {
+  it('turns discrete intervals into frames per second to 1/100', () => {
+    expect(intervalToFps({ numerator: 1, denominator: 30 })).toBe(30);
+    expect(intervalToFps({ numerator: 2, denominator: 25 })).toBe(12.5);
+    expect(intervalToFps({ numerator: 1001, denominator: 30000 })).toBe(29.97);
+    expect(intervalToFps({ numerator: 0, denominator: 30 })).toBeNull();
+  });
+
+  it('offers the common rates inside a stepwise or continuous interval range', () => {
+    const fract = (numerator: number, denominator: number) => ({ numerator, denominator });
+    // 1/30 s .. 1/5 s in steps of 1/30 s: intervals 1/30, 2/30 (15 fps), 3/30 (10 fps), 6/30 (5 fps).
+    expect(stepwiseFps({ min: fract(1, 30), max: fract(1, 5), step: fract(1, 30) }, false)).toEqual([5, 10, 15, 30]);
+    expect(stepwiseFps({ min: fract(1, 30), max: fract(1, 5), step: fract(1, 30) }, true)).toEqual([5, 10, 15, 20, 24, 25, 30]);
+    expect(stepwiseFps({ min: fract(1, 60), max: fract(1, 1), step: fract(1, 1) }, true)).toEqual([5, 10, 15, 20, 24, 25, 30, 50, 60]);
+    expect(stepwiseFps({ min: fract(0, 0), max: fract(1, 1), step: fract(1, 1) }, true)).toEqual([]);
   });
 });

@@ -11,6 +11,7 @@ import { V4l2Driver } from '../../src/camera/drivers/v4l2/v4l2Driver.js';
 import { camerasSchema } from '../../src/config/schema.js';
 import { EventBus } from '../../src/core/eventBus.js';
 import { Database } from '../../src/store/database.js';
+import { parseListFormatsExt } from './listFormatsExt.js';
 
 const DEVICE = '/dev/video0';
 
@@ -61,7 +62,16 @@ async function main(): Promise<void> {
   device.setControl(int64, -5);
   report('integer64', { ours: int64Ours, negative: device.getControl(int64), v4l2ctl: v4l2ctl('--get-ctrl', 'integer_64_bits').trim() });
 
-  report('formats', device.listFormats());
+  // Compared here, not on the host: vivid lists dozens of formats, too much text for the serial console.
+  const formats = device.listFormats();
+  const listed = parseListFormatsExt(v4l2ctl('--list-formats-ext'));
+  const ours = formats.map(({ fourcc, sizes }) => ({ fourcc, sizes }));
+  report('formats', {
+    count: formats.length,
+    listedCount: listed.length,
+    differing: ours.filter((f, i) => JSON.stringify(f) !== JSON.stringify(listed[i])).map((f) => f.fourcc),
+    yuyv: formats.find((f) => f.fourcc === 'YUYV'),
+  });
   report('setFormat', { result: device.setFormat({ width: 640, height: 480, fourcc: 'YUYV' }), get: device.getFormat(), v4l2ctl: v4l2ctl('--get-fmt-video') });
 
   report('setFrameRate', { result: device.setFrameRate(15), get: device.getFrameRate(), v4l2ctl: v4l2ctl('--get-parm') });

@@ -1,6 +1,6 @@
 // Containerlab-style topology YAML: parsed with the yaml package and checked, with every problem
 // reported by its path. Keys containerlab knows and we do not use are kept for the containerlab CLI.
-import { parseDocument } from 'yaml';
+import { yamlLib } from '../../core/lazyYaml.js';
 import { z } from 'zod';
 import { validationError, type ErrorDetail } from '../../core/errors.js';
 import { unsafeInputProblems, zodDetails } from '../../core/validation.js';
@@ -69,7 +69,7 @@ export interface Topology {
 export function parseTopology(text: unknown, path = 'payload.topology'): Topology {
   if (typeof text !== 'string' || !text.trim()) throw validationError('Invalid topology', [{ path, message: 'must be a non-empty YAML string' }]);
   if (text.length > MAX_TOPOLOGY_LENGTH) throw validationError('Invalid topology', [{ path, message: `must be at most ${MAX_TOPOLOGY_LENGTH} characters` }]);
-  const doc = parseDocument(text, { uniqueKeys: true });
+  const doc = yamlLib().parseDocument(text, { uniqueKeys: true });
   if (doc.errors.length) {
     throw validationError(
       'Invalid topology',

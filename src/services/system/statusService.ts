@@ -18,6 +18,8 @@ export interface Health {
   uptime: number;
   components: Record<string, ComponentStatus>;
   clients: Record<string, number>;
+  /** The process's resident set and V8 heap in MB: what the soak bench and operators watch for growth. */
+  memory: { rss_mb: number; heap_used_mb: number };
 }
 
 export class StatusService {
@@ -54,9 +56,12 @@ export class StatusService {
       uptime: Math.round((Date.now() - this.startedAt) / 1000),
       components,
       clients: Object.fromEntries(this.clients),
+      memory: { rss_mb: toMb(process.memoryUsage.rss()), heap_used_mb: toMb(process.memoryUsage().heapUsed) },
     };
   }
 }
+
+const toMb = (bytes: number) => Math.round((bytes / 1048576) * 10) / 10;
 
 /** `health` as a module: list and read both answer the health object. */
 export class HealthModule implements ModuleService {

@@ -43,6 +43,8 @@ interface CameraView {
   resolutions: string[];
   fps_options: number[];
   capabilities: { inputs?: { sensor: number; name: string }[] };
+  formats?: { fourcc: string; description: string; compressed: boolean }[];
+  format?: { fourcc: string; width: number; height: number } | null;
   record: 'on' | 'off' | 'pause';
   last_snap_at: string | null;
   demanded: boolean;
@@ -186,6 +188,10 @@ class CameraCard {
       h('dd', {}, cam.record === 'on' ? 'Recording' : cam.record === 'pause' ? 'Paused' : 'Off'),
       h('dt', {}, 'Last saved snapshot'),
       h('dd', {}, since(cam.last_snap_at)),
+      h('dt', {}, 'Pixel format'),
+      h('dd', { 'data-fact': 'format' }, cam.format ? `${cam.format.fourcc} ${cam.format.width}x${cam.format.height}` : '—'),
+      h('dt', {}, 'Device offers'),
+      h('dd', { 'data-fact': 'formats' }, (cam.formats ?? []).map((f) => `${f.fourcc}${f.compressed ? ' (compressed)' : ''}`).join(', ') || '—'),
     );
     this.light.checked = cam.light;
     this.enabled.checked = cam.enabled;

@@ -101,7 +101,8 @@ class SimulatedDevice implements CameraDevice {
 
   listFormats(): FormatInfo[] {
     this.check('VIDIOC_ENUM_FMT');
-    return VIVID_FORMATS.map((f) => ({ ...f, sizes: VIVID_WEBCAM_SIZES.map((s) => ({ ...s })) }));
+    // vivid offers every webcam size and the same intervals in each of its (uncompressed) formats.
+    return VIVID_FORMATS.map((f) => ({ ...f, compressed: false, sizes: VIVID_WEBCAM_SIZES.map((s) => ({ ...s, fps: simulatedFrameRates(s) })) }));
   }
 
   getFormat(): CurrentFormat {

@@ -31,14 +31,19 @@ export function toNumber(value: number | bigint): number {
   return Number(value);
 }
 
+/** Bit 31 marks the big-endian variant of a format; v4l2-ctl prints it as a "-BE" suffix ("Y16 -BE"). */
+const FOURCC_BE = 0x80000000;
+
 export function fourccToString(code: number): string {
-  const chars = [code & 0xff, (code >>> 8) & 0xff, (code >>> 16) & 0xff, (code >>> 24) & 0x7f];
-  return String.fromCharCode(...chars).trimEnd();
+  const chars = String.fromCharCode(code & 0xff, (code >>> 8) & 0xff, (code >>> 16) & 0xff, (code >>> 24) & 0x7f);
+  return (code & FOURCC_BE) !== 0 ? `${chars}-BE` : chars.trimEnd();
 }
 
 export function stringToFourcc(fourcc: string): number {
-  const padded = fourcc.padEnd(4, ' ');
-  return (padded.charCodeAt(0) | (padded.charCodeAt(1) << 8) | (padded.charCodeAt(2) << 16) | (padded.charCodeAt(3) << 24)) >>> 0;
+  const bigEndian = fourcc.endsWith('-BE');
+  const padded = (bigEndian ? fourcc.slice(0, -3) : fourcc).padEnd(4, ' ');
+  const code = padded.charCodeAt(0) | (padded.charCodeAt(1) << 8) | (padded.charCodeAt(2) << 16) | (padded.charCodeAt(3) << 24);
+  return (bigEndian ? code | FOURCC_BE : code) >>> 0;
 }
 
 /** v4l2-ctl's control key: lowercase alphanumerics, each run of other characters one '_', none at the ends. */

@@ -103,6 +103,20 @@ export const v4l2_frmsizeenum = koffi.struct({
   reserved: u32s(2),
 });
 
+export const v4l2_fract = koffi.struct({ numerator: u32, denominator: u32 });
+
+export const v4l2_frmival_stepwise = koffi.struct({ min: v4l2_fract, max: v4l2_fract, step: v4l2_fract });
+
+export const v4l2_frmivalenum = koffi.struct({
+  index: u32,
+  pixel_format: u32,
+  width: u32,
+  height: u32,
+  type: u32,
+  u: koffi.union({ discrete: v4l2_fract, stepwise: v4l2_frmival_stepwise }),
+  reserved: u32s(2),
+});
+
 // v4l2_pix_format_mplane starts with the same width/height/pixelformat, so one view serves both.
 export const v4l2_pix_format = koffi.struct({
   width: u32,
@@ -125,8 +139,6 @@ export const v4l2_format = koffi.struct({
   type: u32,
   fmt: koffi.union({ pix: v4l2_pix_format, raw_data: koffi.array('uint8_t', 200), align: 'void *' }),
 });
-
-export const v4l2_fract = koffi.struct({ numerator: u32, denominator: u32 });
 
 export const v4l2_captureparm = koffi.struct({
   capability: u32,
@@ -182,6 +194,7 @@ export const VIDIOC = {
   G_EXT_CTRLS: iowr(71, koffi.sizeof(v4l2_ext_controls)),
   S_EXT_CTRLS: iowr(72, koffi.sizeof(v4l2_ext_controls)),
   ENUM_FRAMESIZES: iowr(74, koffi.sizeof(v4l2_frmsizeenum)),
+  ENUM_FRAMEINTERVALS: iowr(75, koffi.sizeof(v4l2_frmivalenum)),
   QUERY_EXT_CTRL: iowr(103, koffi.sizeof(v4l2_query_ext_ctrl)),
 } as const;
 
@@ -225,5 +238,9 @@ export const CTRL_TYPE = {
 } as const;
 
 export const FRMSIZE_TYPE = { DISCRETE: 1, CONTINUOUS: 2, STEPWISE: 3 } as const;
+export const FRMIVAL_TYPE = { DISCRETE: 1, CONTINUOUS: 2, STEPWISE: 3 } as const;
+
+/** v4l2_fmtdesc.flags */
+export const V4L2_FMT_FLAG_COMPRESSED = 0x0001;
 
 export const INPUT_TYPE = { TUNER: 1, CAMERA: 2, TOUCH: 3 } as const;

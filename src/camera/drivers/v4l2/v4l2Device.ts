@@ -13,12 +13,14 @@ import {
   type FrameSize,
   type InputInfo,
   type MenuItem,
+  type SizeInfo,
 } from '../../driver.js';
 import { closeDevice, ERRNO, errnoError, ioctl, openDevice } from './libc.js';
 import { controlKey, decodeAt, decodeStruct, encodeAt, encodeStruct, fourccToString, stringToFourcc, toNumber } from './structs.js';
 import {
   CTRL_FLAG,
   CTRL_TYPE,
+  FRMIVAL_TYPE,
   FRMSIZE_TYPE,
   INPUT_TYPE,
   V4L2_BUF_TYPE_VIDEO_CAPTURE,
@@ -29,6 +31,7 @@ import {
   V4L2_CAP_VIDEO_CAPTURE_MPLANE,
   V4L2_CTRL_FLAG_NEXT_CTRL,
   V4L2_CTRL_WHICH_CUR_VAL,
+  V4L2_FMT_FLAG_COMPRESSED,
   VIDIOC,
   v4l2_capability,
   v4l2_control,
@@ -40,6 +43,8 @@ import {
   v4l2_frmsizeenum,
   v4l2_frmsize_discrete,
   v4l2_frmsize_stepwise,
+  v4l2_frmival_stepwise,
+  v4l2_frmivalenum,
   v4l2_input,
   v4l2_pix_format,
   v4l2_querymenu,
@@ -83,11 +88,42 @@ interface Fract {
   denominator: number;
 }
 
+interface IntervalRange {
+  min: Fract;
+  max: Fract;
+  step: Fract;
+}
+
 /** Sizes offered for stepwise/continuous devices, filtered to the device's range and step. */
 const COMMON_SIZES: FrameSize[] = [
   [160, 120], [320, 240], [640, 360], [640, 480], [800, 600], [1024, 768],
   [1280, 720], [1280, 960], [1600, 1200], [1920, 1080], [2560, 1440], [3840, 2160],
 ].map(([width, height]) => ({ width: width as number, height: height as number }));
+
+/** Rates offered for stepwise/continuous frame intervals, filtered to the device's range and step. */
+const COMMON_FPS = [5, 10, 15, 20, 24, 25, 30, 50, 60];
+
+/** A frame interval (seconds per frame) as frames per second, to 1/100 (2/25 s is 12.5, 1001/30000 s is 29.97). */
+export function intervalToFps(interval: Fract): number | null {
+  if (interval.numerator === 0 || interval.denominator === 0) return null;
+  return Math.round((interval.denominator / interval.numerator) * 100) / 100;
+}
+
+/** The common rates whose interval lies in a stepwise (or, with `continuous`, any-step) interval range. */
+export function stepwiseFps(range: IntervalRange, continuous: boolean): number[] {
+  const seconds = (f: Fract) => (f.denominator === 0 ? Number.NaN : f.numerator / f.denominator);
+  const min = seconds(range.min);
+  const max = seconds(range.max);
+  const step = seconds(range.step);
+  if (!(min > 0) || !(max >= min)) return [];
+  return COMMON_FPS.filter((fps) => {
+    const interval = 1 / fps;
+    if (interval < min - 1e-9 || interval > max + 1e-9) return false;
+    if (continuous || !(step > 0)) return true;
+    const steps = (interval - min) / step;
+    return Math.abs(steps - Math.round(steps)) < 1e-6;
+  });
+}
 
 const CONTROL_TYPES: Record<number, ControlType> = {
   [CTRL_TYPE.INTEGER]: 'integer',
@@ -283,10 +319,33 @@ export class V4l2Device implements CameraDevice {
       const errno = this.tryIoctl('ENUM_FMT', buffer);
       if (errno === ERRNO.EINVAL) break;
       if (errno !== 0) throw errnoError(errno, 'VIDIOC_ENUM_FMT', this.path);
-      const desc = decodeStruct<{ pixelformat: number; description: string }>(buffer, v4l2_fmtdesc);
-      formats.push({ fourcc: fourccToString(desc.pixelformat), description: desc.description, sizes: this.frameSizes(desc.pixelformat) });
+      const desc = decodeStruct<{ pixelformat: number; description: string; flags: number }>(buffer, v4l2_fmtdesc);
+      const sizes = this.frameSizes(desc.pixelformat).map((size) => ({ ...size, fps: this.frameRates(desc.pixelformat, size) }));
+      formats.push({ fourcc: fourccToString(desc.pixelformat), description: desc.description, compressed: (desc.flags & V4L2_FMT_FLAG_COMPRESSED) !== 0, sizes });
     }
     return formats;
+  }
+
+  /** VIDIOC_ENUM_FRAMEINTERVALS at one size, as ascending frames per second. */
+  private frameRates(pixelFormat: number, size: FrameSize): SizeInfo['fps'] {
+    const rates = new Set<number>();
+    for (let index = 0; ; index++) {
+      const buffer = encodeStruct(v4l2_frmivalenum, { index, pixel_format: pixelFormat, width: size.width, height: size.height });
+      const errno = this.tryIoctl('ENUM_FRAMEINTERVALS', buffer);
+      // EINVAL ends the list; ENOTTY means the driver cannot enumerate intervals (the service probes instead).
+      if (errno === ERRNO.EINVAL || errno === ERRNO.ENOTTY) break;
+      if (errno !== 0) throw errnoError(errno, 'VIDIOC_ENUM_FRAMEINTERVALS', this.path);
+      const type = decodeStruct<{ type: number }>(buffer, v4l2_frmivalenum).type;
+      if (type === FRMIVAL_TYPE.DISCRETE) {
+        const fps = intervalToFps(decodeAt<Fract>(buffer, v4l2_frmivalenum, 'u', v4l2_fract));
+        if (fps !== null) rates.add(fps);
+        continue;
+      }
+      // Continuous or stepwise: one answer describes the whole range.
+      for (const fps of stepwiseFps(decodeAt<IntervalRange>(buffer, v4l2_frmivalenum, 'u', v4l2_frmival_stepwise), type === FRMIVAL_TYPE.CONTINUOUS)) rates.add(fps);
+      break;
+    }
+    return [...rates].sort((a, b) => a - b);
   }
 
   private frameSizes(pixelFormat: number): FrameSize[] {

@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
-import { stringify } from 'yaml';
+import { yamlLib } from '../../../core/lazyYaml.js';
 import { runtimeError } from '../../../core/errors.js';
 import type { LabHandle, LeftoverNode, NodeRuntime, RuntimeNode } from '../runtime.js';
 import { NATIVE_KINDS, type Topology } from '../topology.js';
@@ -52,7 +52,7 @@ export class ContainerlabRuntime implements NodeRuntime {
     const dir = join(this.opts.labsDir, labId);
     await mkdir(dir, { recursive: true });
     const file = join(dir, 'topology.clab.yml');
-    await writeFile(file, stringify(out), { mode: 0o600 });
+    await writeFile(file, yamlLib().stringify(out), { mode: 0o600 });
     return file;
   }
 
