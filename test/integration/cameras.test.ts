@@ -89,7 +89,7 @@ describe('cameras module over HTTP', () => {
     try {
       const reply = new Promise<{ error?: { message: string; details: unknown[] } }>((resolve) => socket.once('fps-req', resolve));
       socket.emit('request', { requestId: 'fps-req', command: 'update', module: 'cameras', entity: id, payload: { controls: { fps: 60 } } });
-      expect((await reply).error).toEqual({ message: 'Invalid camera settings', details: [{ path: 'payload.controls.fps', message: 'This camera does not offer 60 fps at 640x360; choose one of 5, 10, 15, 25, 30, 40' }] });
+      expect((await reply).error).toMatchObject({ message: 'Invalid camera settings', details: [{ path: 'payload.controls.fps', message: 'This camera does not offer 60 fps at 640x360; choose one of 5, 10, 15, 25, 30, 40' }] });
     } finally {
       socket.disconnect();
     }

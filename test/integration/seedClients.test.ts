@@ -278,7 +278,8 @@ describe('Antimony’s interface', () => {
   const managers: Manager[] = [];
   beforeAll(async () => {
     t = await startTestApp({ labs: { allow_exec: true } });
-    owner = await t.createUser('seed-owner', 'user', 'seed-owner-password');
+    // An admin: the lab runs an exec node, which only admins may deploy.
+    owner = await t.createUser('seed-owner', 'admin', 'seed-owner-password');
   });
   afterEach(() => {
     for (const m of managers.splice(0)) m.engine?.close();

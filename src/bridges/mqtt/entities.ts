@@ -13,6 +13,8 @@ export interface EntityRow<T> {
   name: string | null;
   device_class?: string;
   entity_category?: 'config' | 'diagnostic';
+  /** Diagnostic entities start disabled in HA unless this says otherwise (a problem users must see). */
+  enabledByDefault?: boolean;
   icon?: string;
   unit_of_measurement?: string;
   state_class?: 'measurement' | 'total' | 'total_increasing';
@@ -101,7 +103,7 @@ export function bindTable<T>(table: DeviceTable<T>, toDeviceId: (kind: string, o
       if (row.device_class) config.device_class = row.device_class;
       if (row.entity_category) config.entity_category = row.entity_category;
       // Diagnostics are details most users never look at: HA creates them disabled.
-      if (row.entity_category === 'diagnostic') config.enabled_by_default = false;
+      if (row.entity_category === 'diagnostic' && row.enabledByDefault !== true) config.enabled_by_default = false;
       if (row.icon) config.icon = row.icon;
       if (row.unit_of_measurement) config.unit_of_measurement = row.unit_of_measurement;
       if (row.state_class) config.state_class = row.state_class;

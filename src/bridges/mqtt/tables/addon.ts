@@ -39,6 +39,7 @@ export function addonTable(status: StatusService, baseTopic = DEFAULT_BASE_TOPIC
     name: `${label} problem`,
     device_class: 'problem',
     entity_category: 'diagnostic',
+    enabledByDefault: true,
     // A store nobody has reported on has no known fault.
     state: (s) => (s.health().components[storeComponent(store)]?.state === 'error' ? 'ON' : 'OFF'),
   }));
