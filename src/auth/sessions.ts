@@ -196,7 +196,7 @@ export class SessionRegistry {
 
   private onAccountEvent(e: DomainEvent): void {
     if (e.domain === 'auth' && e.event === 'tokensRevoked') {
-      const ids = new Set(Array.isArray(e.details.tokenIds) ? (e.details.tokenIds as unknown[]) : []);
+      const ids = new Set(e.details.tokenIds);
       for (const s of [...this.sessions]) if (ids.has(s.tokenId)) this.judge(s);
     } else if (e.domain === 'user' && e.entity !== null) {
       for (const s of [...this.sessions]) if (s.userId === e.entity) this.judge(s);
