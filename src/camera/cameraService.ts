@@ -5,18 +5,13 @@
 //
 // `record`, `snap` and `jpeg-quality` are kept as state and published as events only: capturing
 // snapshots and recordings is the streaming pipeline's job (a later issue), which acts on them.
-import type { Logger } from 'pino';
 import { authorize } from '../auth/permissions.js';
 import type { Actor } from '../auth/records.js';
-import type { Config } from '../config/schema.js';
-import type { EventBus } from '../core/eventBus.js';
 import { AppError, conflict, notFound, runtimeError, unavailable, validationError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import { parseInput } from '../core/validation.js';
 import type { ListQuery, ListResult, ModuleService } from '../services/modules.js';
 import { paginate } from '../services/modules.js';
-import type { StatusService } from '../services/system/statusService.js';
-import type { Collection } from '../store/database.js';
 import { EMPTY_CONTROLS, NO_CAPABILITIES, type CameraControls, type CameraDriverName, type CameraRecord, type CameraView, type RecordState, type Slot } from './cameraRecord.js';
 import { boolValue, controlsSchema, createSchema, stateSchema, updateSchema, type ControlsInput } from './cameraSchemas.js';
 import { CameraDevices, diffControls as diff, isEnabled, type CameraDevicesDeps } from './cameraDevices.js';
