@@ -1,8 +1,9 @@
 // The Rotoclear state WebSocket on `/api/v1` of the shared HTTP server (plain `ws`, no Socket.IO).
 // It holds connections and the Rotoclear-only view (viewState.ts); camera state lives in the camera
 // service. Every camera event (from this socket, HTTP, NestMTX, MQTT, hot-plug) and every view
-// change leads to one diff of the key table against what clients were last sent, serialized once and sent to every client that may read it — the sender of a
-// change included, after its own `{..., info}` confirmation, as the document's sequence shows.
+// change leads to one diff of the key table against what clients were last sent, serialized once
+// and sent to every client that may read it — the sender of a change included, after its own
+// `{..., info}` confirmation, as the document's sequence shows.
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
