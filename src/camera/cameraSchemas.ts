@@ -93,8 +93,3 @@ export interface StateInput {
 export const stateSchema = z
   .object({ record: recordValue.optional(), 'jpeg-quality': percent.optional(), snap: boolValue.optional() })
   .strict() as unknown as z.ZodType<StateInput>;
-
-export const mainCameraValue = z.union([z.literal(1), z.literal(2)], { errorMap: () => ({ message: 'Value must be 1 or 2' }) });
-export const pipModeValue = z
-  .string({ invalid_type_error: 'Value must be a mode name' })
-  .regex(/^[A-Za-z0-9_-]{1,32}$/, 'Value must be a mode name (letters, digits, - or _, up to 32 characters)');

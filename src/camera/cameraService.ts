@@ -1,91 +1,59 @@
 // The cameras domain: which cameras exist (discovered V4L2 devices, simulated ones), their names,
 // Rotoclear slots, lights and image settings, and who is demanding their streams. Every change is
 // validated here, applied to the device all-or-nothing, stored, and published once on the bus.
+// Finding devices and opening or closing them as they come and go is cameraDevices.ts, composed here.
 //
 // `record`, `snap` and `jpeg-quality` are kept as state and published as events only: capturing
 // snapshots and recordings is the streaming pipeline's job (a later issue), which acts on them.
-import type { Logger } from 'pino';
 import { authorize } from '../auth/permissions.js';
 import type { Actor } from '../auth/records.js';
-import type { Config } from '../config/schema.js';
-import type { EventBus } from '../core/eventBus.js';
 import { AppError, conflict, notFound, runtimeError, unavailable, validationError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import { parseInput } from '../core/validation.js';
 import type { ListQuery, ListResult, ModuleService } from '../services/modules.js';
 import { paginate } from '../services/modules.js';
-import type { StatusService } from '../services/system/statusService.js';
-import type { Collection } from '../store/database.js';
 import { EMPTY_CONTROLS, NO_CAPABILITIES, type CameraControls, type CameraDriverName, type CameraRecord, type CameraView, type RecordState, type Slot } from './cameraRecord.js';
-import { boolValue, controlsSchema, createSchema, mainCameraValue, pipModeValue, stateSchema, updateSchema, type ControlsInput } from './cameraSchemas.js';
+import { boolValue, controlsSchema, createSchema, stateSchema, updateSchema, type ControlsInput } from './cameraSchemas.js';
+import { CameraDevices, diffControls as diff, isEnabled, type CameraDevicesDeps } from './cameraDevices.js';
 import { DemandTracker, type Reader } from './demand.js';
-import { DeviceSession } from './deviceSession.js';
-import { CameraDriverError, type CameraDriver, type DeviceInfo } from './driver.js';
-import type { SimulatedDriver } from './drivers/simulated/simulatedDriver.js';
+import { CameraDriverError } from './driver.js';
 import type { Extension } from '../core/extension.js';
 
-export interface CameraServiceDeps {
-  cameras: Collection<CameraRecord>;
-  bus: EventBus;
-  config: Config['cameras'];
-  /** Where the cameras component reports connected/total for /api/health. */
-  status?: StatusService;
-  logger: Logger;
-  simulated: SimulatedDriver;
-  /** Resolves to the V4L2 driver, or null where it is missing or cannot load. */
-  loadV4l2?: () => Promise<CameraDriver | null>;
-  /** Whether a V4L2 node exists; the driver is loaded on the first scan that finds one. Default: always. */
-  v4l2NodesPresent?: () => boolean;
-}
-
-/** State of the Rotoclear view that belongs to no single camera. Kept in memory: a restart starts at camera 1, pip off. */
-export interface ViewState {
-  'main-camera': Slot;
-  'pip-mode': string;
-}
+/** What the service needs: the device side's needs, less the hooks the service itself provides. */
+export type CameraServiceDeps = Omit<CameraDevicesDeps, 'serial' | 'insert' | 'commit'>;
 
 const PREFIX = 'payload';
 
 export class CameraService implements ModuleService, Extension {
   readonly name = 'cameras';
-  private readonly sessions = new Map<string, DeviceSession>();
-  private readonly ready = new Set<string>();
+  private readonly devices: CameraDevices;
   private readonly demand: DemandTracker;
-  private readonly lastAttachError = new Map<string, string>();
-  private v4l2: CameraDriver | null = null;
-  /** Loading the V4L2 driver was tried (it is not retried when it failed to load). */
-  private v4l2Tried = false;
-  private view: ViewState = { 'main-camera': 1, 'pip-mode': 'off' };
-  private timer: NodeJS.Timeout | null = null;
-  private scanning: Promise<void> | null = null;
-  private unsubscribe: (() => void) | null = null;
   /** Serializes changes per camera so read-modify-write of the device and the record never interleave. */
   private readonly queues = new Map<string, Promise<unknown>>();
 
   constructor(private readonly deps: CameraServiceDeps) {
     this.demand = new DemandTracker(deps.bus);
+    this.devices = new CameraDevices({
+      ...deps,
+      serial: (id, fn) => this.serial(id, fn),
+      insert: (driver, device, name) => this.insert(driver, device, 'discovered', name, {}),
+      commit: (rec, patch, changes) => this.commit(rec, patch, changes),
+    });
   }
 
   // --- lifecycle ---------------------------------------------------------------------------
 
-  async start(): Promise<void> {
-    this.unsubscribe = this.deps.bus.subscribe((e) => {
-      if (!e.entity) return;
-      if (e.event === 'ready') this.ready.add(e.entity);
-      else if (e.event === 'notReady') this.ready.delete(e.entity);
-    }, ['camera']);
-    await this.scan();
-    this.timer = setInterval(() => void this.scan(), this.deps.config.scan_interval_seconds * 1000);
-    this.timer.unref();
+  start(): Promise<void> {
+    return this.devices.start();
   }
 
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    await this.scanning;
-    this.unsubscribe?.();
-    for (const s of this.sessions.values()) s.device.close();
-    this.sessions.clear();
+  stop(): Promise<void> {
+    return this.devices.stop();
+  }
+
+  /** One discovery pass now rather than at the next tick (see CameraDevices.scan). */
+  scan(): Promise<void> {
+    return this.devices.scan();
   }
 
   // --- reads (any signed-in role) ------------------------------------------------------------
@@ -105,17 +73,9 @@ export class CameraService implements ModuleService, Extension {
     const assigned = records.find((r) => r.slot === slot);
     if (assigned) return this.toView(assigned);
     const freeSlots = ([1, 2] as const).filter((s) => !records.some((r) => r.slot === s));
-    const free = records.filter((r) => r.slot === null).sort((a, b) => Number(this.sessions.has(b.id)) - Number(this.sessions.has(a.id)));
+    const free = records.filter((r) => r.slot === null).sort((a, b) => Number(this.devices.connected(b.id)) - Number(this.devices.connected(a.id)));
     const r = free[freeSlots.indexOf(slot)];
     return r ? this.toView(r) : undefined;
-  }
-
-  mainCamera(): CameraView | undefined {
-    return this.bySlot(this.view['main-camera']);
-  }
-
-  viewState(): ViewState {
-    return { ...this.view };
   }
 
   async list(_actor: Actor, query: ListQuery): Promise<ListResult<CameraView>> {
@@ -206,7 +166,7 @@ export class CameraService implements ModuleService, Extension {
       if (starts) this.requireEnabled(rec);
       if (input.record !== undefined) {
         const next = nextRecordState(rec.record, input.record);
-        if (next !== 'off' && !this.sessions.has(id)) throw unavailable(`Camera "${rec.name}" is not connected`);
+        if (next !== 'off' && !this.devices.connected(id)) throw unavailable(`Camera "${rec.name}" is not connected`);
         if (next !== rec.record) patch.record = changes.record = next;
       }
       if (input['jpeg-quality'] !== undefined && input['jpeg-quality'] !== rec.jpeg_quality) {
@@ -214,27 +174,12 @@ export class CameraService implements ModuleService, Extension {
         changes['jpeg-quality'] = input['jpeg-quality'];
       }
       if (input.snap === true) {
-        if (!this.sessions.has(id)) throw unavailable(`Camera "${rec.name}" is not connected`);
+        if (!this.devices.connected(id)) throw unavailable(`Camera "${rec.name}" is not connected`);
         patch.last_snap_at = new Date().toISOString();
         changes.snap = true;
       }
       return this.commit(rec, patch, changes);
     });
-  }
-
-  /** Which slot's camera the Rotoclear image settings act on. */
-  async setMainCamera(actor: Actor, slot: unknown): Promise<ViewState> {
-    this.requireUser(actor);
-    const value = parseInput(mainCameraValue, slot, 'main-camera', 'Invalid main camera');
-    if (!this.bySlot(value)) throw validationError('Invalid main camera', [{ path: 'main-camera', message: `There is no camera ${value}` }]);
-    return this.setView({ 'main-camera': value });
-  }
-
-  /** Picture-in-picture mode of the Rotoclear view, kept as state (no compositor renders it yet). */
-  async setPipMode(actor: Actor, mode: unknown): Promise<ViewState> {
-    this.requireUser(actor);
-    const value = parseInput(pipModeValue, mode, 'pip-mode', 'Invalid picture-in-picture mode');
-    return this.setView({ 'pip-mode': value });
   }
 
   /**
@@ -259,14 +204,14 @@ export class CameraService implements ModuleService, Extension {
       // Readers go first so the pipeline stops before the device is closed under it.
       this.demand.clear(rec.id);
       if (rec.record !== 'off') patch.record = changes.record = 'off';
-      this.closeSession(rec.id);
+      this.devices.close(rec.id);
     }
     patch.enabled = changes.enabled = enabled;
     this.deps.logger.info({ camera: rec.name, enabled, by: actor.username }, enabled ? 'camera enabled' : 'camera disabled');
     if (enabled) this.deps.bus.publish('camera', rec.id, 'enabled', { name: rec.name, enabled, by: actor.username });
     else this.deps.bus.publish('camera', rec.id, 'disabled', { name: rec.name, enabled, by: actor.username });
     const view = await this.commit(rec, patch, enabled ? changes : { ...changes, exists: false });
-    this.reportStatus();
+    this.devices.reportStatus();
     // Opening is the scan's job (it also restores settings); run it now rather than at the next tick.
     if (enabled) setImmediate(() => void this.scan());
     return view;
@@ -296,19 +241,17 @@ export class CameraService implements ModuleService, Extension {
   async delete(actor: Actor, id: string): Promise<CameraView> {
     authorize(actor, 'cameras.manage', 'Only admins may delete cameras');
     const rec = this.require(id);
-    if (rec.driver === 'v4l2' && rec.origin === 'discovered' && this.sessions.has(id)) {
+    if (rec.driver === 'v4l2' && rec.origin === 'discovered' && this.devices.connected(id)) {
       throw conflict('This camera is connected and was discovered automatically; unplug it or leave it out of cameras.devices first');
     }
     return this.serial(id, async () => {
       const view = this.toView(rec);
-      this.sessions.get(id)?.device.close();
-      this.sessions.delete(id);
-      this.ready.delete(id);
+      this.devices.close(id);
       this.demand.clear(id);
       await this.deps.cameras.remove(id);
       if (rec.driver === 'simulated') this.deps.simulated.remove(rec.device);
       this.deps.bus.publish('camera', id, 'deleted', { name: rec.name, driver: rec.driver, device: rec.device });
-      this.reportStatus();
+      this.devices.reportStatus();
       return { ...view, exists: false };
     });
   }
@@ -324,141 +267,7 @@ export class CameraService implements ModuleService, Extension {
     return this.demand.remove(id, reader);
   }
 
-  // --- discovery and hot-plug ----------------------------------------------------------------
-
-  /** One pass: attach devices that are present, detach those that went away, create records for new ones. */
-  scan(): Promise<void> {
-    if (!this.scanning) {
-      this.scanning = this.scanOnce()
-        .catch((err: unknown) => this.deps.logger.error({ err }, 'camera scan failed'))
-        .finally(() => {
-          this.scanning = null;
-        });
-    }
-    return this.scanning;
-  }
-
-  private async scanOnce(): Promise<void> {
-    await this.loadV4l2WhenNeeded();
-    const v4l2Present = this.discoverV4l2();
-    if (v4l2Present === null) return;
-    for (const info of v4l2Present) {
-      if (!this.deps.cameras.find((r) => r.driver === 'v4l2' && r.device === info.path)) await this.insert('v4l2', info.path, 'discovered', info.card || info.path, {});
-    }
-    const mode = this.deps.config.simulated;
-    const simulatedRecords = () => this.deps.cameras.filter((r) => r.driver === 'simulated');
-    if ((mode === 'always' || (mode === 'auto' && v4l2Present.length === 0)) && simulatedRecords().length === 0) {
-      await this.insert('simulated', this.deps.simulated.add(), 'discovered', null, {});
-    }
-    // Simulated cameras "exist" by configuration: auto-created ones only while no real camera does.
-    for (const r of simulatedRecords()) {
-      const wanted = mode === 'always' || (mode === 'auto' && (r.origin === 'manual' || v4l2Present.length === 0));
-      if (wanted) this.deps.simulated.add(r.device);
-      else this.deps.simulated.unplug(r.device);
-    }
-    const present = new Set([...v4l2Present.map((i) => `v4l2|${i.path}`), ...this.deps.simulated.discover().map((i) => `simulated|${i.path}`)]);
-    for (const rec of this.deps.cameras.all()) {
-      const here = present.has(`${rec.driver}|${rec.device}`);
-      if (!here && this.sessions.has(rec.id)) await this.detach(rec.id, 'device is gone');
-      else if (here && !this.sessions.has(rec.id) && isEnabled(rec)) await this.attach(rec.id);
-    }
-    this.reportStatus();
-  }
-
-  /** Most installs have no camera node: the driver's FFI runtime is loaded only once one appears. */
-  private async loadV4l2WhenNeeded(): Promise<void> {
-    if (this.v4l2Tried || !this.deps.loadV4l2) return;
-    if (this.deps.v4l2NodesPresent && !this.deps.v4l2NodesPresent()) return;
-    this.v4l2Tried = true;
-    this.v4l2 = await this.deps.loadV4l2();
-  }
-
-  private discoverV4l2(): DeviceInfo[] | null {
-    if (!this.v4l2) return [];
-    try {
-      const wanted = this.deps.config.devices;
-      return this.v4l2.discover().filter((i) => i.isCapture && (wanted.length === 0 || wanted.includes(i.path)));
-    } catch (err) {
-      // Do not mark cameras absent because discovery itself failed; try again next pass.
-      this.deps.logger.warn({ err: (err as Error).message }, 'V4L2 discovery failed');
-      return null;
-    }
-  }
-
-  private driverFor(name: CameraDriverName): CameraDriver | null {
-    return name === 'simulated' ? this.deps.simulated : this.v4l2;
-  }
-
-  private async attach(id: string): Promise<void> {
-    await this.serial(id, async () => {
-      const rec = this.deps.cameras.get(id);
-      const driver = rec && this.driverFor(rec.driver);
-      if (!rec || !driver || this.sessions.has(id) || !isEnabled(rec)) return;
-      let session: DeviceSession;
-      try {
-        const device = driver.open(rec.device);
-        try {
-          session = new DeviceSession(device);
-          if (rec.controls.resolution !== null) {
-            session.restore(rec.controls, (key, err) => this.deps.logger.warn({ camera: rec.name, key, err: (err as Error).message }, 'could not restore a camera setting'));
-          }
-          if (rec.light) session.setLight(true);
-        } catch (err) {
-          device.close();
-          throw err;
-        }
-      } catch (err) {
-        const reason = (err as Error).message;
-        if (this.lastAttachError.get(id) !== reason) this.deps.logger.warn({ camera: rec.name, device: rec.device, reason }, 'camera present but could not be opened; retrying on the next scan');
-        this.lastAttachError.set(id, reason);
-        return;
-      }
-      this.lastAttachError.delete(id);
-      this.sessions.set(id, session);
-      const controls = session.read();
-      const light = session.readLight() ?? rec.light;
-      const changes: Record<string, unknown> = { exists: true, ...diff(rec.controls, controls) };
-      if (light !== rec.light) changes.light = light;
-      const { card, driver: kernelDriver } = session.device.info;
-      if (card !== rec.card) changes.card = card;
-      this.deps.logger.info({ camera: rec.name, device: rec.device, driver: rec.driver }, 'camera connected');
-      this.deps.bus.publish('camera', id, 'connected', { device: rec.device, driver: rec.driver });
-      await this.commit(rec, { controls, light, card, kernel_driver: kernelDriver }, changes);
-    });
-  }
-
-  private async detach(id: string, reason: string): Promise<void> {
-    const session = this.sessions.get(id);
-    if (!session) return;
-    this.sessions.delete(id);
-    this.ready.delete(id);
-    try {
-      session.device.close();
-    } catch {
-      // Closing a vanished device can fail; it is gone either way.
-    }
-    const rec = this.deps.cameras.get(id);
-    if (!rec) return;
-    this.deps.logger.warn({ camera: rec.name, device: rec.device, reason }, 'camera disconnected');
-    this.deps.bus.publish('camera', id, 'disconnected', { device: rec.device, reason });
-    this.deps.bus.publish('camera', id, 'updated', { changes: { exists: false } });
-    this.reportStatus();
-  }
-
   // --- internals -----------------------------------------------------------------------------
-
-  /** Closes the device of a camera being switched off; no `disconnected` event: it did not go away. */
-  private closeSession(id: string): void {
-    const session = this.sessions.get(id);
-    if (!session) return;
-    this.sessions.delete(id);
-    this.ready.delete(id);
-    try {
-      session.device.close();
-    } catch {
-      // A device that fails to close is released by the kernel with our descriptor anyway.
-    }
-  }
 
   private requireEnabled(rec: CameraRecord): void {
     if (!isEnabled(rec)) throw unavailable(`Camera "${rec.name}" is disabled; switch it on first`);
@@ -487,7 +296,7 @@ export class CameraService implements ModuleService, Extension {
 
   /** Applies control changes on the device (all or nothing) and returns the values read back. */
   private applyControls(rec: CameraRecord, values: ControlsInput, prefix: string): CameraControls {
-    const session = this.sessions.get(rec.id);
+    const session = this.devices.session(rec.id);
     if (!session) throw unavailable(`Camera "${rec.name}" is not connected`);
     try {
       session.check(values, prefix);
@@ -499,7 +308,7 @@ export class CameraService implements ModuleService, Extension {
   }
 
   private applyLight(rec: CameraRecord, on: boolean, controlsApplied: boolean): void {
-    const session = this.sessions.get(rec.id);
+    const session = this.devices.session(rec.id);
     if (!session?.mapping.light) return;
     try {
       session.setLight(on);
@@ -519,7 +328,7 @@ export class CameraService implements ModuleService, Extension {
     }
     this.deps.logger.warn({ camera: rec.name, device: rec.device, code: err.code, op: err.op }, err.message);
     if (err.isGone) {
-      void this.detach(rec.id, `${err.op}: ${err.code}`);
+      void this.devices.detach(rec.id, `${err.op}: ${err.code}`);
       return unavailable(`Camera "${rec.name}" was disconnected`);
     }
     switch (err.code) {
@@ -551,13 +360,6 @@ export class CameraService implements ModuleService, Extension {
     if (holder) await this.commit(holder, { slot: null }, { slot: null });
   }
 
-  private setView(change: Partial<ViewState>): ViewState {
-    const changes = Object.fromEntries(Object.entries(change).filter(([k, v]) => this.view[k as keyof ViewState] !== v));
-    this.view = { ...this.view, ...change };
-    if (Object.keys(changes).length) this.deps.bus.publish('camera', null, 'state', { changes });
-    return this.viewState();
-  }
-
   private async insert(driver: CameraDriverName, device: string, origin: CameraRecord['origin'], name: string | null, extra: Pick<Partial<CameraRecord>, 'slot' | 'light_entity'>): Promise<CameraRecord> {
     const now = new Date().toISOString();
     const count = this.deps.cameras.all().length;
@@ -585,22 +387,14 @@ export class CameraService implements ModuleService, Extension {
     return rec;
   }
 
-  private reportStatus(): void {
-    const total = this.deps.cameras.all().length;
-    const connected = this.sessions.size;
-    if (!this.deps.status) return;
-    if (total === 0) this.deps.status.setComponent('cameras', 'disabled', 'no cameras');
-    else this.deps.status.setComponent('cameras', connected > 0 ? 'ok' : 'disconnected', `${connected} of ${total} connected`);
-  }
-
   private toView(r: CameraRecord): CameraView {
-    const session = this.sessions.get(r.id);
+    const session = this.devices.session(r.id);
     let extra: Pick<CameraView, 'resolutions' | 'fps_options' | 'formats' | 'format' | 'capabilities'> = { resolutions: [], fps_options: [], formats: [], format: null, capabilities: NO_CAPABILITIES };
     if (session) {
       try {
         extra = { resolutions: session.resolutions(), fps_options: session.fpsOptions, formats: session.formatList(), format: session.currentFormat(), capabilities: session.capabilities() };
       } catch (err) {
-        if (err instanceof CameraDriverError && err.isGone) void this.detach(r.id, `${err.op}: ${err.code}`);
+        if (err instanceof CameraDriverError && err.isGone) void this.devices.detach(r.id, `${err.op}: ${err.code}`);
       }
     }
     const readers = this.demand.list(r.id);
@@ -626,17 +420,11 @@ export class CameraService implements ModuleService, Extension {
       demanded: readers.length > 0,
       readers: readers.length,
       reader_list: readers,
-      ready: this.ready.has(r.id),
+      ready: this.devices.isReady(r.id),
       created_at: r.created_at,
       updated_at: r.updated_at,
     };
   }
-}
-
-const isEnabled = (r: CameraRecord): boolean => r.enabled !== false;
-
-function diff(before: CameraControls, after: CameraControls): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(after).filter(([k, v]) => before[k as keyof CameraControls] !== v));
 }
 
 /** The Rotoclear recording values: on/true starts, off/false stops, pause only while recording, pause_release only while paused. */

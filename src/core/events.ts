@@ -39,8 +39,6 @@ export type DomainEventDetails = {
     created: { name: string; driver: string; device: string | null };
     updated: Changes;
     deleted: { name: string; driver: string; device: string | null };
-    /** Changes to view state shared by all cameras (the Rotoclear `main-camera`, `pip-mode`). */
-    state: Changes;
     snapshot: { bytes: number; width: number | null; height: number | null };
     /** The camera image was refreshed from the running capture (the live or idle refresh). */
     image: { bytes: number; width: number | null; height: number | null };

@@ -802,7 +802,8 @@ describe.skipIf(SKIP)('MQTT bridge on Mosquitto', () => {
   });
 
   it('a brightness set over MQTT reaches Rotoclear /api/v1 clients like any other change', async () => {
-    const main = t.app.context.cameras.mainCamera()!;
+    // Rotoclear's main camera: slot 1 until a client picks another.
+    const main = t.app.context.cameras.bySlot(1)!;
     const ws = new WebSocket(`ws://127.0.0.1:${t.port}/api/v1`);
     const received: Record<string, unknown>[] = [];
     ws.on('message', (data) => received.push(JSON.parse(data.toString()) as Record<string, unknown>));

@@ -247,17 +247,6 @@ describe('camera service', () => {
     expect(first()).toMatchObject({ demanded: false, readers: 0 });
     expect(() => service.addDemand('nope', { type: 'lab', id: 'x' })).toThrow(AppError);
   });
-
-  it('sets the main camera only to a slot that has a camera', async () => {
-    const { service, events } = await setup();
-    expect((await appError(service.setMainCamera(USER, 2))).details[0]?.message).toBe('There is no camera 2');
-    expect((await appError(service.setMainCamera(USER, 3))).details[0]?.message).toBe('Value must be 1 or 2');
-    await service.create(SYSTEM_ACTOR, {});
-    events.length = 0;
-    expect((await service.setMainCamera(USER, 2))['main-camera']).toBe(2);
-    expect(service.mainCamera()?.id).toBe(service.bySlot(2)?.id);
-    expect(events[0]).toMatchObject({ entity: null, event: 'state', details: { changes: { 'main-camera': 2 } } });
-  });
 });
 
 describe('camera discovery and hot-plug', () => {

@@ -9,6 +9,7 @@ import { SimulatedDriver } from '../../src/camera/drivers/simulated/simulatedDri
 import { camerasSchema } from '../../src/config/schema.js';
 import { EventBus } from '../../src/core/eventBus.js';
 import { KEYS, KEY_TABLE, readState, stateSource } from '../../src/protocols/rotoclear/keys.js';
+import { RotoclearView, type ViewState } from '../../src/protocols/rotoclear/viewState.js';
 import { keyError, type WireError } from '../../src/protocols/rotoclear/wire.js';
 import { Database } from '../../src/store/database.js';
 
@@ -29,6 +30,8 @@ const DOCUMENT_KEYS: [string, string, boolean][] = [
 let dir: string;
 let db: Database;
 let cams: CameraService;
+/** The adapter's view over the cameras; its change notice is the server's broadcast, not under test here. */
+let view: RotoclearView;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'switchboard-rotoclear-keys-'));
@@ -36,6 +39,7 @@ beforeAll(async () => {
   await db.open();
   cams = new CameraService({ cameras: db.collection('cameras'), bus: new EventBus(), config: camerasSchema.parse({ simulated: 'always' }), logger: pino({ level: 'silent' }), simulated: new SimulatedDriver() });
   await cams.start();
+  view = new RotoclearView(cams, () => undefined);
   await cams.create(SYSTEM_ACTOR, { name: 'Second' });
 });
 
@@ -48,8 +52,8 @@ afterAll(async () => {
 const write = async (key: string, value: unknown, actor: Actor = USER): Promise<WireError | { value: unknown }> => {
   const def = KEYS.get(key)!;
   try {
-    await def.write!(cams, actor, value);
-    return { value: def.read(stateSource(cams)) };
+    await def.write!(view, actor, value);
+    return { value: def.read(stateSource(view)) };
   } catch (err) {
     return keyError(key, err);
   }
@@ -61,8 +65,8 @@ describe('Rotoclear key table', () => {
   });
 
   it('shows anonymous clients the public keys only', () => {
-    expect(Object.keys(readState(cams, false)).sort()).toEqual(['cam1-exists', 'cam1-light', 'cam2-exists', 'cam2-light', 'fps', 'main-camera', 'pip-mode', 'record', 'resolution']);
-    expect(Object.keys(readState(cams, true))).toEqual(DOCUMENT_KEYS.map(([k]) => k));
+    expect(Object.keys(readState(view, false)).sort()).toEqual(['cam1-exists', 'cam1-light', 'cam2-exists', 'cam2-light', 'fps', 'main-camera', 'pip-mode', 'record', 'resolution']);
+    expect(Object.keys(readState(view, true))).toEqual(DOCUMENT_KEYS.map(([k]) => k));
   });
 
   const invalid = (key: string, message: string) => ({ error: 'Invalid value', key, message });
@@ -92,13 +96,13 @@ describe('Rotoclear key table', () => {
 
   it.each(cases)('$key: valid values apply, invalid ones are refused with the reason', async ({ key, ok, bad }) => {
     for (const [value, readBack] of ok) expect(await write(key, value)).toEqual({ value: readBack });
-    const before = readState(cams, true);
+    const before = readState(view, true);
     for (const [value, error] of bad) {
       const got = await write(key, value);
       expect(got).toMatchObject({ error: error.error, key: error.key });
       expect((got as WireError).message).toContain(error.message);
     }
-    expect(readState(cams, true)).toEqual(before);
+    expect(readState(view, true)).toEqual(before);
   });
 
   it('refuses changes from viewers and addresses missing cameras clearly', async () => {
@@ -106,6 +110,34 @@ describe('Rotoclear key table', () => {
     const second = cams.bySlot(2)!;
     await cams.delete(SYSTEM_ACTOR, second.id);
     expect(await write('cam2-light', true)).toEqual({ error: 'Unavailable', key: 'cam2-light', message: 'There is no camera 2' });
-    expect(readState(cams, true)).toMatchObject({ 'cam2-exists': false, 'cam2-light': false, 'cam2-sensor': null });
+    expect(readState(view, true)).toMatchObject({ 'cam2-exists': false, 'cam2-light': false, 'cam2-sensor': null });
+  });
+});
+
+describe('Rotoclear view', () => {
+  it('sets the main camera only to a slot that has a camera, and tells the server of real changes only', async () => {
+    const viewDir = mkdtempSync(join(tmpdir(), 'switchboard-rotoclear-view-'));
+    const store = Database.inDir(viewDir);
+    await store.open();
+    const service = new CameraService({ cameras: store.collection('cameras'), bus: new EventBus(), config: camerasSchema.parse({ simulated: 'always' }), logger: pino({ level: 'silent' }), simulated: new SimulatedDriver() });
+    await service.start();
+    const notices: ViewState[] = [];
+    const rv: RotoclearView = new RotoclearView(service, () => notices.push(rv.state()));
+    try {
+      await expect(rv.setMainCamera(USER, 2)).rejects.toMatchObject({ details: [{ message: 'There is no camera 2' }] });
+      await expect(rv.setMainCamera(USER, 3)).rejects.toMatchObject({ details: [{ message: 'Value must be 1 or 2' }] });
+      await expect(rv.setPipMode(VIEWER, 'pip')).rejects.toMatchObject({ message: 'Changing cameras needs the user role' });
+      expect(notices).toEqual([]);
+      await service.create(SYSTEM_ACTOR, {});
+      expect((await rv.setMainCamera(USER, 2))['main-camera']).toBe(2);
+      expect(stateSource(rv).main()?.id).toBe(service.bySlot(2)?.id);
+      expect(notices).toEqual([{ 'main-camera': 2, 'pip-mode': 'off' }]);
+      await rv.setMainCamera(USER, 2);
+      expect(notices).toHaveLength(1);
+    } finally {
+      await service.stop();
+      await store.flush();
+      rmSync(viewDir, { recursive: true, force: true });
+    }
   });
 });

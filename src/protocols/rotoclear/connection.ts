@@ -7,10 +7,10 @@ import { WebSocket, type RawData } from 'ws';
 import type { AuthService } from '../../auth/authService.js';
 import type { Actor } from '../../auth/records.js';
 import type { Session, SessionRegistry } from '../../auth/sessions.js';
-import type { CameraService } from '../../camera/cameraService.js';
 import { toAppError } from '../../core/errors.js';
 import { unsafeInputProblems } from '../../core/validation.js';
 import { KEYS, readState, stateSource } from './keys.js';
+import type { RotoclearView } from './viewState.js';
 import { ERRORS, keyError, permissionsFor, type WireError } from './wire.js';
 
 export interface ClientLimits {
@@ -20,7 +20,7 @@ export interface ClientLimits {
 }
 
 export interface ClientDeps {
-  cameras: CameraService;
+  view: RotoclearView;
   auth: AuthService;
   sessions: SessionRegistry;
   logger: Logger;
@@ -183,8 +183,8 @@ export class RotoclearClient {
         errors.push({ error: ERRORS.permissionDenied, key, message: `Sign in to change ${key}` });
       } else {
         try {
-          await def.write(this.deps.cameras, this.actor, value);
-          applied[key] = def.read(stateSource(this.deps.cameras));
+          await def.write(this.deps.view, this.actor, value);
+          applied[key] = def.read(stateSource(this.deps.view));
         } catch (err) {
           errors.push(keyError(key, err));
         }
@@ -207,10 +207,10 @@ export class RotoclearClient {
       return;
     }
     if (keys.length === 0) {
-      this.send(readState(this.deps.cameras, this.signedIn));
+      this.send(readState(this.deps.view, this.signedIn));
       return;
     }
-    const source = stateSource(this.deps.cameras);
+    const source = stateSource(this.deps.view);
     const values: Record<string, unknown> = {};
     const errors: WireError[] = [];
     for (const key of keys as string[]) {
@@ -245,6 +245,6 @@ export class RotoclearClient {
     this.signIn(actor);
     this.send({ authenticated: true, username: actor.username, role: actor.role, permissions: permissionsFor(actor.role) });
     // Signing in may unlock keys anonymous clients cannot read: send the whole state once.
-    this.send(readState(this.deps.cameras, true));
+    this.send(readState(this.deps.view, true));
   }
 }

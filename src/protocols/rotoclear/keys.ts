@@ -1,11 +1,12 @@
 // The Rotoclear /api/v1 key table (specs/rotoclear-websocket.md, "API V1 State Mappings"): how each
-// key reads from and writes to the camera service. Validation and permissions stay in the service;
-// this table only says which camera a key addresses and whether it may be read without signing in.
+// key reads from and writes to the camera service, or to this adapter's own view (main camera, pip).
+// Validation and permissions stay there; this table only says which camera a key addresses and
+// whether it may be read without signing in.
 import type { Actor } from '../../auth/records.js';
 import type { CameraView, Slot } from '../../camera/cameraRecord.js';
-import type { CameraService, ViewState } from '../../camera/cameraService.js';
 import type { RangeKey, SwitchKey } from '../../camera/controlMapping.js';
 import { unavailable } from '../../core/errors.js';
+import type { RotoclearView, ViewState } from './viewState.js';
 
 /** What keys read from: the two slot cameras, the main one and the view state, looked up once per read. */
 export interface StateSource {
@@ -14,11 +15,11 @@ export interface StateSource {
   view: ViewState;
 }
 
-export function stateSource(cams: CameraService): StateSource {
+export function stateSource(rv: RotoclearView): StateSource {
   const memo = new Map<Slot, CameraView | undefined>();
-  const view = cams.viewState();
+  const view = rv.state();
   const slot = (n: Slot) => {
-    if (!memo.has(n)) memo.set(n, cams.bySlot(n));
+    if (!memo.has(n)) memo.set(n, rv.cameras.bySlot(n));
     return memo.get(n);
   };
   return { slot, main: () => slot(view['main-camera']), view };
@@ -33,26 +34,23 @@ export interface KeyDef {
   /** Current value; write-only triggers (snap) read as false. */
   read(s: StateSource): unknown;
   /** Absent for read-only keys. */
-  write?(cams: CameraService, actor: Actor, value: unknown): Promise<unknown>;
+  write?(rv: RotoclearView, actor: Actor, value: unknown): Promise<unknown>;
 }
 
-const slotCamera = (cams: CameraService, slot: Slot): CameraView => {
-  const cam = cams.bySlot(slot);
+const slotCamera = (rv: RotoclearView, slot: Slot): CameraView => {
+  const cam = rv.cameras.bySlot(slot);
   if (!cam) throw unavailable(`There is no camera ${slot}`);
   return cam;
 };
 
-const mainCamera = (cams: CameraService): CameraView => {
-  const slot = cams.viewState()['main-camera'];
-  return slotCamera(cams, slot);
-};
+const mainCamera = (rv: RotoclearView): CameraView => slotCamera(rv, rv.state()['main-camera']);
 
 const lightKey = (slot: Slot): KeyDef => ({
   key: `cam${slot}-light`,
   type: 'boolean',
   public: true,
   read: (s) => s.slot(slot)?.light ?? false,
-  write: (c, a, v) => c.setLight(a, slotCamera(c, slot).id, v),
+  write: (r, a, v) => r.cameras.setLight(a, slotCamera(r, slot).id, v),
 });
 
 const existsKey = (slot: Slot): KeyDef => ({ key: `cam${slot}-exists`, type: 'boolean', public: true, read: (s) => s.slot(slot)?.exists ?? false });
@@ -62,7 +60,7 @@ const sensorKey = (slot: Slot): KeyDef => ({
   type: 'integer',
   public: false,
   read: (s) => s.slot(slot)?.controls.sensor ?? null,
-  write: (c, a, v) => c.setControls(a, slotCamera(c, slot).id, { sensor: v }),
+  write: (r, a, v) => r.cameras.setControls(a, slotCamera(r, slot).id, { sensor: v }),
 });
 
 /** A control of the main camera, written through setControls. */
@@ -71,7 +69,7 @@ const mainControl = (key: RangeKey | SwitchKey | 'resolution' | 'fps', type: Key
   type,
   public: isPublic,
   read: (s) => s.main()?.controls[key] ?? null,
-  write: (c, a, v) => c.setControls(a, mainCamera(c).id, { [key]: v }),
+  write: (r, a, v) => r.cameras.setControls(a, mainCamera(r).id, { [key]: v }),
 });
 
 /** In the document's order. */
@@ -85,7 +83,7 @@ export const KEY_TABLE: readonly KeyDef[] = [
     type: 'integer',
     public: true,
     read: (s) => s.view['main-camera'],
-    write: (c, a, v) => c.setMainCamera(a, v),
+    write: (r, a, v) => r.setMainCamera(a, v),
   },
   sensorKey(1),
   sensorKey(2),
@@ -96,7 +94,7 @@ export const KEY_TABLE: readonly KeyDef[] = [
     type: 'string',
     public: true,
     read: (s) => s.view['pip-mode'],
-    write: (c, a, v) => c.setPipMode(a, v),
+    write: (r, a, v) => r.setPipMode(a, v),
   },
   ...(['brightness', 'contrast', 'sharpness', 'saturation', 'gain', 'red-gain', 'blue-gain'] as const).map((k) => mainControl(k, 'integer', false)),
   mainControl('auto-exposure', 'string/boolean', false),
@@ -107,29 +105,29 @@ export const KEY_TABLE: readonly KeyDef[] = [
     type: 'string/boolean',
     public: true,
     read: (s) => s.main()?.record ?? 'off',
-    write: (c, a, v) => c.setState(a, mainCamera(c).id, { record: v }),
+    write: (r, a, v) => r.cameras.setState(a, mainCamera(r).id, { record: v }),
   },
   {
     key: 'snap',
     type: 'boolean',
     public: false,
     read: () => false,
-    write: (c, a, v) => c.setState(a, mainCamera(c).id, { snap: v }),
+    write: (r, a, v) => r.cameras.setState(a, mainCamera(r).id, { snap: v }),
   },
   {
     key: 'jpeg-quality',
     type: 'integer',
     public: false,
     read: (s) => s.main()?.jpeg_quality ?? null,
-    write: (c, a, v) => c.setState(a, mainCamera(c).id, { 'jpeg-quality': v }),
+    write: (r, a, v) => r.cameras.setState(a, mainCamera(r).id, { 'jpeg-quality': v }),
   },
 ];
 
 export const KEYS: ReadonlyMap<string, KeyDef> = new Map(KEY_TABLE.map((k) => [k.key, k]));
 
 /** Every readable key's current value; anonymous audiences get the public keys only. */
-export function readState(cams: CameraService, signedIn: boolean): Record<string, unknown> {
-  const source = stateSource(cams);
+export function readState(rv: RotoclearView, signedIn: boolean): Record<string, unknown> {
+  const source = stateSource(rv);
   const out: Record<string, unknown> = {};
   for (const def of KEY_TABLE) if (signedIn || def.public) out[def.key] = def.read(source);
   return out;

@@ -1,8 +1,9 @@
 // The Rotoclear state WebSocket on `/api/v1` of the shared HTTP server (plain `ws`, no Socket.IO).
-// It holds connections only: state lives in the camera service. Every camera event (from this
-// socket, HTTP, NestMTX, MQTT, hot-plug) leads to one diff of the key table against what clients
-// were last sent, serialized once and sent to every client that may read it — the sender of a
-// change included, after its own `{..., info}` confirmation, as the document's sequence shows.
+// It holds connections and the Rotoclear-only view (viewState.ts); camera state lives in the camera
+// service. Every camera event (from this socket, HTTP, NestMTX, MQTT, hot-plug) and every view
+// change leads to one diff of the key table against what clients were last sent, serialized once
+// and sent to every client that may read it — the sender of a change included, after its own
+// `{..., info}` confirmation, as the document's sequence shows.
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
@@ -14,6 +15,7 @@ import type { DomainEvent, EventBus } from '../../core/eventBus.js';
 import type { StatusService } from '../../services/system/statusService.js';
 import { RotoclearClient, type ClientLimits } from './connection.js';
 import { KEYS, readState } from './keys.js';
+import { RotoclearView } from './viewState.js';
 import type { Extension } from '../../core/extension.js';
 
 export const ROTOCLEAR_PATH = '/api/v1';
@@ -45,6 +47,7 @@ export class RotoclearServer implements Extension {
   private readonly clients = new Set<RotoclearClient>();
   private readonly limits: ClientLimits;
   private readonly heartbeatMs: number;
+  private readonly view: RotoclearView;
   private last: Record<string, unknown> = {};
   private snapPending = false;
   private inFlight = 0;
@@ -60,6 +63,7 @@ export class RotoclearServer implements Extension {
   ) {
     this.limits = { maxMessageBytes: options.maxMessageBytes ?? 64 * 1024, messagesPerSecond: options.messagesPerSecond ?? 100 };
     this.heartbeatMs = options.heartbeatMs ?? 30_000;
+    this.view = new RotoclearView(deps.cameras, () => this.scheduleFlush());
     this.wss = new WebSocketServer({ noServer: true, maxPayload: Math.max(HARD_MAX_PAYLOAD, this.limits.maxMessageBytes * 2), clientTracking: false });
   }
 
@@ -75,7 +79,7 @@ export class RotoclearServer implements Extension {
   };
 
   async start(): Promise<void> {
-    this.last = readState(this.deps.cameras, true);
+    this.last = readState(this.view, true);
     this.unsubscribe.push(this.deps.bus.subscribe((e) => this.onCameraEvent(e), ['camera']));
     this.deps.server.on('upgrade', this.onUpgrade);
     this.heartbeat = setInterval(() => this.beat(), this.heartbeatMs);
@@ -99,7 +103,7 @@ export class RotoclearServer implements Extension {
   private onConnection(ws: WebSocket, req: IncomingMessage): void {
     const address = req.socket.remoteAddress ?? 'unknown';
     const client = new RotoclearClient(ws, {
-      cameras: this.deps.cameras,
+      view: this.view,
       auth: this.deps.auth,
       sessions: this.deps.sessions,
       logger: this.deps.logger,
@@ -125,7 +129,7 @@ export class RotoclearServer implements Extension {
       this.clients.delete(client);
       this.deps.status.setClients('rotoclear', this.clients.size);
     });
-    client.send(readState(this.deps.cameras, false));
+    client.send(readState(this.view, false));
   }
 
   /** Drops clients that did not answer the previous ping. */
@@ -143,6 +147,11 @@ export class RotoclearServer implements Extension {
 
   private onCameraEvent(e: DomainEvent<'camera'>): void {
     if (e.event === 'updated' && e.details.changes.snap === true) this.snapPending = true;
+    this.scheduleFlush();
+  }
+
+  /** After a change: at once, or once the messages being handled have sent their replies. */
+  private scheduleFlush(): void {
     if (this.inFlight > 0) {
       this.flushPending = true;
       this.flushTimer ??= setTimeout(() => this.flush(), MAX_BROADCAST_DELAY_MS);
@@ -157,7 +166,7 @@ export class RotoclearServer implements Extension {
     this.flushTimer = null;
     this.flushImmediate = null;
     this.flushPending = false;
-    const next = readState(this.deps.cameras, true);
+    const next = readState(this.view, true);
     const changed: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(next)) if (!Object.is(v, this.last[k])) changed[k] = v;
     if (this.snapPending) changed.snap = true;
