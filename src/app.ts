@@ -205,7 +205,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
     logger: logger.child({ service: 'credentials' }),
   });
   modules.register(credentials);
-  mountCredentialsCallback(api.extensions, credentials, logger.child({ service: 'credentials' }));
+  mountCredentialsCallback(api.extensions, credentials);
   extensions.push(credentials);
 
   extensions.push(new NestmtxAdapter({ io, sessions, modules, bus, logs, status, logger: logger.child({ service: 'nestmtx' }) }, { logLevels: config.nestmtx.log_levels }));
@@ -261,8 +261,8 @@ export function createApp(config: Config, options: AppOptions = {}): App {
   mountBrokerRoute(api.extensions, { sessions, mqtt: mqttBridge });
 
   // Home Assistant ingress sign-in, then the web panel: mounted last so it never shadows an /api route.
-  const ingress = new IngressSignIn({ users: db.collection('users'), auth, bus, trustedProxies: config.ingress_trusted_proxies, logger: logger.child({ service: 'ingress' }) });
-  mountIngressRoutes(api.extensions, ingress, logger.child({ service: 'ingress' }));
+  const ingress = new IngressSignIn({ users, auth, trustedProxies: config.ingress_trusted_proxies });
+  mountIngressRoutes(api.extensions, ingress);
   mountPanel(api.extensions, { ingress, version: VERSION, ports: () => Object.fromEntries(boundPorts), logger: logger.child({ service: 'panel' }) });
 
   // --- end of services and extensions

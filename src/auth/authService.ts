@@ -8,6 +8,7 @@ import type { Collection } from '../store/database.js';
 import { LoginThrottle } from './loginThrottle.js';
 import { hashPassword, verifyPassword } from './passwords.js';
 import type { Actor, TokenRecord, UserRecord } from './records.js';
+import { findByUsername } from './usernames.js';
 
 export interface IssuedToken {
   token: string;
@@ -47,8 +48,8 @@ export class AuthService {
       throw validationError('Invalid user credentials');
     }
     const wait = this.throttle.retryAfter(username, address);
-    if (wait > 0) throw rateLimited('Too many failed logins; try again later', [{ path: '', message: `retry after ${wait} s` }]);
-    const user = this.users.find((u) => u.username.toLowerCase() === username.toLowerCase());
+    if (wait > 0) throw rateLimited('Too many failed logins; try again later', [{ path: '', message: `retry after ${wait} s` }], wait);
+    const user = findByUsername(this.users, username);
     // Always one hash, whether or not the user exists: the time must not tell.
     const matches = await verifyPassword(password, user?.password_hash ?? (await dummy()));
     const ok = user !== undefined && user.can_login && matches;

@@ -2,16 +2,11 @@
 // the HA user and says who it is in X-Remote-User-* headers; those headers are believed only when the
 // connection comes from a configured proxy address (anyone can send headers, nobody else can be that
 // address on the add-on's network). Each HA user maps to one Switchboard user (`ha_user_id`),
-// created on first visit with role `user`; an admin may change the role later.
+// created on first visit by the users service with role `user`; an admin may change the role later.
 import type { IncomingHttpHeaders } from 'node:http';
 import { isIP } from 'node:net';
-import type { Logger } from 'pino';
-import type { EventBus } from '../core/eventBus.js';
 import { forbidden, validationError, type ErrorDetail } from '../core/errors.js';
-import { newId, newSecret } from '../core/ids.js';
-import type { Collection } from '../store/database.js';
 import type { AuthService, IssuedToken } from './authService.js';
-import { hashPassword } from './passwords.js';
 import type { UserRecord } from './records.js';
 
 /** What the Supervisor sends with every ingress request (supervisor/api/ingress.py). */
@@ -29,12 +24,16 @@ export interface HaIdentity {
   displayName: string | null;
 }
 
+/** The accounts side (UsersService, a layer above): it owns the rules for creating users. */
+export interface HaUserAccounts {
+  findByHomeAssistantId(haUserId: string): UserRecord | undefined;
+  createForHomeAssistant(name: string, haUserId: string): Promise<UserRecord>;
+}
+
 export interface IngressSignInDeps {
-  users: Collection<UserRecord>;
+  users: HaUserAccounts;
   auth: AuthService;
-  bus: EventBus;
   trustedProxies: readonly string[];
-  logger?: Logger;
 }
 
 const MAX_HEADER = 256;
@@ -97,7 +96,7 @@ export class IngressSignIn {
     if (!this.isTrustedProxy(address)) throw forbidden('Home Assistant sign-in is only possible through the Home Assistant ingress proxy');
     const identity = this.identify(address, headers);
     if (!identity) throw forbidden('The ingress request carries no Home Assistant user');
-    const user = this.deps.users.find((u) => u.ha_user_id === identity.id) ?? (await this.createOnce(identity));
+    const user = this.deps.users.findByHomeAssistantId(identity.id) ?? (await this.createOnce(identity));
     if (!user.can_login) throw forbidden('This Home Assistant user is disabled in Switchboard');
     return this.deps.auth.issue(user);
   }
@@ -105,34 +104,8 @@ export class IngressSignIn {
   private createOnce(identity: HaIdentity): Promise<UserRecord> {
     const pending = this.creating.get(identity.id);
     if (pending) return pending;
-    const p = this.create(identity).finally(() => this.creating.delete(identity.id));
+    const p = this.deps.users.createForHomeAssistant(usernameFor(identity), identity.id).finally(() => this.creating.delete(identity.id));
     this.creating.set(identity.id, p);
     return p;
-  }
-
-  private async create(identity: HaIdentity): Promise<UserRecord> {
-    const base = usernameFor(identity);
-    const taken = (n: string) => this.deps.users.find((u) => u.username.toLowerCase() === n.toLowerCase()) !== undefined;
-    let username = base;
-    for (let i = 2; taken(username); i += 1) {
-      const suffix = `_${i}`;
-      username = base.slice(0, USERNAME_MAX - suffix.length) + suffix;
-    }
-    const now = new Date().toISOString();
-    const record: UserRecord = {
-      id: newId(),
-      username,
-      role: 'user',
-      can_login: true,
-      // Nobody knows this password: the user signs in through HA until an admin sets one.
-      password_hash: await hashPassword(newSecret(24)),
-      created_at: now,
-      updated_at: now,
-      ha_user_id: identity.id,
-    };
-    await this.deps.users.insert(record);
-    this.deps.bus.publish('user', record.id, 'created', { username, role: record.role, ha_user_id: identity.id });
-    this.deps.logger?.info({ username, ha_user_id: identity.id }, 'created a user for a Home Assistant user');
-    return record;
   }
 }

@@ -1,6 +1,8 @@
 // Failed logins in a sliding window, counted per username+address and per address. Over either
 // limit, logins from there answer 429. The table is bounded, but an active lockout is never evicted
 // to make room: a flood of made-up usernames cannot reset the real user's lockout.
+import { usernameKey } from './usernames.js';
+
 export interface LoginThrottleLimits {
   /** Failures per username+address before that pair is locked out. */
   perUser: number;
@@ -26,7 +28,7 @@ export class LoginThrottle {
   }
 
   private key(username: string, address: string): string {
-    return `${username.toLowerCase()}\u0000${address}`;
+    return `${usernameKey(username)}\u0000${address}`;
   }
 
   private recent(map: Map<string, number[]>, key: string): number[] {

@@ -1,10 +1,10 @@
 // The one permission table: which role may do which action. Services ask it; adapters and bridges
 // never compare roles themselves. DOCS.md "Security" shows the same table for users.
 //
-// How a new route asks (e.g. an HTTP handler):
-//   const actor = sessions.authenticate(bearerFrom(req.headers.authorization));   // src/auth/sessions.ts
-//   if (!actor) return sendError(res, unauthorized());
-//   authorize(actor, 'cameras.control');   // throws the forbidden AppError (403 / the protocol's shape)
+// How a new route asks (e.g. an HTTP handler, src/protocols/http/httpApi.ts):
+//   router.post(path, requireActor(sessions, 'cameras.control'), handler)   // 401 / 403 before the handler
+// or, in code that has an actor: authorize(actor, 'cameras.control') throws the forbidden AppError
+// (403 / the protocol's shape).
 // Better still, put the authorize() call in the service method the route calls, so every protocol
 // gets the same rule. A long-lived response (a stream) also opens a session with
 // `sessions.open(...)` so it ends when its token is revoked or expires, or its user is deleted.

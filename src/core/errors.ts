@@ -24,6 +24,8 @@ export class AppError extends Error {
     readonly kind: ErrorKind,
     message: string,
     readonly details: ErrorDetail[] = [],
+    /** When a retry may succeed (rate limits): each protocol shows it its own way (HTTP `Retry-After`). */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
     this.name = 'AppError';
@@ -36,7 +38,8 @@ export const unauthorized = (message = 'Unauthorized') => new AppError('unauthor
 export const forbidden = (message = 'Forbidden') => new AppError('forbidden', message);
 export const notFound = (what: string) => new AppError('not_found', `${what} not found`);
 export const conflict = (message: string, details: ErrorDetail[] = []) => new AppError('conflict', message, details);
-export const rateLimited = (message = 'Too many requests', details: ErrorDetail[] = []) => new AppError('rate_limited', message, details);
+export const rateLimited = (message = 'Too many requests', details: ErrorDetail[] = [], retryAfterSeconds?: number) =>
+  new AppError('rate_limited', message, details, retryAfterSeconds);
 export const unavailable = (message: string) => new AppError('unavailable', message);
 export const runtimeError = (message: string, details: ErrorDetail[] = []) => new AppError('runtime', message, details);
 export const storageFull = (message: string, details: ErrorDetail[] = []) => new AppError('storage', message, details);

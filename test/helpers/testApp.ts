@@ -28,7 +28,10 @@ export interface TestApp {
   stop(): Promise<void>;
 }
 
-export async function startTestApp(overrides: Record<string, unknown> = {}, opts: { dataDir?: string; keepData?: boolean } = {}): Promise<TestApp> {
+export async function startTestApp(
+  overrides: Record<string, unknown> = {},
+  opts: { dataDir?: string; keepData?: boolean; /** Receives every log line (JSON) the app writes. */ logOut?: (line: string) => void } = {},
+): Promise<TestApp> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'switchboard-test-'));
   const config = parseConfig(
     deepMerge(
@@ -48,7 +51,7 @@ export async function startTestApp(overrides: Record<string, unknown> = {}, opts
       overrides,
     ),
   );
-  const app = createApp(config, { logOut: null });
+  const app = createApp(config, { logOut: opts.logOut ?? null });
   await app.start();
   const port = app.ports().http!;
   const url = `http://127.0.0.1:${port}`;

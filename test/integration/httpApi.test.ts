@@ -237,3 +237,38 @@ describe('health', () => {
     expect(r.json).toMatchObject({ status: expect.stringMatching(/ok|degraded/), version: expect.any(String), uptime: expect.any(Number), components: expect.any(Object), memory: { rss_mb: expect.any(Number), heap_used_mb: expect.any(Number) } });
   });
 });
+
+describe('unexpected errors', () => {
+  it('are logged once with their stack and answered 500 in the API error shape, whether a route throws or rejects', async () => {
+    const logged: string[] = [];
+    const app = await startTestApp({}, { logOut: (l) => logged.push(l) });
+    try {
+      // Routes other parts add go on `extensions`, like every stream, live-view and broker route.
+      app.app.context.http.api.extensions.get('/api/test/throws', () => {
+        throw new TypeError('sync failure in a route');
+      });
+      app.app.context.http.api.extensions.get('/api/test/rejects', async () => {
+        await Promise.resolve();
+        throw new RangeError('async failure in a route');
+      });
+      const token = await app.login();
+      for (const [path, message] of [['/api/test/throws', 'sync failure in a route'], ['/api/test/rejects', 'async failure in a route']] as const) {
+        const r = await app.api('GET', path, token);
+        expect(r.status).toBe(500);
+        // No internals in the reply: the message and stack are for the log only.
+        expect(r.body).toEqual({ error: { message: 'Internal error', details: [] } });
+        const lines = logged.map((l) => JSON.parse(l) as { msg: string; err?: { message: string; stack: string } }).filter((l) => l.err?.message === message);
+        expect(lines).toHaveLength(1);
+        expect(lines[0]!.msg).toBe('unhandled error in HTTP request');
+        expect(lines[0]!.err!.stack).toContain(message);
+        expect(lines[0]!.err!.stack).toMatch(/httpApi\.test\.ts/);
+      }
+      // An expected error (a service's AppError) is answered but not logged as unhandled.
+      const before = logged.filter((l) => l.includes('unhandled error')).length;
+      expect((await app.api('GET', '/api/cameras/nope/live-view', token)).status).toBe(404);
+      expect(logged.filter((l) => l.includes('unhandled error')).length).toBe(before);
+    } finally {
+      await app.stop();
+    }
+  });
+});

@@ -3,23 +3,16 @@
 import type { Router } from 'express';
 import { authorize } from '../../auth/permissions.js';
 import type { SessionRegistry } from '../../auth/sessions.js';
-import { notFound, unauthorized } from '../../core/errors.js';
+import { notFound } from '../../core/errors.js';
 import type { MqttBridge } from '../../bridges/mqtt/mqttBridge.js';
-import { bearerFrom } from '../../auth/bearer.js';
-import { sendError } from './httpApi.js';
+import { actorOf, requireActor } from './httpApi.js';
 
 export function mountBrokerRoute(router: Router, deps: { sessions: SessionRegistry; mqtt: MqttBridge }): void {
-  router.get('/api/mqtt/broker', (req, res) => {
-    try {
-      const actor = deps.sessions.authenticate(bearerFrom(req.headers.authorization));
-      if (!actor) throw unauthorized();
-      authorize(actor, 'mqtt.credentials', 'Only admins may see the MQTT broker credentials');
-      const broker = deps.mqtt.embeddedBroker();
-      if (!broker) throw notFound('Embedded MQTT broker');
-      res.setHeader('Cache-Control', 'no-store');
-      res.json({ embedded: true, ...broker });
-    } catch (err) {
-      sendError(res, err);
-    }
+  router.get('/api/mqtt/broker', requireActor(deps.sessions), (req, res) => {
+    authorize(actorOf(req), 'mqtt.credentials', 'Only admins may see the MQTT broker credentials');
+    const broker = deps.mqtt.embeddedBroker();
+    if (!broker) throw notFound('Embedded MQTT broker');
+    res.setHeader('Cache-Control', 'no-store');
+    res.json({ embedded: true, ...broker });
   });
 }

@@ -1,9 +1,12 @@
 // The HTTP API (express). Translates requests to AuthService / ModuleRegistry calls and AppErrors
-// to `{error:{message, details}}` with a status code; holds no rules of its own.
-import express, { type ErrorRequestHandler, type NextFunction, type Request, type Response, type Router } from 'express';
+// to `{error:{message, details}}` with a status code; holds no rules of its own. Every route, here
+// and on `extensions`, authenticates with `requireActor` and lets its errors reach the one error
+// handler at the end (express 5 forwards a throw or a rejected promise), which logs unexpected ones.
+import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Response, type Router } from 'express';
 import type { Logger } from 'pino';
 import type { AuthService } from '../../auth/authService.js';
 import { bearerFrom } from '../../auth/bearer.js';
+import { authorize, type Action } from '../../auth/permissions.js';
 import type { Actor } from '../../auth/records.js';
 import type { SessionRegistry } from '../../auth/sessions.js';
 import { AppError, HTTP_STATUS, toAppError, unauthorized, type ErrorDetail } from '../../core/errors.js';
@@ -30,14 +33,34 @@ export interface HttpApi {
 
 export const errorBody = (message: string, details: ErrorDetail[] = []) => ({ error: { message, details } });
 
-export function sendError(res: Response, err: unknown, logger?: Logger): void {
+/** The one way an error becomes a reply; only the error handler calls it, so nothing is logged twice. */
+function sendError(res: Response, err: unknown, logger: Logger): void {
   const e = toAppError(err);
-  if (!(err instanceof AppError)) logger?.error({ err }, 'unhandled error in HTTP request');
-  if (e.kind === 'rate_limited') {
-    const retry = /retry after (\d+)/.exec(e.details[0]?.message ?? '')?.[1];
-    if (retry) res.setHeader('Retry-After', retry);
-  }
+  if (!(err instanceof AppError)) logger.error({ err }, 'unhandled error in HTTP request');
+  // A stream that already sent its head can only be cut off.
+  if (res.headersSent) return void res.destroy();
+  if (e.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(e.retryAfterSeconds));
   res.status(HTTP_STATUS[e.kind]).json(errorBody(e.message, e.details));
+}
+
+/**
+ * The authentication of every bearer route: `Authorization: Bearer …` → `req.actor`, else 401;
+ * with `action`, 403 unless the actor may do it. Read the actor with `actorOf(req)`.
+ */
+export function requireActor(sessions: SessionRegistry, action?: Action): RequestHandler {
+  return (req, _res, next) => {
+    const actor = sessions.authenticate(bearerFrom(req.headers.authorization));
+    if (!actor) throw unauthorized();
+    if (action) authorize(actor, action);
+    req.actor = actor;
+    next();
+  };
+}
+
+/** The actor `requireActor` found; a route mounted without it answers 401 rather than act for nobody. */
+export function actorOf(req: Request): Actor {
+  if (!req.actor) throw unauthorized();
+  return req.actor;
 }
 
 /** The bearer token of a request: `Authorization: Bearer …` (the only carrier the HTTP API takes). */
@@ -58,12 +81,7 @@ export function createHttpApi(deps: HttpApiDeps): HttpApi {
   app.set('etag', false);
   app.use(express.json({ limit: JSON_BODY_LIMIT, strict: false }));
 
-  const requireActor = (req: Request, res: Response, next: NextFunction) => {
-    const actor = sessions.authenticate(bearerFrom(req.headers.authorization));
-    if (!actor) return sendError(res, unauthorized());
-    req.actor = actor;
-    next();
-  };
+  const signedIn = requireActor(sessions);
 
   app.get('/api/health', (_req, res) => {
     res.json(status.health());
@@ -79,9 +97,8 @@ export function createHttpApi(deps: HttpApiDeps): HttpApi {
       const issued = await auth.login(body.username, body.password, clientAddress(req));
       res.status(201).json({ bearer: issued.token, expiration: issued.expiresAt.toISOString(), user: toPublicUser(issued.user) });
     } catch (err) {
-      const e = toAppError(err);
-      if (e.kind === 'validation') return void res.status(400).json(errorBody('Invalid user credentials'));
-      sendError(res, err, logger);
+      if (err instanceof AppError && err.kind === 'validation') return void res.status(400).json(errorBody('Invalid user credentials'));
+      throw err;
     }
   });
 
@@ -92,20 +109,16 @@ export function createHttpApi(deps: HttpApiDeps): HttpApi {
       const issued = await auth.login(body.username, body.password, clientAddress(req));
       res.status(200).json({ token: issued.token, expiration: issued.expiresAt.toISOString() });
     } catch (err) {
-      const e = toAppError(err);
-      if (e.kind === 'validation') return void res.status(401).json(errorBody('Invalid user credentials'));
-      sendError(res, err, logger);
+      if (err instanceof AppError && err.kind === 'validation') return void res.status(401).json(errorBody('Invalid user credentials'));
+      throw err;
     }
   });
 
   // Sign-out: revokes the bearer that makes the call; sockets opened with it are dropped too.
-  app.post('/api/logout', requireActor, async (req, res) => {
-    try {
-      if (req.actor?.tokenId) await auth.revokeToken(req.actor.tokenId);
-      res.status(204).end();
-    } catch (err) {
-      sendError(res, err, logger);
-    }
+  app.post('/api/logout', signedIn, async (req, res) => {
+    const { tokenId } = actorOf(req);
+    if (tokenId) await auth.revokeToken(tokenId);
+    res.status(204).end();
   });
 
   const extensions = express.Router();
@@ -113,22 +126,18 @@ export function createHttpApi(deps: HttpApiDeps): HttpApi {
 
   const run = (command: 'list' | 'create' | 'read' | 'update' | 'delete', ok = 200) =>
     async (req: Request, res: Response) => {
-      try {
-        const params = req.params as Record<string, string | undefined>;
-        const payload = command === 'list' ? req.query : req.body;
-        const result = await modules.dispatch(req.actor!, { command, module: params.module, entity: params.id, payload });
-        res.status(ok).json(result ?? null);
-      } catch (err) {
-        sendError(res, err, logger);
-      }
+      const params = req.params as Record<string, string | undefined>;
+      const payload = command === 'list' ? req.query : req.body;
+      const result = await modules.dispatch(actorOf(req), { command, module: params.module, entity: params.id, payload });
+      res.status(ok).json(result ?? null);
     };
 
-  app.get('/api/:module', requireActor, run('list'));
-  app.post('/api/:module', requireActor, run('create', 201));
-  app.get('/api/:module/:id', requireActor, run('read'));
-  app.put('/api/:module/:id', requireActor, run('update'));
-  app.patch('/api/:module/:id', requireActor, run('update'));
-  app.delete('/api/:module/:id', requireActor, run('delete'));
+  app.get('/api/:module', signedIn, run('list'));
+  app.post('/api/:module', signedIn, run('create', 201));
+  app.get('/api/:module/:id', signedIn, run('read'));
+  app.put('/api/:module/:id', signedIn, run('update'));
+  app.patch('/api/:module/:id', signedIn, run('update'));
+  app.delete('/api/:module/:id', signedIn, run('delete'));
 
   app.use((req, res) => {
     res.status(404).json(errorBody(`No route ${req.method} ${req.path}`));

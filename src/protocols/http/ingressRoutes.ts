@@ -1,20 +1,15 @@
 // HTTP adapter for Home Assistant ingress sign-in: `POST /api/ingress/session` answers like
 // `POST /api/auth` ({bearer, expiration, user}) for the HA user the ingress proxy vouches for.
 import type { Router } from 'express';
-import type { Logger } from 'pino';
 import type { IngressSignIn } from '../../auth/ingress.js';
 import { toPublicUser } from '../../services/users/usersService.js';
-import { clientAddress, sendError } from './httpApi.js';
+import { clientAddress } from './httpApi.js';
 
 export const INGRESS_SESSION_PATH = '/api/ingress/session';
 
-export function mountIngressRoutes(router: Router, ingress: IngressSignIn, logger: Logger): void {
+export function mountIngressRoutes(router: Router, ingress: IngressSignIn): void {
   router.post(INGRESS_SESSION_PATH, async (req, res) => {
-    try {
-      const issued = await ingress.signIn(clientAddress(req), req.headers);
-      res.status(201).json({ bearer: issued.token, expiration: issued.expiresAt.toISOString(), user: { ...toPublicUser(issued.user), ha_user_id: issued.user.ha_user_id ?? null } });
-    } catch (err) {
-      sendError(res, err, logger);
-    }
+    const issued = await ingress.signIn(clientAddress(req), req.headers);
+    res.status(201).json({ bearer: issued.token, expiration: issued.expiresAt.toISOString(), user: { ...toPublicUser(issued.user), ha_user_id: issued.user.ha_user_id ?? null } });
   });
 }

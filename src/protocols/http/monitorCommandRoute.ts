@@ -3,25 +3,18 @@
 // HTTP it also reaches the panel through Home Assistant ingress (which forwards only http_port).
 import type { Router } from 'express';
 import type { SessionRegistry } from '../../auth/sessions.js';
-import { unauthorized, validationError } from '../../core/errors.js';
+import { validationError } from '../../core/errors.js';
 import type { MonitorsService } from '../../services/monitors/monitorsService.js';
-import { bearerFrom } from '../../auth/bearer.js';
-import { sendError } from './httpApi.js';
+import { actorOf, requireActor } from './httpApi.js';
 
 export function mountMonitorCommandRoute(router: Router, deps: { sessions: SessionRegistry; monitors: MonitorsService }): void {
-  router.post('/api/monitors/:id/command', async (req, res) => {
-    const actor = deps.sessions.authenticate(bearerFrom(req.headers.authorization));
-    if (!actor) return sendError(res, unauthorized());
+  router.post('/api/monitors/:id/command', requireActor(deps.sessions), async (req, res) => {
     const body = req.body as unknown;
     const keys = body && typeof body === 'object' && !Array.isArray(body) ? Object.keys(body) : null;
     const command = keys ? (body as Record<string, unknown>).command : undefined;
     if (!keys || typeof command !== 'string' || keys.some((k) => k !== 'command')) {
-      return sendError(res, validationError('Validation failed', [{ path: 'payload.command', message: 'expected {"command": "<text>"}' }]));
+      throw validationError('Validation failed', [{ path: 'payload.command', message: 'expected {"command": "<text>"}' }]);
     }
-    try {
-      res.json(await deps.monitors.sendCommand(actor, String(req.params.id), command));
-    } catch (err) {
-      sendError(res, err);
-    }
+    res.json(await deps.monitors.sendCommand(actorOf(req), String(req.params.id), command));
   });
 }

@@ -4,7 +4,7 @@
 // short-lived signed URL (for Home Assistant's MJPEG camera integration) bound to the token that
 // made it, or a long-lived, revocable live-view URL made for Home Assistant's Generic Camera.
 // A stream in progress is a session of the registry: it ends when its token does.
-import type { Request, Response, Router } from 'express';
+import type { NextFunction, Request, Response, Router } from 'express';
 import { authorize } from '../../auth/permissions.js';
 import type { Actor } from '../../auth/records.js';
 import type { SessionRegistry } from '../../auth/sessions.js';
@@ -13,7 +13,7 @@ import type { EventBus } from '../../core/eventBus.js';
 import { newId } from '../../core/ids.js';
 import type { StreamService } from '../../camera/streaming/streamService.js';
 import { bearerFrom } from '../../auth/bearer.js';
-import { sendError } from './httpApi.js';
+import { actorOf, requireActor } from './httpApi.js';
 
 const BOUNDARY = 'switchboardframe';
 /** A reader with more than this much unsent data skips frames instead of queueing them. */
@@ -45,7 +45,7 @@ export function mountStreamRoutes(router: Router, { sessions, streams, bus }: St
     return actor;
   };
 
-  router.get('/api/cameras/:id/stream.mjpeg', (req: Request, res: Response) => {
+  router.get('/api/cameras/:id/stream.mjpeg', (req: Request, res: Response, next: NextFunction) => {
     const id = String(req.params.id);
     let detach: (() => void) | null = null;
     let actor: Actor;
@@ -58,7 +58,7 @@ export function mountStreamRoutes(router: Router, { sessions, streams, bus }: St
         res.write('\r\n');
       });
     } catch (err) {
-      return sendError(res, err);
+      return next(err);
     }
     // The stream ends with its token (revoked, expired, user deleted or disabled).
     const session = sessions.open(actor, 'stream', { onEnd: () => res.destroy() });
@@ -82,19 +82,15 @@ export function mountStreamRoutes(router: Router, { sessions, streams, bus }: St
   });
 
   router.get('/api/cameras/:id/snapshot.jpg', async (req: Request, res: Response) => {
-    try {
-      viewer(req, true);
-      const snap = await streams.snapshot(String(req.params.id));
-      res.writeHead(200, { 'Content-Type': 'image/jpeg', 'Content-Length': snap.jpeg.length, 'Cache-Control': 'no-store' });
-      res.end(snap.jpeg);
-    } catch (err) {
-      sendError(res, err);
-    }
+    viewer(req, true);
+    const snap = await streams.snapshot(String(req.params.id));
+    res.writeHead(200, { 'Content-Type': 'image/jpeg', 'Content-Length': snap.jpeg.length, 'Cache-Control': 'no-store' });
+    res.end(snap.jpeg);
   });
 
   // One encoder per camera, however many clients: each client joins at a keyframe and skips
   // ahead to the next one when it falls behind (TsFanout).
-  router.get('/api/cameras/:id/live.ts', (req: Request, res: Response) => {
+  router.get('/api/cameras/:id/live.ts', (req: Request, res: Response, next: NextFunction) => {
     const id = String(req.params.id);
     let detach: (() => void) | null = null;
     let actor: Actor;
@@ -106,7 +102,7 @@ export function mountStreamRoutes(router: Router, { sessions, streams, bus }: St
         end: () => res.end(),
       });
     } catch (err) {
-      return sendError(res, err);
+      return next(err);
     }
     // A signed-in viewer's stream ends with its token; a live-view URL ends with its key's rotation.
     const session = actor.kind === 'system' ? null : sessions.open(actor, 'live-h264', { onEnd: () => res.destroy() });
@@ -121,69 +117,38 @@ export function mountStreamRoutes(router: Router, { sessions, streams, bus }: St
   });
 
   // Path taken (passthrough/encoder), live clients and motion state, for the panel.
-  router.get('/api/cameras/:id/stream-info', (req: Request, res: Response) => {
-    const actor = sessions.authenticate(bearerFrom(req.headers.authorization));
-    if (!actor) return sendError(res, unauthorized());
-    try {
-      authorize(actor, 'streams.view');
-      streams.requireKnownCamera(String(req.params.id));
-    } catch (err) {
-      return sendError(res, err);
-    }
+  router.get('/api/cameras/:id/stream-info', requireActor(sessions, 'streams.view'), (req: Request, res: Response) => {
+    streams.requireKnownCamera(String(req.params.id));
     res.json(streams.info(String(req.params.id)));
   });
 
   // The long-lived live URL for Home Assistant: POST {base_url?} → {url, path}. Admins only: it
   // stays valid until the live URL key is rotated.
-  router.post('/api/cameras/:id/live-url', (req: Request, res: Response) => {
-    const actor = sessions.authenticate(bearerFrom(req.headers.authorization));
-    if (!actor) return sendError(res, unauthorized());
-    try {
-      authorize(actor, 'streams.liveUrls');
-    } catch (err) {
-      return sendError(res, err);
-    }
+  router.post('/api/cameras/:id/live-url', requireActor(sessions, 'streams.liveUrls'), (req: Request, res: Response) => {
     const body = (req.body ?? {}) as Record<string, unknown>;
     const base = body.base_url ?? `${req.protocol}://${req.get('host') ?? 'localhost'}`;
     if (typeof base !== 'string' || !/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/.test(base)) {
-      return sendError(res, validationError('Validation failed', [{ path: 'payload.base_url', message: 'must be an http(s) URL without query' }]));
+      throw validationError('Validation failed', [{ path: 'payload.base_url', message: 'must be an http(s) URL without query' }]);
     }
     const id = String(req.params.id);
-    try {
-      streams.requireKnownCamera(id);
-    } catch (err) {
-      return sendError(res, err);
-    }
+    streams.requireKnownCamera(id);
     res.json({ url: streams.liveUrlFor(id, base), path: streams.signLivePath(id) });
   });
 
   // Revokes every live URL handed out (HA's stream sources must then be re-created).
-  router.post('/api/streams/live-urls/revoke', (req: Request, res: Response) => {
-    const actor = sessions.authenticate(bearerFrom(req.headers.authorization));
-    if (!actor) return sendError(res, unauthorized());
-    try {
-      authorize(actor, 'streams.liveUrls');
-    } catch (err) {
-      return sendError(res, err);
-    }
+  router.post('/api/streams/live-urls/revoke', requireActor(sessions, 'streams.liveUrls'), (_req: Request, res: Response) => {
     streams.rotateLiveUrlKey();
     res.json({ revoked: true });
   });
 
   // Signed URLs: POST {path: "stream.mjpeg"|"snapshot.jpg", ttl_seconds?} → {url}
-  router.post('/api/cameras/:id/signed-url', (req: Request, res: Response) => {
-    const actor = sessions.authenticate(bearerFrom(req.headers.authorization));
-    if (!actor) return sendError(res, unauthorized());
+  router.post('/api/cameras/:id/signed-url', requireActor(sessions), (req: Request, res: Response) => {
     const body = (req.body ?? {}) as Record<string, unknown>;
     const kind = body.path ?? 'stream.mjpeg';
     const ttl = body.ttl_seconds ?? 600;
     if ((kind !== 'stream.mjpeg' && kind !== 'snapshot.jpg') || typeof ttl !== 'number' || !Number.isInteger(ttl) || ttl < 10 || ttl > 86_400) {
-      return sendError(res, validationError('Validation failed', [{ path: 'payload', message: 'path must be stream.mjpeg or snapshot.jpg; ttl_seconds an integer 10–86400' }]));
+      throw validationError('Validation failed', [{ path: 'payload', message: 'path must be stream.mjpeg or snapshot.jpg; ttl_seconds an integer 10–86400' }]);
     }
-    try {
-      res.json({ url: streams.signPath(actor, `/api/cameras/${encodeURIComponent(String(req.params.id))}/${kind}`, ttl) });
-    } catch (err) {
-      sendError(res, err);
-    }
+    res.json({ url: streams.signPath(actorOf(req), `/api/cameras/${encodeURIComponent(String(req.params.id))}/${kind}`, ttl) });
   });
 }

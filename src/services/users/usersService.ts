@@ -6,9 +6,10 @@ import type { AuthService } from '../../auth/authService.js';
 import { generatePassword, hashPassword, verifyPassword } from '../../auth/passwords.js';
 import { authorize, can } from '../../auth/permissions.js';
 import { ROLES, type Actor, type Role, type UserRecord } from '../../auth/records.js';
+import { findByUsername, usernameKey } from '../../auth/usernames.js';
 import type { EventBus } from '../../core/eventBus.js';
 import { conflict, forbidden, notFound, validationError } from '../../core/errors.js';
-import { newId } from '../../core/ids.js';
+import { newId, newSecret } from '../../core/ids.js';
 import { parseInput } from '../../core/validation.js';
 import type { Collection } from '../../store/database.js';
 import { paginate, type ListQuery, type ListResult, type ModuleService } from '../modules.js';
@@ -22,10 +23,11 @@ export interface PublicUser {
   updated_at: string;
 }
 
+const USERNAME_MAX = 64;
 const username = z
   .string()
   .min(1)
-  .max(64)
+  .max(USERNAME_MAX)
   .regex(/^[A-Za-z0-9_.@-]+$/, 'may contain letters, digits, _ . @ -');
 const password = z.string().min(8, 'must be at least 8 characters').max(256);
 const role = z.enum(ROLES as [Role, ...Role[]]);
@@ -73,11 +75,33 @@ export class UsersService implements ModuleService {
     return pw;
   }
 
-  private async insert(name: string, pw: string, r: Role, canLogin: boolean): Promise<UserRecord> {
+  /**
+   * The user for a Home Assistant user on its first ingress visit: role `user`, `_2`, `_3`, …
+   * appended while the name is taken. Nobody knows its password: it signs in through Home Assistant
+   * until an admin sets one.
+   */
+  async createForHomeAssistant(name: string, haUserId: string): Promise<UserRecord> {
+    let candidate = name;
+    for (let i = 2; findByUsername(this.users, candidate); i += 1) {
+      const suffix = `_${i}`;
+      candidate = name.slice(0, USERNAME_MAX - suffix.length) + suffix;
+    }
+    const record = await this.insert(candidate, newSecret(24), 'user', true, haUserId);
+    this.logger?.info({ username: candidate, ha_user_id: haUserId }, 'created a user for a Home Assistant user');
+    return record;
+  }
+
+  /** The user mapped to a Home Assistant user, if it has visited before. */
+  findByHomeAssistantId(haUserId: string): UserRecord | undefined {
+    return this.users.find((u) => u.ha_user_id === haUserId);
+  }
+
+  private async insert(name: string, pw: string, r: Role, canLogin: boolean, haUserId?: string): Promise<UserRecord> {
     const now = new Date().toISOString();
     const record: UserRecord = { id: newId(), username: name, role: r, can_login: canLogin, password_hash: await hashPassword(pw), created_at: now, updated_at: now };
+    if (haUserId !== undefined) record.ha_user_id = haUserId;
     await this.users.insert(record);
-    this.bus.publish('user', record.id, 'created', { username: name, role: r });
+    this.bus.publish('user', record.id, 'created', haUserId === undefined ? { username: name, role: r } : { username: name, role: r, ha_user_id: haUserId });
     return record;
   }
 
@@ -104,7 +128,7 @@ export class UsersService implements ModuleService {
   async create(actor: Actor, payload: unknown): Promise<PublicUser> {
     authorize(actor, 'users.manage', 'Only admins may create users');
     const input = parseInput(createSchema, payload);
-    if (this.users.find((u) => u.username.toLowerCase() === input.username.toLowerCase())) {
+    if (findByUsername(this.users, input.username)) {
       throw conflict('Username already exists', [{ path: 'payload.username', message: 'already exists' }]);
     }
     return toPublicUser(await this.insert(input.username, input.password, input.role, input.can_login));
@@ -120,9 +144,8 @@ export class UsersService implements ModuleService {
         throw validationError('Validation failed', [{ path: 'payload.current_password', message: 'does not match' }]);
       }
     }
-    if ('username' in input && input.username && input.username.toLowerCase() !== current.username.toLowerCase()) {
-      const taken = input.username;
-      if (this.users.find((u) => u.username.toLowerCase() === taken.toLowerCase())) {
+    if ('username' in input && input.username && usernameKey(input.username) !== usernameKey(current.username)) {
+      if (findByUsername(this.users, input.username)) {
         throw conflict('Username already exists', [{ path: 'payload.username', message: 'already exists' }]);
       }
     }
