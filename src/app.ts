@@ -1,5 +1,6 @@
 // Composition root: builds every service and adapter with explicit dependencies, so a test can
 // start a whole server on ephemeral ports and stop it again.
+import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -272,14 +273,11 @@ export function createApp(config: Config, options: AppOptions = {}): App {
     mqtt: mqttBridge, credentials, monitors, statusMessages, labs, cameras, streams, recordings, liveViews,
   };
 
-  const listen = (srv: Server, port: number, host: string) =>
-    new Promise<number>((resolve, reject) => {
-      srv.once('error', reject);
-      srv.listen(port, host, () => {
-        srv.off('error', reject);
-        resolve((srv.address() as AddressInfo).port);
-      });
-    });
+  const listen = async (srv: Server, port: number, host: string): Promise<number> => {
+    srv.listen(port, host);
+    await once(srv, 'listening'); // rejects on 'error' (EADDRINUSE)
+    return (srv.address() as AddressInfo).port;
+  };
 
   return {
     context,

@@ -1,5 +1,6 @@
 // The Altoponix relay endpoint: its own HTTP server and Socket.IO server on `monitor_port`
 // (default namespace), as the original backend served it on port 5000.
+import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
@@ -53,13 +54,9 @@ export class AltoponixServer implements Extension {
         this.countClients();
       });
     });
-    const port = await new Promise<number>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(deps.port, deps.host, () => {
-        server.off('error', reject);
-        resolve((server.address() as AddressInfo).port);
-      });
-    });
+    server.listen(deps.port, deps.host);
+    await once(server, 'listening'); // rejects on 'error' (EADDRINUSE)
+    const port = (server.address() as AddressInfo).port;
     this.server = server;
     this.io = io;
     this.countClients();
