@@ -2,6 +2,8 @@
 // Socket.IO API (`/socket.io`, default namespace: requests, status topics, logs), Antimony
 // namespaces on the same Socket.IO server, and the Rotoclear state WebSocket (`/api/v1`).
 import { io, type Socket } from 'socket.io-client';
+import type { LogEntry } from '../../src/logging/logger.js';
+import type { PublicUser } from '../../src/services/users/usersService.js';
 import type { Boot } from './boot.js';
 import { PanelError, replyError } from './errors.js';
 
@@ -11,22 +13,6 @@ export interface StatusEvent {
   event: string;
   details: Record<string, unknown>;
   at: string;
-}
-
-export interface LogLine {
-  hostname: string;
-  level: number;
-  msg: string;
-  pid: number;
-  service?: string;
-  time: number;
-  timestamp: string;
-}
-
-export interface PublicUser {
-  id: string;
-  username: string;
-  role: 'admin' | 'user' | 'viewer';
 }
 
 export type LinkState = 'connecting' | 'connected' | 'disconnected';
@@ -123,7 +109,7 @@ export class Backend {
     return () => this.socket.off(event, fn);
   }
 
-  onLog(fn: (line: LogLine) => void): () => void {
+  onLog(fn: (line: LogEntry) => void): () => void {
     this.socket.on('log', fn);
     return () => this.socket.off('log', fn);
   }

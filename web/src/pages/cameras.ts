@@ -2,6 +2,7 @@
 // readers. Reads and writes go through the NestMTX socket (`cameras` module); changes from anyone
 // arrive as `camera:*` status topics and as Rotoclear `/api/v1` broadcasts, and update the cards.
 import type { Backend, StatusEvent } from '../backend.js';
+import type { CameraView } from '../../../src/camera/cameraRecord.js';
 import { clear, h, since, spinner } from '../dom.js';
 import { PanelError, describe, replyError } from '../errors.js';
 import type { Page } from '../page.js';
@@ -27,31 +28,6 @@ const LABELS: Record<string, string> = {
   sensor: 'Sensor input',
   enabled: 'Enabled',
 };
-
-interface CameraView {
-  id: string;
-  name: string;
-  slot: 1 | 2 | null;
-  driver: string;
-  device: string;
-  /** false: switched off; the device is closed and changes are refused until it is switched on. */
-  enabled: boolean;
-  exists: boolean;
-  light: boolean;
-  light_entity: string | null;
-  controls: Record<RangeKey, number | null> & Record<SwitchKey, boolean | null> & { resolution: string | null; fps: number | null; sensor: number | null };
-  resolutions: string[];
-  fps_options: number[];
-  capabilities: { inputs?: { sensor: number; name: string }[] };
-  formats?: { fourcc: string; description: string; compressed: boolean }[];
-  format?: { fourcc: string; width: number; height: number } | null;
-  record: 'on' | 'off' | 'pause';
-  last_snap_at: string | null;
-  demanded: boolean;
-  readers: number;
-  reader_list?: { type: string; id: string }[];
-  ready: boolean;
-}
 
 /** A local edit wins over incoming values for this long, so a dragged slider does not jump back. */
 const LOCAL_EDIT_MS = 1500;
