@@ -1,7 +1,7 @@
 // Cameras: live MJPEG view, every image/capture control, light, snapshot, recording, demand and
 // readers. Reads and writes go through the NestMTX socket (`cameras` module); changes from anyone
 // arrive as `camera:*` status topics and as Rotoclear `/api/v1` broadcasts, and update the cards.
-import type { Backend, StatusEvent } from '../backend.js';
+import type { Backend } from '../backend.js';
 import type { CameraView } from '../../../src/camera/cameraRecord.js';
 import { clear, h, since, spinner } from '../dom.js';
 import { PanelError, describe, replyError } from '../errors.js';
@@ -442,10 +442,9 @@ export function createCamerasPage(backend: Backend): Page {
     );
   };
 
-  backend.onStatus('camera', (e: StatusEvent) => {
+  backend.onStatus('camera', (e) => {
     if (e.event === 'created' || e.event === 'deleted' || !e.entity || !cards.has(e.entity)) return void load();
-    const changes = e.details.changes;
-    if (e.event === 'updated' && changes && typeof changes === 'object') cards.get(e.entity)?.patch(changes as Record<string, unknown>);
+    if (e.event === 'updated') cards.get(e.entity)?.patch(e.details.changes);
     reread(e.entity);
   });
 
