@@ -1,5 +1,6 @@
 // Composition root: builds every service and adapter with explicit dependencies, so a test can
 // start a whole server on ephemeral ports and stop it again.
+import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -27,11 +28,12 @@ import { mountBrokerRoute } from './protocols/http/brokerRoute.js';
 import { StreamService } from './camera/streaming/streamService.js';
 import { Recordings } from './camera/streaming/recordings.js';
 import { AltoponixServer } from './protocols/altoponix/altoponixServer.js';
-import { NestmtxAdapter } from './protocols/nestmtx/nestmtxAdapter.js';
+import { NestmtxAdapter, type NestmtxClientEvents, type NestmtxServerEvents, type NestmtxSocketData } from './protocols/nestmtx/nestmtxAdapter.js';
 import { mountCredentialsCallback } from './protocols/http/credentialsCallbackRoute.js';
 import { CredentialsService } from './services/credentials/credentialsService.js';
 import { SecretBox } from './services/credentials/secretBox.js';
 import { AntimonyAdapter } from './protocols/antimony/antimonyAdapter.js';
+import type { AntimonyClientEvents, AntimonyServerEvents, AntimonySocketData } from './protocols/antimony/sockets.js';
 import { LabsService } from './services/labs/labsService.js';
 import { RuntimeRegistry } from './services/labs/runtime.js';
 import { CameraRuntime } from './services/labs/runtimes/cameraRuntime.js';
@@ -52,6 +54,17 @@ import { RotoclearServer } from './protocols/rotoclear/rotoclearServer.js';
 import { IngressSignIn } from './auth/ingress.js';
 import { mountIngressRoutes } from './protocols/http/ingressRoutes.js';
 import { mountPanel } from './protocols/http/panel.js';
+
+/**
+ * One Socket.IO server carries both protocols, so its types are both maps at once; each adapter
+ * takes it as its own typed server (an intersection is assignable to each part).
+ */
+type SwitchboardIo = SocketIOServer<
+  NestmtxClientEvents & AntimonyClientEvents,
+  NestmtxServerEvents & AntimonyServerEvents,
+  Record<string, never>,
+  NestmtxSocketData & AntimonySocketData
+>;
 
 export interface AppContext {
   config: Config;
@@ -80,7 +93,7 @@ export interface AppContext {
   /** The simulated camera driver (tests pull and replug its devices). */
   simulatedCameras: SimulatedDriver;
   /** The Socket.IO server on http_port: NestMTX on `/`, Antimony on its namespaces. */
-  io: SocketIOServer;
+  io: SwitchboardIo;
   /** Set to the AbortSignal of stop(): long-running work watches it. */
   stopping: AbortSignal;
   /** Ports actually bound, by name (http, monitor, mqtt): extensions record theirs here. */
@@ -131,7 +144,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
 
   const api = createHttpApi({ auth, sessions, modules, status, logger: logger.child({ service: 'http' }) });
   const server = createServer(api.app);
-  const io = new SocketIOServer(server, {
+  const io: SwitchboardIo = new SocketIOServer(server, {
     // Other upgrade paths (/api/v1) share this HTTP server: leave their upgrades alone.
     destroyUpgrade: false,
     maxHttpBufferSize: 1_000_000,
@@ -272,14 +285,11 @@ export function createApp(config: Config, options: AppOptions = {}): App {
     mqtt: mqttBridge, credentials, monitors, statusMessages, labs, cameras, streams, recordings, liveViews,
   };
 
-  const listen = (srv: Server, port: number, host: string) =>
-    new Promise<number>((resolve, reject) => {
-      srv.once('error', reject);
-      srv.listen(port, host, () => {
-        srv.off('error', reject);
-        resolve((srv.address() as AddressInfo).port);
-      });
-    });
+  const listen = async (srv: Server, port: number, host: string): Promise<number> => {
+    srv.listen(port, host);
+    await once(srv, 'listening'); // rejects on 'error' (EADDRINUSE)
+    return (srv.address() as AddressInfo).port;
+  };
 
   return {
     context,

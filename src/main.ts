@@ -2,6 +2,7 @@
 // SIGTERM and waits `timeout` seconds, 10 by default, before killing).
 import { createApp } from './app.js';
 import { ConfigError, isAddon, loadConfig } from './config/load.js';
+import { chooseLogFormat } from './logging/logger.js';
 
 const STOP_DEADLINE_MS = 8_000;
 
@@ -16,7 +17,9 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const app = createApp(config, { logFormat: isAddon(process.env) ? 'text' : 'json' });
+  const app = createApp(config, {
+    logFormat: chooseLogFormat({ addon: isAddon(process.env), tty: process.stdout.isTTY === true }),
+  });
   const { logger } = app.context;
   let stopping = false;
   const stop = async (signal: string) => {

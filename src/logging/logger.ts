@@ -1,5 +1,6 @@
 // Structured logging (pino) with secrets redacted, plus a hub that keeps the last lines and lets
 // adapters (the NestMTX `log` event, the web panel) follow the stream.
+import { createRequire } from 'node:module';
 import { hostname } from 'node:os';
 import { Writable } from 'node:stream';
 import pino, { type Logger } from 'pino';
@@ -40,17 +41,36 @@ export const REDACT_PATHS = [
   'req.headers.cookie',
 ];
 
-export type LogFormat = 'json' | 'text';
+/** json: machines (pipes, files); text: the Supervisor's log view; pretty: a developer's terminal. */
+export type LogFormat = 'json' | 'text' | 'pretty';
+
+/** Under the Supervisor its log view wants plain lines; a terminal wants colour; anything else, JSON. */
+export function chooseLogFormat(where: { addon: boolean; tty: boolean }): LogFormat {
+  if (where.addon) return 'text';
+  return where.tty ? 'pretty' : 'json';
+}
+
+/**
+ * pino-pretty and its dependencies cost memory an idle add-on should not pay, so they are required
+ * only when a terminal asks for them. createRequire keeps createLogging synchronous.
+ */
+function loadPrettifier(): (line: string) => string {
+  const { prettyFactory } = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty');
+  return prettyFactory({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service', messageFormat: '{if service}[{service}] {end}{msg}' });
+}
 
 export class LogHub {
   readonly ring: LogEntry[] = [];
+  private readonly prettify: ((line: string) => string) | null;
   private readonly listeners = new Set<(e: LogEntry) => void>();
 
   constructor(
     private readonly capacity = 100,
     private readonly out: ((line: string) => void) | null = (line) => process.stdout.write(line),
     private readonly format: LogFormat = 'json',
-  ) {}
+  ) {
+    this.prettify = format === 'pretty' ? loadPrettifier() : null;
+  }
 
   /** Receives one serialized pino line. */
   write(line: string): void {
@@ -62,7 +82,7 @@ export class LogHub {
       return;
     }
     const entry = toEntry(raw);
-    this.out?.(this.format === 'text' ? formatText(entry, raw) : line);
+    this.out?.(this.format === 'text' ? formatText(entry, raw) : this.prettify ? this.prettify(line) : line);
     this.ring.push(entry);
     if (this.ring.length > this.capacity) this.ring.shift();
     for (const l of this.listeners) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createLogging } from '../../src/logging/logger.js';
+import { chooseLogFormat, createLogging } from '../../src/logging/logger.js';
 
 describe('logging', () => {
   it('redacts secrets at any of the first levels of nesting', () => {
@@ -50,5 +50,27 @@ describe('redaction by path (issue 15, hole 9)', () => {
     expect(out.match(/EADDRINUSE/g)?.length).toBeGreaterThanOrEqual(2);
     expect(out).not.toContain('oauth-code-123');
     expect(out).toContain('[redacted]');
+  });
+});
+
+describe('log format for where the add-on runs', () => {
+  it('keeps plain text under the Supervisor, pretty on a terminal, JSON into a pipe', () => {
+    expect(chooseLogFormat({ addon: true, tty: true })).toBe('text');
+    expect(chooseLogFormat({ addon: true, tty: false })).toBe('text');
+    expect(chooseLogFormat({ addon: false, tty: true })).toBe('pretty');
+    expect(chooseLogFormat({ addon: false, tty: false })).toBe('json');
+  });
+
+  it('prints pino-pretty lines on a terminal, redacted, while the hub still keeps entries', () => {
+    const lines: string[] = [];
+    const { logger, hub } = createLogging({ level: 'info', out: (l) => lines.push(l), format: 'pretty' });
+    logger.child({ service: 'mqtt' }).warn({ broker: 'core-mosquitto', password: 'hunter22' }, 'reconnecting');
+    const out = lines.join('');
+    expect(() => JSON.parse(lines[0]!)).toThrow();
+    expect(out).toContain('WARN');
+    expect(out).toContain('[mqtt] reconnecting');
+    expect(out).toContain('core-mosquitto');
+    expect(out).not.toContain('hunter22');
+    expect(hub.recent().at(-1)).toMatchObject({ level: 50, msg: 'reconnecting', service: 'mqtt' });
   });
 });

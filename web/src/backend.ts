@@ -2,32 +2,11 @@
 // Socket.IO API (`/socket.io`, default namespace: requests, status topics, logs), Antimony
 // namespaces on the same Socket.IO server, and the Rotoclear state WebSocket (`/api/v1`).
 import { io, type Socket } from 'socket.io-client';
+import type { Domain, DomainEvent } from '../../src/core/eventBus.js';
+import type { LogEntry } from '../../src/logging/logger.js';
+import type { PublicUser } from '../../src/services/users/usersService.js';
 import type { Boot } from './boot.js';
 import { PanelError, replyError } from './errors.js';
-
-export interface StatusEvent {
-  domain: string;
-  entity: string | null;
-  event: string;
-  details: Record<string, unknown>;
-  at: string;
-}
-
-export interface LogLine {
-  hostname: string;
-  level: number;
-  msg: string;
-  pid: number;
-  service?: string;
-  time: number;
-  timestamp: string;
-}
-
-export interface PublicUser {
-  id: string;
-  username: string;
-  role: 'admin' | 'user' | 'viewer';
-}
 
 export type LinkState = 'connecting' | 'connected' | 'disconnected';
 
@@ -116,14 +95,14 @@ export class Backend {
     return page.items;
   }
 
-  /** Status topic `<domain>:*`; returns the unsubscribe function. */
-  onStatus(domain: string, fn: (e: StatusEvent) => void): () => void {
+  /** Status topic `<domain>:*`, whose payload is the bus event itself; returns the unsubscribe function. */
+  onStatus<D extends Domain>(domain: D, fn: (e: DomainEvent<D>) => void): () => void {
     const event = `${domain}:*`;
     this.socket.on(event, fn);
     return () => this.socket.off(event, fn);
   }
 
-  onLog(fn: (line: LogLine) => void): () => void {
+  onLog(fn: (line: LogEntry) => void): () => void {
     this.socket.on('log', fn);
     return () => this.socket.off('log', fn);
   }

@@ -1,11 +1,7 @@
 // What the server put into index.html for this request (src/protocols/http/panel.ts, PanelBoot).
-export interface Boot {
-  /** '' on the direct port, the ingress prefix (no trailing '/') under Home Assistant. */
-  base: string;
-  ingress: boolean;
-  version: string;
-  monitorPort: number | null;
-}
+import type { PanelBoot } from '../../src/protocols/http/panel.js';
+
+export type Boot = PanelBoot;
 
 declare global {
   interface Window {

@@ -1,15 +1,12 @@
 // Every failure the panel shows is a sentence. Server errors arrive as {error:{message, details}}
 // (HTTP, NestMTX), {code, message} (Antimony), {error, key, message} (Rotoclear) or {reason}
 // (Altoponix); network trouble as exceptions. This turns each into words.
-export interface Detail {
-  path: string;
-  message: string;
-}
+import type { ErrorDetail } from '../../src/core/errors.js';
 
 export class PanelError extends Error {
   constructor(
     message: string,
-    readonly details: Detail[] = [],
+    readonly details: ErrorDetail[] = [],
     /** HTTP status or Antimony code, for the program only; never shown alone. */
     readonly code?: number,
   ) {

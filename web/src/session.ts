@@ -1,7 +1,7 @@
 // Signing in: through Home Assistant ingress the proxy vouches for the HA user (POST
 // /api/ingress/session, no form); on the direct port a login form (POST /api/auth). The bearer is
 // kept for the tab (ingress) or the browser (direct) until it expires or the server refuses it.
-import type { PublicUser } from './backend.js';
+import type { PublicUser } from '../../src/services/users/usersService.js';
 import type { Boot } from './boot.js';
 import { h, spinner } from './dom.js';
 import { PanelError, describe, replyError } from './errors.js';

@@ -1,6 +1,7 @@
 // The in-process broker for standalone use (`mqtt.url: embedded`): aedes on a plain TCP listener.
 // It requires credentials: one user, generated on first start and kept (owner-only) in
 // `<data_dir>/mqtt-embedded.json`, so `mosquitto_sub -u … -P …` works with what the panel shows admins.
+import { once } from 'node:events';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -56,13 +57,9 @@ export class EmbeddedBroker {
       },
     });
     const server = createServer(aedes.handle);
-    const bound = await new Promise<number>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => {
-        server.off('error', reject);
-        resolve((server.address() as AddressInfo).port);
-      });
-    });
+    server.listen(port, host);
+    await once(server, 'listening'); // rejects on 'error' (EADDRINUSE)
+    const bound = (server.address() as AddressInfo).port;
     return new EmbeddedBroker(aedes, server, bound);
   }
 

@@ -2,6 +2,7 @@
 // hardware encoder (or `auto` tries them), and a short real test encode decides whether it works
 // here. Anything that fails falls back to libx264.
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { encoderProbeArgs, VAAPI_DEVICE, type H264Encoder } from './ffmpegArgs.js';
 
@@ -30,16 +31,17 @@ export function encoderCandidates(hwaccel: HwAccel, exists: (path: string) => bo
   }
 }
 
-export function probeEncoder(ffmpegPath: string, encoder: H264Encoder): Promise<boolean> {
-  return new Promise((resolve) => {
-    const child = spawn(ffmpegPath, encoderProbeArgs(encoder), { stdio: 'ignore' });
-    const timer = setTimeout(() => child.kill('SIGKILL'), PROBE_TIMEOUT_MS);
-    child.once('error', () => resolve(false));
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve(code === 0);
-    });
-  });
+export async function probeEncoder(ffmpegPath: string, encoder: H264Encoder): Promise<boolean> {
+  const child = spawn(ffmpegPath, encoderProbeArgs(encoder), { stdio: 'ignore' });
+  const timer = setTimeout(() => child.kill('SIGKILL'), PROBE_TIMEOUT_MS);
+  try {
+    const [code] = (await once(child, 'close')) as [number | null];
+    return code === 0;
+  } catch {
+    return false; // no ffmpeg at that path: once() rejects on the spawn 'error'
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 export async function chooseEncoder(hwaccel: HwAccel, ffmpegPath: string): Promise<EncoderChoice> {

@@ -1,5 +1,6 @@
 // The Altoponix relay endpoint: its own HTTP server and Socket.IO server on `monitor_port`
 // (default namespace), as the original backend served it on port 5000.
+import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
@@ -9,6 +10,7 @@ import type { SessionRegistry } from '../../auth/sessions.js';
 import type { MonitorsService } from '../../services/monitors/monitorsService.js';
 import type { StatusService } from '../../services/system/statusService.js';
 import { AltoponixConnection } from './connection.js';
+import type { AltoponixClientEvents, AltoponixServerEvents } from './wire.js';
 
 export interface AltoponixServerDeps {
   monitors: MonitorsService;
@@ -24,10 +26,13 @@ export interface AltoponixServerDeps {
 /** Commands are at most 1 KiB; anything far larger is not an Altoponix message. */
 const MAX_MESSAGE_BYTES = 64 * 1024;
 
+/** Altoponix sockets keep their state in their AltoponixConnection, none in `socket.data`. */
+type AltoponixIo = SocketIOServer<AltoponixClientEvents, AltoponixServerEvents, Record<string, never>, Record<string, never>>;
+
 export class AltoponixServer implements Extension {
   readonly name = 'altoponix';
   private server: Server | null = null;
-  private io: SocketIOServer | null = null;
+  private io: AltoponixIo | null = null;
   private readonly connections = new Set<AltoponixConnection>();
 
   constructor(private readonly deps: AltoponixServerDeps) {}
@@ -35,7 +40,7 @@ export class AltoponixServer implements Extension {
   async start(): Promise<void> {
     const { deps } = this;
     const server = createServer();
-    const io = new SocketIOServer(server, {
+    const io: AltoponixIo = new SocketIOServer(server, {
       serveClient: false,
       maxHttpBufferSize: MAX_MESSAGE_BYTES,
       // Browser clients of the original app connect cross-origin; auth is a token, never a cookie.
@@ -53,13 +58,9 @@ export class AltoponixServer implements Extension {
         this.countClients();
       });
     });
-    const port = await new Promise<number>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(deps.port, deps.host, () => {
-        server.off('error', reject);
-        resolve((server.address() as AddressInfo).port);
-      });
-    });
+    server.listen(deps.port, deps.host);
+    await once(server, 'listening'); // rejects on 'error' (EADDRINUSE)
+    const port = (server.address() as AddressInfo).port;
     this.server = server;
     this.io = io;
     this.countClients();

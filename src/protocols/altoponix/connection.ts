@@ -9,12 +9,14 @@ import type { Session, SessionRegistry } from '../../auth/sessions.js';
 import { toAppError } from '../../core/errors.js';
 import type { MonitorSession, MonitorsService, UserAttachment } from '../../services/monitors/monitorsService.js';
 import { TokenBucket } from '../../core/tokenBucket.js';
-import { EV, REASON, type Reply } from './wire.js';
+import { EV, REASON, type AltoponixClientEvents, type AltoponixServerEvents } from './wire.js';
 
 /** Time between a `con failed`/`query failed` and closing, so the client receives the failure first. */
 export const CLOSE_DELAY_MS = 100;
 const RATE_BURST = 20;
 const RATE_PER_SECOND = 10;
+
+type AltoponixSocket = Socket<AltoponixClientEvents, AltoponixServerEvents, Record<string, never>, Record<string, never>>;
 
 type Role =
   | { kind: 'none' }
@@ -39,7 +41,7 @@ export class AltoponixConnection {
   private readonly bucket = new TokenBucket(RATE_PER_SECOND, RATE_BURST);
 
   constructor(
-    private readonly socket: Socket,
+    private readonly socket: AltoponixSocket,
     private readonly deps: ConnectionDeps,
   ) {
     socket.on(EV.con, (data: unknown) => void this.onCon(data));
@@ -54,8 +56,8 @@ export class AltoponixConnection {
     this.socket.disconnect(true);
   }
 
-  private emit(event: string, reply: Reply | { command: string }): void {
-    if (this.socket.connected) this.socket.emit(event, reply);
+  private emit<E extends keyof AltoponixServerEvents>(event: E, ...reply: Parameters<AltoponixServerEvents[E]>): void {
+    if (this.socket.connected) this.socket.emit(event, ...reply);
   }
 
   /** The document: after `con failed`/`query failed` the connection closes. */

@@ -35,3 +35,24 @@ export const REASON = {
 export interface Reply {
   reason: string;
 }
+
+/** What monitors and users send; payloads are checked by the connection, so they arrive unknown. */
+export interface AltoponixClientEvents {
+  [EV.con]: (data: unknown) => void;
+  [EV.query]: (data: unknown) => void;
+  [EV.commandSend]: (data: unknown) => void;
+  [EV.commandDone]: () => void;
+  [EV.commandError]: (data: unknown) => void;
+}
+
+export interface AltoponixServerEvents {
+  [EV.conOk]: (reply: Reply) => void;
+  [EV.conFailed]: (reply: Reply) => void;
+  [EV.queryOk]: (reply: Reply) => void;
+  [EV.queryFailed]: (reply: Reply) => void;
+  [EV.commandOk]: (reply: Reply) => void;
+  /** To the monitor: the command to run. */
+  [EV.commandDo]: (message: { command: string }) => void;
+  [EV.commandFinish]: (reply: Reply) => void;
+  [EV.commandFailed]: (reply: Reply) => void;
+}

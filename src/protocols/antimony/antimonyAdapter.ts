@@ -2,7 +2,6 @@
 // /logs/<labId>[/<node>] and /lab-commands. Only translation lives here: connections are checked
 // with the session registry, commands go to the labs service, bus events become emits.
 import type { Logger } from 'pino';
-import type { Namespace, Server } from 'socket.io';
 import type { SessionRegistry } from '../../auth/sessions.js';
 import type { DomainEvent, EventBus } from '../../core/eventBus.js';
 import type { LabsService } from '../../services/labs/labsService.js';
@@ -11,11 +10,12 @@ import { handleLabCommands } from './labCommandsNamespace.js';
 import { LOGS_NAMESPACE, LabLogStreams, dropEmptyChild } from './labLogsNamespace.js';
 import { forwardLabUpdate, greetLabUpdates } from './labUpdatesNamespace.js';
 import { openSession, requireToken } from './socketAuth.js';
+import type { AntimonyNamespace as Namespace, AntimonyServer } from './sockets.js';
 import { forwardStatusMessage } from './statusMessagesNamespace.js';
 import type { Extension } from '../../core/extension.js';
 
 export interface AntimonyDeps {
-  io: Server;
+  io: AntimonyServer;
   sessions: SessionRegistry;
   bus: EventBus;
   labs: LabsService;

@@ -1,6 +1,5 @@
 // /lab-commands: client -> server `data` {labId, command, node?} (the object or its JSON string,
 // as the original client sends JSON.stringify(cmd)); acknowledged with {payload: null} or {code, message}.
-import type { Socket } from 'socket.io';
 import { z } from 'zod';
 import type { Logger } from 'pino';
 import { AppError, notFound, validationError } from '../../core/errors.js';
@@ -9,6 +8,7 @@ import { parseInput } from '../../core/validation.js';
 import { LabCommand, type LabsService } from '../../services/labs/labsService.js';
 import { AntimonyCode, toAntimonyError, type AntimonyError } from './errors.js';
 import { currentActor } from './socketAuth.js';
+import type { AntimonySocket as Socket } from './sockets.js';
 
 const MAX_COMMAND_TEXT = 4096;
 

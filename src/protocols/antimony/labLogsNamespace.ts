@@ -2,13 +2,13 @@
 // exists while the lab is active (neither Inactive nor Scheduled), a node's while the node runs;
 // when that ends, its sockets are disconnected. Lines come from the labs service's log stream. Sockets are tracked here, never reached through
 // io.of(name): that would create a namespace outside the checked parent.
-import type { Namespace, Server, Socket } from 'socket.io';
 import type { DomainEvent } from '../../core/eventBus.js';
 import type { LabsService } from '../../services/labs/labsService.js';
 import { LabState, isActiveState } from '../../services/labs/records.js';
 import { AntimonyCode, refusal } from './errors.js';
 import { actorOf } from './socketAuth.js';
 import { isUuid } from '../../core/ids.js';
+import type { AntimonyNamespace as Namespace, AntimonyServer as Server, AntimonySocket as Socket, LogTarget as Target } from './sockets.js';
 
 export const LOGS_NAMESPACE = /^\/logs\/[^/]+(\/[^/]+)?$/;
 
@@ -21,11 +21,6 @@ export function dropEmptyChild(io: Server, parent: Namespace, child: Namespace):
   io._nsps.delete(child.name);
   // `children` is private in the typings; without this the parent would keep the child alive.
   (parent as unknown as { children: Set<Namespace> }).children.delete(child);
-}
-
-interface Target {
-  labId: string;
-  node: string | null;
 }
 
 export class LabLogStreams {
@@ -49,12 +44,13 @@ export class LabLogStreams {
       if (!n) return next(refusal('Node not found', AntimonyCode.NotFound));
       if (n.state !== LabState.Running) return next(refusal('Node is not running', AntimonyCode.Invalid));
     }
-    (socket.data as { target?: Target }).target = { labId, node };
+    socket.data.target = { labId, node };
     next();
   }
 
   connect(socket: Socket): void {
-    const target = (socket.data as { target: Target }).target;
+    const target = socket.data.target;
+    if (!target) return; // every socket here passed check(), which sets it
     let set = this.sockets.get(target.labId);
     if (!set) this.sockets.set(target.labId, (set = new Map()));
     set.set(socket, target);
@@ -103,7 +99,7 @@ export class LabLogStreams {
 
   /** Drops a log socket whose user may no longer see its lab. */
   recheck(socket: Socket): void {
-    const target = (socket.data as { target?: Target }).target;
+    const target = socket.data.target;
     if (!target || !socket.connected) return;
     const lab = this.labs.lab(target.labId);
     if (!lab || !this.labs.canSee(actorOf(socket), lab)) socket.disconnect(true);

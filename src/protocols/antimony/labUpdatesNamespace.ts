@@ -1,9 +1,9 @@
 // /lab-updates: server -> client `data` with the id of a lab that changed (clients re-fetch it),
 // or "" when several changed (clients re-fetch all). Only owners and admins hear about a lab.
-import type { Namespace, Socket } from 'socket.io';
 import type { DomainEvent } from '../../core/eventBus.js';
 import type { LabsService } from '../../services/labs/labsService.js';
 import { actorOf } from './socketAuth.js';
+import type { AntimonyNamespace as Namespace, AntimonySocket as Socket } from './sockets.js';
 
 /** A client (re)connecting may have missed anything (e.g. a server restart): it re-fetches all labs. */
 export function greetLabUpdates(socket: Socket): void {

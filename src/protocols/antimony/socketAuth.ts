@@ -2,15 +2,10 @@
 // clients test for: "Unauthorized" without a token, "Invalid Token" for a bad or expired one
 // (clients refresh their token on exactly that message). Each connected socket is a session of the
 // registry: it is disconnected when its token ends and follows its user's role when it changes.
-import type { Socket } from 'socket.io';
 import type { Actor } from '../../auth/records.js';
-import type { Session, SessionRegistry } from '../../auth/sessions.js';
+import type { SessionRegistry } from '../../auth/sessions.js';
 import { AntimonyCode, refusal } from './errors.js';
-
-export interface AntimonySocketData {
-  actor: Actor;
-  session?: Session;
-}
+import type { AntimonySocket as Socket } from './sockets.js';
 
 export function requireToken(sessions: SessionRegistry) {
   return (socket: Socket, next: (err?: Error) => void): void => {
@@ -24,10 +19,10 @@ export function requireToken(sessions: SessionRegistry) {
   };
 }
 
-export const actorOf = (socket: Socket): Actor => (socket.data as AntimonySocketData).actor;
+export const actorOf = (socket: Socket): Actor => socket.data.actor;
 
 export function setActor(socket: Socket, actor: Actor): void {
-  (socket.data as AntimonySocketData).actor = actor;
+  socket.data.actor = actor;
 }
 
 /** Opens the socket's session; `onChange` runs after the socket's actor was updated. */
@@ -40,13 +35,13 @@ export function openSession(sessions: SessionRegistry, socket: Socket, onChange?
       onChange?.();
     },
   });
-  (socket.data as AntimonySocketData).session = session;
+  socket.data.session = session;
   socket.once('disconnect', () => session.close());
 }
 
 /** The socket's actor judged now, or null when its session has ended (the socket is then closed). */
 export function currentActor(socket: Socket): Actor | null {
-  const session = (socket.data as AntimonySocketData).session;
+  const session = socket.data.session;
   const actor = session ? session.current() : null;
   if (actor) setActor(socket, actor);
   return actor;

@@ -26,8 +26,32 @@ const LOG_ROOMS = { document: 'nestmtx:log:document', pino: 'nestmtx:log:pino' }
 const LOG_SCALES = ['document', 'pino'] as const;
 const UNAUTHORIZED = 'Unauthorized';
 
+/** What a NestMTX client sends: every command is a `request` envelope. */
+export interface NestmtxClientEvents {
+  request: (raw: unknown) => void;
+}
+/**
+ * What the server sends. Replies go out under the request's own id and status topics under
+ * `domain:event` names, so the map is open. The index takes `any` because TypeScript checks the
+ * named events against it: with `unknown` no precise signature would fit beside it.
+ */
+export interface NestmtxServerEvents {
+  log: (line: LogEntry) => void;
+  failure: (failure: { message: string; details: unknown }) => void;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  [requestIdOrTopic: string]: (payload: any) => void;
+}
+export interface NestmtxSocketData {
+  actor: Actor;
+}
+/** Server-to-server events: none (one process, in-memory adapter). */
+type NoInterServerEvents = Record<string, never>;
+export type NestmtxServer = Server<NestmtxClientEvents, NestmtxServerEvents, NoInterServerEvents, NestmtxSocketData>;
+type NestmtxNamespace = Namespace<NestmtxClientEvents, NestmtxServerEvents, NoInterServerEvents, NestmtxSocketData>;
+type NestmtxSocket = Socket<NestmtxClientEvents, NestmtxServerEvents, NoInterServerEvents, NestmtxSocketData>;
+
 export interface NestmtxAdapterDeps {
-  io: Server;
+  io: NestmtxServer;
   sessions: SessionRegistry;
   modules: ModuleRegistry;
   bus: EventBus;
@@ -63,9 +87,9 @@ const errorReply = (e: AppError, context?: RequestContext) => ({ error: { messag
 
 export class NestmtxAdapter implements Extension {
   readonly name = 'nestmtx';
-  private readonly pending = new WeakMap<Socket, Actor>();
+  private readonly pending = new WeakMap<NestmtxSocket, Actor>();
   private readonly unsubscribe: (() => void)[] = [];
-  private nsp: Namespace | null = null;
+  private nsp: NestmtxNamespace | null = null;
   private running = false;
   private readonly rate: number;
   private readonly burst: number;
@@ -109,7 +133,7 @@ export class NestmtxAdapter implements Extension {
     this.deps.status.setClients('nestmtx', 0);
   }
 
-  private authenticate(socket: Socket, next: (err?: Error) => void): void {
+  private authenticate(socket: NestmtxSocket, next: (err?: Error) => void): void {
     const token = tokenFromHandshake(socket.handshake);
     const actor = this.running && token ? this.deps.sessions.authenticate(token) : null;
     if (!actor) return next(new Error(UNAUTHORIZED));
@@ -117,7 +141,7 @@ export class NestmtxAdapter implements Extension {
     next();
   }
 
-  private readonly onConnection = (socket: Socket): void => {
+  private readonly onConnection = (socket: NestmtxSocket): void => {
     const actor = this.pending.get(socket);
     this.pending.delete(socket);
     if (!actor) {
@@ -149,7 +173,7 @@ export class NestmtxAdapter implements Extension {
   };
 
   /** Server logs go only to sockets whose user may read them (with the replay when they first may). */
-  private followLogs(socket: Socket, state: SocketSession, actor: Actor, atConnect = false): void {
+  private followLogs(socket: NestmtxSocket, state: SocketSession, actor: Actor, atConnect = false): void {
     const room = LOG_ROOMS[state.logLevels];
     const may = can(actor.role, 'logs.read');
     const follows = socket.rooms.has(room);
@@ -161,7 +185,7 @@ export class NestmtxAdapter implements Extension {
     }
   }
 
-  private async onRequest(socket: Socket, state: SocketSession, input: unknown): Promise<void> {
+  private async onRequest(socket: NestmtxSocket, state: SocketSession, input: unknown): Promise<void> {
     try {
       const raw = decodeRequest(input);
       if (!state.bucket.take()) {

@@ -1,7 +1,8 @@
 // Cameras: live MJPEG view, every image/capture control, light, snapshot, recording, demand and
 // readers. Reads and writes go through the NestMTX socket (`cameras` module); changes from anyone
 // arrive as `camera:*` status topics and as Rotoclear `/api/v1` broadcasts, and update the cards.
-import type { Backend, StatusEvent } from '../backend.js';
+import type { Backend } from '../backend.js';
+import type { CameraView } from '../../../src/camera/cameraRecord.js';
 import { clear, h, since, spinner } from '../dom.js';
 import { PanelError, describe, replyError } from '../errors.js';
 import type { Page } from '../page.js';
@@ -27,31 +28,6 @@ const LABELS: Record<string, string> = {
   sensor: 'Sensor input',
   enabled: 'Enabled',
 };
-
-interface CameraView {
-  id: string;
-  name: string;
-  slot: 1 | 2 | null;
-  driver: string;
-  device: string;
-  /** false: switched off; the device is closed and changes are refused until it is switched on. */
-  enabled: boolean;
-  exists: boolean;
-  light: boolean;
-  light_entity: string | null;
-  controls: Record<RangeKey, number | null> & Record<SwitchKey, boolean | null> & { resolution: string | null; fps: number | null; sensor: number | null };
-  resolutions: string[];
-  fps_options: number[];
-  capabilities: { inputs?: { sensor: number; name: string }[] };
-  formats?: { fourcc: string; description: string; compressed: boolean }[];
-  format?: { fourcc: string; width: number; height: number } | null;
-  record: 'on' | 'off' | 'pause';
-  last_snap_at: string | null;
-  demanded: boolean;
-  readers: number;
-  reader_list?: { type: string; id: string }[];
-  ready: boolean;
-}
 
 /** A local edit wins over incoming values for this long, so a dragged slider does not jump back. */
 const LOCAL_EDIT_MS = 1500;
@@ -466,10 +442,9 @@ export function createCamerasPage(backend: Backend): Page {
     );
   };
 
-  backend.onStatus('camera', (e: StatusEvent) => {
+  backend.onStatus('camera', (e) => {
     if (e.event === 'created' || e.event === 'deleted' || !e.entity || !cards.has(e.entity)) return void load();
-    const changes = e.details.changes;
-    if (e.event === 'updated' && changes && typeof changes === 'object') cards.get(e.entity)?.patch(changes as Record<string, unknown>);
+    if (e.event === 'updated') cards.get(e.entity)?.patch(e.details.changes);
     reread(e.entity);
   });
 

@@ -1,21 +1,10 @@
 // Credentials: status of each OAuth credential and the (re-)authorize button, which asks the
 // credentials module for the provider's URL (`update` with {origin}) and opens it.
 import type { Backend } from '../backend.js';
+import type { CredentialView } from '../../../src/services/credentials/records.js';
 import { clear, h, spinner } from '../dom.js';
 import { describe } from '../errors.js';
 import type { Page } from '../page.js';
-
-interface CredentialView {
-  id: string;
-  description: string;
-  provider: string;
-  client_id: string;
-  has_secret: boolean;
-  authorized: boolean;
-  expires_at: string | null;
-  last_error: string | null;
-  needs_reauth: boolean;
-}
 
 function statusWords(c: CredentialView): { text: string; tone: 'ok' | 'warn' | 'error' } {
   if (c.needs_reauth) return { text: 'Needs re-authorization', tone: 'error' };

@@ -2,24 +2,10 @@
 // and a node's live log from `/logs/<labId>/<node>`.
 import type { Socket } from 'socket.io-client';
 import type { Backend } from '../backend.js';
+import type { LabView } from '../../../src/services/labs/records.js';
 import { clear, h, spinner } from '../dom.js';
 import { antimonyError, describe, PanelError } from '../errors.js';
 import type { Page } from '../page.js';
-
-interface LabNode {
-  name: string;
-  kind: string;
-  state: number;
-}
-interface LabView {
-  id: string;
-  name: string;
-  owner: string;
-  state: number;
-  nodes: LabNode[];
-  startTime: string | null;
-  endTime: string | null;
-}
 
 const STATE: Record<number, { text: string; tone: string; busy?: boolean }> = {
   [-2]: { text: 'Scheduled', tone: '' },
@@ -71,7 +57,7 @@ export function createLabsPage(backend: Backend): Page {
     });
   };
 
-  const openLog = (lab: LabView, node: LabNode) => {
+  const openLog = (lab: LabView, node: LabView['nodes'][number]) => {
     logSocket?.close();
     logPanel.hidden = false;
     logTitle.textContent = `Log of ${node.name} in ${lab.name}`;

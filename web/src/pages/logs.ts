@@ -1,6 +1,7 @@
 // Logs: the add-on's log lines as the NestMTX socket streams them (`log`, the last 100 replayed on
 // connect), filtered by level. Levels are the NestMTX document's numbers (20 trace … 70 fatal).
-import type { Backend, LogLine } from '../backend.js';
+import type { LogEntry } from '../../../src/logging/logger.js';
+import type { Backend } from '../backend.js';
 import { h } from '../dom.js';
 import type { Page } from '../page.js';
 
@@ -28,9 +29,9 @@ export function createLogsPage(backend: Backend): Page {
     h('div', { class: 'toolbar' }, h('label', {}, 'Show ', filter), h('label', { class: 'switch' }, follow, h('span', {}, 'Follow new lines')), count),
     box,
   );
-  const lines: LogLine[] = [];
+  const lines: LogEntry[] = [];
 
-  const row = (l: LogLine) =>
+  const row = (l: LogEntry) =>
     h(
       'div',
       { class: `log-line level-${levelName(l.level)}`, 'data-level': l.level },
@@ -40,7 +41,7 @@ export function createLogsPage(backend: Backend): Page {
       h('span', { class: 'msg' }, l.msg),
     );
 
-  const visible = (l: LogLine) => l.level >= Number(filter.value);
+  const visible = (l: LogEntry) => l.level >= Number(filter.value);
   const showCount = () => (count.textContent = `${box.childElementCount} of ${lines.length} lines`);
 
   const redraw = () => {

@@ -1,21 +1,10 @@
 // Monitors: online state, last command and result, and a command box. Commands go through the HTTP
 // API (POST /api/monitors/:id/command), which Home Assistant ingress forwards like the panel itself.
 import type { Backend } from '../backend.js';
+import type { MonitorView } from '../../../src/services/monitors/records.js';
 import { clear, h, since, spinner } from '../dom.js';
 import { describe } from '../errors.js';
 import type { Page } from '../page.js';
-
-interface MonitorView {
-  id: string;
-  monitor_id: string;
-  name: string;
-  online: boolean;
-  last_seen: string | null;
-  last_command: string | null;
-  last_result: string | null;
-  pending?: number;
-  users?: number;
-}
 
 type Progress = (text: string, state: 'working' | 'done' | 'error') => void;
 

@@ -1,25 +1,14 @@
 // Status: the add-on's own parts (MQTT, Home Assistant bridge, cameras, …) and connected clients per
 // protocol from GET /api/health, the version, and this page's own connections.
 import type { Backend, LinkState } from '../backend.js';
+import type { MqttBridge } from '../../../src/bridges/mqtt/mqttBridge.js';
+import type { Health } from '../../../src/services/system/statusService.js';
 import { clear, h } from '../dom.js';
 import { describe } from '../errors.js';
 import type { Page } from '../page.js';
 
-interface Health {
-  status: string;
-  version: string;
-  uptime: number;
-  components: Record<string, { state: string; detail?: string; since: string }>;
-  clients: Record<string, number>;
-}
-
 /** GET /api/mqtt/broker (admins only): how to reach the embedded broker. */
-interface EmbeddedBroker {
-  host: string;
-  port: number;
-  username: string;
-  password: string;
-}
+type EmbeddedBroker = NonNullable<ReturnType<MqttBridge['embeddedBroker']>>;
 
 const COMPONENT_NAMES: Record<string, string> = {
   mqtt: 'MQTT broker',

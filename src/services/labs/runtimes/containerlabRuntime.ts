@@ -2,6 +2,7 @@
 // The lab's containerlab nodes (and the links between them) are written to a topology file under
 // <data_dir>/labs/<labId>/ and deployed or destroyed with it; single nodes use --node-filter.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { accessSync, constants } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
@@ -56,20 +57,19 @@ export class ContainerlabRuntime implements NodeRuntime {
     return file;
   }
 
-  private run(bin: string, args: string[], lab: LabHandle | null): Promise<number> {
-    return new Promise((resolve, reject) => {
-      const proc = spawn(bin, args, { shell: false, detached: false, stdio: ['ignore', 'pipe', 'pipe'] });
-      this.running.add(proc);
-      for (const stream of [proc.stdout!, proc.stderr!]) onLines(stream, (line) => lab?.log(null, line));
-      proc.once('error', (err) => {
-        this.running.delete(proc);
-        reject(runtimeError(`containerlab could not be started: ${err.message}`));
-      });
-      proc.once('close', (code) => {
-        this.running.delete(proc);
-        resolve(code ?? 1);
-      });
-    });
+  private async run(bin: string, args: string[], lab: LabHandle | null): Promise<number> {
+    const proc = spawn(bin, args, { shell: false, detached: false, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.running.add(proc);
+    for (const stream of [proc.stdout!, proc.stderr!]) onLines(stream, (line) => lab?.log(null, line));
+    try {
+      // once() rejects on 'error', which a failed spawn emits before any 'close'.
+      const [code] = (await once(proc, 'close')) as [number | null];
+      return code ?? 1;
+    } catch (err) {
+      throw runtimeError(`containerlab could not be started: ${(err as Error).message}`);
+    } finally {
+      this.running.delete(proc);
+    }
   }
 
   private async cli(lab: LabHandle, verb: 'deploy' | 'destroy', nodes: RuntimeNode[] | null): Promise<void> {

@@ -2,6 +2,7 @@
 // detached), its stdout/stderr lines become the node's log. Stopping sends SIGTERM, then SIGKILL
 // after a grace period; shutdown stops every child, so none outlives Switchboard.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { runtimeError } from '../../../core/errors.js';
 import type { LabHandle, LeftoverNode, NodeRuntime, RuntimeNode } from '../runtime.js';
 import { onLines } from './lines.js';
@@ -51,9 +52,8 @@ export class ExecRuntime implements NodeRuntime {
     for (const k of PASSED_ENV) if (process.env[k] !== undefined) env[k] = process.env[k]!;
     Object.assign(env, node.spec.env ?? {});
     const proc = spawn(argv[0]!, argv.slice(1), { shell: false, detached: false, stdio: ['ignore', 'pipe', 'pipe'], env });
-    await new Promise<void>((resolve, reject) => {
-      proc.once('spawn', resolve);
-      proc.once('error', (err: NodeJS.ErrnoException) => reject(runtimeError(`Node ${node.name}: cannot start ${argv[0]}: ${err.code ?? err.message}`)));
+    await once(proc, 'spawn').catch((err: NodeJS.ErrnoException) => {
+      throw runtimeError(`Node ${node.name}: cannot start ${argv[0]}: ${err.code ?? err.message}`);
     });
     if (this.closed) {
       // Shutdown began while this one was spawning: it must not outlive us either.
