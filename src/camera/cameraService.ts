@@ -36,6 +36,8 @@ export interface CameraServiceDeps {
   loadV4l2?: () => Promise<CameraDriver | null>;
   /** Whether a V4L2 node exists; the driver is loaded on the first scan that finds one. Default: always. */
   v4l2NodesPresent?: () => boolean;
+  /** Throws the storage refusal while the media folder cannot be written (StorageHealth). Default: never. */
+  assertMediaWritable?: () => void;
 }
 
 /** State of the Rotoclear view that belongs to no single camera. Kept in memory: a restart starts at camera 1, pip off. */
@@ -207,6 +209,8 @@ export class CameraService implements ModuleService, Extension {
       if (input.record !== undefined) {
         const next = nextRecordState(rec.record, input.record);
         if (next !== 'off' && !this.sessions.has(id)) throw unavailable(`Camera "${rec.name}" is not connected`);
+        // A new recording needs a media folder that takes writes (the storage refusal otherwise).
+        if (next !== 'off' && rec.record === 'off') this.deps.assertMediaWritable?.();
         if (next !== rec.record) patch.record = changes.record = next;
       }
       if (input['jpeg-quality'] !== undefined && input['jpeg-quality'] !== rec.jpeg_quality) {
