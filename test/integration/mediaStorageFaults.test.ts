@@ -157,3 +157,37 @@ describe.skipIf(SKIP)('a full media folder', () => {
     expect(readdirSync(mount).filter((f) => f.startsWith('.'))).toEqual([]);
   }, 120_000);
 });
+
+describe.skipIf(SKIP)('a full media folder with continuous recording', () => {
+  let mount: string;
+  let t: TestApp;
+  afterAll(async () => {
+    await t?.stop();
+    if (mount) {
+      execFileSync('umount', [mount]);
+      rmSync(mount, { recursive: true, force: true });
+    }
+  });
+
+  it('stops with the notice, and the cameras switch back on by themselves once the media folder takes writes again', async () => {
+    mount = mkdtempSync(join(tmpdir(), 'switchboard-media-tmpfs-'));
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', mount]);
+    t = await startTestApp({ cameras: { simulated: 'always', stream_linger_seconds: 0 }, recording: { media_dir: mount, trigger: 'continuous', segment_seconds: 5, min_free_mb: 0, max_size_mb: 0 } });
+    const cameras = t.app.context.cameras;
+    const id = cameras.all()[0]!.id;
+    const dir = join(mount, id);
+    await until('recording', () => cameras.get(id)!.record === 'on' && mp4s(dir).some((f) => statSync(f).size > 8192));
+    fill(join(mount, 'filler.bin'));
+    await until('stopped by the full disk', () => cameras.get(id)!.record === 'off');
+    expect(t.app.context.storage.state('media')).toMatchObject({ ok: false, code: 'ENOSPC' });
+
+    unlinkSync(join(mount, 'filler.bin'));
+    const before = new Set(mp4s(dir));
+    await t.app.context.storage.probe();
+    await until('switched back on', () => cameras.get(id)!.record === 'on');
+    const fresh = await until('a new segment with data', () => mp4s(dir).find((f) => !before.has(f) && statSync(f).size > 8192));
+    await cameras.setState(SYSTEM_ACTOR, id, { record: 'off' });
+    await until('stopped', () => cameras.get(id)!.record === 'off');
+    expect(frames(fresh)).toBeGreaterThan(0);
+  }, 90_000);
+});

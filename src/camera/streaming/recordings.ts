@@ -60,6 +60,8 @@ export class Recordings implements Extension {
   private readonly armed = new Map<string, Armed>();
   private unsubscribe: (() => void) | null = null;
   private timers: NodeJS.Timeout[] = [];
+  /** Recorders being stopped (their ffmpeg finalizing): stop() waits for them, so none outlives the app. */
+  private readonly finishing = new Set<Promise<void>>();
   /** Serializes space checks: two at once would both count the same files. */
   private checking: Promise<SpaceVerdict> | null = null;
 
@@ -77,7 +79,12 @@ export class Recordings implements Extension {
   }
 
   async start(): Promise<void> {
-    this.unsubscribe = this.bus.subscribe((e) => this.onCameraEvent(e), ['camera']);
+    const offCamera = this.bus.subscribe((e) => this.onCameraEvent(e), ['camera']);
+    // The media folder takes writes again: `continuous` means always, so those cameras switch back on.
+    const offStorage = this.bus.on('system', 'storage', (e) => {
+      if (e.entity === 'media' && e.details.ok) for (const cam of this.cameras.all()) this.resume(cam.id);
+    });
+    this.unsubscribe = () => (offCamera(), offStorage());
     this.storage.onRecoveryProbe('media', () => this.probeMedia());
     // Before anything records: what an unclean stop left behind.
     await removeEmptySegments(this.opts.media_dir, this.logger);
@@ -95,6 +102,7 @@ export class Recordings implements Extension {
     this.unsubscribe?.();
     for (const t of this.timers) clearInterval(t);
     await Promise.all([...this.armed.keys()].map((id) => this.disarm(id)));
+    await Promise.all(this.finishing);
   }
 
   /** Applies the space rules now (also every few seconds while recording); stops every recording when they cannot be met. */
@@ -193,7 +201,11 @@ export class Recordings implements Extension {
     armed.detach();
     armed.preroll = [];
     armed.prerollBytes = 0;
-    await armed.recorder?.stop();
+    const finishing = armed.recorder?.stop();
+    if (finishing) {
+      this.finishing.add(finishing);
+      await finishing.finally(() => this.finishing.delete(finishing));
+    }
     // Before the `off` goes out: whoever hears it finds every segment playable.
     if (why?.reason === 'storage') await this.trimNewest(id);
     this.bus.publish('camera', id, 'recording', { state: 'off', trigger: this.opts.trigger, dir: this.dir(id), ...why });
