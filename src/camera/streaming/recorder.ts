@@ -279,6 +279,7 @@ export async function probeMediaDir(mediaDir: string): Promise<void> {
   const path = join(mediaDir, PROBE_FILE);
   try {
     await mkdir(mediaDir, { recursive: true });
+    // A few blocks, not one: a disk with a single free block is still full for footage.
     await writeFile(path, Buffer.alloc(64 * 1024), { flush: true });
   } finally {
     await unlink(path).catch(() => undefined);
