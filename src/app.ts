@@ -201,13 +201,14 @@ export function createApp(config: Config, options: AppOptions = {}): App {
     simulated,
     loadV4l2: () => loadV4l2Driver(logger.child({ service: 'cameras' })),
     v4l2NodesPresent: () => videoNodesPresent(config.cameras.devices),
+    assertMediaWritable: () => storage.assertWritable('media'),
   });
   modules.register(cameras);
   extensions.push(cameras);
   const streams = new StreamService(cameras, bus, config, logger.child({ service: 'streams' }));
   mountStreamRoutes(api.extensions, { sessions, streams, bus });
   extensions.push(streams);
-  const recordings = new Recordings(cameras, streams, bus, config, logger.child({ service: 'recordings' }));
+  const recordings = new Recordings(cameras, streams, bus, config, storage, logger.child({ service: 'recordings' }));
   extensions.push(recordings);
   extensions.push(new RotoclearServer({ server, cameras, auth, sessions, bus, status, logger: logger.child({ service: 'rotoclear' }) }));
 
@@ -298,6 +299,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
       const t0 = Date.now();
       await db.open();
       storage.track('data');
+      storage.track('media');
       const generated = await users.bootstrap(config.admin_username, config.admin_password, join(config.data_dir, ADMIN_PASSWORD_FILE));
       // Shown once to the operator, straight to stdout: never through the logger, its ring or its streams.
       if (generated && options.logOut !== null) process.stdout.write(`switchboard: the admin user "${config.admin_username}" was created with the password ${generated} (also in ${join(config.data_dir, ADMIN_PASSWORD_FILE)}); change it after signing in\n`);

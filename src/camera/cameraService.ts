@@ -20,7 +20,10 @@ import { CameraDriverError } from './driver.js';
 import type { Extension } from '../core/extension.js';
 
 /** What the service needs: the device side's needs, less the hooks the service itself provides. */
-export type CameraServiceDeps = Omit<CameraDevicesDeps, 'serial' | 'insert' | 'commit'>;
+export type CameraServiceDeps = Omit<CameraDevicesDeps, 'serial' | 'insert' | 'commit'> & {
+  /** Throws the storage refusal while the media folder cannot be written (StorageHealth). Default: never. */
+  assertMediaWritable?: () => void;
+};
 
 const PREFIX = 'payload';
 
@@ -167,6 +170,8 @@ export class CameraService implements ModuleService, Extension {
       if (input.record !== undefined) {
         const next = nextRecordState(rec.record, input.record);
         if (next !== 'off' && !this.devices.connected(id)) throw unavailable(`Camera "${rec.name}" is not connected`);
+        // A new recording needs a media folder that takes writes (the storage refusal otherwise).
+        if (next !== 'off' && rec.record === 'off') this.deps.assertMediaWritable?.();
         if (next !== rec.record) patch.record = changes.record = next;
       }
       if (input['jpeg-quality'] !== undefined && input['jpeg-quality'] !== rec.jpeg_quality) {

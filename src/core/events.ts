@@ -50,7 +50,7 @@ export type DomainEventDetails = {
       state: 'on' | 'off' | 'pause';
       trigger?: 'manual' | 'continuous' | 'motion';
       dir?: string;
-      reason?: 'max_size' | 'min_free' | 'ffmpeg';
+      reason?: 'max_size' | 'min_free' | 'ffmpeg' | 'storage';
       error?: string;
       clip?: 'started' | 'ended';
     };

@@ -1,11 +1,12 @@
 // The media folder's rules on real files: space limits kept ahead of time (never deleting the file
-// being written), and segments cut off before their first fragment removed at start.
+// being written), segments cut off before their first fragment removed at start, and segments a
+// full disk cut mid-fragment trimmed back to their last whole fragment.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statfsSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { enforceSpace, removeEmptySegments } from '../../src/camera/streaming/recorder.js';
+import { enforceSpace, removeEmptySegments, storageFaultIn, trimCutSegment } from '../../src/camera/streaming/recorder.js';
 
 const root = mkdtempSync(join(tmpdir(), 'switchboard-space-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -85,5 +86,44 @@ describe.skipIf(spawnSync('ffmpeg', ['-version']).error ? 'ffmpeg is not install
 
     expect(await removeEmptySegments(dir)).toBe(1);
     expect([existsSync(whole), existsSync(headersOnly), existsSync(oneFragment)]).toEqual([true, false, true]);
+  });
+});
+
+describe.skipIf(spawnSync('ffmpeg', ['-version']).error ? 'ffmpeg is not installed' : false)('trimCutSegment', () => {
+  it('cuts a segment ended mid-fragment by a full disk back to its last whole fragment, removes one with none, keeps a whole one', async () => {
+    const dir = join(root, 'trim');
+    mkdirSync(dir, { recursive: true });
+    const whole = join(dir, 'whole.mp4');
+    execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc=size=160x90:rate=15', '-t', '3', '-c:v', 'libx264', '-g', '15', '-movflags', '+frag_keyframe+empty_moov+default_base_moof', whole]);
+    const bytes = readFileSync(whole);
+    const boxes: { type: string; end: number }[] = [];
+    for (let at = 0; at < bytes.length; at += bytes.readUInt32BE(at)) boxes.push({ type: bytes.toString('latin1', at + 4, at + 8), end: at + bytes.readUInt32BE(at) });
+    const mdats = boxes.filter((b) => b.type === 'mdat');
+    expect(mdats.length).toBeGreaterThan(2);
+    // The disk filled halfway through the third fragment's media data.
+    const midFragment = join(dir, 'mid.mp4');
+    writeFileSync(midFragment, bytes.subarray(0, mdats[1]!.end + Math.floor((mdats[2]!.end - mdats[1]!.end) / 2)));
+    // …or in the first fragment's header, before any media data.
+    const moofCut = join(dir, 'moof.mp4');
+    const firstMoof = boxes.findIndex((b) => b.type === 'moof');
+    writeFileSync(moofCut, bytes.subarray(0, boxes[firstMoof - 1]!.end + 20));
+
+    expect(await trimCutSegment(midFragment)).toBe('trimmed');
+    expect(readFileSync(midFragment)).toEqual(bytes.subarray(0, mdats[1]!.end));
+    expect(spawnSync('ffprobe', ['-v', 'error', midFragment]).status).toBe(0);
+    expect(await trimCutSegment(moofCut)).toBe('removed');
+    expect(existsSync(moofCut)).toBe(false);
+    expect(await trimCutSegment(whole)).toBe('kept');
+    expect(readFileSync(whole)).toEqual(bytes);
+  });
+});
+
+describe('storageFaultIn', () => {
+  it('reads the storage fault from ffmpeg’s error text, and nothing from other failures', () => {
+    expect(storageFaultIn('[segment @ 0x5] Failure occurred when ending segment\nError writing trailer: No space left on device')).toMatchObject({ code: 'ENOSPC' });
+    expect(storageFaultIn('av_interleaved_write_frame(): Read-only file system')).toMatchObject({ code: 'EROFS' });
+    expect(storageFaultIn('Disk quota exceeded')).toMatchObject({ code: 'EDQUOT' });
+    expect(storageFaultIn('Error writing trailer: Input/output error')).toMatchObject({ code: 'EIO' });
+    expect(storageFaultIn('pipe:0: Invalid data found when processing input')).toBeNull();
   });
 });

@@ -32,6 +32,17 @@ describe('storage health', () => {
     expect(storageRefusal('data', 'EDQUOT').message).toBe('Insufficient storage: The data store is full (disk quota exceeded)');
   });
 
+  it('assertWritable refuses while a store is failing, and only that store', () => {
+    const { storage } = setup();
+    storage.track('media');
+    storage.assertWritable('media');
+    storage.fault('media', errno('EROFS'));
+    expect(() => storage.assertWritable('media')).toThrow('Insufficient storage: The media folder is read-only');
+    storage.assertWritable('data');
+    storage.written('media');
+    storage.assertWritable('media');
+  });
+
   it('a fault is state: one event per change, health degraded, recovered by a successful write', () => {
     const { status, storage, storageEvents } = setup();
     storage.track('data');

@@ -4,7 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { open, readdir, stat, statfs, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, stat, statfs, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { recordArgs } from './ffmpegArgs.js';
@@ -14,6 +14,28 @@ export interface RecorderOptions {
   dir: string;
   fps: number;
   segmentSeconds: number;
+}
+
+export interface RecorderEvents {
+  /** ffmpeg failed; `fault`: the storage error its output names (the media folder is full, read-only…), else null. */
+  failed(message: string, fault: NodeJS.ErrnoException | null): void;
+  /** ffmpeg ended cleanly with every segment written. */
+  finished(): void;
+}
+
+/** ffmpeg prints strerror() texts, not errno codes: the ones that mean the media folder cannot take writes. */
+const FFMPEG_STORAGE_ERRORS: [RegExp, string][] = [
+  [/No space left on device/i, 'ENOSPC'],
+  [/Disk quota exceeded/i, 'EDQUOT'],
+  [/Read-only file system/i, 'EROFS'],
+  [/Input\/output error/i, 'EIO'],
+];
+
+/** The storage fault ffmpeg's stderr reports, as the errno error the storage health takes. */
+export function storageFaultIn(stderr: string): NodeJS.ErrnoException | null {
+  const hit = FFMPEG_STORAGE_ERRORS.find(([text]) => text.test(stderr));
+  if (!hit) return null;
+  return Object.assign(new Error(`ffmpeg: ${hit[0].source}`), { code: hit[1] });
 }
 
 export class Recorder {
@@ -26,10 +48,13 @@ export class Recorder {
   constructor(
     private readonly opts: RecorderOptions,
     private readonly logger: Logger,
-    private readonly onError: (message: string) => void,
+    private readonly events: RecorderEvents,
   ) {}
 
-  /** `preroll`: frames from before the start (motion clips), written ahead of the live ones. */
+  /**
+   * `preroll`: frames from before the start (motion clips), written ahead of the live ones.
+   * Throws when the camera's folder cannot be created (a storage fault has an errno `code`).
+   */
   start(preroll: readonly Buffer[] = []): void {
     if (this.child) {
       this.paused = false;
@@ -52,7 +77,10 @@ export class Recorder {
         if (code !== 0 && code !== null) {
           const message = `recording stopped: ffmpeg exited ${code}${stderr ? ': ' + stderr.trim().split('\n').pop() : ''}`;
           this.logger.error({ code }, message);
-          this.onError(message);
+          this.events.failed(message, storageFaultIn(stderr));
+        } else if (code === 0) {
+          // ffmpeg finalized every segment on end of input: the media folder took them.
+          this.events.finished();
         }
         resolve();
       });
@@ -204,4 +232,56 @@ function hasMediaBox(bytes: Buffer): boolean {
     at += size;
   }
   return false;
+}
+
+/**
+ * Cuts a segment that a write failure (a full disk) ended mid-fragment back to its last complete
+ * fragment, so it plays; a segment left with no fragment at all is removed. Only shrinks the file:
+ * works on a full disk. Returns what it did.
+ */
+export async function trimCutSegment(path: string): Promise<'kept' | 'trimmed' | 'removed'> {
+  const file = await open(path, 'r+');
+  let action: 'kept' | 'trimmed' | 'removed' = 'kept';
+  try {
+    const length = (await file.stat()).size;
+    const head = Buffer.alloc(16);
+    // The end of the last box after which the file plays: the moov (headers), then each complete mdat.
+    let playableEnd = 0;
+    let hasMedia = false;
+    let at = 0;
+    while (at + 8 <= length) {
+      await file.read(head, 0, 16, at);
+      let size = head.readUInt32BE(0);
+      const type = head.toString('latin1', 4, 8);
+      if (size === 1) size = Number(head.readBigUInt64BE(8));
+      else if (size === 0) size = length - at;
+      if (size < 8 || at + size > length) break;
+      at += size;
+      if (type === 'moov' || type === 'mdat') playableEnd = at;
+      if (type === 'mdat') hasMedia = true;
+    }
+    if (at === length) return action;
+    if (hasMedia) {
+      await file.truncate(playableEnd);
+      action = 'trimmed';
+    } else action = 'removed';
+  } finally {
+    await file.close();
+  }
+  if (action === 'removed') await unlink(path).catch(() => undefined);
+  return action;
+}
+
+const PROBE_FILE = '.switchboard-write-probe';
+
+/** Writes, syncs and removes a small file in the media folder: resolves when the folder takes writes again. */
+export async function probeMediaDir(mediaDir: string): Promise<void> {
+  const path = join(mediaDir, PROBE_FILE);
+  try {
+    await mkdir(mediaDir, { recursive: true });
+    // A few blocks, not one: a disk with a single free block is still full for footage.
+    await writeFile(path, Buffer.alloc(64 * 1024), { flush: true });
+  } finally {
+    await unlink(path).catch(() => undefined);
+  }
 }

@@ -2,7 +2,10 @@
 // Recording switch, the HTTP API: all go through cameraService.setState) and by `camera:motion`.
 // `recording.trigger` says what "on" means: record all the time, or clips around motion with a
 // pre-roll kept in memory while armed. Space limits are enforced ahead of time; when they cannot
-// be met, recording stops cleanly and the camera's `record` goes to off with a notice.
+// be met, recording stops cleanly and the camera's `record` goes to off with a notice. A media
+// folder that cannot be written (full, read-only, I/O error) is reported to the storage health,
+// which refuses new recordings until a good segment or its recovery probe says it takes writes.
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { SYSTEM_ACTOR, type Actor } from '../../auth/records.js';
@@ -10,7 +13,8 @@ import type { Config } from '../../config/schema.js';
 import type { DomainEvent, EventBus } from '../../core/eventBus.js';
 import type { RecordState } from '../cameraRecord.js';
 import type { Reader } from '../demand.js';
-import { Recorder, enforceSpace, removeEmptySegments, type SpaceVerdict } from './recorder.js';
+import { isStorageFault, type StorageHealth } from '../../services/system/storageHealth.js';
+import { Recorder, enforceSpace, probeMediaDir, removeEmptySegments, trimCutSegment, type SpaceVerdict } from './recorder.js';
 import type { Extension } from '../../core/extension.js';
 
 /** What recording needs of a camera (a subset of the camera service's view). */
@@ -33,7 +37,7 @@ export interface FrameSource {
 }
 
 /** Why a recording stopped by itself (the `reason` of a `camera:recording` event). */
-export type StopReason = 'max_size' | 'min_free' | 'ffmpeg';
+export type StopReason = 'max_size' | 'min_free' | 'ffmpeg' | 'storage';
 
 interface Armed {
   state: 'on' | 'pause';
@@ -56,6 +60,8 @@ export class Recordings implements Extension {
   private readonly armed = new Map<string, Armed>();
   private unsubscribe: (() => void) | null = null;
   private timers: NodeJS.Timeout[] = [];
+  /** Recorders being stopped (their ffmpeg finalizing): stop() waits for them, so none outlives the app. */
+  private readonly finishing = new Set<Promise<void>>();
   /** Serializes space checks: two at once would both count the same files. */
   private checking: Promise<SpaceVerdict> | null = null;
 
@@ -64,6 +70,7 @@ export class Recordings implements Extension {
     private readonly frames: FrameSource,
     private readonly bus: EventBus,
     private readonly config: Config,
+    private readonly storage: StorageHealth,
     private readonly logger: Logger,
   ) {}
 
@@ -72,7 +79,13 @@ export class Recordings implements Extension {
   }
 
   async start(): Promise<void> {
-    this.unsubscribe = this.bus.subscribe((e) => this.onCameraEvent(e), ['camera']);
+    const offCamera = this.bus.subscribe((e) => this.onCameraEvent(e), ['camera']);
+    // The media folder takes writes again: `continuous` means always, so those cameras switch back on.
+    const offStorage = this.bus.on('system', 'storage', (e) => {
+      if (e.entity === 'media' && e.details.ok) for (const cam of this.cameras.all()) this.resume(cam.id);
+    });
+    this.unsubscribe = () => (offCamera(), offStorage());
+    this.storage.onRecoveryProbe('media', () => this.probeMedia());
     // Before anything records: what an unclean stop left behind.
     await removeEmptySegments(this.opts.media_dir, this.logger);
     await this.checkSpace().catch((err: Error) => this.logger.warn({ err: err.message }, 'recording space check failed'));
@@ -89,6 +102,7 @@ export class Recordings implements Extension {
     this.unsubscribe?.();
     for (const t of this.timers) clearInterval(t);
     await Promise.all([...this.armed.keys()].map((id) => this.disarm(id)));
+    await Promise.all(this.finishing);
   }
 
   /** Applies the space rules now (also every few seconds while recording); stops every recording when they cannot be met. */
@@ -96,7 +110,11 @@ export class Recordings implements Extension {
     while (this.checking) await this.checking.catch(() => undefined);
     this.checking = enforceSpace(this.opts.media_dir, { retentionDays: this.opts.retention_days, maxSizeMb: this.opts.max_size_mb, minFreeMb: this.opts.min_free_mb }, [...this.armed.keys()], this.logger);
     try {
-      const verdict = await this.checking;
+      const verdict = await this.checking.catch(async (err: unknown) => {
+        // mkdir or statfs of the media folder failed: a storage fault stops every recording.
+        if (isStorageFault(err)) await this.mediaFault(err);
+        throw err;
+      });
       if (!verdict.ok) for (const id of [...this.armed.keys()]) await this.stopWithNotice(id, verdict.reason!, verdict.message!);
       return verdict;
     } finally {
@@ -150,12 +168,18 @@ export class Recordings implements Extension {
     }
     const armed: Armed = { state: wanted, detach: () => undefined, recorder: null, preroll: [], prerollBytes: 0, postTimer: null };
     this.armed.set(id, armed);
-    const verdict = await this.checkSpace();
-    if (!verdict.ok || this.armed.get(id) !== armed) return;
+    // The camera service refuses a new recording while the media folder fails; a resume after a
+    // reconnect comes straight here, so it is stopped with the same notice.
+    const media = this.storage.state('media');
+    if (media && !media.ok) return this.stopWithNotice(id, 'storage', media.error ?? 'the media folder cannot be written');
+    const verdict = await this.checkSpace().catch((err: Error) => {
+      this.logger.warn({ camera: id, err: err.message }, 'recording space check failed');
+      return null;
+    });
+    if ((verdict && !verdict.ok) || this.armed.get(id) !== armed) return;
     if (this.opts.trigger !== 'motion') {
-      armed.recorder = this.newRecorder(id);
-      armed.recorder.start();
-      if (wanted === 'pause') armed.recorder.pause();
+      if (!(await this.startRecorder(id, armed))) return;
+      if (wanted === 'pause') armed.recorder!.pause();
     }
     try {
       armed.detach = this.frames.attachReader(id, RECORDER_READER, (frame) => this.onFrame(id, armed, frame));
@@ -177,7 +201,13 @@ export class Recordings implements Extension {
     armed.detach();
     armed.preroll = [];
     armed.prerollBytes = 0;
-    await armed.recorder?.stop();
+    const finishing = armed.recorder?.stop();
+    if (finishing) {
+      this.finishing.add(finishing);
+      await finishing.finally(() => this.finishing.delete(finishing));
+    }
+    // Before the `off` goes out: whoever hears it finds every segment playable.
+    if (why?.reason === 'storage') await this.trimNewest(id);
     this.bus.publish('camera', id, 'recording', { state: 'off', trigger: this.opts.trigger, dir: this.dir(id), ...why });
   }
 
@@ -200,11 +230,11 @@ export class Recordings implements Extension {
       if (armed.postTimer) clearTimeout(armed.postTimer);
       armed.postTimer = null;
       if (armed.recorder) return;
-      armed.recorder = this.newRecorder(id);
-      armed.recorder.start(armed.preroll);
+      void this.startRecorder(id, armed, armed.preroll).then((ok) => {
+        if (ok) this.bus.publish('camera', id, 'recording', { state: 'on', trigger: 'motion', clip: 'started', dir: this.dir(id) });
+      });
       armed.preroll = [];
       armed.prerollBytes = 0;
-      this.bus.publish('camera', id, 'recording', { state: 'on', trigger: 'motion', clip: 'started', dir: this.dir(id) });
     } else if (armed.recorder && !armed.postTimer) {
       armed.postTimer = setTimeout(() => {
         armed.postTimer = null;
@@ -221,9 +251,7 @@ export class Recordings implements Extension {
     const armed = this.armed.get(id);
     const old = armed?.recorder;
     if (!armed || !old) return;
-    armed.recorder = this.newRecorder(id);
-    armed.recorder.start();
-    if (armed.state === 'pause') armed.recorder.pause();
+    if ((await this.startRecorder(id, armed)) && armed.state === 'pause') armed.recorder!.pause();
     await old.stop();
   }
 
@@ -235,12 +263,51 @@ export class Recordings implements Extension {
     await this.cameras.setState(SYSTEM_ACTOR, id, { record: 'off' }).catch((err: Error) => this.logger.warn({ camera: id, err: err.message }, 'cannot switch recording off'));
   }
 
-  private newRecorder(id: string): Recorder {
-    return new Recorder(
+  /** Starts `armed`'s recorder; false when it could not start (the recording was stopped with a notice). */
+  private async startRecorder(id: string, armed: Armed, preroll: readonly Buffer[] = []): Promise<boolean> {
+    const recorder = new Recorder(
       { ffmpegPath: this.config.cameras.ffmpeg_path, dir: this.dir(id), fps: this.fps(id), segmentSeconds: this.opts.segment_seconds },
       this.logger.child({ camera: id, part: 'recorder' }),
-      (message) => void this.stopWithNotice(id, 'ffmpeg', message),
+      {
+        failed: (message, fault) => void (fault ? this.mediaFault(fault) : this.stopWithNotice(id, 'ffmpeg', message)),
+        finished: () => this.storage.written('media'),
+      },
     );
+    try {
+      recorder.start(preroll);
+    } catch (err) {
+      if (isStorageFault(err)) await this.mediaFault(err);
+      else await this.stopWithNotice(id, 'ffmpeg', `cannot create the recording folder: ${(err as Error).message}`);
+      return false;
+    }
+    armed.recorder = recorder;
+    return true;
+  }
+
+  /** The media folder cannot be written: the storage health says so everywhere, and every recording stops with the notice. */
+  private async mediaFault(err: NodeJS.ErrnoException): Promise<void> {
+    this.storage.fault('media', err);
+    const error = this.storage.state('media')?.error ?? 'the media folder cannot be written';
+    for (const id of [...this.armed.keys()]) await this.stopWithNotice(id, 'storage', error);
+  }
+
+  /** A failed write leaves the camera's newest segment cut mid-fragment: back to its last whole one. */
+  private async trimNewest(id: string): Promise<void> {
+    const newest = (await readdir(this.dir(id)).catch(() => [] as string[])).filter((n) => n.endsWith('.mp4')).sort().at(-1);
+    if (!newest) return;
+    const done = await trimCutSegment(join(this.dir(id), newest)).catch((e: Error) => this.logger.warn({ camera: id, err: e.message }, 'cannot trim the cut segment'));
+    if (done && done !== 'kept') this.logger.info({ camera: id, file: newest }, `the segment cut off by the storage fault was ${done}`);
+  }
+
+  /** The storage health's recovery probe: a small file written in the media folder clears the fault. */
+  private async probeMedia(): Promise<void> {
+    try {
+      await probeMediaDir(this.opts.media_dir);
+    } catch (err) {
+      if (isStorageFault(err)) this.storage.fault('media', err);
+      throw err;
+    }
+    this.storage.written('media');
   }
 
   private publishState(id: string, state: RecordState): void {

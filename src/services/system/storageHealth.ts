@@ -99,6 +99,12 @@ export class StorageHealth {
     this.armProbe();
   }
 
+  /** Throws the refusal while `store` is failing: for writes that must not start (e.g. a recording). */
+  assertWritable(store: StoreName): void {
+    const s = this.states.get(store);
+    if (s && !s.ok) throw storageRefusal(store, s.code ?? 'EIO');
+  }
+
   state(store: StoreName): StoreHealth | undefined {
     return this.states.get(store);
   }
