@@ -67,9 +67,6 @@ const lightEntity = z
   .nullable();
 const name = z.string().trim().min(1, 'must not be empty').max(64);
 
-export const updateSchema = z
-  .object({ name: name.optional(), slot: slot.optional(), light_entity: lightEntity.optional(), light: boolValue.optional(), enabled: boolValue.optional(), controls: controlsSchema.optional(), motion: boolValue.optional() })
-  .strict();
 
 export const createSchema = z
   .object({
@@ -89,6 +86,20 @@ export interface StateInput {
   'jpeg-quality'?: number;
   snap?: boolean;
 }
+
+export const updateSchema = z
+  .object({
+    name: name.optional(),
+    slot: slot.optional(),
+    light_entity: lightEntity.optional(),
+    light: boolValue.optional(),
+    enabled: boolValue.optional(),
+    controls: controlsSchema.optional(),
+    motion: boolValue.optional(),
+    /** Recording, as the Rotoclear `record` key and the MQTT switch set it. */
+    record: recordValue.optional(),
+  })
+  .strict();
 
 export const stateSchema = z
   .object({ record: recordValue.optional(), 'jpeg-quality': percent.optional(), snap: boolValue.optional() })

@@ -113,6 +113,7 @@ export class CameraService implements ModuleService, Extension {
       }
       if ((input.controls && Object.keys(input.controls).length) || (input.light !== undefined && input.light !== rec.light)) this.requireEnabled(rec);
       if (input.motion !== undefined && input.motion !== (rec.motion ?? false)) patch.motion = changes.motion = input.motion;
+      if (input.record !== undefined) this.applyRecord(rec, input.record, patch, changes);
       if (input.controls && Object.keys(input.controls).length) {
         const controls = this.applyControls(rec, input.controls, `${PREFIX}.controls`);
         Object.assign(changes, diff(rec.controls, controls));
@@ -157,6 +158,18 @@ export class CameraService implements ModuleService, Extension {
   }
 
   /** `{record?, 'jpeg-quality'?, snap?}`: recording and snapshot state (acted on by the streaming pipeline). */
+  /** The one rule for starting, pausing and stopping a recording, whichever way it is asked for. */
+  private applyRecord(rec: CameraRecord, wanted: RecordInput, patch: Partial<CameraRecord>, changes: Record<string, unknown>): void {
+    const next = nextRecordState(rec.record, wanted);
+    if (next !== 'off') {
+      this.requireEnabled(rec);
+      if (!this.devices.connected(rec.id)) throw unavailable(`Camera "${rec.name}" is not connected`);
+      // A new recording needs a media folder that takes writes (the storage refusal otherwise).
+      if (rec.record === 'off') this.deps.assertMediaWritable?.();
+    }
+    if (next !== rec.record) patch.record = changes.record = next;
+  }
+
   async setState(actor: Actor, id: string, state: unknown): Promise<CameraView> {
     this.requireUser(actor);
     this.require(id);
@@ -165,15 +178,8 @@ export class CameraService implements ModuleService, Extension {
       const rec = this.require(id);
       const patch: Partial<CameraRecord> = {};
       const changes: Record<string, unknown> = {};
-      const starts = (input.record !== undefined && input.record !== false && input.record !== 'off') || input.snap === true;
-      if (starts) this.requireEnabled(rec);
-      if (input.record !== undefined) {
-        const next = nextRecordState(rec.record, input.record);
-        if (next !== 'off' && !this.devices.connected(id)) throw unavailable(`Camera "${rec.name}" is not connected`);
-        // A new recording needs a media folder that takes writes (the storage refusal otherwise).
-        if (next !== 'off' && rec.record === 'off') this.deps.assertMediaWritable?.();
-        if (next !== rec.record) patch.record = changes.record = next;
-      }
+      if (input.snap === true) this.requireEnabled(rec);
+      if (input.record !== undefined) this.applyRecord(rec, input.record, patch, changes);
       if (input['jpeg-quality'] !== undefined && input['jpeg-quality'] !== rec.jpeg_quality) {
         patch.jpeg_quality = input['jpeg-quality'];
         changes['jpeg-quality'] = input['jpeg-quality'];
@@ -433,7 +439,9 @@ export class CameraService implements ModuleService, Extension {
 }
 
 /** The Rotoclear recording values: on/true starts, off/false stops, pause only while recording, pause_release only while paused. */
-function nextRecordState(current: RecordState, wanted: boolean | 'on' | 'off' | 'pause' | 'pause_release'): RecordState {
+type RecordInput = boolean | 'on' | 'off' | 'pause' | 'pause_release';
+
+function nextRecordState(current: RecordState, wanted: RecordInput): RecordState {
   if (wanted === true || wanted === 'on') return 'on';
   if (wanted === false || wanted === 'off') return 'off';
   if (wanted === 'pause') {

@@ -127,6 +127,11 @@ describe.skipIf(SKIP)('a full media folder', () => {
     expect(refused).toBeInstanceOf(AppError);
     expect(refused).toMatchObject({ kind: 'storage', message: 'Insufficient storage: The media folder is full (no space left on the device)' });
     const admin = await t.login();
+    // Over HTTP (and so NestMTX's `update`, the same module call): 507 in the API's error shape, nothing changed.
+    const overHttp = await t.api('PUT', `/api/cameras/${id}`, admin, { record: 'on' });
+    expect(overHttp.status).toBe(507);
+    expect(overHttp.body).toMatchObject({ error: { message: 'Insufficient storage: The media folder is full (no space left on the device)' } });
+    expect(cameras.get(id)!.record).toBe('off');
     const ws = new WebSocket(`ws://127.0.0.1:${t.port}/api/v1`);
     const messages: Record<string, unknown>[] = [];
     ws.on('message', (d) => messages.push(JSON.parse(String(d)) as Record<string, unknown>));

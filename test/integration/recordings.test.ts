@@ -114,7 +114,19 @@ describe.skipIf(SKIP)('recordings', () => {
     expect(ha.last(`${base}/recording/state`)).toBe('ON');
     await cameras.setState(SYSTEM_ACTOR, s.id, { record: 'off' });
     await ha.waitFor(`${base}/recording/state`, (p) => p === 'OFF', { from });
-  }, 90_000);
+
+    // Over HTTP (the cameras module, which NestMTX's `update` shares): the same rule, the same switch.
+    const token = await s.t.login();
+    from = ha.messages.length;
+    expect((await s.t.api('PUT', `/api/cameras/${s.id}`, token, { record: 'on' })).body).toMatchObject({ record: 'on' });
+    await ha.waitFor(`${base}/recording/state`, (p) => p === 'ON', { from });
+    const bad = await s.t.api('PUT', `/api/cameras/${s.id}`, token, { record: 'maybe' });
+    expect(bad.status).toBe(422);
+    expect(cameras.get(s.id)!.record).toBe('on');
+    from = ha.messages.length;
+    await s.t.api('PUT', `/api/cameras/${s.id}`, token, { record: 'off' });
+    await ha.waitFor(`${base}/recording/state`, (p) => p === 'OFF', { from });
+  }, 120_000);
 
   it('motion trigger: nothing while calm; a clip with pre-roll around motion; nothing once switched off', async () => {
     const s = await start({ trigger: 'motion', pre_seconds: 2, post_seconds: 1 });
