@@ -4,8 +4,7 @@
 // stays OFF), and once space returns a new recording works without a restart. Needs root for
 // mount(8) and ffmpeg/ffprobe.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -14,8 +13,9 @@ import type { DomainEvent } from '../../src/core/eventBus.js';
 import { AppError } from '../../src/core/errors.js';
 import { Recorder as MqttPeer } from '../helpers/mqttBroker.js';
 import { startTestApp, type TestApp } from '../helpers/testApp.js';
+import { canMount, fill, mountTmpfs, unmountTmpfs } from '../helpers/tmpfs.js';
 
-const SKIP = process.getuid?.() !== 0 ? 'mounting a tmpfs needs root (CI runs as root)' : spawnSync('ffprobe', ['-version']).error ? 'ffmpeg/ffprobe are not installed' : '';
+const SKIP = !canMount ? 'mounting a tmpfs needs root (CI runs as root)' : spawnSync('ffprobe', ['-version']).error ? 'ffmpeg/ffprobe are not installed' : '';
 if (SKIP) console.warn(`mediaStorageFaults.test.ts skipped: ${SKIP}`);
 
 async function until<T>(what: string, fn: () => T | undefined | null | false, timeoutMs = 30_000): Promise<T> {
@@ -26,21 +26,6 @@ async function until<T>(what: string, fn: () => T | undefined | null | false, ti
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
-}
-
-/** Writes zeros into `file` until the filesystem refuses (ENOSPC): the disk is full to the brim. */
-function fill(file: string): number {
-  const fd = openSync(file, 'w');
-  const chunk = Buffer.alloc(4096);
-  let written = 0;
-  try {
-    for (;;) written += writeSync(fd, chunk);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
-  } finally {
-    closeSync(fd);
-  }
-  return written;
 }
 
 const mp4s = (dir: string) => (existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.mp4')).sort().map((f) => join(dir, f)) : []);
@@ -62,8 +47,7 @@ describe.skipIf(SKIP)('a full media folder', () => {
   const recordingEvents = () => events.flatMap((e) => (e.entity === id && e.event === 'recording' ? [e.details] : []));
 
   beforeAll(async () => {
-    mount = mkdtempSync(join(tmpdir(), 'switchboard-media-tmpfs-'));
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', mount]);
+    mount = mountTmpfs('switchboard-media-tmpfs-', '4m');
     t = await startTestApp({
       mqtt: { url: 'embedded', embedded_port: 0 },
       cameras: { simulated: 'always', stream_linger_seconds: 0 },
@@ -85,8 +69,7 @@ describe.skipIf(SKIP)('a full media folder', () => {
     await mqtt?.close();
     await t?.stop();
     if (mount) {
-      execFileSync('umount', [mount]);
-      rmSync(mount, { recursive: true, force: true });
+      unmountTmpfs(mount);
     }
   });
 
@@ -169,14 +152,12 @@ describe.skipIf(SKIP)('a full media folder with continuous recording', () => {
   afterAll(async () => {
     await t?.stop();
     if (mount) {
-      execFileSync('umount', [mount]);
-      rmSync(mount, { recursive: true, force: true });
+      unmountTmpfs(mount);
     }
   });
 
   it('stops with the notice, and the cameras switch back on by themselves once the media folder takes writes again', async () => {
-    mount = mkdtempSync(join(tmpdir(), 'switchboard-media-tmpfs-'));
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', mount]);
+    mount = mountTmpfs('switchboard-media-tmpfs-', '4m');
     t = await startTestApp({ cameras: { simulated: 'always', stream_linger_seconds: 0 }, recording: { media_dir: mount, trigger: 'continuous', segment_seconds: 5, min_free_mb: 0, max_size_mb: 0 } });
     const cameras = t.app.context.cameras;
     const id = cameras.all()[0]!.id;

@@ -2,9 +2,7 @@
 // refused in each protocol's own error shape, nothing acknowledged is lost, no temp file is left,
 // sign-in keeps working (tokens held in memory), health, MQTT and HA say which store is failing,
 // and writes work again once space returns, without a restart. Needs root for mount(8).
-import { execFileSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, unlinkSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { io as connectClient, type Socket as ClientSocket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,9 +12,9 @@ import { HaPeer } from '../helpers/haPeer.js';
 import { command, connected, createLab, topology } from './antimonyHelpers.js';
 import { Recorder } from '../helpers/mqttBroker.js';
 import { startTestApp, type TestApp } from '../helpers/testApp.js';
+import { canMount, fill, mountTmpfs, unmountTmpfs } from '../helpers/tmpfs.js';
 
-const isRoot = process.getuid?.() === 0;
-if (!isRoot) console.warn('storageFaults.test.ts skipped: mounting a tmpfs needs root (CI runs as root)');
+if (!canMount) console.warn('storageFaults.test.ts skipped: mounting a tmpfs needs root (CI runs as root)');
 
 const HA_TOKEN = 'ha-token-for-storage-tests';
 const until = async (pred: () => boolean, ms = 15_000) => {
@@ -27,24 +25,9 @@ const until = async (pred: () => boolean, ms = 15_000) => {
   }
 };
 
-/** Writes zeros into `file` until the filesystem refuses (ENOSPC): the disk is full to the brim. */
-function fill(file: string): number {
-  const fd = openSync(file, 'w');
-  const chunk = Buffer.alloc(4096);
-  let written = 0;
-  try {
-    for (;;) written += writeSync(fd, chunk);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
-  } finally {
-    closeSync(fd);
-  }
-  return written;
-}
-
 const tempFiles = (dir: string) => readdirSync(dir).filter((f) => f.includes('.tmp-'));
 
-describe.skipIf(!isRoot)('a full data store', () => {
+describe.skipIf(!canMount)('a full data store', () => {
   let mount: string;
   let t: TestApp;
   let ha: HaPeer;
@@ -54,8 +37,7 @@ describe.skipIf(!isRoot)('a full data store', () => {
   const filler = () => join(mount, 'filler.bin');
 
   beforeAll(async () => {
-    mount = mkdtempSync(join(tmpdir(), 'switchboard-tmpfs-'));
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', mount]);
+    mount = mountTmpfs('switchboard-tmpfs-', '2m');
     ha = new HaPeer(HA_TOKEN);
     await ha.start();
     t = await startTestApp(
@@ -77,8 +59,7 @@ describe.skipIf(!isRoot)('a full data store', () => {
     await t?.stop();
     await ha?.stop();
     if (mount) {
-      execFileSync('umount', [mount]);
-      rmSync(mount, { recursive: true, force: true });
+      unmountTmpfs(mount);
     }
   });
 
