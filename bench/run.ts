@@ -219,8 +219,9 @@ async function eventToMqtt(): Promise<{ p50: number; p99: number; received: numb
     { logOut: null },
   );
   await app.start();
-  const client = mqtt.connect(`mqtt://127.0.0.1:${mqttPort}`);
-  await new Promise<void>((resolve) => client.once('connect', () => resolve()));
+  // The embedded broker takes only the credentials it generated (the panel shows them to admins).
+  const login = app.context.mqtt.embeddedBroker()!;
+  const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${mqttPort}`, { username: login.username, password: login.password });
   await client.subscribeAsync('switchboard/events/#');
   // Steady state: let the bridge finish its start-up discovery sweep first.
   await sleep(2000);
