@@ -5,25 +5,24 @@
 // receives it; online, offline, disabled, motion, missing entities and live view are rendered;
 // screenshots (desktop/phone × light/dark) go to test-artifacts/card/.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
+import { CHROMIUM, hasChromium, launchChromium, type Browser } from '../helpers/chromium.js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { HaPeer } from '../helpers/haPeer.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SHOTS = join(ROOT, 'test-artifacts', 'card');
 const TOKEN = 'frontend-user-token';
 const DEVICE = 'a1b2c3d4e5f60718293a4b5c6d7e8f90';
 const ADDON_DEVICE = 'f0e1d2c3b4a5968778695a4b3c2d1e0f';
 const OBJ = 'front_door';
-const hasChromium = existsSync(CHROMIUM);
 
 const id = (domain: string, key: string) => `${domain}.${OBJ}_${key}`;
 const ENTITIES: [string, string, Record<string, unknown>][] = [
@@ -49,7 +48,7 @@ describe.skipIf(!hasChromium)(hasChromium ? 'camera card in a real browser (chro
   let site: Server;
   let siteUrl = '';
   let context: BrowserContext;
-  let profile: string;
+  let browser: Browser | undefined;
   let work: string;
 
   /** Everything as discovery and the add-on leave it: online, enabled, no motion. */
@@ -96,20 +95,14 @@ describe.skipIf(!hasChromium)(hasChromium ? 'camera card in a real browser (chro
     await new Promise<void>((r) => site.listen(0, '127.0.0.1', r));
     siteUrl = `http://127.0.0.1:${(site.address() as AddressInfo).port}`;
 
-    profile = mkdtempSync(join(tmpdir(), 'switchboard-chromium-'));
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-      viewport: { width: 1280, height: 900 },
-    });
+    browser = await launchChromium();
+    context = browser.context;
   });
 
   afterAll(async () => {
-    await context?.close();
+    await browser?.close();
     await peer?.stop();
     await new Promise((r) => site?.close(r));
-    if (profile) rmSync(profile, { recursive: true, force: true });
     if (work) rmSync(work, { recursive: true, force: true });
   });
 

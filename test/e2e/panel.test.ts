@@ -2,22 +2,20 @@
 // (simulated camera), on the direct port with the login form and under an ingress base path
 // through an ingress-like proxy. Screenshots go to test-artifacts/panel/.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { io as ioClient, type Socket } from 'socket.io-client';
+import { CHROMIUM, hasChromium, launchChromium, type Browser } from '../helpers/chromium.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { startIngressProxy, type IngressProxy } from '../helpers/ingressProxy.js';
 import { ADMIN, startTestApp, type TestApp } from '../helpers/testApp.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SHOTS = join(ROOT, 'test-artifacts', 'panel');
 const MONITOR_ID = 'bench-monitor-1';
-const hasChromium = existsSync(CHROMIUM);
 
 /** A second Rotoclear /api/v1 client, as another app would be. */
 class StateClient {
@@ -39,7 +37,7 @@ describe.skipIf(!hasChromium)(TITLE, () => {
   let app: TestApp;
   let proxy: IngressProxy;
   let context: BrowserContext;
-  let profile: string;
+  let browser: Browser | undefined;
   let monitor: Socket | null = null;
   let state: StateClient | null = null;
   const commandsSeen: string[] = [];
@@ -52,22 +50,16 @@ describe.skipIf(!hasChromium)(TITLE, () => {
     const admin = await app.login();
     const res = await fetch(`${app.url}/api/monitors`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${admin}` }, body: JSON.stringify({ monitor_id: MONITOR_ID, name: 'Bench monitor' }) });
     expect(res.status).toBe(201);
-    profile = mkdtempSync(join(tmpdir(), 'switchboard-chromium-'));
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-      viewport: { width: 1280, height: 900 },
-    });
+    browser = await launchChromium();
+    context = browser.context;
   });
 
   afterAll(async () => {
     monitor?.close();
     state?.ws.close();
-    await context?.close();
+    await browser?.close();
     await proxy?.close();
     await app?.stop();
-    if (profile) rmSync(profile, { recursive: true, force: true });
   });
 
   const shot = (page: Page, name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });

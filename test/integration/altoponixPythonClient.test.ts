@@ -8,11 +8,15 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { once, startTestApp, type TestApp } from '../helpers/testApp.js';
 
 const MONITOR_PY = `
-import json, sys, socketio
+import json, sys, threading, socketio
 url, monitor_id, key = sys.argv[1], sys.argv[2], sys.argv[3]
 sio = socketio.Client(reconnection=False)
+# Handlers run on the client's threads: one line at a time, or two events share a line.
+said = threading.Lock()
 def say(*args):
-    print(json.dumps(args), flush=True)
+    with said:
+        sys.stdout.write(json.dumps(args) + '\\n')
+        sys.stdout.flush()
 
 @sio.on('con ok')
 def con_ok(data):

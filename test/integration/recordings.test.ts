@@ -111,7 +111,9 @@ describe.skipIf(SKIP)('recordings', () => {
     from = ha.messages.length;
     await cameras.setState(SYSTEM_ACTOR, s.id, { record: 'pause' });
     await until('the paused state', () => recordingEvents(s).some((d) => d.state === 'pause'));
-    expect(ha.last(`${base}/recording/state`)).toBe('ON');
+    // The state topic catches up asynchronously: it shows ON, and never went OFF for the pause.
+    await until('the switch to show ON', () => ha.last(`${base}/recording/state`) === 'ON');
+    expect(ha.messages.slice(from).filter((m) => m.topic === `${base}/recording/state`).map((m) => m.payload)).not.toContain('OFF');
     await cameras.setState(SYSTEM_ACTOR, s.id, { record: 'off' });
     await ha.waitFor(`${base}/recording/state`, (p) => p === 'OFF', { from });
 
