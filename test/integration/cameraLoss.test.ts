@@ -2,21 +2,12 @@
 // MJPEG reader and another demand holder are attached. The reader gets a clean end of its stream,
 // `notReady` goes out (on the bus and to NestMTX clients), the other demand is kept, and the stream
 // resumes on the replug without anyone asking again.
-import { execFileSync } from 'node:child_process';
 import { connect } from 'node:net';
 import { io as connectClient, type Socket as ClientSocket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DomainEvent } from '../../src/core/eventBus.js';
 import { startTestApp, type TestApp } from '../helpers/testApp.js';
-
-const hasFfmpeg = (() => {
-  try {
-    execFileSync('ffmpeg', ['-version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+import { hasFfmpeg } from '../helpers/wait.js';
 
 const until = async (pred: () => boolean, ms = 20_000, what = 'condition') => {
   const end = Date.now() + ms;

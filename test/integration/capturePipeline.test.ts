@@ -13,16 +13,7 @@ import { motionSize, outputArgs, type CaptureSpec } from '../../src/camera/strea
 import { JpegFrameSplitter } from '../../src/camera/streaming/jpegFrames.js';
 import { MotionDetector } from '../../src/camera/streaming/motion.js';
 import { TS_PACKET, type TsSink } from '../../src/camera/streaming/tsFanout.js';
-
-const hasFfmpeg = (() => {
-  try {
-    execFileSync('ffmpeg', ['-version'], { stdio: 'ignore' });
-    execFileSync('ffprobe', ['-version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+import { hasFfmpeg } from '../helpers/wait.js';
 
 const logger = pino({ level: 'silent' });
 let dir: string;

@@ -1,18 +1,9 @@
 // cameras.image_interval_seconds: with nobody streaming, the camera image is refreshed by a brief
 // capture that stops again (no lasting process, no user-facing snapshot events).
-import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DomainEvent } from '../../src/core/eventBus.js';
 import { startTestApp, type TestApp } from '../helpers/testApp.js';
-
-const hasFfmpeg = (() => {
-  try {
-    execFileSync('ffmpeg', ['-version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+import { hasFfmpeg } from '../helpers/wait.js';
 
 let t: TestApp;
 const events: DomainEvent[] = [];

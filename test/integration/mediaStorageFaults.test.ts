@@ -14,19 +14,10 @@ import { AppError } from '../../src/core/errors.js';
 import { Recorder as MqttPeer } from '../helpers/mqttBroker.js';
 import { startTestApp, type TestApp } from '../helpers/testApp.js';
 import { canMount, fill, mountTmpfs, unmountTmpfs } from '../helpers/tmpfs.js';
+import { until } from '../helpers/wait.js';
 
 const SKIP = !canMount ? 'mounting a tmpfs needs root (CI runs as root)' : spawnSync('ffprobe', ['-version']).error ? 'ffmpeg/ffprobe are not installed' : '';
 if (SKIP) console.warn(`mediaStorageFaults.test.ts skipped: ${SKIP}`);
-
-async function until<T>(what: string, fn: () => T | undefined | null | false, timeoutMs = 30_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 const mp4s = (dir: string) => (existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.mp4')).sort().map((f) => join(dir, f)) : []);
 /** Frames ffprobe reads; throws (ffprobe exits non-zero) when the file does not play. */

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
+import { until } from '../helpers/wait.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SKIP = spawnSync('ffprobe', ['-version']).error ? 'ffmpeg/ffprobe are not installed' : false;
@@ -26,16 +27,6 @@ function probe(file: string): { frames: number; codec: string } {
   const out = execFileSync('ffprobe', ['-v', 'error', '-count_frames', '-select_streams', 'v:0', '-show_entries', 'stream=codec_name,nb_read_frames', '-of', 'json', file], { encoding: 'utf8' });
   const stream = (JSON.parse(out) as { streams: { codec_name: string; nb_read_frames: string }[] }).streams[0]!;
   return { frames: Number(stream.nb_read_frames), codec: stream.codec_name };
-}
-
-async function until<T>(what: string, fn: () => T | undefined | null | false, timeoutMs = 60_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 describe.skipIf(SKIP)('recordings survive a power cut', () => {

@@ -11,6 +11,7 @@ import type { DomainEvent } from '../../src/core/eventBus.js';
 import { HaPeer } from '../helpers/haPeer.js';
 import { Mosquitto, MOSQUITTO_BIN, Recorder as MqttPeer } from '../helpers/mqttBroker.js';
 import { startTestApp, type TestApp } from '../helpers/testApp.js';
+import { until } from '../helpers/wait.js';
 
 const SKIP = spawnSync('ffprobe', ['-version']).error ? 'ffmpeg/ffprobe are not installed' : false;
 
@@ -40,16 +41,6 @@ async function start(recording: Record<string, unknown>, extra: Record<string, u
   const small = cameras.all()[0]!.resolutions.filter((r) => r !== '320x180').sort((a, b) => area(a) - area(b))[0]!;
   await cameras.setControls(SYSTEM_ACTOR, id, { resolution: small });
   return { t, id, events, dir: join(t.app.context.config.recording.media_dir, id) };
-}
-
-async function until<T>(what: string, fn: () => T | undefined | null | false, timeoutMs = 20_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 const recordingEvents = (s: Started) =>

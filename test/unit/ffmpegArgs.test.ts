@@ -1,18 +1,9 @@
 // Capture command lines per path: passthrough for MJPEG and H.264 devices, one encode per output
 // for raw devices, hardware encoders, the motion tap, and the simulated camera's image settings.
-import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { captureArgs, capturePath, encoderProbeArgs, inputKindOf, motionSize, type CaptureSpec } from '../../src/camera/streaming/ffmpegArgs.js';
 import { chooseEncoder, encoderCandidates } from '../../src/camera/streaming/hwEncoder.js';
-
-const hasFfmpeg = (() => {
-  try {
-    execFileSync('ffmpeg', ['-version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+import { hasFfmpeg } from '../helpers/wait.js';
 
 const base: CaptureSpec = {
   driver: 'v4l2', device: '/dev/video0', width: 1280, height: 720, fps: 30, jpegQuality: 80,

@@ -2,15 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { captureArgs, qscale } from '../../src/camera/streaming/ffmpegArgs.js';
 import { JpegFrameSplitter, jpegSize } from '../../src/camera/streaming/jpegFrames.js';
-
-const hasFfmpeg = (() => {
-  try {
-    execFileSync('ffmpeg', ['-version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+import { hasFfmpeg } from '../helpers/wait.js';
 
 describe('JPEG frame splitting', () => {
   it('finds frames across arbitrary chunk boundaries, including a split EOI marker', () => {

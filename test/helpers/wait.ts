@@ -1,0 +1,24 @@
+// Small waits shared by the integration tests: polling for a condition, and whether ffmpeg is here.
+import { execFileSync } from 'node:child_process';
+
+/** Polls `fn` until it returns something truthy (which it resolves to), or fails naming `what`. */
+export async function until<T>(what: string, fn: () => T | undefined | null | false, timeoutMs = 30_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** ffmpeg and ffprobe (Debian's ffmpeg package brings both); tests that need them skip without. */
+export const hasFfmpeg = (() => {
+  try {
+    execFileSync('ffmpeg', ['-version'], { stdio: 'ignore' });
+    execFileSync('ffprobe', ['-version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
