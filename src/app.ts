@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import { Server as SocketIOServer } from 'socket.io';
 import { AuthService } from './auth/authService.js';
 import { SessionRegistry } from './auth/sessions.js';
+import { SignedUrls } from './auth/signedUrls.js';
 import type { Config } from './config/schema.js';
 import type { Extension } from './core/extension.js';
 import { EventBus } from './core/eventBus.js';
@@ -135,7 +136,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
     tokenTtlMs: config.token_ttl_hours * 3_600_000,
     logger: logger.child({ service: 'auth' }),
   });
-  const sessions = new SessionRegistry(auth, bus, { logger: logger.child({ service: 'sessions' }) });
+  const sessions = new SessionRegistry(auth, bus, new SignedUrls({ dataDir: config.data_dir, logger: logger.child({ service: 'signed-urls' }) }), { logger: logger.child({ service: 'sessions' }) });
   const users = new UsersService(db.collection('users'), auth, bus, logger.child({ service: 'users' }));
   const modules = new ModuleRegistry();
   modules.register(users);
@@ -261,7 +262,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
     bus,
     api: haRest ? new HaCoreApi(haRest) : null,
     cameras,
-    signedPaths: (id) => ({ stream: streams.signLivePath(id), still: streams.signLivePath(id, undefined, 'snapshot.jpg') }),
+    signedPaths: (id) => ({ stream: sessions.signLiveUrl(streams.livePath(id)), still: sessions.signLiveUrl(streams.livePath(id, 'snapshot.jpg')) }),
     baseUrl: defaultBaseUrl(() => boundPorts.get('http')),
     haCommand: (message) => haBridge.command(message),
     logger: logger.child({ service: 'live-views' }),

@@ -11,13 +11,30 @@
 //   const s = sessions.open(actor, 'live-h264', { onEnd: () => res.destroy() });  // long-lived
 //   res.on('close', () => s.close());
 //   ... later: const now = s.current(); if (!now) return;    // refused: the session is over
+// URLs that carry their own credential (signed for a token, or live-view URLs for Home Assistant)
+// are judged here too (`authenticateRequest`); a live-view stream is a session that ends when the
+// live key is rotated (`revokeLiveUrls`).
 import type { Logger } from 'pino';
 import type { DomainEvent, EventBus } from '../core/eventBus.js';
 import type { AuthService } from './authService.js';
+import { bearerFrom } from './bearer.js';
+import { authorize } from './permissions.js';
 import type { Actor } from './records.js';
+import { forbidden } from '../core/errors.js';
+import type { SignedUrls } from './signedUrls.js';
+
+/** Who a live-view URL (made for Home Assistant with the persistent live key) speaks for: it may only view. */
+export const LIVE_VIEW_ACTOR: Readonly<Actor> = Object.freeze({ kind: 'system', userId: null, username: 'live-view', role: 'viewer' });
+
+/** What a stream request carries: its path, query and Authorization header. */
+export interface UrlRequest {
+  path: string;
+  query: Record<string, unknown>;
+  authorization?: string | undefined;
+}
 
 /** Why a session ended, as adapters may tell their clients. */
-export type SessionEndReason = 'Token revoked' | 'Token expired' | 'User removed or disabled';
+export type SessionEndReason = 'Token revoked' | 'Token expired' | 'User removed or disabled' | 'Live URLs revoked';
 
 export interface SessionHooks {
   /** The session is over; close the connection (or downgrade it where the protocol allows). */
@@ -29,8 +46,6 @@ export interface SessionHooks {
 export interface Session {
   /** What kind of connection this is (for logs and counts), e.g. 'nestmtx', 'rotoclear'. */
   readonly kind: string;
-  readonly tokenId: string;
-  readonly userId: string;
   /** The actor as last judged. */
   readonly actor: Actor;
   /** Judges the session again now: its actor, or null when it has ended (then `onEnd` has run). */
@@ -49,26 +64,27 @@ export interface SessionRegistryOptions {
 /** setTimeout's longest delay (about 24.8 days). */
 const MAX_TIMER_MS = 2_147_483_647;
 
+/** What keeps a session open: a bearer token of a user, or the live key as it was when the stream began. */
+type Credential = { type: 'token'; tokenId: string; userId: string } | { type: 'live-url'; generation: number };
+
 class OpenSession implements Session {
-  actor: Actor;
   timer: NodeJS.Timeout | null = null;
   open = true;
 
   constructor(
     private readonly registry: SessionRegistry,
     readonly kind: string,
-    actor: Actor & { tokenId: string; userId: string },
+    public actor: Actor,
+    readonly credential: Credential,
     readonly hooks: SessionHooks,
-  ) {
-    this.actor = actor;
+  ) {}
+
+  get tokenId(): string | null {
+    return this.credential.type === 'token' ? this.credential.tokenId : null;
   }
 
-  get tokenId(): string {
-    return this.actor.tokenId!;
-  }
-
-  get userId(): string {
-    return this.actor.userId!;
+  get userId(): string | null {
+    return this.credential.type === 'token' ? this.credential.userId : null;
   }
 
   current(): Actor | null {
@@ -88,6 +104,7 @@ export class SessionRegistry {
   constructor(
     private readonly auth: AuthService,
     private readonly bus: EventBus,
+    private readonly urls: SignedUrls,
     private readonly opts: SessionRegistryOptions = {},
   ) {}
 
@@ -116,10 +133,48 @@ export class SessionRegistry {
     return this.auth.actorOfTokenId(tokenId);
   }
 
-  /** Tracks a long-lived connection of an authenticated actor (one that came from a token). */
+  /**
+   * The actor a stream request speaks for, or null: a token-bound signed URL, a live-view URL
+   * (only where `liveUrl` says the route serves them), a bearer header or `?token=`.
+   */
+  authenticateRequest(req: UrlRequest, opts: { liveUrl?: boolean } = {}): Actor | null {
+    const { exp, tid, sig, token } = req.query;
+    if (sig !== undefined) {
+      if (tid === undefined) return opts.liveUrl && this.urls.verifyLive(req.path, exp, sig) ? LIVE_VIEW_ACTOR : null;
+      const tokenId = this.urls.tokenIdOf(req.path, exp, tid, sig);
+      return tokenId === null ? null : this.auth.actorOfTokenId(tokenId);
+    }
+    return this.auth.authenticate(bearerFrom(req.authorization) ?? (typeof token === 'string' ? token : undefined));
+  }
+
+  /**
+   * A URL for `path` that authenticates itself for `ttlSeconds` as `actor`'s token: it dies with
+   * that token and its user, and acts with the user's role at the time it is used.
+   */
+  signUrl(actor: Actor, path: string, ttlSeconds: number): string {
+    authorize(actor, 'streams.view');
+    if (actor.tokenId === undefined) throw forbidden('Signed URLs are made with a signed-in token');
+    return this.urls.signForToken(path, actor.tokenId, ttlSeconds);
+  }
+
+  /** A long-lived live-view URL for Home Assistant (the caller has checked `streams.liveUrls`). */
+  signLiveUrl(path: string): string {
+    return this.urls.signLive(path);
+  }
+
+  /** Revokes every live-view URL handed out so far and ends the streams open on them. */
+  revokeLiveUrls(): void {
+    this.urls.rotateLiveKey();
+    for (const s of [...this.sessions]) if (s.credential.type === 'live-url') this.judge(s);
+  }
+
+  /** Tracks a long-lived connection of an actor signed in with a token, or on a live-view URL. */
   open(actor: Actor, kind: string, hooks: SessionHooks): Session {
-    if (actor.tokenId === undefined || actor.userId === null) throw new Error('a session needs an actor signed in with a token');
-    const session = new OpenSession(this, kind, { ...actor, tokenId: actor.tokenId, userId: actor.userId }, hooks);
+    let credential: Credential;
+    if (actor === LIVE_VIEW_ACTOR) credential = { type: 'live-url', generation: this.urls.liveKeyGeneration };
+    else if (actor.tokenId !== undefined && actor.userId !== null) credential = { type: 'token', tokenId: actor.tokenId, userId: actor.userId };
+    else throw new Error('a session needs an actor signed in with a token or a live-view URL');
+    const session = new OpenSession(this, kind, actor, credential, hooks);
     this.sessions.add(session);
     this.armExpiry(session);
     return session;
@@ -140,9 +195,15 @@ export class SessionRegistry {
   /** @internal The session's actor now; ends the session (calling onEnd) when its token no longer stands. */
   judge(session: OpenSession): Actor | null {
     if (!session.open) return null;
-    const actor = this.auth.actorOfTokenId(session.tokenId);
+    const { credential } = session;
+    if (credential.type === 'live-url') {
+      if (credential.generation === this.urls.liveKeyGeneration) return session.actor;
+      this.end(session, 'Live URLs revoked');
+      return null;
+    }
+    const actor = this.auth.actorOfTokenId(credential.tokenId);
     if (!actor) {
-      this.end(session, this.reasonFor(session.tokenId));
+      this.end(session, this.reasonFor(credential.tokenId));
       return null;
     }
     if (actor.role !== session.actor.role || actor.username !== session.actor.username) {
@@ -184,6 +245,7 @@ export class SessionRegistry {
   }
 
   private armExpiry(session: OpenSession): void {
+    if (session.tokenId === null) return;
     const expiry = this.auth.tokenExpiry(session.tokenId);
     if (expiry === null) return;
     const delay = Math.min(MAX_TIMER_MS, Math.max(0, expiry - (this.opts.now?.() ?? Date.now())) + 5);
@@ -197,7 +259,7 @@ export class SessionRegistry {
   private onAccountEvent(e: DomainEvent): void {
     if (e.domain === 'auth' && e.event === 'tokensRevoked') {
       const ids = new Set(e.details.tokenIds);
-      for (const s of [...this.sessions]) if (ids.has(s.tokenId)) this.judge(s);
+      for (const s of [...this.sessions]) if (s.tokenId !== null && ids.has(s.tokenId)) this.judge(s);
     } else if (e.domain === 'user' && e.entity !== null) {
       for (const s of [...this.sessions]) if (s.userId === e.entity) this.judge(s);
     }

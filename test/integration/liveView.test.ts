@@ -41,6 +41,18 @@ const of = <E extends EventName<'camera'>>(event: E) =>
   events.filter((e): e is Extract<DomainEvent<'camera'>, { event: E }> => e.entity === cameraId && e.event === event);
 
 /** Capture processes: ffmpeg children of this process (the app runs in it) reading the test source. */
+/** A live-view URL for the camera, as the panel's "Show in Home Assistant" makes it. */
+const liveUrl = (id: string) => `${t.url}${t.app.context.sessions.signLiveUrl(t.app.context.streams.livePath(id))}`;
+
+/** Reads a response body until the server ends it, cleanly or by cutting the connection (never ending fails the test by its timeout). */
+async function drain(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
+  try {
+    while (!(await reader.read()).done);
+  } catch {
+    // Cut off: also an end.
+  }
+}
+
 function captureProcesses(): string[] {
   const out = execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(process.pid)], { encoding: 'utf8' });
   return out.split('\n').filter((l) => l.includes('testsrc=size=')).map((l) => l.trim().split(' ')[0]!);
@@ -89,7 +101,7 @@ describe.skipIf(!hasTools)('live view for Home Assistant', () => {
   }, 60_000);
 
   it('feeds two ffmpeg clients at once from one capture process', async () => {
-    const url = t.app.context.streams!.liveUrlFor(cameraId, t.url);
+    const url = liveUrl(cameraId);
     const client = () => run('ffmpeg', ['-v', 'error', '-i', url, '-frames:v', '45', '-f', 'null', '-'], { timeout: 60_000 });
     const both = Promise.all([client(), client()]);
     await waitFor(() => (t.app.context.streams!.info(cameraId).live_clients === 2), 30_000, 'two live clients');
@@ -108,7 +120,7 @@ describe.skipIf(!hasTools)('live view for Home Assistant', () => {
     const none = await t.api('GET', path);
     expect(none.status).toBe(401);
     expect(none.body).toMatchObject({ error: { message: expect.any(String) } });
-    const signed = t.app.context.streams!.signLivePath(cameraId);
+    const signed = t.app.context.sessions.signLiveUrl(t.app.context.streams.livePath(cameraId));
     const tampered = signed.replace(/sig=./, (m) => (m.endsWith('A') ? 'sig=B' : 'sig=A'));
     expect((await t.api('GET', tampered)).status).toBe(401);
     // A signature for one camera does not open another path.
@@ -126,17 +138,27 @@ describe.skipIf(!hasTools)('live view for Home Assistant', () => {
     expect((await t.api('GET', `/api/cameras/${cameraId}/stream-info`, token)).status).toBe(200);
   });
 
-  it('revokes live URLs by rotating their key, which survives restarts of the service', async () => {
-    const streams = t.app.context.streams!;
-    const path = streams.signLivePath(cameraId);
+  it('revokes live URLs by rotating their key, ending the streams open on them', async () => {
+    const { sessions } = t.app.context;
+    const path = sessions.signLiveUrl(t.app.context.streams.livePath(cameraId));
     const [p, q] = path.split('?');
-    const params = new URLSearchParams(q);
-    expect(streams.verifyLivePath(p!, params.get('exp'), params.get('sig'))).toBe(true);
+    const asked = { path: p!, query: Object.fromEntries(new URLSearchParams(q)) };
+    expect(sessions.authenticateRequest(asked, { liveUrl: true })).toMatchObject({ username: 'live-view', role: 'viewer' });
+    // Only routes that serve live-view URLs take them (MJPEG does not).
+    expect(sessions.authenticateRequest(asked)).toBeNull();
+    const open = await fetch(`${t.url}${path}`);
+    expect(open.status).toBe(200);
+    const reader = open.body!.getReader();
+    expect((await reader.read()).value![0]).toBe(0x47);
+    expect(sessions.count('live-h264')).toBe(1);
     const res = await t.api('POST', '/api/streams/live-urls/revoke', token);
     expect(res.status).toBe(200);
-    expect(streams.verifyLivePath(p!, params.get('exp'), params.get('sig'))).toBe(false);
+    expect(sessions.authenticateRequest(asked, { liveUrl: true })).toBeNull();
     expect((await t.api('GET', path)).status).toBe(401);
-  });
+    // The stream already running on the revoked URL is cut off.
+    await drain(reader);
+    expect(sessions.count('live-h264')).toBe(0);
+  }, 60_000);
 
   it('refreshes the retained MQTT camera image from the running capture', async () => {
     const topic = `switchboard/camera_${cameraId}/image/state`;
@@ -214,7 +236,7 @@ describe.skipIf(!hasTools)('live view for Home Assistant', () => {
   }, 60_000);
 
   it('ends live responses when the camera is deleted', async () => {
-    const res = await fetch(t.app.context.streams!.liveUrlFor(cameraId, t.url));
+    const res = await fetch(liveUrl(cameraId));
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('video/mp2t');
     const reader = res.body!.getReader();

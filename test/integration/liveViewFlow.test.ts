@@ -62,7 +62,7 @@ describe.skipIf(SKIP)('live view in Home Assistant (Generic Camera config flow)'
     // The URLs are signed for exactly their path: the server accepts them without a token.
     for (const url of [input.still_image_url, input.stream_source] as string[]) {
       const u = new URL(url);
-      expect(t.app.context.streams.verifyLivePath(u.pathname, u.searchParams.get('exp'), u.searchParams.get('sig'))).toBe(true);
+      expect(t.app.context.sessions.authenticateRequest({ path: u.pathname, query: Object.fromEntries(u.searchParams) }, { liveUrl: true })).toMatchObject({ username: 'live-view' });
     }
     expect(confirm).toEqual({ method: 'POST', path: user!.path, body: { confirmed_ok: true } });
 
@@ -170,7 +170,7 @@ describe.skipIf(SKIP)('live view in Home Assistant (Generic Camera config flow)'
     const newSource = peer.flows.entries.get(entryId)!.options.stream_source as string;
     expect(newSource).not.toBe(oldSource);
     const u = new URL(newSource);
-    expect(t.app.context.streams.verifyLivePath(u.pathname, u.searchParams.get('exp'), u.searchParams.get('sig'))).toBe(true);
+    expect(t.app.context.sessions.authenticateRequest({ path: u.pathname, query: Object.fromEntries(u.searchParams) }, { liveUrl: true })).toMatchObject({ username: 'live-view' });
     expect(t.app.context.liveViews!.read(first)!.entry_id).toBe(entryId);
   }, 120_000);
 });

@@ -93,7 +93,7 @@ describe.skipIf(SKIP)('a full media folder', () => {
     expect(health.components.media_store).toMatchObject({ state: 'error', detail: 'The media folder is full (no space left on the device)' });
     expect(health.components.data_store).toMatchObject({ state: 'ok' });
     await mqtt.waitFor(problemTopic, (p) => p === 'ON');
-    const snapshot = await fetch(`${t.url}${t.app.context.streams.signLivePath(id, undefined, 'snapshot.jpg')}`);
+    const snapshot = await fetch(`${t.url}${t.app.context.sessions.signLiveUrl(t.app.context.streams.livePath(id, 'snapshot.jpg'))}`);
     expect(snapshot.status).toBe(200);
 
     // A new recording is refused: the service error (HTTP 507), Rotoclear's error, the MQTT switch stays OFF.

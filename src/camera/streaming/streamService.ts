@@ -3,15 +3,10 @@
 // starting and stopping the camera's capture pipeline, and publishes `ready`/`notReady`, snapshots,
 // live images and motion. Every output (MJPEG, H.264 live, motion) comes from the one capture
 // process per camera. Recording is `recordings.ts`, a reader like any other.
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { authorize } from '../../auth/permissions.js';
-import type { Actor } from '../../auth/records.js';
 import type { Config } from '../../config/schema.js';
 import type { DomainEvent, EventBus } from '../../core/eventBus.js';
-import { forbidden, notFound, runtimeError, unavailable } from '../../core/errors.js';
+import { notFound, runtimeError, unavailable } from '../../core/errors.js';
 import { newId } from '../../core/ids.js';
 import { CapturePipeline } from './capturePipeline.js';
 import { motionSize, type CapturePath, type CaptureSpec } from './ffmpegArgs.js';
@@ -79,17 +74,13 @@ export interface StreamInfo {
 export const MOTION_READER: Reader = { type: 'motion', id: 'motion' };
 /** Frames without change before motion ends (at MOTION_FPS, about two seconds). */
 const MOTION_HOLD_FRAMES = 8;
-const LIVE_PATH_PREFIX = '/api/cameras/';
-/** What a live URL (made for Home Assistant with the persistent live key) may open. */
-const LIVE_FILES = ['live.ts', 'snapshot.jpg'] as const;
-type LiveFile = (typeof LIVE_FILES)[number];
+/** What a live-view URL (made for Home Assistant with the persistent live key) may open. */
+export type LiveFile = 'live.ts' | 'snapshot.jpg';
 
 export class StreamService implements Extension {
   readonly name = 'streams';
   private readonly streams = new Map<string, CameraStream>();
   private readonly snapshots = new Map<string, Snapshot>();
-  private readonly urlKey = randomBytes(32);
-  private liveUrlKey: Buffer | null = null;
   private unsubscribe: (() => void) | null = null;
   private imageTimer: NodeJS.Timeout | null = null;
   private readonly motionHeld = new Set<string>();
@@ -204,53 +195,7 @@ export class StreamService implements Extension {
 
   /** The live endpoint's path for a camera (relative to the HTTP API's base URL). */
   livePath(cameraId: string, file: LiveFile = 'live.ts'): string {
-    return `${LIVE_PATH_PREFIX}${encodeURIComponent(cameraId)}/${file}`;
-  }
-
-  /**
-   * A self-authenticating live URL for Home Assistant's Generic Camera `stream_source`. Valid for
-   * `ttlSeconds` (default ten years: HA stores it) and revoked for every camera by `rotateLiveUrlKey`.
-   */
-  liveUrlFor(cameraId: string, baseUrl: string, ttlSeconds = 10 * 365 * 86_400): string {
-    return `${baseUrl.replace(/\/+$/, '')}${this.signLivePath(cameraId, ttlSeconds)}`;
-  }
-
-  /**
-   * The signed live path alone (what `liveUrlFor` appends to the base URL); `snapshot.jpg` gives
-   * the still image URL that goes with it (HA's Generic Camera stores both).
-   */
-  signLivePath(cameraId: string, ttlSeconds = 10 * 365 * 86_400, file: LiveFile = 'live.ts'): string {
-    const path = this.livePath(cameraId, file);
-    const exp = Math.floor(Date.now() / 1000) + ttlSeconds;
-    return `${path}?exp=${exp}&sig=${sign(this.liveKey(), path, exp)}`;
-  }
-
-  /** Revokes every live URL handed out so far (a new key; HA needs new URLs afterwards). */
-  rotateLiveUrlKey(): void {
-    const key = randomBytes(32);
-    mkdirSync(this.config.data_dir, { recursive: true });
-    const tmp = `${this.liveKeyPath()}.tmp-${process.pid}`;
-    writeFileSync(tmp, key, { mode: 0o600 });
-    renameSync(tmp, this.liveKeyPath());
-    this.liveUrlKey = key;
-    this.logger.info('live URLs revoked: new signing key');
-  }
-
-  private liveKeyPath(): string {
-    return join(this.config.data_dir, 'live-url.key');
-  }
-
-  /** Live URLs outlive restarts (HA stores them), so their key is kept in the data folder. */
-  private liveKey(): Buffer {
-    if (this.liveUrlKey) return this.liveUrlKey;
-    try {
-      const key = readFileSync(this.liveKeyPath());
-      if (key.length === 32) return (this.liveUrlKey = key);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
-    this.rotateLiveUrlKey();
-    return this.liveUrlKey!;
+    return `/api/cameras/${encodeURIComponent(cameraId)}/${file}`;
   }
 
   /** A JPEG at the camera's configured quality: the live frame when streaming, else a short capture. */
@@ -278,44 +223,6 @@ export class StreamService implements Extension {
     } finally {
       this.cameras.removeDemand(cameraId, reader);
     }
-  }
-
-  /**
-   * A URL that authenticates itself for `ttlSeconds` (for HA's MJPEG camera and <img> tags). It is
-   * bound to the token that asked for it (`tid`, the token's record id, not the token): it dies with
-   * that token and its user, and acts with the user's role at the time it is used.
-   */
-  signPath(actor: Actor, path: string, ttlSeconds: number): string {
-    authorize(actor, 'streams.view');
-    if (actor.tokenId === undefined) throw forbidden('Signed URLs are made with a signed-in token');
-    const exp = Math.floor(Date.now() / 1000) + ttlSeconds;
-    return `${path}?exp=${exp}&tid=${actor.tokenId}&sig=${this.signature(path, exp, actor.tokenId)}`;
-  }
-
-  /** The token record id a signed URL was made with, or null when the URL is not validly signed or has expired. */
-  verifySignedPath(path: string, exp: unknown, tid: unknown, sig: unknown): string | null {
-    if (typeof exp !== 'string' || typeof sig !== 'string' || typeof tid !== 'string' || !/^\d{1,12}$/.test(exp) || !/^[\w-]{1,64}$/.test(tid)) return null;
-    if (Number(exp) < Date.now() / 1000) return null;
-    const want = Buffer.from(this.signature(path, Number(exp), tid));
-    const got = Buffer.from(sig);
-    return want.length === got.length && timingSafeEqual(want, got) ? tid : null;
-  }
-
-  private signature(path: string, exp: number, tokenId: string): string {
-    return createHmac('sha256', this.urlKey).update(`${path}\n${exp}\n${tokenId}`).digest('base64url');
-  }
-
-  /**
-   * A live-view URL made for Home Assistant (`signLivePath`, the persistent live key): valid until
-   * it expires or `rotateLiveUrlKey` revokes every one of them. It opens only live.ts and snapshot.jpg.
-   */
-  verifyLivePath(path: string, exp: unknown, sig: unknown): boolean {
-    if (typeof exp !== 'string' || typeof sig !== 'string' || !/^\d{1,12}$/.test(exp)) return false;
-    if (Number(exp) < Date.now() / 1000) return false;
-    if (!path.startsWith(LIVE_PATH_PREFIX) || !LIVE_FILES.some((f) => path.endsWith(`/${f}`))) return false;
-    const want = Buffer.from(sign(this.liveKey(), path, Number(exp)));
-    const got = Buffer.from(sig);
-    return want.length === got.length && timingSafeEqual(want, got);
   }
 
   /** Throws the API's not-found error for an unknown camera (connected or not). */
@@ -503,8 +410,4 @@ export class StreamService implements Extension {
       }
     }
   }
-}
-
-function sign(key: Buffer, path: string, exp: number): string {
-  return createHmac('sha256', key).update(`${path}\n${exp}`).digest('base64url');
 }

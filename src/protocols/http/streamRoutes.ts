@@ -12,7 +12,6 @@ import { unauthorized, validationError } from '../../core/errors.js';
 import type { EventBus } from '../../core/eventBus.js';
 import { newId } from '../../core/ids.js';
 import type { StreamService } from '../../camera/streaming/streamService.js';
-import { bearerFrom } from '../../auth/bearer.js';
 import { actorOf, requireActor } from './httpApi.js';
 
 const BOUNDARY = 'switchboardframe';
@@ -26,20 +25,13 @@ export interface StreamRouteDeps {
   bus: EventBus;
 }
 
-/** Who a live-view URL (made for Home Assistant with the persistent live key) speaks for. */
-const LIVE_VIEW_ACTOR: Actor = { kind: 'system', userId: null, username: 'live-view', role: 'viewer' };
-
 export function mountStreamRoutes(router: Router, { sessions, streams, bus }: StreamRouteDeps): void {
   /**
-   * The actor a stream request speaks for (signed URL, bearer header or ?token=), allowed to view
-   * streams; throws otherwise. `liveKey`: a live-view URL is accepted too (live.ts, snapshot.jpg).
+   * The actor a stream request speaks for (the session registry decides), allowed to view
+   * streams; throws otherwise. `liveUrl`: the route serves Home Assistant's live-view URLs too.
    */
-  const viewer = (req: Request, liveKey = false): Actor => {
-    const q = req.query as Record<string, unknown>;
-    if (liveKey && q.tid === undefined && q.sig !== undefined && streams.verifyLivePath(req.path, q.exp, q.sig)) return LIVE_VIEW_ACTOR;
-    const signedBy = q.sig === undefined ? null : streams.verifySignedPath(req.path, q.exp, q.tid, q.sig);
-    const token = bearerFrom(req.headers.authorization) ?? (typeof q.token === 'string' ? q.token : undefined);
-    const actor = signedBy !== null ? sessions.actorOfTokenId(signedBy) : sessions.authenticate(token);
+  const viewer = (req: Request, liveUrl = false): Actor => {
+    const actor = sessions.authenticateRequest({ path: req.path, query: req.query as Record<string, unknown>, authorization: req.headers.authorization }, { liveUrl });
     if (!actor) throw unauthorized();
     authorize(actor, 'streams.view');
     return actor;
@@ -104,11 +96,11 @@ export function mountStreamRoutes(router: Router, { sessions, streams, bus }: St
     } catch (err) {
       return next(err);
     }
-    // A signed-in viewer's stream ends with its token; a live-view URL ends with its key's rotation.
-    const session = actor.kind === 'system' ? null : sessions.open(actor, 'live-h264', { onEnd: () => res.destroy() });
+    // A signed-in viewer's stream ends with its token; a live-view URL's with the key's rotation.
+    const session = sessions.open(actor, 'live-h264', { onEnd: () => res.destroy() });
     res.writeHead(200, { 'Content-Type': 'video/mp2t', 'Cache-Control': 'no-store', Connection: 'close' });
     const end = () => {
-      session?.close();
+      session.close();
       detach?.();
       detach = null;
     };
@@ -132,12 +124,13 @@ export function mountStreamRoutes(router: Router, { sessions, streams, bus }: St
     }
     const id = String(req.params.id);
     streams.requireKnownCamera(id);
-    res.json({ url: streams.liveUrlFor(id, base), path: streams.signLivePath(id) });
+    const path = sessions.signLiveUrl(streams.livePath(id));
+    res.json({ url: `${base.replace(/\/+$/, '')}${path}`, path });
   });
 
   // Revokes every live URL handed out (HA's stream sources must then be re-created).
   router.post('/api/streams/live-urls/revoke', requireActor(sessions, 'streams.liveUrls'), (_req: Request, res: Response) => {
-    streams.rotateLiveUrlKey();
+    sessions.revokeLiveUrls();
     res.json({ revoked: true });
   });
 
@@ -149,6 +142,6 @@ export function mountStreamRoutes(router: Router, { sessions, streams, bus }: St
     if ((kind !== 'stream.mjpeg' && kind !== 'snapshot.jpg') || typeof ttl !== 'number' || !Number.isInteger(ttl) || ttl < 10 || ttl > 86_400) {
       throw validationError('Validation failed', [{ path: 'payload', message: 'path must be stream.mjpeg or snapshot.jpg; ttl_seconds an integer 10–86400' }]);
     }
-    res.json({ url: streams.signPath(actorOf(req), `/api/cameras/${encodeURIComponent(String(req.params.id))}/${kind}`, ttl) });
+    res.json({ url: sessions.signUrl(actorOf(req), `/api/cameras/${encodeURIComponent(String(req.params.id))}/${kind}`, ttl) });
   });
 }
