@@ -302,3 +302,76 @@ describe.skipIf(SKIP)('two Switchboards on one Mosquitto', () => {
     expect(readFileSync(join(dataDir, 'mqtt-client-id'), 'utf8')).toBe(clientId);
   });
 });
+
+describe.skipIf(SKIP)('two Switchboards that keep the same base topic', () => {
+  let broker: Mosquitto;
+  let ha: Recorder;
+  const apps: TestApp[] = [];
+
+  beforeAll(async () => {
+    broker = await Mosquitto.start();
+    ha = await Recorder.connect(broker.url);
+  });
+
+  afterAll(async () => {
+    await ha?.close();
+    for (const x of apps) await x.stop();
+    for (const x of apps) rmSync(x.dataDir, { recursive: true, force: true });
+    await broker?.destroy();
+  });
+
+  const start = async () => {
+    const x = await startTestApp({ mqtt: { url: broker.url } });
+    apps.push(x);
+    return x;
+  };
+  const clientIdOf = (x: TestApp) => readFileSync(join(x.dataDir, 'mqtt-client-id'), 'utf8').trim();
+  const claimNow = async () => JSON.parse((await retainedNow(broker.url, 'switchboard/bridge/instance')).get('switchboard/bridge/instance') ?? 'null') as { id: string; host: string } | null;
+
+  it('the second stays off the broker and says why; the first keeps its topic, entities and availability', async () => {
+    const first = await start();
+    await ha.waitFor('switchboard/bridge/state', (p) => p === '{"state":"online"}');
+    await expect.poll(claimNow, { timeout: 10_000 }).toEqual({ id: clientIdOf(first), host: hostname() });
+
+    const from = ha.messages.length;
+    const second = await start();
+    await expect.poll(() => second.app.context.status.health().components.mqtt?.state, { timeout: 15_000 }).toBe('error');
+    const detail = second.app.context.status.health().components.mqtt!.detail!;
+    expect(detail).toContain('base topic "switchboard" is used by another Switchboard');
+    expect(detail).toContain(clientIdOf(first));
+    // It published nothing of its own: no state, no discovery, no claim; the first is untouched.
+    const published = ha.messages.slice(from).map((m) => m.topic);
+    expect(published.filter((t) => t !== 'switchboard/bridge/instance/probe')).toEqual(['switchboard/bridge/instance']);
+    expect(await claimNow()).toMatchObject({ id: clientIdOf(first) });
+    expect((await retainedNow(broker.url, 'switchboard/bridge/state')).get('switchboard/bridge/state')).toBe('{"state":"online"}');
+    // Stopping the one that stayed off changes nothing for the first (no last will).
+    const quiet = ha.messages.length;
+    await second.stop();
+    apps.splice(apps.indexOf(second), 1);
+    rmSync(second.dataDir, { recursive: true, force: true });
+    expect(ha.messages.slice(quiet).some((m) => m.topic === 'switchboard/bridge/state')).toBe(false);
+    expect(first.app.context.status.health().components.mqtt?.state).toBe('ok');
+
+    // A claim left behind by a Switchboard that is gone is taken over after the holder fails to answer.
+    await first.stop();
+    apps.splice(apps.indexOf(first), 1);
+    rmSync(first.dataDir, { recursive: true, force: true });
+    const successor = await start();
+    await expect.poll(claimNow, { timeout: 15_000 }).toMatchObject({ id: clientIdOf(successor) });
+    await ha.waitFor('switchboard/bridge/state', (p) => p === '{"state":"online"}', { from: quiet });
+    expect(successor.app.context.status.health().components.mqtt?.state).toBe('ok');
+  }, 90_000);
+
+  it('started at the same moment, exactly one keeps the topic', async () => {
+    for (const x of apps.splice(0)) {
+      await x.stop();
+      rmSync(x.dataDir, { recursive: true, force: true });
+    }
+    const pair = await Promise.all([start(), start()]);
+    const stateOf = (x: TestApp) => x.app.context.status.health().components.mqtt?.state;
+    await expect.poll(() => pair.map(stateOf).sort(), { timeout: 20_000 }).toEqual(['error', 'ok']);
+    const kept = pair.find((x) => stateOf(x) === 'ok')!;
+    await expect.poll(claimNow, { timeout: 10_000 }).toMatchObject({ id: clientIdOf(kept) });
+    expect((await retainedNow(broker.url, 'switchboard/bridge/state')).get('switchboard/bridge/state')).toBe('{"state":"online"}');
+  }, 90_000);
+});

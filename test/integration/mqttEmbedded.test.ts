@@ -29,7 +29,7 @@ interface Widget {
   image?: Buffer;
 }
 
-const FAST = { birthDelayMs: 50, birthJitterMs: 0, sweepWindowMs: 300, backoff: { baseMs: 100, maxMs: 500 } };
+const FAST = { birthDelayMs: 50, birthJitterMs: 0, sweepWindowMs: 300, claimWindowMs: 300, backoff: { baseMs: 100, maxMs: 500 } };
 
 let t: TestApp;
 let brokerUrl: string;
@@ -66,10 +66,15 @@ function widgets(bus: EventBus, store: Map<string, Widget>, calls: string[]): De
   };
 }
 
+let bridges = 0;
+
 function frameworkBridge(bus: EventBus, store: Map<string, Widget>, calls: string[], mqtt: Record<string, unknown> = {}, env: NodeJS.ProcessEnv = {}) {
   const status = new StatusService('9.9.9', bus);
+  bridges += 1;
   const bridge = new MqttBridge({
-    config: mqttSchema.parse({ url: brokerUrl, base_topic: 'widgets', ...mqtt }),
+    // Its own client id: the data dir is the test app's, whose bridge is on the same broker (the
+    // broker drops one of two clients with the same id).
+    config: mqttSchema.parse({ url: brokerUrl, base_topic: 'widgets', client_id: `widgets_test_${bridges}`, ...mqtt }),
     bus,
     status,
     logger: pino({ level: 'silent' }),

@@ -1,6 +1,7 @@
 // The MQTT bridge: Home Assistant discovery, states, availability and commands for every device
 // table, plus the event mirror. It holds no domain state: snapshots are evaluated from the
 // services whenever a bus event of a table's domains arrives, and only differences are published.
+import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { Extension } from '../../core/extension.js';
 import type { Config } from '../../config/schema.js';
@@ -15,6 +16,7 @@ import { buildDeviceConfig, IMAGE_TOPIC_KEY, retainedStateTopics, type DeviceCon
 import { EmbeddedBroker, embeddedCredentials, type BrokerCredentials } from './embeddedBroker.js';
 import { haEventPayload, type DeviceSnapshot, type DeviceSource } from './entities.js';
 import { panelUrl, stableClientId } from './instance.js';
+import { InstanceClaim, type Claim } from './instanceClaim.js';
 import { deviceIdOf, Topics } from './topics.js';
 
 /** Domains whose events are mirrored to `<base>/events/...`. */
@@ -33,6 +35,8 @@ export interface MqttBridgeTiming {
   birthJitterMs: number;
   /** How long retained discovery configs are collected after connecting, to clear stale ones. */
   sweepWindowMs: number;
+  /** How long the holder of a claimed base topic has to answer before its claim is taken as stale. */
+  claimWindowMs: number;
   backoff: { baseMs: number; maxMs: number };
 }
 
@@ -40,6 +44,7 @@ export const DEFAULT_TIMING: MqttBridgeTiming = {
   birthDelayMs: 1000,
   birthJitterMs: 2000,
   sweepWindowMs: 1000,
+  claimWindowMs: 1500,
   backoff: { baseMs: 1000, maxMs: 30_000 },
 };
 
@@ -72,6 +77,7 @@ export class MqttBridge implements Extension {
   private broker: EmbeddedBroker | null = null;
   private brokerCredentials: (BrokerCredentials & { host: string; port: number }) | null = null;
   private conn: MqttConnection | null = null;
+  private claim: InstanceClaim | null = null;
   private unsubscribe: (() => void) | null = null;
   /** The latest evaluated devices, by device id (routes commands and event entities). */
   private devices = new Map<string, DeviceSnapshot>();
@@ -119,10 +125,12 @@ export class MqttBridge implements Extension {
     this.unsubscribe = this.deps.bus.subscribe((e) => this.onBusEvent(e), [...domains]);
     const { connect } = await import('mqtt');
     const login = target.kind === 'remote' ? target : this.brokerCredentials;
+    const clientId = stableClientId(this.deps.config.client_id, this.deps.dataDir, this.log);
+    this.claim = new InstanceClaim(this.topics.base, { id: clientId, host: hostname() }, this.timing.claimWindowMs);
     this.conn = new MqttConnection({
       url,
       connect,
-      clientId: stableClientId(this.deps.config.client_id, this.deps.dataDir, this.log),
+      clientId,
       ...(login?.username !== undefined ? { username: login.username } : {}),
       ...(login?.password !== undefined ? { password: login.password } : {}),
       ...(target.kind === 'remote' && target.ca ? { ca: target.ca } : {}),
@@ -179,8 +187,18 @@ export class MqttBridge implements Extension {
     this.requestSync(true);
   }
 
-  /** First thing after (re)connecting, inside the sync chain so nothing is published before "online". */
-  private async greet(conn: MqttConnection): Promise<void> {
+  /**
+   * First thing after (re)connecting, inside the sync chain so nothing is published before "online".
+   * False when another live Switchboard holds the base topic (then this one has left the broker).
+   */
+  private async greet(conn: MqttConnection): Promise<boolean> {
+    const holder = await this.claim!.acquire(conn);
+    if (holder) {
+      await this.leaveTakenTopic(holder);
+      return false;
+    }
+    const replaced = this.claim!.replaced;
+    if (replaced) this.log.info({ clientId: replaced.id, host: replaced.host }, 'MQTT: the Switchboard that last used this base topic no longer answers; taking it over');
     // The broker may have lost everything (restart without persistence): republish it all.
     this.retained.clear();
     this.images.clear();
@@ -189,6 +207,18 @@ export class MqttBridge implements Extension {
     this.sweep = sweep;
     await conn.subscribe([this.topics.haStatus, this.topics.commandFilter, this.topics.discoveryFilter]);
     setTimeout(() => this.enqueue(() => this.finishSweep(sweep)), this.timing.sweepWindowMs).unref();
+    return true;
+  }
+
+  /** Another Switchboard uses our base topic: publish nothing more, leave without the last will, say why. */
+  private async leaveTakenTopic(holder: Claim): Promise<void> {
+    const conn = this.conn;
+    this.conn = null;
+    this.sweep = null;
+    const reason = `base topic "${this.topics.base}" is used by another Switchboard (client id ${holder.id}${holder.host ? ` on ${holder.host}` : ''}); give each its own mqtt.base_topic`;
+    this.log.error({ baseTopic: this.topics.base, otherClientId: holder.id, otherHost: holder.host }, 'MQTT bridge stopped: another Switchboard uses the same mqtt.base_topic on this broker; give each its own');
+    await conn?.close();
+    this.deps.status.setComponent('mqtt', 'error', reason);
   }
 
   /** Clears retained discovery configs of ours whose object no longer exists (deleted while we were away). */
@@ -205,6 +235,12 @@ export class MqttBridge implements Extension {
   }
 
   private async onMessage(topic: string, payload: Buffer, retained: boolean): Promise<void> {
+    const conn = this.conn;
+    const claim = conn && this.claim ? this.claim.onMessage(conn, topic, payload, retained) : 'not-mine';
+    if (claim !== 'not-mine') {
+      if (claim !== 'handled') this.enqueue(() => this.leaveTakenTopic(claim.yield));
+      return;
+    }
     if (topic === this.topics.haStatus) {
       if (payload.toString('utf8') === 'online') this.scheduleBirthRepublish();
       return;
@@ -333,7 +369,7 @@ export class MqttBridge implements Extension {
     const greeting = this.freshConnection;
     if (greeting) {
       this.freshConnection = false;
-      await this.greet(conn);
+      if (!(await this.greet(conn))) return;
     }
     for (const deviceId of [...this.publishedConfigs.keys()]) {
       if (!next.has(deviceId)) await this.clearDevice(deviceId, this.publishedConfigs.get(deviceId) ?? null);
