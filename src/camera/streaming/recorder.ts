@@ -7,6 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { mkdir, open, readdir, stat, statfs, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { MediaFiles } from './mediaFiles.js';
 import { recordArgs } from './ffmpegArgs.js';
 
 export interface RecorderOptions {
@@ -141,20 +142,12 @@ const MIB = 1024 * 1024;
  * Deletes the oldest recordings so that the limits hold *before* the next bytes are written:
  * retention by age, then the total size and the disk's free-space floor with room kept for one
  * more segment (the camera's largest file, at least 1 MiB) per camera in `recording`. The newest
- * file of a recording camera is the one being written and is never deleted.
+ * file of a recording camera is the one being written and is never deleted. `index`: what the
+ * folder holds, as the caller keeps it between checks (by default listed afresh).
  */
-export async function enforceSpace(mediaDir: string, limits: SpaceLimits, recording: readonly string[], logger?: Logger): Promise<SpaceVerdict> {
+export async function enforceSpace(mediaDir: string, limits: SpaceLimits, recording: readonly string[], logger?: Logger, index: MediaFiles = new MediaFiles(mediaDir, 0)): Promise<SpaceVerdict> {
   mkdirSync(mediaDir, { recursive: true });
-  const files: { path: string; cam: string; size: number; mtime: number }[] = [];
-  for (const cam of await readdir(mediaDir).catch(() => [] as string[])) {
-    const names = await readdir(join(mediaDir, cam)).catch(() => [] as string[]);
-    for (const name of names.filter((n) => n.endsWith('.mp4'))) {
-      const path = join(mediaDir, cam, name);
-      const s = await stat(path).catch(() => null);
-      if (s?.isFile()) files.push({ path, cam, size: s.size, mtime: s.mtimeMs });
-    }
-  }
-  files.sort((a, b) => a.mtime - b.mtime);
+  const files = await index.list(recording);
   const writing = new Set<string>();
   let reserve = 0;
   for (const cam of recording) {
@@ -175,6 +168,7 @@ export async function enforceSpace(mediaDir: string, limits: SpaceLimits, record
     const tooOld = limits.retentionDays > 0 && f.mtime < cutoff;
     if (!tooOld && !overSize() && !underFloor()) break;
     await unlink(f.path).catch(() => undefined);
+    index.forget(f.path);
     total -= f.size;
     free += f.size;
     removed++;

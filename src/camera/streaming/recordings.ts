@@ -14,6 +14,7 @@ import type { DomainEvent, EventBus } from '../../core/eventBus.js';
 import type { RecordState } from '../cameraRecord.js';
 import type { Reader } from '../demand.js';
 import { isStorageFault, type StorageHealth } from '../../services/system/storageHealth.js';
+import { MediaFiles } from './mediaFiles.js';
 import { Recorder, enforceSpace, probeMediaDir, removeEmptySegments, trimCutSegment, type SpaceVerdict } from './recorder.js';
 import type { Extension } from '../../core/extension.js';
 
@@ -64,6 +65,8 @@ export class Recordings implements Extension {
   private readonly finishing = new Set<Promise<void>>();
   /** Serializes space checks: two at once would both count the same files. */
   private checking: Promise<SpaceVerdict> | null = null;
+  /** The media folder's files between full listings (one every retention sweep). */
+  private readonly mediaFiles: MediaFiles;
 
   constructor(
     private readonly cameras: RecordingCameraSource,
@@ -72,7 +75,9 @@ export class Recordings implements Extension {
     private readonly config: Config,
     private readonly storage: StorageHealth,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.mediaFiles = new MediaFiles(config.recording.media_dir, RETENTION_SWEEP_MS);
+  }
 
   private get opts() {
     return this.config.recording;
@@ -91,7 +96,7 @@ export class Recordings implements Extension {
     await this.checkSpace().catch((err: Error) => this.logger.warn({ err: err.message }, 'recording space check failed'));
     for (const cam of this.cameras.all()) this.resume(cam.id);
     const check = setInterval(() => {
-      if (this.armed.size) void this.checkSpace().catch((err: Error) => this.logger.warn({ err: err.message }, 'recording space check failed'));
+      if (this.armed.size) void this.checkSpace({ relist: false }).catch((err: Error) => this.logger.warn({ err: err.message }, 'recording space check failed'));
     }, SPACE_CHECK_MS);
     const sweep = setInterval(() => void this.checkSpace().catch(() => undefined), RETENTION_SWEEP_MS);
     this.timers = [check, sweep];
@@ -105,10 +110,15 @@ export class Recordings implements Extension {
     await Promise.all(this.finishing);
   }
 
-  /** Applies the space rules now (also every few seconds while recording); stops every recording when they cannot be met. */
-  async checkSpace(): Promise<SpaceVerdict> {
+  /**
+   * Applies the space rules now (also every few seconds while recording); stops every recording
+   * when they cannot be met. `relist: false` (the frequent check) trusts what the last listing saw
+   * outside the recording cameras' folders.
+   */
+  async checkSpace({ relist = true }: { relist?: boolean } = {}): Promise<SpaceVerdict> {
     while (this.checking) await this.checking.catch(() => undefined);
-    this.checking = enforceSpace(this.opts.media_dir, { retentionDays: this.opts.retention_days, maxSizeMb: this.opts.max_size_mb, minFreeMb: this.opts.min_free_mb }, [...this.armed.keys()], this.logger);
+    if (relist) this.mediaFiles.relistNext();
+    this.checking = enforceSpace(this.opts.media_dir, { retentionDays: this.opts.retention_days, maxSizeMb: this.opts.max_size_mb, minFreeMb: this.opts.min_free_mb }, [...this.armed.keys()], this.logger, this.mediaFiles);
     try {
       const verdict = await this.checking.catch(async (err: unknown) => {
         // mkdir or statfs of the media folder failed: a storage fault stops every recording.
