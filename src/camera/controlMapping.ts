@@ -1,6 +1,7 @@
 // How the image settings (the Rotoclear keys, plus hue, which the Rotoclear table lacks) map onto
-// a device's V4L2 controls, and the 0–100 scaling between them. Matching is by standard control id first (what the kernel guarantees), then by name for the
-// few settings V4L2 has no standard id for (noise reduction, lights on vendor controls).
+// a device's V4L2 controls, and the 0–100 scaling between them. Matching is by standard control id
+// first (what the kernel guarantees), then by name for the few settings V4L2 has no standard id
+// for (noise reduction, lights on vendor controls).
 import type { ControlInfo } from './driver.js';
 
 /** Standard V4L2 control ids (linux/v4l2-controls.h). */
