@@ -7,7 +7,7 @@ import { cardStyles } from './styles.js';
 
 /** How often the still picture is refetched when there is no live view (hui-image uses 10 s too). */
 const PICTURE_REFRESH_MS = 10_000;
-const KEY_LABELS: Record<string, string> = { brightness: 'Brightness', contrast: 'Contrast', saturation: 'Saturation', sharpness: 'Sharpness', gain: 'Gain', resolution: 'Resolution', fps: 'Frame rate' };
+const KEY_LABELS: Record<string, string> = { brightness: 'Brightness', contrast: 'Contrast', saturation: 'Saturation', hue: 'Hue', sharpness: 'Sharpness', gain: 'Gain', resolution: 'Resolution', fps: 'Frame rate' };
 
 export class SwitchboardCameraCard extends LitElement {
   static override styles = cardStyles;

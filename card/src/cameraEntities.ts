@@ -16,6 +16,7 @@ export const ENTITY_KEYS = {
   brightness: 'number',
   contrast: 'number',
   saturation: 'number',
+  hue: 'number',
   sharpness: 'number',
   gain: 'number',
   resolution: 'select',
@@ -23,7 +24,7 @@ export const ENTITY_KEYS = {
 } as const;
 
 export type EntityKey = keyof typeof ENTITY_KEYS;
-export const IMAGE_NUMBERS = ['brightness', 'contrast', 'saturation', 'sharpness', 'gain'] as const;
+export const IMAGE_NUMBERS = ['brightness', 'contrast', 'saturation', 'hue', 'sharpness', 'gain'] as const;
 export const IMAGE_SELECTS = ['resolution', 'fps'] as const;
 /** Without these the card has nothing to show: their absence means discovery has not run. */
 const ESSENTIAL: EntityKey[] = ['image', 'enabled', 'stream'];

@@ -101,6 +101,7 @@ export const EMPTY_CONTROLS: CameraControls = {
   brightness: null,
   contrast: null,
   saturation: null,
+  hue: null,
   sharpness: null,
   gain: null,
   'red-gain': null,

@@ -46,6 +46,7 @@ export interface ControlsInput {
   brightness?: number;
   contrast?: number;
   saturation?: number;
+  hue?: number;
   sharpness?: number;
   gain?: number;
   'red-gain'?: number;

@@ -422,7 +422,8 @@ export class CameraService implements ModuleService, Extension {
       exists: session !== undefined,
       light: r.light,
       light_entity: r.light_entity,
-      controls: { ...r.controls },
+      // Records stored before a setting existed (hue) read it as null until the device is read again.
+      controls: { ...EMPTY_CONTROLS, ...r.controls },
       ...extra,
       record: r.record,
       jpeg_quality: r.jpeg_quality,

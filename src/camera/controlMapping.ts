@@ -1,6 +1,7 @@
-// How the Rotoclear image keys map onto a device's V4L2 controls, and the 0–100 scaling between
-// them. Matching is by standard control id first (what the kernel guarantees), then by name for the
-// few settings V4L2 has no standard id for (noise reduction, lights on vendor controls).
+// How the image settings (the Rotoclear keys, plus hue, which the Rotoclear table lacks) map onto
+// a device's V4L2 controls, and the 0–100 scaling between them. Matching is by standard control id
+// first (what the kernel guarantees), then by name for the few settings V4L2 has no standard id
+// for (noise reduction, lights on vendor controls).
 import type { ControlInfo } from './driver.js';
 
 /** Standard V4L2 control ids (linux/v4l2-controls.h). */
@@ -8,6 +9,7 @@ export const CID = {
   BRIGHTNESS: 0x00980900,
   CONTRAST: 0x00980901,
   SATURATION: 0x00980902,
+  HUE: 0x00980903,
   AUTO_WHITE_BALANCE: 0x0098090c,
   RED_BALANCE: 0x0098090e,
   BLUE_BALANCE: 0x0098090f,
@@ -24,7 +26,7 @@ export const EXPOSURE = { AUTO: 0, MANUAL: 1, SHUTTER_PRIORITY: 2, APERTURE_PRIO
 /** V4L2_FLASH_LED_MODE menu values. */
 const FLASH_LED = { NONE: 0, TORCH: 2 } as const;
 
-export const RANGE_KEYS = ['brightness', 'contrast', 'saturation', 'sharpness', 'gain', 'red-gain', 'blue-gain'] as const;
+export const RANGE_KEYS = ['brightness', 'contrast', 'saturation', 'hue', 'sharpness', 'gain', 'red-gain', 'blue-gain'] as const;
 export const SWITCH_KEYS = ['auto-exposure', 'auto-white-balance', 'noise-supression'] as const;
 export type RangeKey = (typeof RANGE_KEYS)[number];
 export type SwitchKey = (typeof SWITCH_KEYS)[number];
@@ -57,6 +59,7 @@ const RANGE_IDS: Record<RangeKey, number[]> = {
   brightness: [CID.BRIGHTNESS],
   contrast: [CID.CONTRAST],
   saturation: [CID.SATURATION],
+  hue: [CID.HUE],
   sharpness: [CID.SHARPNESS],
   gain: [CID.GAIN, CID.ANALOGUE_GAIN],
   'red-gain': [CID.RED_BALANCE],
@@ -77,7 +80,7 @@ function exposureSwitch(control: ControlInfo): SwitchMapping | undefined {
   return { kind: 'switch', control, on, off: EXPOSURE.MANUAL, isOn: (v) => v !== EXPOSURE.MANUAL };
 }
 
-/** Finds which of a device's controls serve each Rotoclear key. */
+/** Finds which of a device's controls serve each image setting. */
 export function mapControls(controls: readonly ControlInfo[]): DeviceMapping {
   const byId = new Map(controls.filter(usable).map((c) => [c.id, c]));
   const image: DeviceMapping['image'] = {};

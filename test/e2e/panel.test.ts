@@ -108,6 +108,12 @@ describe.skipIf(!hasChromium)(TITLE, () => {
     state.ws.send(JSON.stringify({ contrast: 23 }));
     await expect.poll(() => card.locator('input[name="contrast"]').inputValue(), { timeout: 10_000 }).toBe('23');
 
+    // Hue is no Rotoclear key: its slider goes through the cameras module like the rest.
+    const camId = app.app.context.cameras.all()[0]!.id;
+    await card.locator('input[name="hue"]').focus();
+    await page.keyboard.press('Home');
+    await expect.poll(() => app.app.context.cameras.get(camId)!.controls.hue, { timeout: 10_000 }).toBe(0);
+
     // Live view: progress first, then frames.
     await card.getByRole('button', { name: 'Start live view' }).click();
     await expect.poll(() => card.locator('.overlay').isHidden(), { timeout: 20_000 }).toBe(true);

@@ -54,6 +54,11 @@ describe('cameras module over HTTP', () => {
     // The simulated device really holds the scaled values.
     const dev = t.app.context.cameras.all()[0]!;
     expect(dev.controls.brightness).toBe(100);
+    // Hue: 0–100 like the others, vivid's −128..128 on the device (50 is its default, 0).
+    const hue = await call('PUT', `/api/cameras/${id}`, user, { controls: { hue: 75 } });
+    expect(hue.status).toBe(200);
+    expect(hue.body.controls).toMatchObject({ hue: 75 });
+    expect((hue.body.capabilities as { controls: Record<string, unknown> }).controls.hue).toMatchObject({ v4l2_id: CID.HUE, minimum: -128, maximum: 128, default: 0 });
   });
 
   it('rejects invalid updates with 422 and the path of each problem, changing nothing', async () => {
@@ -71,6 +76,20 @@ describe('cameras module over HTTP', () => {
     expect(unsupported.body.error?.details).toEqual([{ path: 'payload.controls.sharpness', message: 'This camera has no such control' }]);
     expect((await call('PUT', `/api/cameras/${id}`, user, { slot: 3 })).status).toBe(422);
     expect((await call('PUT', `/api/cameras/${id}`, user, { light_entity: 'switch.x' })).status).toBe(422);
+    for (const value of [101, -1, 50.5, '60', null]) {
+      const hue = await call('PUT', `/api/cameras/${id}`, user, { controls: { hue: value } });
+      expect(hue.status).toBe(422);
+      expect(hue.body.error?.details[0]).toMatchObject({ path: 'payload.controls.hue', message: expect.stringMatching(/^Value must be (an integer )?between 0 and 100$/) as unknown });
+    }
+    // The NestMTX update answers with its own error shape; nothing changes either.
+    const socket = io(t.url, { auth: { token: user }, transports: ['websocket'] });
+    try {
+      const reply = new Promise<{ error?: { message: string; details: unknown[] } }>((resolve) => socket.once('hue-req', resolve));
+      socket.emit('request', { requestId: 'hue-req', command: 'update', module: 'cameras', entity: id, payload: { controls: { hue: 150 } } });
+      expect((await reply).error).toMatchObject({ details: [{ path: 'payload.controls.hue', message: 'Value must be between 0 and 100' }] });
+    } finally {
+      socket.disconnect();
+    }
     expect((await call('GET', `/api/cameras/${id}`, viewer)).body).toEqual(before);
   });
 

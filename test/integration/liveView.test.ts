@@ -1,8 +1,8 @@
 // The stream side of Home Assistant's camera: the H.264/MPEG-TS live endpoint (read by ffprobe and
 // by two ffmpeg clients at once on one capture process), its signed, revocable URL, the motion
 // sensor (bus, MQTT binary_sensor on a real Mosquitto), the live camera image, and the simulated
-// camera's image settings seen in decoded frames.
-import { execFile, execFileSync } from 'node:child_process';
+// camera's image settings (brightness, hue) seen in decoded frames.
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { io as connectSocket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -58,12 +58,39 @@ function captureProcesses(): string[] {
   return out.split('\n').filter((l) => l.includes('testsrc=size=')).map((l) => l.trim().split(' ')[0]!);
 }
 
-/** Mean luma of a JPEG, decoded by ffmpeg. */
-function meanLuma(jpeg: Buffer): number {
-  const gray = execFileSync('ffmpeg', ['-v', 'error', '-f', 'mjpeg', '-i', 'pipe:0', '-frames:v', '1', '-pix_fmt', 'gray', '-f', 'rawvideo', 'pipe:1'], { input: jpeg, maxBuffer: 16 * 1024 * 1024 });
+/**
+ * Raw pixels of a JPEG, decoded by ffmpeg with extra output options. Asynchronous on purpose: while
+ * decoding with execFileSync in a loop, a stopped capture ffmpeg was seen left a zombie, its exit
+ * never reported to the pipeline, which then served its last frame forever.
+ */
+function decodeJpeg(jpeg: Buffer, output: string[]): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('ffmpeg', ['-v', 'error', '-f', 'mjpeg', '-i', 'pipe:0', '-frames:v', '1', ...output, '-f', 'rawvideo', 'pipe:1'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    let err = '';
+    child.stdout.on('data', (c: Buffer) => out.push(c));
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    child.once('error', reject);
+    child.once('close', (code) => (code === 0 ? resolve(Buffer.concat(out)) : reject(new Error(`ffmpeg decode failed (${code}): ${err}`))));
+    child.stdin.end(jpeg);
+  });
+}
+
+/** Mean luma of a JPEG. */
+async function meanLuma(jpeg: Buffer): Promise<number> {
+  const gray = await decodeJpeg(jpeg, ['-pix_fmt', 'gray']);
   let sum = 0;
   for (const v of gray) sum += v;
   return sum / gray.length;
+}
+
+/** Mean red, green and blue of a region of a JPEG (an ffmpeg crop, w:h:x:y). */
+async function meanRgb(jpeg: Buffer, crop: string): Promise<[number, number, number]> {
+  const rgb = await decodeJpeg(jpeg, ['-vf', `crop=${crop}`, '-pix_fmt', 'rgb24']);
+  const sum = [0, 0, 0];
+  for (let i = 0; i < rgb.length; i++) sum[i % 3]! += rgb[i]!;
+  const n = rgb.length / 3;
+  return [sum[0]! / n, sum[1]! / n, sum[2]! / n];
 }
 
 beforeAll(async () => {
@@ -225,15 +252,38 @@ describe.skipIf(!hasTools)('live view for Home Assistant', () => {
   it('draws brightness into the simulated camera\'s picture', async () => {
     const streams = t.app.context.streams!;
     await t.api('PUT', `/api/cameras/${cameraId}`, token, { controls: { brightness: 50 } });
-    const before = meanLuma((await streams.snapshot(cameraId)).jpeg);
+    const before = await meanLuma((await streams.snapshot(cameraId)).jpeg);
     const res = await t.api('PUT', `/api/cameras/${cameraId}`, token, { controls: { brightness: 95 } });
     expect(res.status).toBe(200);
     // The capture restarts with the new picture; snapshots until one of it arrives.
     let after = before;
     const until = Date.now() + 30_000;
-    while (after <= before + 40 && Date.now() < until) after = meanLuma((await streams.snapshot(cameraId)).jpeg);
+    while (after <= before + 40 && Date.now() < until) after = await meanLuma((await streams.snapshot(cameraId)).jpeg);
     expect(after).toBeGreaterThan(before + 40);
   }, 60_000);
+
+  it('turns the simulated camera\'s hue: the test picture\'s blue bar turns red', async () => {
+    const streams = t.app.context.streams!;
+    // testsrc's fourth bar (3/8 to 4/8 of the width, above the scrolling gradient) is pure blue.
+    const blueBar = '40:160:260:40';
+    const rgbUntil = async (pred: (rgb: [number, number, number]) => boolean) => {
+      // The capture restarts with the new picture; snapshots until one of it arrives.
+      let rgb = await meanRgb((await streams.snapshot(cameraId)).jpeg, blueBar);
+      const until = Date.now() + 30_000;
+      while (!pred(rgb) && Date.now() < until) rgb = await meanRgb((await streams.snapshot(cameraId)).jpeg, blueBar);
+      return rgb;
+    };
+    expect((await t.api('PUT', `/api/cameras/${cameraId}`, token, { controls: { brightness: 50, hue: 50 } })).status).toBe(200);
+    const [r0, , b0] = await rgbUntil(([r, , b]) => b - r > 200);
+    expect(b0 - r0).toBeGreaterThan(200);
+    // 83 → +118.8°: blue's hue (240°) moves to red (≈360°).
+    const res = await t.api('PUT', `/api/cameras/${cameraId}`, token, { controls: { hue: 83 } });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ controls: { hue: 83 } });
+    const [r1, g1, b1] = await rgbUntil(([r, , b]) => r - b > 120);
+    expect(r1 - b1).toBeGreaterThan(120);
+    expect(r1 - g1).toBeGreaterThan(120);
+  }, 90_000);
 
   it('ends live responses when the camera is deleted', async () => {
     const res = await fetch(liveUrl(cameraId));

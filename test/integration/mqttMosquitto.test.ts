@@ -533,6 +533,32 @@ describe.skipIf(SKIP)('MQTT bridge on Mosquitto', () => {
             "step": 1,
             "unique_id": "switchboard_camera_<id>_gain",
           },
+          "hue": {
+            "availability": [
+              {
+                "topic": "switchboard/bridge/state",
+                "value_template": "{{ value_json.state }}",
+              },
+              {
+                "topic": "switchboard/camera_<id>/availability",
+                "value_template": "{{ value_json.state }}",
+              },
+            ],
+            "availability_mode": "all",
+            "command_topic": "switchboard/camera_<id>/hue/set",
+            "default_entity_id": "number.camera_1_hue",
+            "entity_category": "config",
+            "icon": "mdi:palette-swatch",
+            "max": 100,
+            "min": 0,
+            "mode": "slider",
+            "name": "Hue",
+            "object_id": "camera_1_hue",
+            "p": "number",
+            "state_topic": "switchboard/camera_<id>/hue/state",
+            "step": 1,
+            "unique_id": "switchboard_camera_<id>_hue",
+          },
           "image": {
             "availability": [
               {
@@ -755,7 +781,7 @@ describe.skipIf(SKIP)('MQTT bridge on Mosquitto', () => {
     expect(cameras.get(id)!.light).toBe(true);
 
     // Every image number the simulated camera has, with a value it does not have yet.
-    const numbers = (['brightness', 'contrast', 'saturation', 'sharpness', 'gain'] as const).filter((k) => cam.controls[k] !== null);
+    const numbers = (['brightness', 'contrast', 'saturation', 'hue', 'sharpness', 'gain'] as const).filter((k) => cam.controls[k] !== null);
     expect(numbers.length).toBeGreaterThan(0);
     for (const [i, key] of numbers.entries()) {
       const value = 61 + i;
@@ -766,6 +792,8 @@ describe.skipIf(SKIP)('MQTT bridge on Mosquitto', () => {
     // The change went over the bus like any socket's change (the same event every adapter broadcasts).
     const updated = ha.on(`switchboard/events/camera/${id}/updated`).map((m) => JSON.parse(m.payload).details.changes as Record<string, unknown>);
     expect(updated).toContainEqual(expect.objectContaining({ brightness: 61 }));
+    expect(numbers).toContain('hue');
+    expect(updated).toContainEqual(expect.objectContaining({ hue: 61 + numbers.indexOf('hue') }));
 
     const resolution = cam.resolutions.find((r) => r !== cam.controls.resolution)!;
     await set('resolution', resolution);
@@ -792,7 +820,7 @@ describe.skipIf(SKIP)('MQTT bridge on Mosquitto', () => {
 
     // Bad payloads: logged and ignored, nothing changes.
     const before = JSON.stringify(cameras.get(id)!.controls);
-    for (const [key, payload] of [['brightness', '150'], ['brightness', 'bright'], ['resolution', '1x1'], ['fps', '31'], ['stream', 'maybe'], ['light', '1'], ['snapshot', 'NOW']]) {
+    for (const [key, payload] of [['brightness', '150'], ['brightness', 'bright'], ['hue', '101'], ['hue', '-5'], ['resolution', '1x1'], ['fps', '31'], ['stream', 'maybe'], ['light', '1'], ['snapshot', 'NOW']]) {
       await set(key!, payload!);
     }
     await set('light', 'OFF');
@@ -820,6 +848,26 @@ describe.skipIf(SKIP)('MQTT bridge on Mosquitto', () => {
     } finally {
       ws.close();
     }
+  });
+
+  it('a hue set over MQTT reaches NestMTX socket clients and comes back as MQTT state', async () => {
+    const cam = t.app.context.cameras.all()[0]!;
+    const socket = io(t.url, { transports: ['websocket'], forceNew: true, reconnection: false, auth: { token: admin } });
+    sockets.push(socket);
+    const changes: Record<string, unknown>[] = [];
+    socket.on('camera:updated', (e: { entity: string; details: { changes: Record<string, unknown> } }) => {
+      if (e.entity === cam.id) changes.push(e.details.changes);
+    });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', () => resolve());
+      socket.once('connect_error', reject);
+    });
+    const value = cam.controls.hue === 20 ? 21 : 20;
+    const from = ha.messages.length;
+    await ha.publish(`switchboard/camera_${cam.id}/hue/set`, String(value));
+    await expect.poll(() => changes.some((c) => c.hue === value), { timeout: 15_000 }).toBe(true);
+    await ha.waitFor(`switchboard/camera_${cam.id}/hue/state`, (p) => p === String(value), { from });
+    expect(t.app.context.cameras.get(cam.id)!.controls.hue).toBe(value);
   });
 
   it('a credential: exact discovery and its states', async () => {

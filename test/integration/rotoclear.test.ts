@@ -159,6 +159,8 @@ describe('Rotoclear /api/v1: the document\'s exchanges', () => {
     expect(await peer.ask({ get: ['brightness', 'contrast', 'resolution', 'record'] })).toEqual({ brightness: 50, contrast: 50, resolution: '640x360', record: 'off' });
     expect(await peer.ask({ get: 'fps' })).toEqual({ fps: 30 });
     expect(Object.keys(await peer.ask({ get: [] }))).toHaveLength(23);
+    // Hue is an image setting of the camera (HTTP, MQTT, panel) but not a key of the document.
+    expect(await peer.ask({ hue: 60 })).toEqual({ error: 'Unknown key', key: 'hue', keys: ['hue'], message: 'Not state keys: "hue"' });
   });
 
   it('handles the recording states, snapshots, light and resolution', async () => {

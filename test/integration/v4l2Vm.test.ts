@@ -115,11 +115,12 @@ describe.skipIf(skipReason !== null)('V4L2 driver on the vivid kernel driver (qe
     expect(step<DriverErrorView>('busy')).toEqual({ code: 'EBUSY', op: 'VIDIOC_S_FMT', isGone: false });
   });
 
-  it('the camera service drives the device: 0–100 brightness, resolution, fps and sensor', () => {
+  it('the camera service drives the device: 0–100 brightness and hue, resolution, fps and sensor', () => {
     expect(run.steps.get('serviceError')).toBeUndefined();
     type Controls = Record<string, unknown>;
     const service = step<{
       brightness: { view: Controls; v4l2ctl: string };
+      hue: { v4l2ctl: string };
       format: { view: Controls; fmt: string; parm: string };
       sensor: { view: Controls; v4l2ctl: string };
       events: { event: string; details: { changes?: Controls } }[];
@@ -127,6 +128,9 @@ describe.skipIf(skipReason !== null)('V4L2 driver on the vivid kernel driver (qe
     // 60 % of vivid's 0..255 brightness range.
     expect(service.brightness.view.brightness).toBe(60);
     expect(service.brightness.v4l2ctl).toBe('brightness: 153');
+    // 25 % of vivid's signed −128..128 hue range.
+    expect(service.brightness.view.hue).toBe(25);
+    expect(service.hue.v4l2ctl).toBe('hue: -64');
     expect(service.format.view).toMatchObject({ resolution: '1280x720', fps: 10 });
     expect(service.format.fmt).toMatch(/Width\/Height\s*: 1280\/720/);
     expect(service.format.parm).toMatch(/Frames per second: 10\.000 \(10\/1\)/);

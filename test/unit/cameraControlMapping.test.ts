@@ -64,10 +64,14 @@ describe('0–100 scaling', () => {
 });
 
 describe('control mapping', () => {
-  it('maps vivid: brightness/contrast/saturation/gain, auto exposure on gain_automatic, nothing else', () => {
+  it('maps vivid: brightness/contrast/saturation/hue/gain, auto exposure on gain_automatic, nothing else', () => {
     const m = mapControls(VIVID_CONTROLS);
-    expect(Object.keys(m.image).sort()).toEqual(['auto-exposure', 'brightness', 'contrast', 'gain', 'saturation']);
+    expect(Object.keys(m.image).sort()).toEqual(['auto-exposure', 'brightness', 'contrast', 'gain', 'hue', 'saturation']);
     expect(m.image.brightness?.control.key).toBe('brightness');
+    // Hue is signed around 0: 50 is its default, the edges its minimum and maximum.
+    const hue = m.image.hue!.control;
+    expect([hue.id, hue.minimum, hue.maximum, hue.default]).toEqual([CID.HUE, -128, 128, 0]);
+    expect([percentToDevice(0, hue), percentToDevice(50, hue), percentToDevice(100, hue), deviceToPercent(hue.default, hue)]).toEqual([-128, 0, 128, 50]);
     expect(m.image['auto-exposure']?.control.key).toBe('gain_automatic');
     expect(m.light).toBeUndefined();
   });

@@ -70,12 +70,13 @@ describe('camera service', () => {
     const cam = first();
     expect(cam).toMatchObject({ driver: 'simulated', device: 'simulated:0', exists: true, slot: null, record: 'off', jpeg_quality: 80 });
     expect(cam.controls).toEqual({
-      brightness: 50, contrast: 50, saturation: 50, sharpness: null, gain: 7, 'red-gain': null, 'blue-gain': null,
+      brightness: 50, contrast: 50, saturation: 50, hue: 50, sharpness: null, gain: 7, 'red-gain': null, 'blue-gain': null,
       'auto-exposure': true, 'auto-white-balance': null, 'noise-supression': null, resolution: '640x360', fps: 30, sensor: 1,
     });
     expect(cam.resolutions).toContain('1920x1080');
     expect(cam.fps_options).toEqual([5, 10, 15, 25, 30, 40]);
     expect(cam.capabilities.controls.brightness).toMatchObject({ v4l2_key: 'brightness', minimum: 0, maximum: 255 });
+    expect(cam.capabilities.controls.hue).toMatchObject({ v4l2_key: 'hue', minimum: -128, maximum: 128, default: 0 });
     expect(events.map((e) => e.event)).toEqual(['created', 'connected', 'updated']);
   });
 
@@ -83,11 +84,11 @@ describe('camera service', () => {
     const { service, first, simulated, events } = await setup();
     const dev = simulated.open(first().device);
     events.length = 0;
-    const view = await service.setControls(USER, first().id, { brightness: 75, contrast: 0, saturation: 100 });
-    expect([dev.getControl(CID.BRIGHTNESS), dev.getControl(CID.CONTRAST), dev.getControl(CID.SATURATION)]).toEqual([191, 0, 255]);
-    expect(view.controls).toMatchObject({ brightness: 75, contrast: 0, saturation: 100 });
+    const view = await service.setControls(USER, first().id, { brightness: 75, contrast: 0, saturation: 100, hue: 25 });
+    expect([dev.getControl(CID.BRIGHTNESS), dev.getControl(CID.CONTRAST), dev.getControl(CID.SATURATION), dev.getControl(CID.HUE)]).toEqual([191, 0, 255, -64]);
+    expect(view.controls).toMatchObject({ brightness: 75, contrast: 0, saturation: 100, hue: 25 });
     expect(events).toHaveLength(1);
-    expect(events[0]).toMatchObject({ event: 'updated', entity: first().id, details: { changes: { brightness: 75, contrast: 0, saturation: 100 } } });
+    expect(events[0]).toMatchObject({ event: 'updated', entity: first().id, details: { changes: { brightness: 75, contrast: 0, saturation: 100, hue: 25 } } });
     await service.setControls(USER, first().id, { 'auto-exposure': false, resolution: '1280x720', sensor: 3 });
     expect([dev.getControl(CID.AUTOGAIN), dev.getFormat().width, dev.getInput()]).toEqual([0, 1280, 2]);
     expect(first().controls).toMatchObject({ 'auto-exposure': false, resolution: '1280x720', sensor: 3, fps: 12.5 });
@@ -109,7 +110,9 @@ describe('camera service', () => {
       [{ fps: 4 }, 'controls.fps', 'Value must be an integer between 5 and 60'],
       [{ sensor: 5 }, 'controls.sensor', 'Value must be between 1 and 4'],
       [{ 'auto-exposure': 'maybe' }, 'controls.auto-exposure', 'Value must be true or false'],
-      [{ hue: 5 }, 'controls', 'unknown key: hue'],
+      [{ hue: 101 }, 'controls.hue', 'Value must be between 0 and 100'],
+      [{ hue: -1 }, 'controls.hue', 'Value must be between 0 and 100'],
+      [{ zoom: 5 }, 'controls', 'unknown key: zoom'],
     ];
     for (const [input, path, message] of cases) {
       const err = await appError(service.setControls(USER, id, input));
@@ -124,6 +127,7 @@ describe('camera service', () => {
     expect(dev.getFormat()).toMatchObject({ width: 640, height: 360 });
     expect(dev.getFrameRate()).toBe(30);
     expect(dev.getControl(CID.BRIGHTNESS)).toBe(128);
+    expect(dev.getControl(CID.HUE)).toBe(0);
     expect(db.collection('cameras').get(id)).toEqual(before);
     expect(events).toEqual([]);
   });

@@ -95,9 +95,15 @@ describe('capture arguments', () => {
   it('draws the simulated camera\'s image settings into its test picture', () => {
     const sim: CaptureSpec = { ...base, driver: 'simulated', device: 'simulated:0', pixelFormat: null };
     expect(valueOf(captureArgs(sim), '-i')).toBe('testsrc=size=1280x720:rate=30');
-    expect(valueOf(captureArgs({ ...sim, picture: { brightness: 50, contrast: null, saturation: 50 } }), '-i')).toBe('testsrc=size=1280x720:rate=30');
-    expect(valueOf(captureArgs({ ...sim, picture: { brightness: 90, contrast: 25, saturation: 0 } }), '-i')).toBe(
+    expect(valueOf(captureArgs({ ...sim, picture: { brightness: 50, contrast: null, saturation: 50, hue: 50 } }), '-i')).toBe('testsrc=size=1280x720:rate=30');
+    expect(valueOf(captureArgs({ ...sim, picture: { brightness: 90, contrast: 25, saturation: 0, hue: null } }), '-i')).toBe(
       'testsrc=size=1280x720:rate=30,eq=brightness=0.400:contrast=0.500:saturation=0.000',
+    );
+    // Hue alone: a rotation in degrees, 0–100 spanning a full turn around 50.
+    expect(valueOf(captureArgs({ ...sim, picture: { brightness: 50, contrast: 50, saturation: 50, hue: 75 } }), '-i')).toBe('testsrc=size=1280x720:rate=30,hue=h=90.0');
+    expect(valueOf(captureArgs({ ...sim, picture: { brightness: null, contrast: null, saturation: null, hue: 0 } }), '-i')).toBe('testsrc=size=1280x720:rate=30,hue=h=-180.0');
+    expect(valueOf(captureArgs({ ...sim, picture: { brightness: 60, contrast: 50, saturation: 50, hue: 100 } }), '-i')).toBe(
+      'testsrc=size=1280x720:rate=30,eq=brightness=0.100:contrast=1.000:saturation=1.000,hue=h=180.0',
     );
   });
 });

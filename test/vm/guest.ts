@@ -135,13 +135,15 @@ async function throughCameraService(): Promise<void> {
   try {
     const camera = service.all().find((c) => c.device === DEVICE);
     if (!camera) throw new Error(`the camera service did not discover ${DEVICE}`);
-    const brightness = await service.update(SYSTEM_ACTOR, camera.id, { controls: { brightness: 60 } });
+    const brightness = await service.update(SYSTEM_ACTOR, camera.id, { controls: { brightness: 60, hue: 25 } });
     const brightnessCtl = v4l2ctl('--get-ctrl', 'brightness').trim();
+    const hueCtl = v4l2ctl('--get-ctrl', 'hue').trim();
     const format = await service.update(SYSTEM_ACTOR, camera.id, { controls: { resolution: '1280x720', fps: 10 } });
     const formatCtl = { fmt: v4l2ctl('--get-fmt-video'), parm: v4l2ctl('--get-parm') };
     const sensor = await service.update(SYSTEM_ACTOR, camera.id, { controls: { sensor: 2 } });
     report('service', {
       brightness: { view: brightness.controls, v4l2ctl: brightnessCtl },
+      hue: { v4l2ctl: hueCtl },
       format: { view: format.controls, ...formatCtl },
       sensor: { view: sensor.controls, v4l2ctl: v4l2ctl('--get-input') },
       events,

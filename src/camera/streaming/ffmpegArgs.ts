@@ -33,7 +33,7 @@ export interface CaptureSpec {
   motion: boolean;
   encoder: H264Encoder;
   /** Simulated cameras: image settings in Rotoclear units (0–100, 50 neutral), drawn into the test picture. */
-  picture?: { brightness: number | null; contrast: number | null; saturation: number | null };
+  picture?: { brightness: number | null; contrast: number | null; saturation: number | null; hue: number | null };
 }
 
 /** Which way each output is produced; shown in the camera's state and logged once per camera. */
@@ -74,14 +74,21 @@ export function motionSize(spec: Pick<CaptureSpec, 'width' | 'height'>): { width
   return { width: MOTION_WIDTH, height };
 }
 
-/** Rotoclear 0–100 (50 neutral) → ffmpeg eq values. */
+/**
+ * Rotoclear 0–100 (50 neutral) → ffmpeg `eq`, and hue 0–100 → `hue=h=` degrees (−180..180, a
+ * full turn, as V4L2 hue controls like vivid's ±128 span it). Neutral parts are left out.
+ */
 function pictureFilter(p: NonNullable<CaptureSpec['picture']>): string | null {
   const v = (x: number | null) => x ?? 50;
-  if (v(p.brightness) === 50 && v(p.contrast) === 50 && v(p.saturation) === 50) return null;
-  const brightness = ((v(p.brightness) - 50) / 100).toFixed(3);
-  const contrast = (v(p.contrast) / 50).toFixed(3);
-  const saturation = (v(p.saturation) / 50).toFixed(3);
-  return `eq=brightness=${brightness}:contrast=${contrast}:saturation=${saturation}`;
+  const filters: string[] = [];
+  if (v(p.brightness) !== 50 || v(p.contrast) !== 50 || v(p.saturation) !== 50) {
+    const brightness = ((v(p.brightness) - 50) / 100).toFixed(3);
+    const contrast = (v(p.contrast) / 50).toFixed(3);
+    const saturation = (v(p.saturation) / 50).toFixed(3);
+    filters.push(`eq=brightness=${brightness}:contrast=${contrast}:saturation=${saturation}`);
+  }
+  if (v(p.hue) !== 50) filters.push(`hue=h=${((v(p.hue) - 50) * 3.6).toFixed(1)}`);
+  return filters.length ? filters.join(',') : null;
 }
 
 function inputArgs(spec: CaptureSpec, kind: InputKind): string[] {

@@ -29,7 +29,7 @@ export interface StreamCamera {
   /** false: switched off in the camera service; nothing may capture from it. */
   enabled?: boolean;
   exists: boolean;
-  controls: { resolution?: string | null; fps?: number | null; brightness?: number | null; contrast?: number | null; saturation?: number | null };
+  controls: { resolution?: string | null; fps?: number | null; brightness?: number | null; contrast?: number | null; saturation?: number | null; hue?: number | null };
   jpeg_quality?: number;
   /** Motion detection on (the camera's `motion` setting). */
   motion?: boolean;
@@ -256,7 +256,7 @@ export class StreamService implements Extension {
       h264: (stream?.pipeline.tsClients ?? 0) > 0 || (stream?.pipeline.isReady === true && stream.pipeline.currentSpec.h264),
       motion: this.motionHeld.has(cam.id),
       encoder: this.encoder.encoder,
-      ...(cam.driver === 'simulated' ? { picture: { brightness: c.brightness ?? null, contrast: c.contrast ?? null, saturation: c.saturation ?? null } } : {}),
+      ...(cam.driver === 'simulated' ? { picture: { brightness: c.brightness ?? null, contrast: c.contrast ?? null, saturation: c.saturation ?? null, hue: c.hue ?? null } } : {}),
     };
   }
 
@@ -373,7 +373,7 @@ export class StreamService implements Extension {
       }
       case 'updated': {
         const changes = e.details.changes;
-        if (['resolution', 'fps', 'jpeg-quality', 'jpeg_quality', 'brightness', 'contrast', 'saturation'].some((k) => k in changes)) this.applySpec(id);
+        if (['resolution', 'fps', 'jpeg-quality', 'jpeg_quality', 'brightness', 'contrast', 'saturation', 'hue'].some((k) => k in changes)) this.applySpec(id);
         if ('motion' in changes) this.syncMotion(id);
         if (changes.snap === true) this.snapshot(id).catch((err: Error) => this.logger.warn({ camera: id, err: err.message }, 'snapshot failed'));
         break;

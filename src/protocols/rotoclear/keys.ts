@@ -96,6 +96,7 @@ export const KEY_TABLE: readonly KeyDef[] = [
     read: (s) => s.view['pip-mode'],
     write: (r, a, v) => r.setPipMode(a, v),
   },
+  // The document's image keys: not every image setting (it has no hue).
   ...(['brightness', 'contrast', 'sharpness', 'saturation', 'gain', 'red-gain', 'blue-gain'] as const).map((k) => mainControl(k, 'integer', false)),
   mainControl('auto-exposure', 'string/boolean', false),
   mainControl('auto-white-balance', 'string/boolean', false),

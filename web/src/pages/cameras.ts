@@ -7,7 +7,7 @@ import { clear, h, since, spinner } from '../dom.js';
 import { PanelError, describe, replyError } from '../errors.js';
 import type { Page } from '../page.js';
 
-const RANGE_KEYS = ['brightness', 'contrast', 'saturation', 'sharpness', 'gain', 'red-gain', 'blue-gain'] as const;
+const RANGE_KEYS = ['brightness', 'contrast', 'saturation', 'hue', 'sharpness', 'gain', 'red-gain', 'blue-gain'] as const;
 const SWITCH_KEYS = ['auto-exposure', 'auto-white-balance', 'noise-supression'] as const;
 type RangeKey = (typeof RANGE_KEYS)[number];
 type SwitchKey = (typeof SWITCH_KEYS)[number];
@@ -16,6 +16,7 @@ const LABELS: Record<string, string> = {
   brightness: 'Brightness',
   contrast: 'Contrast',
   saturation: 'Saturation',
+  hue: 'Hue',
   sharpness: 'Sharpness',
   gain: 'Gain',
   'red-gain': 'Red gain',

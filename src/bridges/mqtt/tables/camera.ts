@@ -42,6 +42,7 @@ const IMAGE_NUMBERS: { key: RangeKey; name: string; icon: string }[] = [
   { key: 'brightness', name: 'Brightness', icon: 'mdi:brightness-6' },
   { key: 'contrast', name: 'Contrast', icon: 'mdi:contrast-box' },
   { key: 'saturation', name: 'Saturation', icon: 'mdi:palette' },
+  { key: 'hue', name: 'Hue', icon: 'mdi:palette-swatch' },
   { key: 'sharpness', name: 'Sharpness', icon: 'mdi:image-filter-center-focus' },
   { key: 'gain', name: 'Gain', icon: 'mdi:tune-vertical' },
 ];
