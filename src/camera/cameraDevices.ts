@@ -171,7 +171,7 @@ export class CameraDevices {
       const controls = session.read();
       const light = session.readLight() ?? rec.light;
       // A level that is its own switch reads nothing while off: the stored level stays (full, if none yet).
-      const lightBrightness = session.mapping.lightLevel ? (session.readLightLevel() ?? rec.light_brightness ?? 100) : null;
+      const lightBrightness = session.mapping.lightLevel ? (session.readLightLevel(rec.light_brightness) ?? rec.light_brightness ?? 100) : null;
       const changes: Record<string, unknown> = { exists: true, ...diffControls(rec.controls, controls) };
       if (light !== rec.light) changes.light = light;
       if (lightBrightness !== (rec.light_brightness ?? null)) changes.light_brightness = lightBrightness;

@@ -24,6 +24,8 @@ export const CID = {
 export const EXPOSURE = { AUTO: 0, MANUAL: 1, SHUTTER_PRIORITY: 2, APERTURE_PRIORITY: 3 } as const;
 /** V4L2_FLASH_LED_MODE menu values. */
 const FLASH_LED = { NONE: 0, TORCH: 2 } as const;
+/** The V4L2 flash control class (V4L2_CTRL_CLASS_FLASH >> 16). */
+const FLASH_CLASS = 0x009c;
 
 export const RANGE_KEYS = ['brightness', 'contrast', 'saturation', 'sharpness', 'gain', 'red-gain', 'blue-gain'] as const;
 export const SWITCH_KEYS = ['auto-exposure', 'auto-white-balance', 'noise-supression'] as const;
@@ -116,8 +118,10 @@ export function mapControls(controls: readonly ControlInfo[]): DeviceMapping {
     const torch = byId.get(CID.FLASH_TORCH_INTENSITY);
     if (torch && isIntegerLike(torch)) mapping.lightLevel = { kind: 'range', control: torch };
   } else {
-    const led = controls.find((c) => usable(c) && c.type === 'boolean' && LIGHT_KEY.test(c.key));
-    const level = controls.find((c) => usable(c) && isIntegerLike(c) && LIGHT_KEY.test(c.key) && LIGHT_LEVEL_KEY.test(c.key));
+    // A flash whose LED mode has no torch cannot shine steadily: its controls are no light.
+    const vendorLight = (c: ControlInfo) => usable(c) && c.id >>> 16 !== FLASH_CLASS && LIGHT_KEY.test(c.key);
+    const led = controls.find((c) => vendorLight(c) && c.type === 'boolean');
+    const level = controls.find((c) => vendorLight(c) && isIntegerLike(c) && LIGHT_LEVEL_KEY.test(c.key));
     if (led) mapping.light = booleanSwitch(led);
     if (level) {
       mapping.lightLevel = { kind: 'range', control: level };

@@ -114,14 +114,27 @@ export class DeviceSession {
     return l ? l.isOn(this.device.getControl(l.control.id)) : null;
   }
 
-  /** The light's level (1–100) as the device holds it; null without levels, or while a level that is its own switch is off. */
-  readLightLevel(): number | null {
+  /**
+   * The light's level (1–100) as the device holds it; null without levels, or while a level that is
+   * its own switch is off. `stored` is kept when it is what the device holds (coarse controls would
+   * otherwise turn a chosen 70 into 71).
+   */
+  readLightLevel(stored?: number | null): number | null {
     const level = this.mapping.lightLevel;
     if (!level) return null;
     const value = this.device.getControl(level.control.id);
     if (this.levelIsSwitch && value <= level.control.minimum) return null;
+    if (stored != null && this.levelValue(stored) === value) return stored;
     // 0 means off to every client (HA's brightness 0): a light that is on is at least 1.
     return Math.max(1, deviceToPercent(value, level.control));
+  }
+
+  /** The device value of a level; where the level is the switch, never its minimum (that is off). */
+  private levelValue(percent: number): number {
+    const c = this.mapping.lightLevel!.control;
+    if (!this.levelIsSwitch) return percentToDevice(percent, c);
+    const step = c.step > 0 ? c.step : 1;
+    return Math.min(c.maximum, Math.max(c.minimum + step, percentToDevice(percent, c)));
   }
 
   /**
@@ -133,10 +146,7 @@ export class DeviceSession {
     if (!l) return;
     const lv = this.mapping.lightLevel;
     if (lv && this.levelIsSwitch) {
-      // The level is the switch: on is the level (never the minimum, which is off).
-      const step = lv.control.step > 0 ? lv.control.step : 1;
-      const onValue = Math.max(lv.control.minimum + step, percentToDevice(level ?? 100, lv.control));
-      this.device.setControl(l.control.id, on ? Math.min(lv.control.maximum, onValue) : l.off);
+      this.device.setControl(l.control.id, on ? this.levelValue(level ?? 100) : l.off);
       return;
     }
     if (!lv || level === undefined) {
@@ -144,7 +154,7 @@ export class DeviceSession {
       return;
     }
     const before = this.device.getControl(lv.control.id);
-    this.device.setControl(lv.control.id, percentToDevice(level, lv.control));
+    this.device.setControl(lv.control.id, this.levelValue(level));
     try {
       this.device.setControl(l.control.id, on ? l.on : l.off);
     } catch (err) {
@@ -161,7 +171,7 @@ export class DeviceSession {
   restoreLight(on: boolean, level: number | undefined): void {
     if (on) return this.setLight(true, level);
     const lv = this.mapping.lightLevel;
-    if (lv && level !== undefined && !this.levelIsSwitch) this.device.setControl(lv.control.id, percentToDevice(level, lv.control));
+    if (lv && level !== undefined && !this.levelIsSwitch) this.device.setControl(lv.control.id, this.levelValue(level));
   }
 
   private get levelIsSwitch(): boolean {
