@@ -9,12 +9,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Actor } from '../../src/auth/records.js';
 import { CameraService } from '../../src/camera/cameraService.js';
 import { CID } from '../../src/camera/controlMapping.js';
-import { CameraDriverError, type CameraDevice, type CameraDriver } from '../../src/camera/driver.js';
+import { CameraDriverError, type CameraDevice, type CameraDriver, type ControlInfo } from '../../src/camera/driver.js';
 import { SimulatedDriver } from '../../src/camera/drivers/simulated/simulatedDriver.js';
 import { camerasSchema } from '../../src/config/schema.js';
 import { AppError } from '../../src/core/errors.js';
 import { EventBus, type DomainEvent } from '../../src/core/eventBus.js';
 import { Database } from '../../src/store/database.js';
+import { rejectionOf } from '../helpers/thrown.js';
 
 const USER: Actor = { kind: 'user', userId: 'u1', username: 'user', role: 'user' };
 const logger = pino({ level: 'silent' });
@@ -45,17 +46,17 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function setup(simulatedFlash = true) {
+/** `v4l2`: the camera's driver (one device at /dev/video0); null: only vivid's simulated camera, no light levels. */
+async function setup(v4l2: (CameraDriver & { devices: SimulatedDriver }) | null = new FlashV4l2()) {
   const dir = mkdtempSync(join(tmpdir(), 'switchboard-light-'));
   const db = Database.inDir(dir);
   await db.open();
   const bus = new EventBus();
   const events: DomainEvent[] = [];
   bus.subscribe((e) => events.push(e), ['camera']);
-  const v4l2 = new FlashV4l2();
-  v4l2.devices.add('/dev/video0');
-  const config = camerasSchema.parse(simulatedFlash ? { simulated: 'never' } : { simulated: 'always' });
-  const service = new CameraService({ cameras: db.collection('cameras'), bus, config, logger, simulated: new SimulatedDriver(), loadV4l2: async () => (simulatedFlash ? v4l2 : null) });
+  v4l2?.devices.add('/dev/video0');
+  const config = camerasSchema.parse(v4l2 ? { simulated: 'never' } : { simulated: 'always' });
+  const service = new CameraService({ cameras: db.collection('cameras'), bus, config, logger, simulated: new SimulatedDriver(), loadV4l2: async () => v4l2 });
   await service.start();
   cleanups.push(async () => {
     await service.stop();
@@ -63,19 +64,11 @@ async function setup(simulatedFlash = true) {
     rmSync(dir, { recursive: true, force: true });
   });
   const first = () => service.all()[0]!;
-  const device = () => v4l2.devices.open('/dev/video0');
-  return { service, db, events, v4l2, first, device };
+  const device = () => v4l2!.devices.open('/dev/video0');
+  return { service, db, events, first, device };
 }
 
-const appError = async (p: Promise<unknown>): Promise<AppError> => {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof AppError) return err;
-    throw err;
-  }
-  throw new Error('expected an AppError');
-};
+const appError = (p: Promise<unknown>): Promise<AppError> => rejectionOf(AppError, p);
 
 describe('camera light with levels', () => {
   it('reports the level and its control; a camera without levels reports null', async () => {
@@ -83,7 +76,7 @@ describe('camera light with levels', () => {
     expect(first()).toMatchObject({ light: false, light_brightness: 100 });
     expect(first().capabilities.light).toMatchObject({ v4l2_key: 'led_mode', v4l2_id: CID.FLASH_LED_MODE });
     expect(first().capabilities.light_level).toEqual({ v4l2_key: 'intensity_torch_mode', v4l2_id: CID.FLASH_TORCH_INTENSITY, type: 'integer', minimum: 50, maximum: 155, step: 15, default: 155 });
-    const plain = await setup(false);
+    const plain = await setup(null);
     expect(plain.first()).toMatchObject({ light: false, light_brightness: null, capabilities: { light: null, light_level: null } });
   });
 
@@ -134,7 +127,7 @@ describe('camera light with levels', () => {
       expect(err.kind, JSON.stringify(input)).toBe('validation');
       expect(err.details[0], JSON.stringify(input)).toMatchObject({ path: 'payload.light_brightness', message: expect.stringContaining(message) });
     }
-    const plain = await setup(false);
+    const plain = await setup(null);
     const none = await appError(plain.service.update(USER, plain.first().id, { light_brightness: 50 }));
     expect(none.details).toEqual([{ path: 'payload.light_brightness', message: "This camera's light has no levels" }]);
     expect(plain.first().light).toBe(false);
@@ -144,7 +137,8 @@ describe('camera light with levels', () => {
   });
 
   it('applies all or nothing: a failing LED switch puts the level and the image settings back', async () => {
-    const { service, first, events, db, device, v4l2 } = await setup();
+    const v4l2 = new FlashV4l2();
+    const { service, first, events, db, device } = await setup(v4l2);
     const id = first().id;
     const before = structuredClone(db.collection('cameras').get(id));
     events.length = 0;
@@ -165,7 +159,8 @@ describe('camera light with levels', () => {
   });
 
   it('restores light and level on a replugged device, and keeps a level set while it was away', async () => {
-    const { service, first, v4l2, device } = await setup();
+    const v4l2 = new FlashV4l2();
+    const { service, first, device } = await setup(v4l2);
     const id = first().id;
     await service.update(USER, id, { light_brightness: 40 });
     v4l2.devices.unplug('/dev/video0');
@@ -179,4 +174,46 @@ describe('camera light with levels', () => {
     // 70 % of 50…155 on 15 mA steps: 50 + round(73.5 / 15) * 15.
     expect([device().getControl(CID.FLASH_LED_MODE), device().getControl(CID.FLASH_TORCH_INTENSITY)]).toEqual([LED_TORCH, 125]);
   });
+
+  it('uses a lone integer lamp control as switch and level: its minimum is off, on is never the minimum', async () => {
+    const lamp = new LampV4l2();
+    const { service, first } = await setup(lamp);
+    const id = first().id;
+    expect(first()).toMatchObject({ light: false, light_brightness: 100, capabilities: { light: { v4l2_key: 'lamp' }, light_level: { v4l2_key: 'lamp', minimum: 0, maximum: 10 } } });
+    expect(await service.update(USER, id, { light_brightness: 40 })).toMatchObject({ light: true, light_brightness: 40 });
+    expect(lamp.lamp).toBe(4);
+    expect(await service.update(USER, id, { light_brightness: 0 })).toMatchObject({ light: false, light_brightness: 40 });
+    expect(lamp.lamp).toBe(0);
+    // 1 % of 0…10 rounds to the minimum, which is off: the lamp shines at its lowest step instead.
+    expect(await service.update(USER, id, { light_brightness: 1 })).toMatchObject({ light: true, light_brightness: 1 });
+    expect(lamp.lamp).toBe(1);
+    expect(await service.setLight(USER, id, false)).toMatchObject({ light: false, light_brightness: 1 });
+    expect(lamp.lamp).toBe(0);
+  });
 });
+
+const LAMP: ControlInfo = {
+  id: 0x0a046d20, name: 'Lamp', key: 'lamp', type: 'integer', minimum: 0, maximum: 10, step: 1, default: 0,
+  flags: { disabled: false, grabbed: false, readOnly: false, update: false, inactive: false, slider: true, writeOnly: false, volatile: false, hasPayload: false },
+};
+
+/** A vivid-like device with one vendor control "Lamp" (0–10, no switch of its own), as some microscope cameras have. */
+class LampV4l2 implements CameraDriver {
+  readonly name = 'v4l2' as const;
+  readonly devices = new SimulatedDriver();
+  lamp = 0;
+  discover() {
+    return this.devices.discover();
+  }
+  open(path: string): CameraDevice {
+    const dev = this.devices.open(path);
+    return Object.assign(Object.create(dev) as CameraDevice, {
+      listControls: () => [...dev.listControls(), LAMP],
+      getControl: (id: number) => (id === LAMP.id ? this.lamp : dev.getControl(id)),
+      setControl: (id: number, value: number) => {
+        if (id === LAMP.id) this.lamp = value;
+        else dev.setControl(id, value);
+      },
+    });
+  }
+}
