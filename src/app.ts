@@ -105,6 +105,8 @@ export interface AppOptions {
   /** null: keep logs in memory only (tests). Default: stdout. */
   logOut?: ((line: string) => void) | null;
   logFormat?: LogFormat;
+  /** Simulated cameras get an LED flash with torch levels (vivid has none; tests of light levels use it). */
+  simulatedFlash?: boolean;
 }
 
 export interface App {
@@ -192,7 +194,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
   );
 
   // Cameras before everything that demands or controls them (credentials, labs, bridges).
-  const simulated = new SimulatedDriver();
+  const simulated = new SimulatedDriver({ flash: options.simulatedFlash === true });
   const cameras = new CameraService({
     cameras: db.collection('cameras'),
     bus,

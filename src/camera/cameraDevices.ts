@@ -155,7 +155,7 @@ export class CameraDevices {
           if (rec.controls.resolution !== null) {
             session.restore(rec.controls, (key, err) => this.deps.logger.warn({ camera: rec.name, key, err: (err as Error).message }, 'could not restore a camera setting'));
           }
-          if (rec.light) session.setLight(true);
+          session.restoreLight(rec.light, rec.light_brightness ?? undefined);
         } catch (err) {
           device.close();
           throw err;
@@ -170,13 +170,16 @@ export class CameraDevices {
       this.sessions.set(id, session);
       const controls = session.read();
       const light = session.readLight() ?? rec.light;
+      // A level that is its own switch reads nothing while off: the stored level stays (full, if none yet).
+      const lightBrightness = session.mapping.lightLevel ? (session.readLightLevel(rec.light_brightness) ?? rec.light_brightness ?? 100) : null;
       const changes: Record<string, unknown> = { exists: true, ...diffControls(rec.controls, controls) };
       if (light !== rec.light) changes.light = light;
+      if (lightBrightness !== (rec.light_brightness ?? null)) changes.light_brightness = lightBrightness;
       const { card, driver: kernelDriver } = session.device.info;
       if (card !== rec.card) changes.card = card;
       this.deps.logger.info({ camera: rec.name, device: rec.device, driver: rec.driver }, 'camera connected');
       this.deps.bus.publish('camera', id, 'connected', { device: rec.device, driver: rec.driver });
-      await this.deps.commit(rec, { controls, light, card, kernel_driver: kernelDriver }, changes);
+      await this.deps.commit(rec, { controls, light, light_brightness: lightBrightness, card, kernel_driver: kernelDriver }, changes);
     });
   }
 

@@ -31,6 +31,11 @@ export interface CameraRecord {
   kernel_driver?: string | null;
   slot: Slot | null;
   light: boolean;
+  /**
+   * How bright the light shines when on (1–100), where its control has levels; null or absent
+   * (records from before it existed) where it has none. Kept while the light is off.
+   */
+  light_brightness?: number | null;
   /** A Home Assistant light entity that is the camera's light (switched by the HA bridge). */
   light_entity: string | null;
   /** Last values read from the device; restored when the camera comes back. */
@@ -58,6 +63,8 @@ export interface CameraCapabilities {
   /** The V4L2 control behind each Rotoclear key, with its real range. */
   controls: Record<string, ControlCapability>;
   light: ControlCapability | null;
+  /** The control that sets how bright the light shines, where it has levels (may be `light` itself). */
+  light_level: ControlCapability | null;
   inputs: { sensor: number; name: string; type: string }[];
   formats: { fourcc: string; description: string }[];
   pixel_format: string | null;
@@ -76,6 +83,8 @@ export interface CameraView {
   kernel_driver: string | null;
   exists: boolean;
   light: boolean;
+  /** 1–100: how bright the light shines when on; null when the camera's light has no levels. */
+  light_brightness: number | null;
   light_entity: string | null;
   controls: CameraControls;
   resolutions: string[];
@@ -114,4 +123,4 @@ export const EMPTY_CONTROLS: CameraControls = {
   sensor: null,
 };
 
-export const NO_CAPABILITIES: CameraCapabilities = { controls: {}, light: null, inputs: [], formats: [], pixel_format: null };
+export const NO_CAPABILITIES: CameraCapabilities = { controls: {}, light: null, light_level: null, inputs: [], formats: [], pixel_format: null };

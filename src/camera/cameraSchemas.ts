@@ -94,6 +94,8 @@ export const updateSchema = z
     slot: slot.optional(),
     light_entity: lightEntity.optional(),
     light: boolValue.optional(),
+    /** How bright the light shines (where it has levels); 0 switches it off, above 0 without `light` switches it on. */
+    light_brightness: percent.optional(),
     enabled: boolValue.optional(),
     controls: controlsSchema.optional(),
     motion: boolValue.optional(),

@@ -91,7 +91,7 @@ export class CameraService implements ModuleService, Extension {
 
   // --- changes (user role) -----------------------------------------------------------------
 
-  /** `{name?, slot?, light_entity?, light?, controls?}`: validated as a whole, applied all-or-nothing. */
+  /** `{name?, slot?, light_entity?, light?, light_brightness?, controls?}`: validated as a whole, applied all-or-nothing. */
   async update(actor: Actor, id: string, payload: unknown): Promise<CameraView> {
     this.requireUser(actor);
     this.require(id);
@@ -105,13 +105,13 @@ export class CameraService implements ModuleService, Extension {
       if (input.slot !== undefined && input.slot !== rec.slot) patch.slot = changes.slot = input.slot;
       if (input.enabled !== undefined && input.enabled !== isEnabled(rec)) {
         // Switching on or off is its own step (it opens or closes the device): not mixed with settings.
-        if (input.controls !== undefined || input.light !== undefined) {
+        if (input.controls !== undefined || input.light !== undefined || input.light_brightness !== undefined) {
           throw validationError('Invalid camera update', [{ path: `${PREFIX}.enabled`, message: 'change enabled on its own, without controls or light' }]);
         }
         if (patch.slot) await this.releaseSlot(patch.slot, id);
         return this.switchEnabled(actor, rec, input.enabled, patch, changes);
       }
-      if ((input.controls && Object.keys(input.controls).length) || (input.light !== undefined && input.light !== rec.light)) this.requireEnabled(rec);
+      if ((input.controls && Object.keys(input.controls).length) || (input.light !== undefined && input.light !== rec.light) || input.light_brightness !== undefined) this.requireEnabled(rec);
       if (input.motion !== undefined && input.motion !== (rec.motion ?? false)) patch.motion = changes.motion = input.motion;
       if (input.record !== undefined) this.applyRecord(rec, input.record, patch, changes);
       if (input.controls && Object.keys(input.controls).length) {
@@ -119,10 +119,7 @@ export class CameraService implements ModuleService, Extension {
         Object.assign(changes, diff(rec.controls, controls));
         patch.controls = controls;
       }
-      if (input.light !== undefined && input.light !== rec.light) {
-        this.applyLight(rec, input.light, patch.controls !== undefined);
-        patch.light = changes.light = input.light;
-      }
+      this.changeLight(rec, input, patch, changes);
       if (patch.slot) await this.releaseSlot(patch.slot, id);
       return this.commit(rec, patch, changes);
     });
@@ -152,8 +149,10 @@ export class CameraService implements ModuleService, Extension {
       if (rec.light === value) return this.toView(rec);
       this.requireEnabled(rec);
       this.deps.cameras.assertWritable();
-      this.applyLight(rec, value, false);
-      return this.commit(rec, { light: value }, { light: value });
+      const patch: Partial<CameraRecord> = {};
+      const changes: Record<string, unknown> = {};
+      this.changeLight(rec, { light: value }, patch, changes);
+      return this.commit(rec, patch, changes);
     });
   }
 
@@ -318,11 +317,33 @@ export class CameraService implements ModuleService, Extension {
     }
   }
 
-  private applyLight(rec: CameraRecord, on: boolean, controlsApplied: boolean): void {
+  /**
+   * The one light rule, however it is asked for: `light` switches it; `light_brightness` (where the
+   * light has levels) sets how bright it shines and, without `light`, switches it on — 0 switches it
+   * off and keeps the level, as Home Assistant's brightness does. Applied to the device, then patched.
+   */
+  private changeLight(rec: CameraRecord, input: { light?: boolean; light_brightness?: number }, patch: Partial<CameraRecord>, changes: Record<string, unknown>): void {
+    const wanted = input.light_brightness;
+    if (wanted !== undefined) {
+      const session = this.devices.session(rec.id);
+      const hasLevels = session ? session.mapping.lightLevel !== undefined : rec.light_brightness != null;
+      if (!hasLevels) throw validationError('Invalid camera update', [{ path: `${PREFIX}.light_brightness`, message: "This camera's light has no levels" }]);
+      if (wanted === 0 && input.light === true) throw validationError('Invalid camera update', [{ path: `${PREFIX}.light_brightness`, message: '0 switches the light off; it cannot go with light: true' }]);
+    }
+    const on = wanted === 0 ? false : wanted !== undefined ? (input.light ?? true) : (input.light ?? rec.light);
+    const level = wanted !== undefined && wanted > 0 ? wanted : (rec.light_brightness ?? undefined);
+    const levelChanged = level !== undefined && level !== rec.light_brightness;
+    if (on === rec.light && !levelChanged) return;
+    this.applyLight(rec, on, level, patch.controls !== undefined);
+    if (on !== rec.light) patch.light = changes.light = on;
+    if (levelChanged) patch.light_brightness = changes.light_brightness = level;
+  }
+
+  private applyLight(rec: CameraRecord, on: boolean, level: number | undefined, controlsApplied: boolean): void {
     const session = this.devices.session(rec.id);
     if (!session?.mapping.light) return;
     try {
-      session.setLight(on);
+      session.setLight(on, level);
     } catch (err) {
       // Image settings applied in the same update stay applied on the device only if the light worked.
       if (controlsApplied) session.restore(rec.controls, () => undefined);
@@ -383,6 +404,7 @@ export class CameraService implements ModuleService, Extension {
       enabled: true,
       slot: extra.slot ?? null,
       light: false,
+      light_brightness: null,
       light_entity: extra.light_entity ?? null,
       controls: { ...EMPTY_CONTROLS },
       record: 'off',
@@ -421,6 +443,7 @@ export class CameraService implements ModuleService, Extension {
       kernel_driver: r.kernel_driver ?? null,
       exists: session !== undefined,
       light: r.light,
+      light_brightness: r.light_brightness ?? null,
       light_entity: r.light_entity,
       // Records stored before a setting existed (hue) read it as null until the device is read again.
       controls: { ...EMPTY_CONTROLS, ...r.controls },

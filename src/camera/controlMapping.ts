@@ -18,6 +18,7 @@ export const CID = {
   SHARPNESS: 0x0098091b,
   EXPOSURE_AUTO: 0x009a0901,
   FLASH_LED_MODE: 0x009c0901,
+  FLASH_TORCH_INTENSITY: 0x009c0908,
   ANALOGUE_GAIN: 0x009e0903,
 } as const;
 
@@ -25,6 +26,8 @@ export const CID = {
 export const EXPOSURE = { AUTO: 0, MANUAL: 1, SHUTTER_PRIORITY: 2, APERTURE_PRIORITY: 3 } as const;
 /** V4L2_FLASH_LED_MODE menu values. */
 const FLASH_LED = { NONE: 0, TORCH: 2 } as const;
+/** The V4L2 flash control class (V4L2_CTRL_CLASS_FLASH >> 16). */
+const FLASH_CLASS = 0x009c;
 
 export const RANGE_KEYS = ['brightness', 'contrast', 'saturation', 'hue', 'sharpness', 'gain', 'red-gain', 'blue-gain'] as const;
 export const SWITCH_KEYS = ['auto-exposure', 'auto-white-balance', 'noise-supression'] as const;
@@ -53,6 +56,11 @@ export interface DeviceMapping {
   image: Partial<Record<ImageKey, ControlMapping>>;
   /** A V4L2 light control, when the camera has one (otherwise the light is stored state or an HA entity). */
   light?: SwitchMapping;
+  /**
+   * How bright the light shines (0–100), where it has levels: the torch intensity beside the flash
+   * LED mode, or an integer vendor control. When it is the same control as `light`, its minimum is off.
+   */
+  lightLevel?: RangeMapping;
 }
 
 const RANGE_IDS: Record<RangeKey, number[]> = {
@@ -65,6 +73,14 @@ const RANGE_IDS: Record<RangeKey, number[]> = {
   'red-gain': [CID.RED_BALANCE],
   'blue-gain': [CID.BLUE_BALANCE],
 };
+
+/** A vendor control of a light: "LED1 Mode", "Light", "Lamp Brightness", "Torch". */
+const LIGHT_KEY = /(^|_)(light|led\d*|lamp|torch)(_|$)/;
+/**
+ * Which integer light controls are its level: the bare name ("Light") or one saying so ("LED1
+ * Brightness"). Others are not (UVC's "LED1 Frequency" is how fast it blinks).
+ */
+const LIGHT_LEVEL_KEY = /^(light|led\d*|lamp|torch)$|(^|_)(brightness|intensity|level)(_|$)/;
 
 const usable = (c: ControlInfo) => !c.flags.disabled && !c.flags.readOnly && !c.flags.hasPayload;
 const isIntegerLike = (c: ControlInfo) => c.type === 'integer' && c.maximum > c.minimum;
@@ -102,9 +118,19 @@ export function mapControls(controls: readonly ControlInfo[]): DeviceMapping {
   const flash = byId.get(CID.FLASH_LED_MODE);
   if (flash?.type === 'menu' && flash.menu?.some((m) => m.index === FLASH_LED.TORCH)) {
     mapping.light = { kind: 'switch', control: flash, on: FLASH_LED.TORCH, off: FLASH_LED.NONE, isOn: (v) => v === FLASH_LED.TORCH };
+    const torch = byId.get(CID.FLASH_TORCH_INTENSITY);
+    if (torch && isIntegerLike(torch)) mapping.lightLevel = { kind: 'range', control: torch };
   } else {
-    const led = controls.find((c) => usable(c) && c.type === 'boolean' && /(^|_)(light|led\d*|lamp|torch)(_|$)/.test(c.key));
+    // A flash whose LED mode has no torch cannot shine steadily: its controls are no light.
+    const vendorLight = (c: ControlInfo) => usable(c) && c.id >>> 16 !== FLASH_CLASS && LIGHT_KEY.test(c.key);
+    const led = controls.find((c) => vendorLight(c) && c.type === 'boolean');
+    const level = controls.find((c) => vendorLight(c) && isIntegerLike(c) && LIGHT_LEVEL_KEY.test(c.key));
     if (led) mapping.light = booleanSwitch(led);
+    if (level) {
+      mapping.lightLevel = { kind: 'range', control: level };
+      // Without a switch of its own, the level control is the switch: its minimum is off.
+      mapping.light ??= { kind: 'switch', control: level, on: level.maximum, off: level.minimum, isOn: (v) => v > level.minimum };
+    }
   }
   return mapping;
 }

@@ -84,6 +84,7 @@ export class DeviceSession {
     return {
       controls,
       light: this.mapping.light ? capability(this.mapping.light.control) : null,
+      light_level: this.mapping.lightLevel ? capability(this.mapping.lightLevel.control) : null,
       inputs: this.inputs.map((i) => ({ sensor: i.index + 1, name: i.name, type: i.type })),
       formats: this.formats.map((f) => ({ fourcc: f.fourcc, description: f.description })),
       pixel_format: this.device.getFormat().fourcc,
@@ -113,9 +114,68 @@ export class DeviceSession {
     return l ? l.isOn(this.device.getControl(l.control.id)) : null;
   }
 
-  setLight(on: boolean): void {
+  /**
+   * The light's level (1–100) as the device holds it; null without levels, or while a level that is
+   * its own switch is off. `stored` is kept when it is what the device holds (coarse controls would
+   * otherwise turn a chosen 70 into 71).
+   */
+  readLightLevel(stored?: number | null): number | null {
+    const level = this.mapping.lightLevel;
+    if (!level) return null;
+    const value = this.device.getControl(level.control.id);
+    if (this.levelIsSwitch && value <= level.control.minimum) return null;
+    if (stored != null && this.levelValue(stored) === value) return stored;
+    // 0 means off to every client (HA's brightness 0): a light that is on is at least 1.
+    return Math.max(1, deviceToPercent(value, level.control));
+  }
+
+  /** The device value of a level; where the level is the switch, never its minimum (that is off). */
+  private levelValue(percent: number): number {
+    const c = this.mapping.lightLevel!.control;
+    if (!this.levelIsSwitch) return percentToDevice(percent, c);
+    const step = c.step > 0 ? c.step : 1;
+    return Math.min(c.maximum, Math.max(c.minimum + step, percentToDevice(percent, c)));
+  }
+
+  /**
+   * Switches the light and, where it has levels, sets how bright it shines (`level`, 1–100) — both
+   * or neither: a failed switch puts the level back.
+   */
+  setLight(on: boolean, level?: number): void {
     const l = this.mapping.light;
-    if (l) this.device.setControl(l.control.id, on ? l.on : l.off);
+    if (!l) return;
+    const lv = this.mapping.lightLevel;
+    if (lv && this.levelIsSwitch) {
+      this.device.setControl(l.control.id, on ? this.levelValue(level ?? 100) : l.off);
+      return;
+    }
+    if (!lv || level === undefined) {
+      this.device.setControl(l.control.id, on ? l.on : l.off);
+      return;
+    }
+    const before = this.device.getControl(lv.control.id);
+    this.device.setControl(lv.control.id, this.levelValue(level));
+    try {
+      this.device.setControl(l.control.id, on ? l.on : l.off);
+    } catch (err) {
+      try {
+        this.device.setControl(lv.control.id, before);
+      } catch {
+        // Best effort: the device may be gone; the original error is what the caller needs.
+      }
+      throw err;
+    }
+  }
+
+  /** Puts a stored light back on a reopened device: on at its level, or (off) only the level, where that is a control of its own. */
+  restoreLight(on: boolean, level: number | undefined): void {
+    if (on) return this.setLight(true, level);
+    const lv = this.mapping.lightLevel;
+    if (lv && level !== undefined && !this.levelIsSwitch) this.device.setControl(lv.control.id, this.levelValue(level));
+  }
+
+  private get levelIsSwitch(): boolean {
+    return this.mapping.lightLevel !== undefined && this.mapping.lightLevel.control.id === this.mapping.light?.control.id;
   }
 
   /** Checks requested changes against what this device offers; throws one validation error listing each problem. */

@@ -181,9 +181,10 @@ describe.skipIf(!hasChromium)(hasChromium ? 'camera card in a real browser (chro
     await expectCall('select', 'select_option', id('select', 'resolution'), { option: '1920x1080' });
     await c.locator('select[name="fps"]').selectOption('15');
     await expectCall('select', 'select_option', id('select', 'fps'), { option: '15' });
+    // The light is on at full brightness (the peer, like HA, turned it on at 255): Home dims it to 1 %.
     await c.locator('input[name="light_brightness"]').focus();
-    await page.keyboard.press('End');
-    await expectCall('light', 'turn_on', id('light', 'light'), { brightness_pct: 100 });
+    await page.keyboard.press('Home');
+    await expectCall('light', 'turn_on', id('light', 'light'), { brightness_pct: 1 });
 
     // A button reached with Tab and pressed with Space (the peer's light followed light.turn_on: on).
     expect(await c.locator('[data-control="light"]').getAttribute('aria-pressed')).toBe('true');

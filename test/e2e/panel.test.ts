@@ -45,7 +45,8 @@ describe.skipIf(!hasChromium)(TITLE, () => {
   beforeAll(async () => {
     execFileSync('npm', ['run', '-s', 'build:web'], { cwd: ROOT, stdio: 'ignore' });
     mkdirSync(SHOTS, { recursive: true });
-    app = await startTestApp({ ingress_trusted_proxies: ['127.0.0.1'], labs: { allow_exec: true } });
+    // The simulated camera has an LED flash, so the panel shows a light with levels.
+    app = await startTestApp({ ingress_trusted_proxies: ['127.0.0.1'], labs: { allow_exec: true } }, { simulatedFlash: true });
     proxy = await startIngressProxy(app.url, { id: 'ha-0042', name: 'hauser', displayName: 'HA User' });
     const admin = await app.login();
     const res = await fetch(`${app.url}/api/monitors`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${admin}` }, body: JSON.stringify({ monitor_id: MONITOR_ID, name: 'Bench monitor' }) });
@@ -124,6 +125,30 @@ describe.skipIf(!hasChromium)(TITLE, () => {
     await expect.poll(() => card.locator('select[name="resolution"] option').count()).toBeGreaterThan(0);
     await page.mouse.wheel(0, -10_000);
     await shot(page, '02-cameras');
+    await page.close();
+  });
+
+  it('sets the light level with the slider under the light switch, and follows a level set elsewhere', async () => {
+    const page = await openSignedIn('#/cameras');
+    const card = page.locator('article.camera').first();
+    const id = app.app.context.cameras!.all()[0]!.id;
+    const level = card.locator('input[name="light_brightness"]');
+    await level.waitFor();
+    expect(await level.inputValue()).toBe('100');
+    // Home (1 %) from the keyboard, sent on change: the light switches on at that level.
+    await level.focus();
+    await page.keyboard.press('Home');
+    await level.dispatchEvent('change');
+    await expect.poll(() => app.app.context.cameras!.get(id)!.light_brightness, { timeout: 10_000 }).toBe(1);
+    expect(app.app.context.cameras!.get(id)!.light).toBe(true);
+    await expect.poll(() => card.locator('input[name="light"]').isChecked(), { timeout: 10_000 }).toBe(true);
+    // Another client sets a level: the slider follows; 0 switches the light off and keeps it.
+    await app.api('PUT', `/api/cameras/${id}`, await app.login(), { light_brightness: 65 });
+    await expect.poll(() => level.inputValue(), { timeout: 10_000 }).toBe('65');
+    await app.api('PUT', `/api/cameras/${id}`, await app.login(), { light_brightness: 0 });
+    await expect.poll(() => card.locator('input[name="light"]').isChecked(), { timeout: 10_000 }).toBe(false);
+    expect(await level.inputValue()).toBe('65');
+    await shot(page, '02b-light-level');
     await page.close();
   });
 

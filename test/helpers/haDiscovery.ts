@@ -51,6 +51,10 @@ export function haProblems(topic: string, payload: unknown): string[] {
     if (platform === 'select' && (!Array.isArray(c.options) || c.options.length === 0)) problems.push(`${where}: select needs options`);
     if (platform === 'event' && (!Array.isArray(c.event_types) || c.event_types.length === 0)) problems.push(`${where}: event needs event_types`);
     if (platform === 'number' && (typeof c.min !== 'number' || typeof c.max !== 'number')) problems.push(`${where}: number needs min and max`);
+    // HA's default light schema: brightness_scale a positive integer, on_command_type one of its three.
+    if (platform === 'light' && c.brightness_scale !== undefined && !(Number.isInteger(c.brightness_scale) && (c.brightness_scale as number) >= 1)) problems.push(`${where}: brightness_scale must be a positive integer`);
+    if (platform === 'light' && c.on_command_type !== undefined && !['last', 'first', 'brightness'].includes(c.on_command_type as string)) problems.push(`${where}: on_command_type must be last, first or brightness`);
+    if (platform === 'light' && (c.brightness_state_topic !== undefined) !== (c.brightness_command_topic !== undefined)) problems.push(`${where}: brightness state and command topics go together`);
     if (c.device_class === 'enum' && (!Array.isArray(c.options) || c.options.length === 0)) problems.push(`${where}: enum sensor needs options`);
     // HA refuses a default_entity_id that is no valid entity id of the component's domain.
     if (c.default_entity_id !== undefined && !(typeof c.default_entity_id === 'string' && new RegExp(`^${platform}\\.(?!_)(?!.*__)[a-z0-9_]+(?<!_)$`).test(c.default_entity_id))) problems.push(`${where}: default_entity_id ${String(c.default_entity_id)} is not a valid ${platform} entity id`);

@@ -330,7 +330,12 @@ export class HaPeer extends EventEmitter {
         const current = this.states.get(String(e));
         if (!current) continue; // HA logs "Referenced entities … are missing" and still succeeds.
         const on = m.service === 'toggle' ? current.state !== 'on' : m.service === 'turn_on';
-        this.setState(String(e), on ? 'on' : 'off');
+        // A dimmable light (color mode "brightness") keeps `brightness` 0–255, null while off; brightness_pct sets it.
+        const modes = current.attributes.supported_color_modes;
+        const dimmable = Array.isArray(modes) && modes.includes('brightness');
+        const pct = typeof data.brightness_pct === 'number' ? data.brightness_pct : null;
+        const brightness = !on ? null : pct !== null ? Math.round((pct * 255) / 100) : ((current.attributes.brightness as number | null | undefined) ?? 255);
+        this.setState(String(e), on ? 'on' : 'off', dimmable ? { brightness, color_mode: on ? 'brightness' : null } : {});
       }
     } else if (key === 'persistent_notification.create') {
       if (typeof data.message !== 'string') return this.error(c, id, 'invalid_format', "required key not provided @ data['message']");

@@ -203,6 +203,35 @@ describe('Home Assistant bridge', () => {
     expect(t.app.context.cameras.get(id)?.light).toBe(false);
   });
 
+  it('carries the level of a camera light with levels to a dimmable HA light and back', async () => {
+    const p = await peer();
+    p.setState('light.bench_ring', 'off', { friendly_name: 'Bench ring light', supported_color_modes: ['brightness'], color_mode: null, brightness: null });
+    const t = await startTestApp({ homeassistant: { enabled: true, url: p.url, token: TOKEN } }, { simulatedFlash: true });
+    apps.push(t);
+    await until(() => haState(t) === 'ok');
+    const admin = await t.login();
+    const cameras = t.app.context.cameras;
+    const id = cameras.all()[0]!.id;
+    await t.api('PUT', `/api/cameras/${id}`, admin, { light_entity: 'light.bench_ring' });
+
+    // Camera → HA: a level switches the camera light on; the bridge asks for it with brightness_pct.
+    await t.api('PUT', `/api/cameras/${id}`, admin, { light_brightness: 40 });
+    await p.waitFor(() => p.states.get('light.bench_ring')?.state === 'on');
+    expect(p.states.get('light.bench_ring')?.attributes.brightness).toBe(102);
+    expect(p.serviceCalls.filter((c) => c.domain === 'light')).toEqual([{ domain: 'light', service: 'turn_on', service_data: { brightness_pct: 40 }, target: { entity_id: 'light.bench_ring' } }]);
+
+    // HA → camera: someone dims the lamp in Home Assistant to 70 %.
+    p.setState('light.bench_ring', 'on', { brightness: 179 });
+    await until(() => cameras.get(id)?.light_brightness === 70);
+    expect(cameras.get(id)).toMatchObject({ light: true, light_brightness: 70 });
+
+    // Let every echo that could come arrive: a later event has made the full trip to HA.
+    t.app.context.bus.publish('camera', id, 'read', { readerType: 'test', readerId: 'marker', readers: 1 });
+    await p.waitFor(() => p.fired.find((f) => (f.data.details as { readerId?: string }).readerId === 'marker'));
+    expect(p.serviceCalls.filter((c) => c.domain === 'light')).toHaveLength(1);
+    expect(cameras.get(id)).toMatchObject({ light: true, light_brightness: 70 });
+  });
+
   it('drops a link whose pings go unanswered and reconnects', async () => {
     const p = await peer();
     const bus = new EventBus();

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CID, EXPOSURE, deviceToPercent, mapControls, percentToDevice } from '../../src/camera/controlMapping.js';
 import type { ControlInfo } from '../../src/camera/driver.js';
+import { FLASH_CONTROLS } from '../../src/camera/drivers/simulated/flashControls.js';
 import { VIVID_CONTROLS } from '../../src/camera/drivers/simulated/vividControls.js';
 
 const flags = { disabled: false, grabbed: false, readOnly: false, update: false, inactive: false, slider: false, writeOnly: false, volatile: false, hasPayload: false };
@@ -74,6 +75,7 @@ describe('control mapping', () => {
     expect([percentToDevice(0, hue), percentToDevice(50, hue), percentToDevice(100, hue), deviceToPercent(hue.default, hue)]).toEqual([-128, 0, 128, 50]);
     expect(m.image['auto-exposure']?.control.key).toBe('gain_automatic');
     expect(m.light).toBeUndefined();
+    expect(m.lightLevel).toBeUndefined();
   });
 
   it('maps a UVC-style camera: exposure menu (aperture priority), white balance, red/blue balance, sharpness, LED', () => {
@@ -99,6 +101,7 @@ describe('control mapping', () => {
     expect(m.image['noise-supression']?.control.key).toBe('noise_reduction');
     expect(m.image.contrast).toBeUndefined(); // read-only controls are not settings
     expect(m.light?.control.key).toBe('led1_mode');
+    expect(m.lightLevel).toBeUndefined();
   });
 
   it('prefers full auto exposure when the menu offers it, and a flash LED in torch mode as the light', () => {
@@ -109,5 +112,61 @@ describe('control mapping', () => {
     const ae = m.image['auto-exposure'];
     expect(ae?.kind === 'switch' && ae.on).toBe(EXPOSURE.AUTO);
     expect(m.light && [m.light.on, m.light.off, m.light.isOn(2), m.light.isOn(1)]).toEqual([2, 0, true, false]);
+  });
+
+  describe('light levels', () => {
+    const menu = (items: number[]) => ({ menu: items.map((index) => ({ index, name: String(index) })) });
+
+    it('maps the torch intensity beside a flash LED with a torch mode as the light level', () => {
+      const m = mapControls([
+        ctrl(CID.FLASH_LED_MODE, 'led_mode', 'menu', 0, 2, 1, menu([0, 1, 2])),
+        ctrl(CID.FLASH_TORCH_INTENSITY, 'intensity_torch_mode', 'integer', 50, 155, 15),
+      ]);
+      expect(m.light?.control.id).toBe(CID.FLASH_LED_MODE);
+      expect(m.lightLevel?.control.id).toBe(CID.FLASH_TORCH_INTENSITY);
+    });
+
+    it('maps the simulated LED flash (vivid plus flash controls) the same way', () => {
+      const m = mapControls([...VIVID_CONTROLS, ...FLASH_CONTROLS]);
+      expect([m.light?.control.key, m.lightLevel?.control.key]).toEqual(['led_mode', 'intensity_torch_mode']);
+      expect(Object.keys(m.image).sort()).toEqual(['auto-exposure', 'brightness', 'contrast', 'gain', 'saturation']);
+    });
+
+    it('has no level without a torch mode, or when the torch intensity cannot be set', () => {
+      expect(mapControls([ctrl(CID.FLASH_TORCH_INTENSITY, 'intensity_torch_mode', 'integer', 50, 155, 15)])).toEqual({ image: {} });
+      const flashOnly = mapControls([ctrl(CID.FLASH_LED_MODE, 'led_mode', 'menu', 0, 1, 1, menu([0, 1])), ctrl(CID.FLASH_TORCH_INTENSITY, 'intensity_torch_mode', 'integer', 50, 155, 15)]);
+      expect([flashOnly.light, flashOnly.lightLevel]).toEqual([undefined, undefined]);
+      const readOnly = mapControls([
+        ctrl(CID.FLASH_LED_MODE, 'led_mode', 'menu', 0, 2, 1, menu([0, 1, 2])),
+        ctrl(CID.FLASH_TORCH_INTENSITY, 'intensity_torch_mode', 'integer', 50, 155, 15, { flags: { ...flags, readOnly: true } }),
+      ]);
+      expect(readOnly.light?.control.key).toBe('led_mode');
+      expect(readOnly.lightLevel).toBeUndefined();
+      const fixed = mapControls([ctrl(CID.FLASH_LED_MODE, 'led_mode', 'menu', 0, 2, 1, menu([0, 1, 2])), ctrl(CID.FLASH_TORCH_INTENSITY, 'intensity_torch_mode', 'integer', 100, 100, 1)]);
+      expect(fixed.lightLevel).toBeUndefined();
+    });
+
+    it('maps a vendor LED brightness beside a vendor LED switch: the switch switches, the integer is the level', () => {
+      const m = mapControls([ctrl(0x0a046d05, 'led1_mode', 'boolean', 0, 1), ctrl(0x0a046d07, 'led1_brightness', 'integer', 0, 255)]);
+      expect([m.light?.control.key, m.lightLevel?.control.key]).toEqual(['led1_mode', 'led1_brightness']);
+      expect(m.light && [m.light.on, m.light.off]).toEqual([1, 0]);
+    });
+
+    it('makes a lone integer light control both switch and level: its minimum is off', () => {
+      for (const key of ['light', 'lamp_intensity', 'led_level', 'torch']) {
+        const m = mapControls([ctrl(0x0a046d10, key, 'integer', 0, 100)]);
+        expect(m.lightLevel?.control.key, key).toBe(key);
+        expect(m.light?.control.key, key).toBe(key);
+        expect(m.light && [m.light.off, m.light.isOn(0), m.light.isOn(1), m.light.isOn(100)], key).toEqual([0, false, true, true]);
+      }
+    });
+
+    it('does not take other integer LED controls for a level (UVC "LED1 Frequency" is a blink rate)', () => {
+      const m = mapControls([ctrl(0x0a046d05, 'led1_mode', 'boolean', 0, 1), ctrl(0x0a046d06, 'led1_frequency', 'integer', 0, 255)]);
+      expect(m.light?.control.key).toBe('led1_mode');
+      expect(m.lightLevel).toBeUndefined();
+      // "brightness" alone is the image setting, not a light.
+      expect(mapControls([ctrl(0x0a046d11, 'backlight_compensation', 'integer', 0, 2)]).lightLevel).toBeUndefined();
+    });
   });
 });

@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { resolveBroker } from '../../src/bridges/mqtt/brokerTarget.js';
+import { buildDeviceConfig, retainedStateTopics } from '../../src/bridges/mqtt/discovery.js';
+import { bindTable, type DeviceTable } from '../../src/bridges/mqtt/entities.js';
 import { redact } from '../../src/bridges/mqtt/mqttBridge.js';
 import { parseInteger, parseOnOff, parseOption, parsePress, parseText } from '../../src/bridges/mqtt/payloads.js';
 import { deviceIdOf, Topics } from '../../src/bridges/mqtt/topics.js';
@@ -107,5 +109,44 @@ describe('broker selection', () => {
   it('redacts credentials in URLs for logs and health', () => {
     expect(redact('mqtt://user:pass@broker:1883')).toBe('mqtt://***@broker:1883');
     expect(redact('mqtt://broker:1883')).toBe('mqtt://broker:1883');
+  });
+});
+
+describe('entity facets (a light with brightness)', () => {
+  type Lamp = { id: string; on: boolean; level: number | null };
+  const table: DeviceTable<Lamp> = {
+    kind: 'lamp',
+    domains: ['camera'],
+    list: () => [{ id: 'a', on: true, level: 40 }, { id: 'b', on: false, level: null }],
+    id: (l) => l.id,
+    device: (l) => ({ name: `Lamp ${l.id}`, model: 'Lamp' }),
+    rows: [{
+      key: 'light',
+      component: 'light',
+      name: 'Light',
+      state: (l) => (l.on ? 'ON' : 'OFF'),
+      command: async () => undefined,
+      facets: [{ name: 'brightness', applies: (l) => l.level !== null, state: (l) => String(l.level), command: async () => undefined }],
+    }],
+  };
+  const topics = new Topics('sb', 'homeassistant');
+  const [a, b] = bindTable(table, deviceIdOf).snapshot();
+  const origin = { name: 'Switchboard', sw: '1', url: 'https://example.org' };
+
+  it('adds <name>_state_topic and <name>_command_topic under the key <row>_<name>, and retains the facet state', () => {
+    expect(buildDeviceConfig(a!, topics, origin, 'hub').cmps.light).toMatchObject({
+      state_topic: 'sb/lamp_a/light/state',
+      command_topic: 'sb/lamp_a/light/set',
+      brightness_state_topic: 'sb/lamp_a/light_brightness/state',
+      brightness_command_topic: 'sb/lamp_a/light_brightness/set',
+    });
+    expect([...retainedStateTopics(a!, topics)]).toEqual([['sb/lamp_a/light/state', 'ON'], ['sb/lamp_a/light_brightness/state', '40']]);
+    expect(topics.parseCommand('sb/lamp_a/light_brightness/set')).toEqual({ deviceId: 'lamp_a', key: 'light_brightness' });
+  });
+
+  it('leaves the facet out where it does not apply', () => {
+    const light = buildDeviceConfig(b!, topics, origin, 'hub').cmps.light!;
+    expect(Object.keys(light).filter((k) => k.startsWith('brightness'))).toEqual([]);
+    expect([...retainedStateTopics(b!, topics).keys()]).toEqual(['sb/lamp_b/light/state']);
   });
 });

@@ -60,7 +60,7 @@ export class HomeAssistantBridge implements Extension {
       this.notifications = new Notifications((service, data) => this.call('persistent_notification', service, data), this.deps.sources);
     }
     const cameras = this.deps.cameras;
-    if (cameras) this.lights = new LightBinding(cameras, (service, entityId) => this.call('light', service, {}, { entity_id: entityId }), this.deps.logger);
+    if (cameras) this.lights = new LightBinding(cameras, (service, entityId, data) => this.call('light', service, data, { entity_id: entityId }), this.deps.logger);
     // `system` only for notifications (storage faults); those events are not fired on HA's bus.
     this.unsubscribers.push(this.deps.bus.subscribe((e) => this.onBusEvent(e), [...FORWARDED, 'system']));
     this.connecting = this.connect(target);

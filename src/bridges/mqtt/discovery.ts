@@ -48,6 +48,10 @@ function componentConfig(device: DeviceSnapshot, entity: EntitySnapshot, topics:
   else if (entity.state !== undefined || entity.events) c.state_topic = topics.state(device.deviceId, entity.key);
   if (entity.command) c.command_topic = topics.command(device.deviceId, entity.key);
   if (entity.attributes !== undefined) c.json_attributes_topic = topics.attributes(device.deviceId, entity.key);
+  for (const f of entity.facets ?? []) {
+    c[`${f.name}_state_topic`] = topics.state(device.deviceId, f.key);
+    c[`${f.name}_command_topic`] = topics.command(device.deviceId, f.key);
+  }
   if (device.info.entityIdPrefix) {
     // default_entity_id is HA ≥ 2025.10's name for it; object_id (without the domain) is what older HA reads.
     c.default_entity_id = `${entity.component}.${device.info.entityIdPrefix}_${entity.key}`;
@@ -62,12 +66,13 @@ function componentConfig(device: DeviceSnapshot, entity: EntitySnapshot, topics:
   return c;
 }
 
-/** The retained topics a device's entities own (state topics of non-event entities). */
+/** The retained topics a device's entities own (state topics of non-event entities and their facets). */
 export function retainedStateTopics(device: DeviceSnapshot, topics: Topics): Map<string, string | null> {
   const out = new Map<string, string | null>();
   for (const e of device.entities) {
     if (e.state !== undefined && !e.events && e.image === undefined) out.set(topics.state(device.deviceId, e.key), e.state);
     if (e.attributes !== undefined) out.set(topics.attributes(device.deviceId, e.key), e.attributes);
+    for (const f of e.facets ?? []) out.set(topics.state(device.deviceId, f.key), f.state);
   }
   return out;
 }

@@ -34,6 +34,28 @@ export interface EntityRow<T> {
   image?: (obj: T) => Buffer | undefined;
   /** Extra details HA shows as the entity's attributes (retained JSON on its attributes topic). */
   attributes?: (obj: T) => Record<string, unknown>;
+  /** More state/command topic pairs of this one entity (a light's brightness). */
+  facets?: readonly EntityFacet<T>[];
+}
+
+/**
+ * A second value of one entity with topics of its own: discovery names them `<name>_state_topic`
+ * and `<name>_command_topic` (HA's light `brightness_…`); the topics use the key `<row key>_<name>`,
+ * which must be no row's key in the same table.
+ */
+export interface EntityFacet<T> {
+  name: string;
+  applies?: (obj: T) => boolean;
+  state: (obj: T) => string | null;
+  command: (obj: T, payload: string) => Promise<void>;
+}
+
+/** A facet with the object bound in; `key` is its topic key. */
+export interface FacetSnapshot {
+  name: string;
+  key: string;
+  state: string | null;
+  command: (payload: string) => Promise<void>;
 }
 
 export interface DeviceInfo {
@@ -73,6 +95,7 @@ export interface EntitySnapshot {
   image?: Buffer | null;
   /** JSON for the attributes topic; undefined: the entity has none. */
   attributes?: string;
+  facets?: FacetSnapshot[];
 }
 
 export interface DeviceSnapshot {
@@ -110,6 +133,9 @@ export function bindTable<T>(table: DeviceTable<T>, toDeviceId: (kind: string, o
       if (row.events) config.event_types = [...row.events];
       Object.assign(config, row.options?.(obj));
       const command = row.command;
+      const facets = row.facets
+        ?.filter((f) => !f.applies || f.applies(obj))
+        .map((f): FacetSnapshot => ({ name: f.name, key: `${row.key}_${f.name}`, state: f.state(obj), command: (payload) => f.command(obj, payload) }));
       entities.push({
         key: row.key,
         component: row.component,
@@ -120,6 +146,7 @@ export function bindTable<T>(table: DeviceTable<T>, toDeviceId: (kind: string, o
         followsDevice: row.followsDevice === true,
         ...(row.image ? { image: row.image(obj) ?? null } : {}),
         ...(row.attributes ? { attributes: JSON.stringify(row.attributes(obj)) } : {}),
+        ...(facets?.length ? { facets } : {}),
       });
     }
     return {

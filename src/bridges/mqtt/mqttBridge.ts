@@ -273,7 +273,8 @@ export class MqttBridge implements Extension {
       this.log.warn(meta, 'MQTT command ignored: retained commands would replay on every reconnect');
       return;
     }
-    const entity = this.devices.get(deviceId)?.entities.find((e) => e.key === key);
+    const entities = this.devices.get(deviceId)?.entities ?? [];
+    const entity = entities.find((e) => e.key === key) ?? entities.flatMap((e) => e.facets ?? []).find((f) => f.key === key);
     if (!entity?.command) {
       this.log.warn(meta, 'MQTT command ignored: no such command entity');
       return;
@@ -409,6 +410,11 @@ export class MqttBridge implements Extension {
         for (const k of gone) await this.clearTopics(conn, stateTopicsOf(prev.cmps[k]!));
       }
       if (!(await conn.publish(topic, JSON.stringify(config), { retain: true, qos: 1 }))) return;
+      // A component that stays but lost a state topic (a light without levels now) leaves no stale state behind.
+      for (const [k, c] of Object.entries(prev?.cmps ?? {})) {
+        const kept = config.cmps[k];
+        if (kept) await this.clearTopics(conn, stateTopicsOf(c).filter((t) => !stateTopicsOf(kept).includes(t)));
+      }
       this.publishedConfigs.set(device.deviceId, config);
     }
     if (device.available !== null) await this.publishRetained(conn, this.topics.availability(device.deviceId), device.available ? ONLINE : OFFLINE, force);
@@ -453,7 +459,8 @@ function stateTopicsOf(component: unknown): string[] {
   if (!component || typeof component !== 'object') return [];
   const c = component as Record<string, unknown>;
   const topic = c.p === 'camera' ? c[IMAGE_TOPIC_KEY] : c.p === 'event' ? undefined : c.state_topic;
-  return [topic, c.json_attributes_topic].filter((t): t is string => typeof t === 'string');
+  const facetTopics = Object.entries(c).filter(([k]) => k.endsWith('_state_topic')).map(([, v]) => v);
+  return [topic, c.json_attributes_topic, ...facetTopics].filter((t): t is string => typeof t === 'string');
 }
 
 function parseConfig(text: string): DeviceConfig | null {

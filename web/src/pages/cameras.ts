@@ -28,6 +28,7 @@ const LABELS: Record<string, string> = {
   fps: 'Frames per second',
   sensor: 'Sensor input',
   enabled: 'Enabled',
+  light_brightness: 'Light level',
 };
 
 /** A local edit wins over incoming values for this long, so a dragged slider does not jump back. */
@@ -47,6 +48,10 @@ class CameraCard {
   private readonly snapButton = h('button', { type: 'button' }, 'Snapshot');
   private readonly mainButton = h('button', { type: 'button', hidden: true }, 'Make main camera');
   private readonly light = h('input', { type: 'checkbox', role: 'switch', name: 'light' });
+  /** Shown under the light switch where the camera's light has levels. */
+  private readonly lightLevel = h('input', { type: 'range', min: 1, max: 100, step: 1, name: 'light_brightness', 'aria-label': 'Light level' });
+  private readonly lightLevelOut = h('output', {});
+  private readonly lightLevelRow = h('label', { class: 'row light-level', hidden: true }, h('span', {}, 'Light level'), this.lightLevel, this.lightLevelOut);
   private readonly enabled = h('input', { type: 'checkbox', role: 'switch', name: 'enabled' });
   private readonly haButton = h('button', { type: 'button', title: 'Adds this camera with its live video to Home Assistant (a Generic Camera)' }, 'Show in Home Assistant');
   private readonly snapshot = h('div', { class: 'snapshot' });
@@ -86,6 +91,12 @@ class CameraCard {
       if (this.slot !== null && !this.backend.state.set({ 'main-camera': this.slot })) this.say('The main camera cannot be changed: the camera state connection is not open.', true);
     });
     this.light.addEventListener('change', () => void this.send({ light: this.light.checked }, 'light'));
+    this.lightLevel.addEventListener('input', () => {
+      this.editedAt.set('light_brightness', Date.now());
+      this.lightLevelOut.textContent = this.lightLevel.value;
+    });
+    // Sent when the slider is let go: like Home Assistant's, a level switches the light on.
+    this.lightLevel.addEventListener('change', () => void this.send({ light_brightness: Number(this.lightLevel.value) }, 'light_brightness'));
     this.enabled.addEventListener('change', () => void this.send({ enabled: this.enabled.checked }, 'enabled'));
     this.haButton.addEventListener('click', () => void this.showInHomeAssistant());
     this.record.addEventListener('change', () => this.setRecord(this.record.value));
@@ -96,6 +107,7 @@ class CameraCard {
       h('header', { class: 'card-head' }, this.title, this.badges),
       h('div', { class: 'viewer' }, this.img, this.overlay),
       h('div', { class: 'actions' }, this.watchButton, this.snapButton, h('label', { class: 'switch' }, this.light, h('span', {}, 'Light')), h('label', { class: 'switch' }, this.enabled, h('span', {}, 'Enabled')), this.haButton, this.mainButton),
+      this.lightLevelRow,
       this.facts,
       this.status,
       this.snapshot,
@@ -171,6 +183,10 @@ class CameraCard {
       h('dd', { 'data-fact': 'formats' }, (cam.formats ?? []).map((f) => `${f.fourcc}${f.compressed ? ' (compressed)' : ''}`).join(', ') || '—'),
     );
     this.light.checked = cam.light;
+    this.lightLevelRow.hidden = cam.light_brightness === null;
+    this.lightLevel.disabled = !cam.enabled;
+    if (cam.light_brightness !== null && !this.fresh('light_brightness')) this.lightLevel.value = String(cam.light_brightness);
+    this.lightLevelOut.textContent = cam.light_brightness === null ? '' : this.lightLevel.value;
     this.enabled.checked = cam.enabled;
     this.haButton.disabled = !cam.enabled;
     for (const k of RANGE_KEYS) {
@@ -213,6 +229,7 @@ class CameraCard {
     for (const [k, v] of Object.entries(changes)) {
       if (k in controls) controls[k] = v;
       else if (k === 'light' && typeof v === 'boolean') next.light = v;
+      else if (k === 'light_brightness' && (typeof v === 'number' || v === null)) next.light_brightness = v;
       else if (k === 'record' && (v === 'on' || v === 'off' || v === 'pause')) next.record = v;
     }
     next.controls = controls as CameraView['controls'];

@@ -147,6 +147,19 @@ export function cameraTable(cameras: CameraService, actor: Actor, { snapshots, l
         command: async (c, payload) => {
           await cameras.setLight(actor, c.id, parseOnOff(payload));
         },
+        // HA's default light schema with levels: on_command_type "brightness" sends turn_on as one
+        // brightness (1–100) and no "ON", so each HA action is one camera change.
+        options: (c) => (c.light_brightness === null ? {} : { brightness_scale: 100, on_command_type: 'brightness' }),
+        facets: [
+          {
+            name: 'brightness',
+            applies: (c) => c.light_brightness !== null,
+            state: (c) => (c.light_brightness === null ? null : String(c.light_brightness)),
+            command: async (c, payload) => {
+              await cameras.update(actor, c.id, { light_brightness: parseInteger(payload, 0, 100) });
+            },
+          },
+        ],
       },
       ...numberRows,
       {

@@ -12,6 +12,7 @@ import {
   type FrameSize,
   type InputInfo,
 } from '../../driver.js';
+import { FLASH_CONTROLS, FLASH_INITIAL_VALUES } from './flashControls.js';
 import { VIVID_CONTROLS, VIVID_FORMATS, VIVID_INITIAL_VALUES, VIVID_INPUTS, VIVID_WEBCAM_FPS, VIVID_WEBCAM_SIZES } from './vividControls.js';
 
 export const SIMULATED_PREFIX = 'simulated:';
@@ -19,6 +20,7 @@ export const SIMULATED_PREFIX = 'simulated:';
 /** The state a device keeps between opens (what the kernel driver would hold). */
 interface SimulatedState {
   info: DeviceInfo;
+  controls: readonly ControlInfo[];
   values: Map<number, number>;
   format: CurrentFormat;
   fps: number;
@@ -58,7 +60,7 @@ class SimulatedDevice implements CameraDevice {
 
   private control(op: string, id: number): ControlInfo {
     this.check(op);
-    const c = VIVID_CONTROLS.find((x) => x.id === id);
+    const c = this.state.controls.find((x) => x.id === id);
     if (!c) throw new CameraDriverError('EINVAL', op, this.state.info.path, `${op}: no control 0x${id.toString(16)}`);
     // G/S_CTRL cannot carry payload or 64-bit controls; class entries are not values.
     if (c.flags.hasPayload || c.type === 'integer64' || c.type === 'ctrl_class') throw new CameraDriverError('EINVAL', op, this.state.info.path, `${op}: ${c.key} needs the extended control API`);
@@ -69,7 +71,7 @@ class SimulatedDevice implements CameraDevice {
     this.check('VIDIOC_QUERYCTRL');
     const autoGain = this.state.values.get(0x00980912) === 1;
     // Like vivid, gain is inactive while automatic gain is on.
-    return VIVID_CONTROLS.map((c) => (c.id === 0x00980913 ? { ...c, flags: { ...c.flags, inactive: autoGain } } : c));
+    return this.state.controls.map((c) => (c.id === 0x00980913 ? { ...c, flags: { ...c.flags, inactive: autoGain } } : c));
   }
 
   getControl(id: number): number {
@@ -154,10 +156,22 @@ class SimulatedDevice implements CameraDevice {
   }
 }
 
+export interface SimulatedDriverOptions {
+  /** Devices also get an LED flash's controls (a torch with intensity levels): vivid has none. */
+  flash?: boolean;
+}
+
 export class SimulatedDriver implements CameraDriver {
   readonly name = 'simulated' as const;
   private readonly devices = new Map<string, SimulatedState>();
   private readonly pulled = new Set<string>();
+  private readonly controls: readonly ControlInfo[];
+  private readonly initialValues: readonly [number, number][];
+
+  constructor(options: SimulatedDriverOptions = {}) {
+    this.controls = options.flash ? [...VIVID_CONTROLS, ...FLASH_CONTROLS] : VIVID_CONTROLS;
+    this.initialValues = options.flash ? [...VIVID_INITIAL_VALUES, ...FLASH_INITIAL_VALUES] : [...VIVID_INITIAL_VALUES];
+  }
 
   /** Creates (plugs in) a simulated device; without a path the next free `simulated:N`. Returns its path. */
   add(path?: string): string {
@@ -170,7 +184,8 @@ export class SimulatedDriver implements CameraDriver {
     // A device plugged in (again) starts from the driver's defaults, as a re-probed kernel device does.
     this.devices.set(p, {
       info: { path: p, driver: 'vivid', card: p.startsWith(SIMULATED_PREFIX) ? `Simulated camera ${p.slice(SIMULATED_PREFIX.length)}` : `Simulated camera (${p})`, busInfo: `platform:${p}`, isCapture: true },
-      values: new Map(VIVID_INITIAL_VALUES),
+      controls: this.controls,
+      values: new Map(this.initialValues),
       format: { fourcc: 'YUYV', width: 640, height: 360 },
       fps: 30,
       input: 0,

@@ -14,7 +14,8 @@ const NO_FLAGS: ControlFlags = {
   hasPayload: false,
 };
 
-interface Row {
+/** One control as a table row (v4l2-ctl's columns). */
+export interface Row {
   id: number;
   name: string;
   key: string;
@@ -29,7 +30,7 @@ interface Row {
   menu?: MenuItem[];
 }
 
-const named = (entries: [number, string][]): MenuItem[] => entries.map(([index, name]) => ({ index, name }));
+export const named = (entries: [number, string][]): MenuItem[] => entries.map(([index, name]) => ({ index, name }));
 
 const TEST_PATTERNS = [
   '75% Colorbar', '100% Colorbar', 'CSC Colorbar', 'Horizontal 100% Colorbar', '100% Color Squares', '100% Black',
@@ -84,7 +85,8 @@ const ROWS: Row[] = [
   },
 ];
 
-export const VIVID_CONTROLS: readonly ControlInfo[] = ROWS.map((r) => ({
+/** Rows as the controls a device lists. */
+export const controlsOf = (rows: readonly Row[]): ControlInfo[] => rows.map((r) => ({
   id: r.id,
   name: r.name,
   key: r.key,
@@ -97,8 +99,13 @@ export const VIVID_CONTROLS: readonly ControlInfo[] = ROWS.map((r) => ({
   ...(r.menu ? { menu: r.menu } : {}),
 }));
 
+/** The values a device's controls start with. */
+export const initialValuesOf = (rows: readonly Row[]): [number, number][] => rows.map((r) => [r.id, r.value ?? r.def ?? 0]);
+
+export const VIVID_CONTROLS: readonly ControlInfo[] = controlsOf(ROWS);
+
 /** Values vivid starts with (gain reads 17 while automatic gain is on). */
-export const VIVID_INITIAL_VALUES: ReadonlyMap<number, number> = new Map(ROWS.map((r) => [r.id, r.value ?? r.def ?? 0]));
+export const VIVID_INITIAL_VALUES: ReadonlyMap<number, number> = new Map(initialValuesOf(ROWS));
 
 /** vivid's webcam input: discrete sizes, each offering fewer frame intervals the larger it is. */
 export const VIVID_WEBCAM_SIZES = [
