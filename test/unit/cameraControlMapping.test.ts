@@ -129,7 +129,7 @@ describe('control mapping', () => {
     it('maps the simulated LED flash (vivid plus flash controls) the same way', () => {
       const m = mapControls([...VIVID_CONTROLS, ...FLASH_CONTROLS]);
       expect([m.light?.control.key, m.lightLevel?.control.key]).toEqual(['led_mode', 'intensity_torch_mode']);
-      expect(Object.keys(m.image).sort()).toEqual(['auto-exposure', 'brightness', 'contrast', 'gain', 'saturation']);
+      expect(Object.keys(m.image).sort()).toEqual(['auto-exposure', 'brightness', 'contrast', 'gain', 'hue', 'saturation']);
     });
 
     it('has no level without a torch mode, or when the torch intensity cannot be set', () => {
