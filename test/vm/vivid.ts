@@ -2,7 +2,7 @@
 // script with the driver under test, boots qemu (TCG) and returns the guest's `VMTEST` lines.
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
 
@@ -23,13 +23,41 @@ export interface GuestRun {
   console: string;
 }
 
-async function packGuest(): Promise<string> {
+/** What the VM runs; the defaults are the driver test's. */
+export interface GuestOptions {
+  /** Scripts bundled into the guest layer, repo path → guest path; /init runs /app/guest.mjs. */
+  bundles?: Record<string, string>;
+  /** Files copied into the guest layer as they are, guest path → contents. */
+  files?: Record<string, string>;
+  /** More cpio.gz archives unpacked after the base one, before the guest layer. */
+  layers?: string[];
+  memoryMb?: number;
+  /** The serial console as it arrives (long runs show progress). */
+  onOutput?: (text: string) => void;
+}
+
+async function packGuest(opts: GuestOptions): Promise<string> {
   const stage = join(VM, 'guest-stage');
   rmSync(stage, { recursive: true, force: true });
   mkdirSync(join(stage, 'app'), { recursive: true });
+  for (const [entry, out] of Object.entries(opts.bundles ?? { 'test/vm/guest.ts': '/app/guest.mjs' })) await bundle(join(ROOT, entry), join(stage, out));
+  for (const [path, text] of Object.entries(opts.files ?? {})) {
+    mkdirSync(join(stage, dirname(path)), { recursive: true });
+    writeFileSync(join(stage, path), text);
+  }
+  const archive = join(VM, 'guest.cpio.gz');
+  await execFileAsync('sh', ['-c', `cd "${stage}" && find . | cpio -o -H newc --quiet | gzip -1 > "${archive}"`]);
+  // The kernel unpacks concatenated cpio archives in order: the guest layer lands on the base.
+  const initrd = join(VM, 'initrd.gz');
+  writeFileSync(initrd, Buffer.concat([join(VM, 'base.cpio.gz'), ...(opts.layers ?? []), archive].map((f) => readFileSync(f))));
+  rmSync(stage, { recursive: true, force: true });
+  return initrd;
+}
+
+async function bundle(entry: string, outfile: string): Promise<void> {
   await build({
-    entryPoints: [join(ROOT, 'test/vm/guest.ts')],
-    outfile: join(stage, 'app/guest.mjs'),
+    entryPoints: [entry],
+    outfile,
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -40,27 +68,24 @@ async function packGuest(): Promise<string> {
     banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
     logLevel: 'error',
   });
-  const archive = join(VM, 'guest.cpio.gz');
-  await execFileAsync('sh', ['-c', `cd "${stage}" && find . | cpio -o -H newc --quiet | gzip -1 > "${archive}"`]);
-  // The kernel unpacks concatenated cpio archives in order: the guest layer lands on the base.
-  const initrd = join(VM, 'initrd.gz');
-  writeFileSync(initrd, Buffer.concat([readFileSync(join(VM, 'base.cpio.gz')), readFileSync(archive)]));
-  rmSync(stage, { recursive: true, force: true });
-  return initrd;
 }
 
-export async function runGuest(timeoutMs: number): Promise<GuestRun> {
+export async function runGuest(timeoutMs: number, opts: GuestOptions = {}): Promise<GuestRun> {
   await execFileAsync('bash', [join(ROOT, 'test/vm/build-image.sh')], { maxBuffer: 16 * 1024 * 1024 });
-  const initrd = await packGuest();
+  const initrd = await packGuest(opts);
   const qemu = spawn('qemu-system-x86_64', [
-    '-accel', 'tcg', '-cpu', 'max', '-m', '1024', '-smp', '1',
+    '-accel', 'tcg', '-cpu', 'max', '-m', String(opts.memoryMb ?? 1024), '-smp', '1',
     '-kernel', join(VM, 'vmlinuz'), '-initrd', initrd,
     '-append', 'console=ttyS0 quiet panic=-1',
     '-nographic', '-no-reboot',
   ], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
-  qemu.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-  qemu.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+  const onData = (chunk: Buffer) => {
+    output += chunk.toString('utf8');
+    opts.onOutput?.(chunk.toString('utf8'));
+  };
+  qemu.stdout.on('data', onData);
+  qemu.stderr.on('data', onData);
   const timer = setTimeout(() => qemu.kill('SIGKILL'), timeoutMs);
   await new Promise<void>((resolve) => qemu.once('close', () => resolve()));
   clearTimeout(timer);
