@@ -10,12 +10,10 @@ import { coresUsed, rssMbOf, sampleCpu, treeRssMb } from '../procStats.js';
 import { MjpegReader } from '../streams.js';
 
 const DEVICE = '/dev/video0';
-const WIDTH = 640;
-const HEIGHT = 360;
-const FPS = 30;
 const JPEG_QUALITY = 80; // the add-on's default `cameras.jpeg_quality` and µStreamer's default --quality
 const ADMIN_PASSWORD = 'bench-vm-admin';
-const settings = JSON.parse(readFileSync('/app/bench.json', 'utf8')) as { seconds: number; readers: number[]; nodeFlags: string[] };
+const settings = JSON.parse(readFileSync('/app/bench.json', 'utf8')) as { seconds: number; readers: number[]; nodeFlags: string[]; width: number; height: number; fps: number; only: string[] };
+const { width: WIDTH, height: HEIGHT, fps: FPS } = settings;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -129,12 +127,13 @@ async function switchboard(): Promise<void> {
     const headers = { authorization: `Bearer ${auth.bearer}`, 'content-type': 'application/json' };
     type Camera = { id: string; device: string; controls: Record<string, unknown>; capabilities?: { pixel_format?: string } };
     let camera: Camera | undefined;
-    for (let attempt = 0; attempt < 100 && !camera; attempt++) {
-      const list = (await (await fetch(`${base}/api/cameras`, { headers })).json()) as { items: Camera[] };
-      camera = list.items.find((c) => c.device === DEVICE);
-      if (!camera) await sleep(200);
+    let listed: Camera[] = [];
+    for (let attempt = 0; attempt < 120 && !camera; attempt++) {
+      listed = ((await (await fetch(`${base}/api/cameras`, { headers })).json()) as { items: Camera[] }).items;
+      camera = listed.find((c) => c.device === DEVICE);
+      if (!camera) await sleep(1000);
     }
-    if (!camera) throw new Error(`switchboard did not discover ${DEVICE}`);
+    if (!camera) throw new Error(`switchboard did not discover ${DEVICE}; cameras: ${JSON.stringify(listed)}`);
     const update = await fetch(`${base}/api/cameras/${camera.id}`, { method: 'PUT', headers, body: JSON.stringify({ controls: { resolution: `${WIDTH}x${HEIGHT}`, fps: FPS } }) });
     const updated = (await update.json()) as Camera;
     report('switchboard_camera', { start_seconds: startSeconds, status: update.status, controls: updated.controls, pixel_format: updated.capabilities?.pixel_format ?? null });
@@ -166,6 +165,7 @@ async function main(): Promise<void> {
   execFileSync('/usr/bin/v4l2-ctl', ['-d', DEVICE, `--set-fmt-video=width=${WIDTH},height=${HEIGHT},pixelformat=YUYV`, `--set-parm=${FPS}`]);
   report('device', { fmt: execFileSync('/usr/bin/v4l2-ctl', ['-d', DEVICE, '--get-fmt-video', '--get-parm'], { encoding: 'utf8' }) });
   for (const [name, run] of [['ffmpeg_floor', ffmpegFloor], ['switchboard', switchboard], ['ustreamer', ustreamer]] as const) {
+    if (!settings.only.includes(name)) continue;
     try {
       await run();
     } catch (error) {

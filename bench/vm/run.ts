@@ -3,9 +3,11 @@
 // one JSON line per figure and the same-run ratios. The VM is emulated (TCG, one vCPU): absolute
 // CPU and fps mean nothing outside it; only ratios between runs in the same VM are figures.
 // Knobs (env): BENCH_VM_SECONDS (measured window per run, default 15), BENCH_VM_READERS (1,10),
-// BENCH_VM_MEMORY_MB (3072: ffmpeg's library closure lives in the initramfs).
+// BENCH_VM_SIZE (640x360), BENCH_VM_FPS (30), BENCH_VM_CPU (qemu -cpu model, default max),
+// BENCH_VM_ONLY (ffmpeg_floor,switchboard,ustreamer), BENCH_VM_MEMORY_MB (3072: ffmpeg's library
+// closure lives in the initramfs). The serial console is kept in .vm/bench-console.log.
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { runGuest } from '../../test/vm/vivid.js';
@@ -16,6 +18,10 @@ const ROOT = join(import.meta.dirname, '..', '..');
 const SECONDS = Number(process.env.BENCH_VM_SECONDS ?? 15);
 const READERS = (process.env.BENCH_VM_READERS ?? '1,10').split(',').map(Number);
 const MEMORY_MB = Number(process.env.BENCH_VM_MEMORY_MB ?? 3072);
+const [WIDTH, HEIGHT] = (process.env.BENCH_VM_SIZE ?? '640x360').split('x').map(Number);
+const FPS = Number(process.env.BENCH_VM_FPS ?? 30);
+const CPU = process.env.BENCH_VM_CPU ?? 'max';
+const ONLY = (process.env.BENCH_VM_ONLY ?? 'ffmpeg_floor,switchboard,ustreamer').split(',');
 
 interface ServeFigure {
   readers: number;
@@ -37,17 +43,18 @@ function figure(name: string, value: number, unit: string, extra: Record<string,
 async function main(): Promise<void> {
   progress('building the tools layer (ffmpeg, ustreamer; cached in .vm/)');
   await execFileAsync('bash', [join(ROOT, 'bench/vm/build-tools.sh')], { maxBuffer: 16 * 1024 * 1024 });
-  progress(`booting the VM (TCG, 1 vCPU, ${MEMORY_MB} MB); ${SECONDS} s per run, readers ${READERS.join(', ')}`);
+  progress(`booting the VM (TCG, -cpu ${CPU}, 1 vCPU, ${MEMORY_MB} MB); ${WIDTH}x${HEIGHT}@${FPS} YUYV; ${ONLY.join(', ')}; ${SECONDS} s per run, readers ${READERS.join(', ')}`);
   let partial = '';
   const run = await runGuest(20 * 60_000, {
     bundles: { 'bench/vm/guest.ts': '/app/guest.mjs', 'dist/main.js': '/app/switchboard/main.mjs' },
     files: {
       // app.ts reads its version from ../package.json next to the bundle.
       '/app/package.json': JSON.stringify({ version: (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version }),
-      '/app/bench.json': JSON.stringify({ seconds: SECONDS, readers: READERS, nodeFlags: shippedNodeFlags() }),
+      '/app/bench.json': JSON.stringify({ seconds: SECONDS, readers: READERS, nodeFlags: shippedNodeFlags(), width: WIDTH, height: HEIGHT, fps: FPS, only: ONLY }),
     },
     layers: [join(ROOT, '.vm/bench-tools.cpio.gz')],
     memoryMb: MEMORY_MB,
+    cpu: CPU,
     onOutput: (text) => {
       partial += text;
       const lines = partial.split(/\r?\n/);
@@ -55,6 +62,7 @@ async function main(): Promise<void> {
       for (const line of lines) if (line.includes('VMTEST')) progress(`guest: ${line.slice(line.indexOf('VMTEST') + 7, line.indexOf('VMTEST') + 160)}`);
     },
   });
+  writeFileSync(join(ROOT, '.vm/bench-console.log'), run.console);
   const steps = run.steps;
   for (const [step, data] of steps) if (step.endsWith('_error') || step === 'fatal') progress(`guest ${step}: ${String(data)}`);
   if (!steps.has('done')) {
@@ -62,7 +70,8 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const floor = steps.get('ffmpeg_floor') as { cores: number; fps: number; guest_busy: number } | undefined;
-  if (floor) figure('vm_ffmpeg_floor_cores', floor.cores, 'cpu-s/s', { fps: round(floor.fps), guest_busy: round(floor.guest_busy), note: 'TCG: only same-run ratios count' });
+  const context = { size: `${WIDTH}x${HEIGHT}`, device_fps: FPS, cpu: CPU, note: 'TCG emulation: only same-run ratios count' };
+  if (floor) figure('vm_ffmpeg_floor_cores', floor.cores, 'cpu-s/s', { fps: round(floor.fps), cpu_ms_per_frame: round((floor.cores * 1000) / floor.fps), guest_busy: round(floor.guest_busy), ...context });
   const camera = steps.get('switchboard_camera');
   if (camera) figure('vm_switchboard_start_s', (camera as { start_seconds: number }).start_seconds, 's', { camera });
   for (const server of ['switchboard', 'ustreamer']) {
@@ -73,16 +82,22 @@ async function main(): Promise<void> {
         progress(`${server} with ${readers} readers: ${r.error}`);
         continue;
       }
-      figure(`vm_${server}_${readers}_readers_cores`, r.cores, 'cpu-s/s', { fps_min: round(r.fps_min), fps_median: round(r.fps_median), fps_max: round(r.fps_max), guest_busy: round(r.guest_busy), rss_mb: round(r.rss_mb) });
+      // Per frame the server produced (the fastest reader's rate): a saturated guest delivers fewer frames.
+      figure(`vm_${server}_${readers}_readers_cores`, r.cores, 'cpu-s/s', { cpu_ms_per_frame: round((r.cores * 1000) / r.fps_max), fps_min: round(r.fps_min), fps_median: round(r.fps_median), fps_max: round(r.fps_max), guest_busy: round(r.guest_busy), rss_mb: round(r.rss_mb) });
     }
   }
-  const cores = (server: string, readers: number) => (steps.get(`${server}_${readers}_readers`) as ServeFigure | undefined)?.cores;
+  const served = (server: string, readers: number) => {
+    const r = steps.get(`${server}_${readers}_readers`) as ServeFigure | { error: string } | undefined;
+    return r && !('error' in r) ? r : undefined;
+  };
+  const floorPerFrame = floor ? floor.cores / floor.fps : undefined;
   for (const readers of READERS) {
-    const sb = cores('switchboard', readers);
-    const us = cores('ustreamer', readers);
-    if (sb !== undefined && us !== undefined) figure(`vm_switchboard_vs_ustreamer_${readers}_readers_cpu_ratio`, sb / us, 'x');
-    if (sb !== undefined && floor) figure(`vm_switchboard_${readers}_readers_vs_floor_cpu_ratio`, sb / floor.cores, 'x');
-    if (us !== undefined && floor) figure(`vm_ustreamer_${readers}_readers_vs_floor_cpu_ratio`, us / floor.cores, 'x');
+    const sb = served('switchboard', readers);
+    const us = served('ustreamer', readers);
+    const perFrame = (r: ServeFigure) => r.cores / r.fps_max;
+    if (sb && us) figure(`vm_switchboard_vs_ustreamer_${readers}_readers_cpu_ratio`, sb.cores / us.cores, 'x', { per_frame: round(perFrame(sb) / perFrame(us)) });
+    if (sb && floor) figure(`vm_switchboard_${readers}_readers_vs_floor_cpu_ratio`, sb.cores / floor.cores, 'x', { per_frame: round(perFrame(sb) / floorPerFrame!) });
+    if (us && floor) figure(`vm_ustreamer_${readers}_readers_vs_floor_cpu_ratio`, us.cores / floor.cores, 'x', { per_frame: round(perFrame(us) / floorPerFrame!) });
   }
   const log = steps.get('ustreamer_log_tail');
   if (log) progress(`ustreamer log tail: ${JSON.stringify(log)}`);

@@ -32,12 +32,15 @@ export interface GuestOptions {
   /** More cpio.gz archives unpacked after the base one, before the guest layer. */
   layers?: string[];
   memoryMb?: number;
+  /** qemu's -cpu model (default max). */
+  cpu?: string;
   /** The serial console as it arrives (long runs show progress). */
   onOutput?: (text: string) => void;
 }
 
 async function packGuest(opts: GuestOptions): Promise<string> {
-  const stage = join(VM, 'guest-stage');
+  // Per process: a bench and a test may pack at the same time.
+  const stage = join(VM, `guest-stage-${process.pid}`);
   rmSync(stage, { recursive: true, force: true });
   mkdirSync(join(stage, 'app'), { recursive: true });
   for (const [entry, out] of Object.entries(opts.bundles ?? { 'test/vm/guest.ts': '/app/guest.mjs' })) await bundle(join(ROOT, entry), join(stage, out));
@@ -45,12 +48,13 @@ async function packGuest(opts: GuestOptions): Promise<string> {
     mkdirSync(join(stage, dirname(path)), { recursive: true });
     writeFileSync(join(stage, path), text);
   }
-  const archive = join(VM, 'guest.cpio.gz');
+  const archive = join(VM, `guest-${process.pid}.cpio.gz`);
   await execFileAsync('sh', ['-c', `cd "${stage}" && find . | cpio -o -H newc --quiet | gzip -1 > "${archive}"`]);
   // The kernel unpacks concatenated cpio archives in order: the guest layer lands on the base.
-  const initrd = join(VM, 'initrd.gz');
+  const initrd = join(VM, `initrd-${process.pid}.gz`);
   writeFileSync(initrd, Buffer.concat([join(VM, 'base.cpio.gz'), ...(opts.layers ?? []), archive].map((f) => readFileSync(f))));
   rmSync(stage, { recursive: true, force: true });
+  rmSync(archive, { force: true });
   return initrd;
 }
 
@@ -74,7 +78,7 @@ export async function runGuest(timeoutMs: number, opts: GuestOptions = {}): Prom
   await execFileAsync('bash', [join(ROOT, 'test/vm/build-image.sh')], { maxBuffer: 16 * 1024 * 1024 });
   const initrd = await packGuest(opts);
   const qemu = spawn('qemu-system-x86_64', [
-    '-accel', 'tcg', '-cpu', 'max', '-m', String(opts.memoryMb ?? 1024), '-smp', '1',
+    '-accel', 'tcg', '-cpu', opts.cpu ?? 'max', '-m', String(opts.memoryMb ?? 1024), '-smp', '1',
     '-kernel', join(VM, 'vmlinuz'), '-initrd', initrd,
     '-append', 'console=ttyS0 quiet panic=-1',
     '-nographic', '-no-reboot',
@@ -89,6 +93,7 @@ export async function runGuest(timeoutMs: number, opts: GuestOptions = {}): Prom
   const timer = setTimeout(() => qemu.kill('SIGKILL'), timeoutMs);
   await new Promise<void>((resolve) => qemu.once('close', () => resolve()));
   clearTimeout(timer);
+  rmSync(initrd, { force: true });
   const steps = new Map<string, unknown>();
   for (const line of output.split(/\r?\n/)) {
     // Not anchored: the first line follows the firmware's terminal escape codes.
