@@ -103,7 +103,7 @@ async function untilOk(url: string, init: RequestInit, child: ChildProcess, what
 
 async function switchboard(): Promise<void> {
   const t0 = performance.now();
-  const child = spawn('/usr/bin/node', [...settings.nodeFlags, '/app/switchboard/main.mjs'], {
+  const child = spawn('/usr/bin/node', [...settings.nodeFlags, '/app/switchboard/main.js'], {
     stdio: ['ignore', 'ignore', 'inherit'],
     env: {
       ...process.env,

@@ -4,7 +4,7 @@ import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { build } from 'esbuild';
+import { build, type BuildOptions } from 'esbuild';
 
 const execFileAsync = promisify(execFile);
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -27,6 +27,12 @@ export interface GuestRun {
 export interface GuestOptions {
   /** Scripts bundled into the guest layer, repo path → guest path; /init runs /app/guest.mjs. */
   bundles?: Record<string, string>;
+  /**
+   * A program bundled with code splitting into a guest folder, output name → repo path, e.g. the
+   * built add-on and the modules it imports by a computed path (the V4L2 driver), which then share
+   * one copy of every common module (`instanceof` keeps working across them).
+   */
+  program?: { dir: string; entries: Record<string, string> };
   /** Files copied into the guest layer as they are, guest path → contents. */
   files?: Record<string, string>;
   /** More cpio.gz archives unpacked after the base one, before the guest layer. */
@@ -43,7 +49,15 @@ async function packGuest(opts: GuestOptions): Promise<string> {
   const stage = join(VM, `guest-stage-${process.pid}`);
   rmSync(stage, { recursive: true, force: true });
   mkdirSync(join(stage, 'app'), { recursive: true });
-  for (const [entry, out] of Object.entries(opts.bundles ?? { 'test/vm/guest.ts': '/app/guest.mjs' })) await bundle(join(ROOT, entry), join(stage, out));
+  for (const [entry, out] of Object.entries(opts.bundles ?? { 'test/vm/guest.ts': '/app/guest.mjs' })) await build({ ...BUNDLE, entryPoints: [join(ROOT, entry)], outfile: join(stage, out) });
+  if (opts.program) {
+    const outdir = join(stage, opts.program.dir);
+    const entryPoints = Object.fromEntries(Object.entries(opts.program.entries).map(([name, entry]) => [name, join(ROOT, entry)]));
+    // Chunks beside the entries: paths computed relative to a module (import.meta.url) resolve the same from each.
+    await build({ ...BUNDLE, entryPoints, outdir, splitting: true, chunkNames: '[name]-[hash]' });
+    // ESM with a .js extension.
+    writeFileSync(join(outdir, 'package.json'), JSON.stringify({ type: 'module' }));
+  }
   for (const [path, text] of Object.entries(opts.files ?? {})) {
     mkdirSync(join(stage, dirname(path)), { recursive: true });
     writeFileSync(join(stage, path), text);
@@ -58,21 +72,17 @@ async function packGuest(opts: GuestOptions): Promise<string> {
   return initrd;
 }
 
-async function bundle(entry: string, outfile: string): Promise<void> {
-  await build({
-    entryPoints: [entry],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    // koffi loads its native module from its package folder, which the base image carries.
-    external: ['koffi'],
-    // Bundled CommonJS dependencies (pino, lowdb's helpers) call require(): give the ESM bundle one.
-    banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
-    logLevel: 'error',
-  });
-}
+const BUNDLE = {
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  // koffi loads its native module from its package folder, which the base image carries.
+  external: ['koffi'],
+  // Bundled CommonJS dependencies (pino, lowdb's helpers) call require(): give the ESM bundle one.
+  banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
+  logLevel: 'error',
+} satisfies BuildOptions;
 
 export async function runGuest(timeoutMs: number, opts: GuestOptions = {}): Promise<GuestRun> {
   await execFileAsync('bash', [join(ROOT, 'test/vm/build-image.sh')], { maxBuffer: 16 * 1024 * 1024 });
