@@ -375,8 +375,8 @@ async function main(): Promise<void> {
     figure('stream_ffmpeg_floor_cores', floor.cores, 'cpu-s/s', { rss_mb: floor.rssMb });
     if (figures.stream_1_readers_cores !== undefined) figure('stream_1_reader_vs_floor_cpu_ratio', figures.stream_1_readers_cores / floor.cores, 'x');
     // µStreamer reads V4L2 devices only (no test-pattern source); this machine has none and cannot
-    // load vivid or v4l2loopback, so it has no same-source run here (README "Performance").
-    progress('streams: µStreamer skipped (needs a V4L2 capture device; none on this machine)');
+    // load vivid or v4l2loopback: its same-source figures come from `npm run bench:vm` (vivid in qemu).
+    progress('streams: µStreamer not here (needs a V4L2 capture device): npm run bench:vm compares it on vivid in the VM');
   }
 
   if (ONLY.has('passthrough')) await passthrough();
