@@ -4,7 +4,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { openSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { captureArgs } from '../../src/camera/streaming/ffmpegArgs.js';
+import { captureArgs, captureArgsWithInput, type CaptureSpec } from '../../src/camera/streaming/ffmpegArgs.js';
 import { JpegFrameSplitter } from '../../src/camera/streaming/jpegFrames.js';
 import { coresUsed, rssMbOf, sampleCpu, treeRssMb } from '../procStats.js';
 import { MjpegReader } from '../streams.js';
@@ -19,6 +19,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function report(step: string, data: unknown): void {
   console.log(`VMTEST ${JSON.stringify({ step, data })}`);
+}
+
+/** The fourcc the device is streaming now (G_FMT): what each server really captures. */
+function capturedFormat(): string | null {
+  return /Pixel Format\s*:\s*'(\w+)'/.exec(execFileSync('/usr/bin/v4l2-ctl', ['-d', DEVICE, '--get-fmt-video'], { encoding: 'utf8' }))?.[1] ?? null;
 }
 
 /** Busy share of the (single) guest CPU from /proc/stat: says whether the VM itself was saturated. */
@@ -61,7 +66,7 @@ async function serveReaders(name: string, url: string, serverPid: number, reader
   const w = await measure(serverPid, settings.seconds);
   const fps = clients.map((c, i) => (c.frames - start[i]!) / w.wall).sort((a, b) => a - b);
   report(`${name}_${readers}_readers`, {
-    readers, cores: w.cores, guest_busy: w.guestBusy, fps_min: fps[0], fps_median: fps[Math.floor(fps.length / 2)], fps_max: fps.at(-1), rss_mb: treeRssMb(serverPid),
+    readers, captured_format: capturedFormat(), cores: w.cores, guest_busy: w.guestBusy, fps_min: fps[0], fps_median: fps[Math.floor(fps.length / 2)], fps_max: fps.at(-1), rss_mb: treeRssMb(serverPid),
   });
   for (const c of clients) c.close();
   await sleep(1000);
@@ -73,9 +78,16 @@ async function stop(child: ChildProcess): Promise<void> {
   await new Promise((r) => child.once('exit', r));
 }
 
-/** ffmpeg alone with the add-on's capture arguments for this device; frames counted here, outside it. */
-async function ffmpegFloor(): Promise<void> {
-  const args = captureArgs({ driver: 'v4l2', device: DEVICE, width: WIDTH, height: HEIGHT, fps: FPS, jpegQuality: JPEG_QUALITY, pixelFormat: 'YUYV', h264: false, motion: false, encoder: 'libx264' });
+/**
+ * ffmpeg alone with the add-on's capture arguments for this device; frames counted here, outside it.
+ * `yuyv`: the same outputs with the input forced to YUYV, as µStreamer reads it — without
+ * -input_format ffmpeg takes the first raw format of its own list the driver accepts (YU12 on vivid).
+ */
+async function ffmpegFloor(name: string, yuyv: boolean): Promise<void> {
+  const spec: CaptureSpec = { driver: 'v4l2', device: DEVICE, width: WIDTH, height: HEIGHT, fps: FPS, jpegQuality: JPEG_QUALITY, pixelFormat: 'YUYV', h264: false, motion: false, encoder: 'libx264' };
+  const args = yuyv
+    ? captureArgsWithInput(spec, ['-f', 'v4l2', '-input_format', 'yuyv422', '-framerate', String(FPS), '-video_size', `${WIDTH}x${HEIGHT}`, '-i', DEVICE])
+    : captureArgs(spec);
   const child = spawn('/usr/bin/ffmpeg', args, { stdio: ['ignore', 'pipe', 'inherit'] });
   let frames = 0;
   const splitter = new JpegFrameSplitter();
@@ -83,7 +95,7 @@ async function ffmpegFloor(): Promise<void> {
   await sleep(5000);
   const start = frames;
   const w = await measure(child.pid!, settings.seconds);
-  report('ffmpeg_floor', { cores: w.cores, guest_busy: w.guestBusy, fps: (frames - start) / w.wall, rss_mb: rssMbOf(child.pid!), args });
+  report(name, { captured_format: capturedFormat(), cores: w.cores, guest_busy: w.guestBusy, fps: (frames - start) / w.wall, rss_mb: rssMbOf(child.pid!), args });
   await stop(child);
 }
 
@@ -164,7 +176,13 @@ async function main(): Promise<void> {
   execFileSync('/bin/ip', ['link', 'set', 'lo', 'up']);
   execFileSync('/usr/bin/v4l2-ctl', ['-d', DEVICE, `--set-fmt-video=width=${WIDTH},height=${HEIGHT},pixelformat=YUYV`, `--set-parm=${FPS}`]);
   report('device', { fmt: execFileSync('/usr/bin/v4l2-ctl', ['-d', DEVICE, '--get-fmt-video', '--get-parm'], { encoding: 'utf8' }) });
-  for (const [name, run] of [['ffmpeg_floor', ffmpegFloor], ['switchboard', switchboard], ['ustreamer', ustreamer]] as const) {
+  const runs = [
+    ['ffmpeg_floor', () => ffmpegFloor('ffmpeg_floor', false)],
+    ['ffmpeg_floor_yuyv', () => ffmpegFloor('ffmpeg_floor_yuyv', true)],
+    ['switchboard', switchboard],
+    ['ustreamer', ustreamer],
+  ] as const;
+  for (const [name, run] of runs) {
     if (!settings.only.includes(name)) continue;
     try {
       await run();

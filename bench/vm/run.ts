@@ -4,7 +4,7 @@
 // CPU and fps mean nothing outside it; only ratios between runs in the same VM are figures.
 // Knobs (env): BENCH_VM_SECONDS (measured window per run, default 15), BENCH_VM_READERS (1,10),
 // BENCH_VM_SIZE (640x360), BENCH_VM_FPS (10), BENCH_VM_CPU (qemu -cpu model, default Nehalem),
-// BENCH_VM_ONLY (ffmpeg_floor,switchboard,ustreamer), BENCH_VM_MEMORY_MB (3072: ffmpeg's library
+// BENCH_VM_ONLY (ffmpeg_floor,ffmpeg_floor_yuyv,switchboard,ustreamer), BENCH_VM_MEMORY_MB (3072: ffmpeg's library
 // closure lives in the initramfs). The serial console is kept in .vm/bench-console.log.
 import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -24,10 +24,11 @@ const FPS = Number(process.env.BENCH_VM_FPS ?? 10);
 // Without AVX: with `-cpu max` ffmpeg takes its AVX2 paths, which TCG emulates ~13× slower (1.3 vs 17 fps).
 const CPU = process.env.BENCH_VM_CPU ?? 'Nehalem';
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
-const ONLY = (process.env.BENCH_VM_ONLY ?? 'ffmpeg_floor,switchboard,ustreamer').split(',');
+const ONLY = (process.env.BENCH_VM_ONLY ?? 'ffmpeg_floor,ffmpeg_floor_yuyv,switchboard,ustreamer').split(',');
 
 interface ServeFigure {
   readers: number;
+  captured_format: string | null;
   cores: number;
   guest_busy: number;
   fps_min: number;
@@ -74,9 +75,14 @@ async function main(): Promise<void> {
     process.stderr.write(`bench:vm: the guest did not finish; console tail:\n${run.console.slice(-4000)}\n`);
     process.exit(1);
   }
-  const floor = steps.get('ffmpeg_floor') as { cores: number; fps: number; guest_busy: number } | undefined;
+  type Floor = { cores: number; fps: number; guest_busy: number; captured_format: string | null };
   const context = { size: `${WIDTH}x${HEIGHT}`, device_fps: FPS, cpu: CPU, note: 'TCG emulation: only same-run ratios count' };
-  if (floor) figure('vm_ffmpeg_floor_cores', floor.cores, 'cpu-s/s', { fps: round(floor.fps), cpu_ms_per_frame: round((floor.cores * 1000) / floor.fps), guest_busy: round(floor.guest_busy), ...context });
+  for (const name of ['ffmpeg_floor', 'ffmpeg_floor_yuyv']) {
+    const f = steps.get(name) as Floor | undefined;
+    if (f) figure(`vm_${name}_cores`, f.cores, 'cpu-s/s', { captured_format: f.captured_format, fps: round(f.fps), cpu_ms_per_frame: round((f.cores * 1000) / f.fps), guest_busy: round(f.guest_busy), ...context });
+  }
+  const floor = steps.get('ffmpeg_floor') as Floor | undefined;
+  const floorYuyv = steps.get('ffmpeg_floor_yuyv') as Floor | undefined;
   const camera = steps.get('switchboard_camera');
   if (camera) figure('vm_switchboard_start_s', (camera as { start_seconds: number }).start_seconds, 's', { camera });
   for (const server of ['switchboard', 'ustreamer']) {
@@ -88,7 +94,7 @@ async function main(): Promise<void> {
         continue;
       }
       // Per frame the server produced (the fastest reader's rate): a saturated guest delivers fewer frames.
-      figure(`vm_${server}_${readers}_readers_cores`, r.cores, 'cpu-s/s', { cpu_ms_per_frame: round((r.cores * 1000) / r.fps_max), fps_min: round(r.fps_min), fps_median: round(r.fps_median), fps_max: round(r.fps_max), guest_busy: round(r.guest_busy), rss_mb: round(r.rss_mb) });
+      figure(`vm_${server}_${readers}_readers_cores`, r.cores, 'cpu-s/s', { captured_format: r.captured_format, cpu_ms_per_frame: round((r.cores * 1000) / r.fps_max), fps_min: round(r.fps_min), fps_median: round(r.fps_median), fps_max: round(r.fps_max), guest_busy: round(r.guest_busy), rss_mb: round(r.rss_mb) });
     }
   }
   const served = (server: string, readers: number) => {
@@ -102,7 +108,8 @@ async function main(): Promise<void> {
     const perFrame = (r: ServeFigure) => r.cores / r.fps_max;
     if (sb && us) figure(`vm_switchboard_vs_ustreamer_${readers}_readers_cpu_ratio`, sb.cores / us.cores, 'x', { per_frame: round(perFrame(sb) / perFrame(us)) });
     if (sb && floor) figure(`vm_switchboard_${readers}_readers_vs_floor_cpu_ratio`, sb.cores / floor.cores, 'x', { per_frame: round(perFrame(sb) / floorPerFrame!) });
-    if (us && floor) figure(`vm_ustreamer_${readers}_readers_vs_floor_cpu_ratio`, us.cores / floor.cores, 'x', { per_frame: round(perFrame(us) / floorPerFrame!) });
+    // µStreamer reads YUYV: its floor is ffmpeg reading YUYV too.
+    if (us && floorYuyv) figure(`vm_ustreamer_${readers}_readers_vs_yuyv_floor_cpu_ratio`, us.cores / floorYuyv.cores, 'x', { per_frame: round(perFrame(us) / (floorYuyv.cores / floorYuyv.fps)) });
   }
   const log = steps.get('ustreamer_log_tail');
   if (log) progress(`ustreamer log tail: ${JSON.stringify(log)}`);
