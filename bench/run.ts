@@ -2,9 +2,11 @@
 // Prints one JSON line per figure, then a readable summary with the targets.
 // Knobs (env): BENCH_SECONDS (per phase, default 8), BENCH_CLIENTS (50), BENCH_FANOUT (1000),
 // BENCH_RATE (20 sets/s), BENCH_ROUNDS (2 request rounds per server), BENCH_EVENTS (2000), BENCH_EVENT_RATE (500 events/s),
-// BENCH_ONLY (comma list of phases: footprint,request,fanout,mqtt,streams,soak), BENCH_SERVER_NODE_ARGS
+// BENCH_ONLY (comma list of phases: footprint,request,fanout,mqtt,streams,passthrough,soak), BENCH_SERVER_NODE_ARGS
 // (extra node flags for the server process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"),
-// BENCH_SOAK_MINUTES (10), BENCH_SOAK_ROUND (300 clients a round).
+// BENCH_SOAK_MINUTES (10), BENCH_SOAK_ROUND (300 clients a round),
+// BENCH_PASSTHROUGH_SIZES (640x360,1280x720,1920x1080: the paced-file sizes of the passthrough phase).
+// Opt-in, not in the default run: `npm run bench:vm` (bench/vm/: Switchboard vs µStreamer on vivid in qemu).
 // The server is the shipped command: `node <run script's flags> dist/main.js` (bench/shipped.ts).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -20,6 +22,7 @@ import { createApp } from '../src/app.js';
 import { parseConfig } from '../src/config/load.js';
 import { rssMbOf, sampleCpu } from './procStats.js';
 import { shippedNodeFlags } from './shipped.js';
+import { measureCapture, prepareSource, type SourceFormat } from './passthrough.js';
 import { lastThirdGrowthPct, soak } from './soak.js';
 import { ffmpegFloor, streamFanout } from './streams.js';
 
@@ -30,7 +33,11 @@ const RATE = Number(process.env.BENCH_RATE ?? 20);
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 2000);
 const EVENT_RATE = Number(process.env.BENCH_EVENT_RATE ?? 500);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
-const ONLY = new Set((process.env.BENCH_ONLY ?? 'footprint,request,fanout,mqtt,streams,soak').split(','));
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'footprint,request,fanout,mqtt,streams,passthrough,soak').split(','));
+const PASSTHROUGH_SIZES = (process.env.BENCH_PASSTHROUGH_SIZES ?? '640x360,1280x720,1920x1080').split(',').map((s) => {
+  const [width, height] = s.split('x').map(Number);
+  return { width: width!, height: height! };
+});
 const SOAK_MINUTES = Number(process.env.BENCH_SOAK_MINUTES ?? 10);
 const SOAK_ROUND = Number(process.env.BENCH_SOAK_ROUND ?? 300);
 const STREAM_READERS = [1, 10, 50];
@@ -264,6 +271,41 @@ async function firstCameraId(port: number, auth: string): Promise<string> {
   return ((await r.json()) as { items: { id: string }[] }).items[0]!.id;
 }
 
+/**
+ * The add-on's capture command for an MJPEG camera (copy) and a raw YUYV one (encode), and with the
+ * live H.264 output on for an H.264 camera (copy) too. The device is replaced by a paced file.
+ */
+async function passthrough(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'sb-bench-passthrough-'));
+  try {
+    for (const size of PASSTHROUGH_SIZES) {
+      const name = `${size.width}x${size.height}`;
+      progress(`passthrough: ${name}@30, encoding the camera stand-in files (not measured)`);
+      const files = {} as Record<SourceFormat, string>;
+      for (const format of ['MJPG', 'YUYV', 'H264'] as const) files[format] = await prepareSource(dir, format, size, 30, SECONDS);
+      const runs: [SourceFormat, boolean][] = [['MJPG', false], ['YUYV', false], ['MJPG', true], ['H264', true], ['YUYV', true]];
+      const cores: Record<string, number> = {};
+      // CPU per delivered frame as well: on a loaded machine a starved ffmpeg delivers fewer frames and so spends less per second.
+      const msPerFrame: Record<string, number> = {};
+      for (const [format, h264] of runs) {
+        const key = `${format}${h264 ? '_h264' : ''}`;
+        progress(`passthrough: ${name} ${format} device${h264 ? ' + H.264 live output' : ''}`);
+        const r = await measureCapture({ format, file: files[format], size, fps: 30, h264, seconds: SECONDS });
+        cores[key] = r.cores;
+        msPerFrame[key] = (r.cores * 1000) / r.mjpegFps;
+        figure(`passthrough_${name}_${key}_cores`, r.cores, 'cpu-s/s', { cpu_ms_per_s: Math.round(r.cores * 1000), cpu_ms_per_frame: Math.round(msPerFrame[key] * 100) / 100, device: 'paced file', source: format, path: r.path, mjpeg_fps: Math.round(r.mjpegFps * 10) / 10, rss_mb: Math.round(r.rssMb) });
+      }
+      const ratio = (figureName: string, a: string, b: string, of: string) =>
+        figure(figureName, cores[a]! / cores[b]!, 'x', { per_frame: Math.round((msPerFrame[a]! / msPerFrame[b]!) * 100) / 100, of });
+      ratio(`passthrough_${name}_cpu_ratio`, 'MJPG', 'YUYV', 'MJPG copy / YUYV encode, MJPEG output only');
+      ratio(`passthrough_${name}_h264_cpu_ratio`, 'H264_h264', 'YUYV_h264', 'H.264 device (H.264 copy, MJPEG encode) / YUYV (both encoded)');
+      ratio(`passthrough_${name}_mjpeg_h264_cpu_ratio`, 'MJPG_h264', 'YUYV_h264', 'MJPEG device (MJPEG copy, libx264) / YUYV (both encoded)');
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
   progress(`phases ${[...ONLY].join(', ')} of ${SECONDS}s; ${CLIENTS} request clients; ${FANOUT} fan-out clients at ${RATE}/s; server flags: ${shippedNodeFlags().join(' ') || 'none'}`);
   if (ONLY.has('footprint')) {
@@ -333,9 +375,11 @@ async function main(): Promise<void> {
     figure('stream_ffmpeg_floor_cores', floor.cores, 'cpu-s/s', { rss_mb: floor.rssMb });
     if (figures.stream_1_readers_cores !== undefined) figure('stream_1_reader_vs_floor_cpu_ratio', figures.stream_1_readers_cores / floor.cores, 'x');
     // µStreamer reads V4L2 devices only (no test-pattern source); this machine has none and cannot
-    // load vivid or v4l2loopback, so it has no same-source run here (README "Performance").
-    progress('streams: µStreamer skipped (needs a V4L2 capture device; none on this machine)');
+    // load vivid or v4l2loopback: its same-source figures come from `npm run bench:vm` (vivid in qemu).
+    progress('streams: µStreamer not here (needs a V4L2 capture device): npm run bench:vm compares it on vivid in the VM');
   }
+
+  if (ONLY.has('passthrough')) await passthrough();
 
   if (ONLY.has('soak')) {
     const sb = await startSwitchboard();
@@ -367,6 +411,9 @@ async function main(): Promise<void> {
     [`RSS with ${FANOUT} clients ≤ 200 MB`, 'rss_with_clients_mb', (v) => v <= 200],
     ['start to healthy ≤ 700 ms', 'start_to_healthy_ms', (v) => v <= 700],
     ['50 MJPEG readers ≤ 1.5× the CPU of 1', 'stream_50_vs_1_cpu_ratio', (v) => v <= 1.5],
+    ...PASSTHROUGH_SIZES.map(({ width, height }): [string, string, (v: number) => boolean] => [
+      `passthrough camera CPU ≤ 0.2× the transcoding path, ${width}x${height} (paced file for the device)`, `passthrough_${width}x${height}_cpu_ratio`, (v) => v <= 0.2,
+    ]),
     ['soak: RSS grows < 2 % over the last third', 'soak_rss_last_third_growth_pct', (v) => v < 2],
     ['soak: heap grows < 2 % over the last third', 'soak_heap_last_third_growth_pct', (v) => v < 2],
   ];

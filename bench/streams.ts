@@ -21,7 +21,7 @@ export interface FanoutResult {
 }
 
 /** One reader: counts multipart frames; a marker split across chunks is still counted once. */
-class MjpegReader {
+export class MjpegReader {
   frames = 0;
   private readonly abort = new AbortController();
   private firstFrame: Promise<void>;

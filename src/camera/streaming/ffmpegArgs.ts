@@ -123,9 +123,13 @@ function h264Args(spec: CaptureSpec, path: CapturePath): string[] {
 }
 
 export function captureArgs(spec: CaptureSpec): string[] {
-  const path = capturePath(spec);
-  const hw = path.h264 === 'h264_vaapi' ? ['-vaapi_device', VAAPI_DEVICE] : [];
-  return ['-hide_banner', '-loglevel', 'error', '-nostdin', ...hw, ...inputArgs(spec, path.input), ...outputArgs(spec)];
+  return captureArgsWithInput(spec, inputArgs(spec, capturePath(spec).input));
+}
+
+/** The capture command with `input` in the device's place: the bench feeds a paced file as the camera. */
+export function captureArgsWithInput(spec: CaptureSpec, input: string[]): string[] {
+  const hw = capturePath(spec).h264 === 'h264_vaapi' ? ['-vaapi_device', VAAPI_DEVICE] : [];
+  return ['-hide_banner', '-loglevel', 'error', '-nostdin', ...hw, ...input, ...outputArgs(spec)];
 }
 
 /** Every output of the capture, for whatever input is first on the command line. */
