@@ -54,10 +54,18 @@ describe('capture arguments', () => {
     expect(capturePath(spec)).toEqual({ input: 'h264', mjpeg: 'encode', h264: 'copy', motion: false });
   });
 
+  it('names the raw format the device is set to (ffmpeg would pick its own), and leaves unknown ones to ffmpeg', () => {
+    expect(valueOf(captureArgs({ ...base, pixelFormat: 'YUYV' }), '-input_format')).toBe('yuyv422');
+    expect(valueOf(captureArgs({ ...base, pixelFormat: 'YU12' }), '-input_format')).toBe('yuv420p');
+    expect(valueOf(captureArgs({ ...base, pixelFormat: 'Y16 ' }), '-input_format')).toBe('gray16le');
+    expect(captureArgs({ ...base, pixelFormat: 'Z16 ' })).not.toContain('-input_format');
+    expect(captureArgs({ ...base, pixelFormat: null })).not.toContain('-input_format');
+  });
+
   it('encodes a raw device once per output kind, in the driver\'s own format', () => {
     const spec: CaptureSpec = { ...base, pixelFormat: 'YUYV', h264: true, jpegQuality: 100 };
     const args = captureArgs(spec);
-    expect(args).not.toContain('-input_format');
+    expect(valueOf(args, '-input_format')).toBe('yuyv422');
     const out = outputs(args);
     expect(out.size).toBe(2);
     expect(valueOf(out.get('pipe:1')!, '-c:v')).toBe('mjpeg');

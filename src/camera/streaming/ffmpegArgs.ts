@@ -91,6 +91,35 @@ function pictureFilter(p: NonNullable<CaptureSpec['picture']>): string | null {
   return filters.length ? filters.join(',') : null;
 }
 
+/**
+ * V4L2 raw fourccs → ffmpeg pixel format names. Without `-input_format` ffmpeg does not keep the
+ * device's current format: it takes the first of its own list the driver accepts (YU12 on vivid,
+ * where YUYV was chosen), so the format a user picked must be named.
+ */
+const RAW_FORMATS: Readonly<Record<string, string>> = {
+  YUYV: 'yuyv422',
+  YVYU: 'yvyu422',
+  UYVY: 'uyvy422',
+  YU12: 'yuv420p',
+  '422P': 'yuv422p',
+  NV12: 'nv12',
+  GREY: 'gray',
+  Y16: 'gray16le',
+  RGB3: 'rgb24',
+  BGR3: 'bgr24',
+  RGBP: 'rgb565le',
+  BA81: 'bayer_bggr8',
+  GBRG: 'bayer_gbrg8',
+  GRBG: 'bayer_grbg8',
+  RGGB: 'bayer_rggb8',
+};
+
+/** `-input_format` for a raw device's current format; none for a format ffmpeg has no name for (it picks). */
+function rawInputFormat(fourcc: string | null): string[] {
+  const name = RAW_FORMATS[(fourcc ?? '').trim().toUpperCase()];
+  return name ? ['-input_format', name] : [];
+}
+
 function inputArgs(spec: CaptureSpec, kind: InputKind): string[] {
   const size = `${spec.width}x${spec.height}`;
   if (kind === 'test') {
@@ -98,8 +127,7 @@ function inputArgs(spec: CaptureSpec, kind: InputKind): string[] {
     const eq = spec.picture ? pictureFilter(spec.picture) : null;
     return ['-re', '-f', 'lavfi', '-i', `testsrc=size=${size}:rate=${spec.fps}${eq ? `,${eq}` : ''}`];
   }
-  // Without -input_format ffmpeg keeps the driver's current format (raw devices).
-  const format = kind === 'mjpeg' ? ['-input_format', 'mjpeg'] : kind === 'h264' ? ['-input_format', 'h264'] : [];
+  const format = kind === 'mjpeg' ? ['-input_format', 'mjpeg'] : kind === 'h264' ? ['-input_format', 'h264'] : rawInputFormat(spec.pixelFormat);
   return ['-f', 'v4l2', ...format, '-framerate', String(spec.fps), '-video_size', size, '-i', spec.device];
 }
 
