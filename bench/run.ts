@@ -7,7 +7,10 @@
 // (the same for the baseline servers; each request round prints its monotonic window and count, so
 // `bench/profileSummary.ts` can cut a profile to it),
 // BENCH_SOAK_MINUTES (10), BENCH_SOAK_ROUND (300 clients a round), BENCH_NODE_FLAGS (replaces the run
-// script's node flags, to try variants: "" for none, e.g. "--max-semi-space-size=1 --single-threaded-gc").
+// script's node flags, to try variants: "" for none, e.g. "--max-semi-space-size=1 --single-threaded-gc"),
+// BENCH_REQUEST_RATE (total req/s the request clients pace themselves to; default 0: as fast as
+// replies come. Paced, both servers get the same load, so CPU per request and p99 compare fairly
+// on a busy machine).
 // The server is the shipped command: `node <run script's flags> dist/main.js` (bench/shipped.ts).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -33,6 +36,7 @@ const RATE = Number(process.env.BENCH_RATE ?? 20);
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 2000);
 const EVENT_RATE = Number(process.env.BENCH_EVENT_RATE ?? 500);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const REQUEST_RATE = Number(process.env.BENCH_REQUEST_RATE ?? 0);
 const ONLY = new Set((process.env.BENCH_ONLY ?? 'footprint,request,fanout,mqtt,streams,soak').split(','));
 const SOAK_MINUTES = Number(process.env.BENCH_SOAK_MINUTES ?? 10);
 const SOAK_ROUND = Number(process.env.BENCH_SOAK_ROUND ?? 300);
@@ -152,12 +156,17 @@ async function requestLoop(port: number, auth: string | null, serverPid: number)
   // CLOCK_MONOTONIC in µs, the clock of V8's .cpuprofile timestamps: the window a profile is cut to.
   const windowStart = Number(process.hrtime.bigint() / 1000n);
   const cpuBefore = sampleCpu(serverPid);
-  const until = performance.now() + SECONDS * 1000;
+  const start = performance.now();
+  const until = start + SECONDS * 1000;
   let seq = 0;
   let errors = 0; // error replies (e.g. rate limited) are not counted as served
+  const intervalMs = REQUEST_RATE > 0 ? (1000 * CLIENTS) / REQUEST_RATE : 0;
   await Promise.all(
-    sockets.map(async (s) => {
-      while (performance.now() < until) {
+    sockets.map(async (s, i) => {
+      // Paced clients start spread over one interval, so the requests arrive evenly.
+      for (let k = 0; performance.now() < until; k++) {
+        const due = start + (k + i / CLIENTS) * intervalMs;
+        if (intervalMs && performance.now() < due) await sleep(due - performance.now());
         const requestId = `r${seq++}`;
         const t = performance.now();
         const reply = await new Promise<{ error?: unknown; items?: unknown[] }>((resolve) => {
@@ -290,7 +299,7 @@ async function firstCameraId(port: number, auth: string): Promise<string> {
 }
 
 async function main(): Promise<void> {
-  progress(`phases ${[...ONLY].join(', ')} of ${SECONDS}s; ${CLIENTS} request clients; ${FANOUT} fan-out clients at ${RATE}/s; server flags: ${serverNodeFlags().join(' ') || 'none'}`);
+  progress(`phases ${[...ONLY].join(', ')} of ${SECONDS}s; ${CLIENTS} request clients${REQUEST_RATE ? ` at ${REQUEST_RATE} req/s in all` : ''}; ${FANOUT} fan-out clients at ${RATE}/s; server flags: ${serverNodeFlags().join(' ') || 'none'}`);
   if (ONLY.has('footprint')) {
     // The same build without the run script's flags, for the before/after of the flags alone.
     const bare = await startSwitchboard([]);
