@@ -1,6 +1,7 @@
 // Summarises a V8 .cpuprofile (node --cpu-prof): self and inclusive time by function, self time by
-// package, and — cut to the request rounds the bench printed — busy CPU per request, which unlike
-// throughput hardly moves with other load on the machine.
+// package, and — cut to the request rounds the bench printed — busy time per request. V8 samples
+// by wall clock: time the thread sat descheduled counts for the code it was in, so on a loaded
+// machine compare shares (%) and scale them by a CPU figure (the bench's cpu_us_per_request).
 // Usage: node --import tsx bench/profileSummary.ts FILE.cpuprofile [--window START-END:SERVED]... [--top N]
 //   START-END are the `window_us` of a round (monotonic µs, V8's profile clock), SERVED its `served`.
 import { readFileSync } from 'node:fs';
@@ -98,7 +99,7 @@ function summarise(profile: CpuProfile, windows: Window[], top: number): void {
     for (const [k, v] of [...m].sort((a, b) => b[1] - a[1]).slice(0, n)) process.stdout.write(`  ${per(v).padStart(16)}  ${((100 * v) / busy).toFixed(1).padStart(5)} %  ${k}\n`);
   };
   process.stdout.write(`window ${(total / 1e6).toFixed(2)} s, busy ${(busy / 1e6).toFixed(2)} s (${((100 * busy) / total).toFixed(0)} %)`);
-  process.stdout.write(served ? `, ${served} requests: ${(busy / served).toFixed(2)} µs of CPU per request\n` : '\n');
+  process.stdout.write(served ? `, ${served} requests: ${(busy / served).toFixed(2)} µs busy (wall clock) per request\n` : '\n');
   print('self time by package', packages, 20);
   print('self time by function', self, top);
   print('inclusive time by function', inclusive, top);
