@@ -218,7 +218,11 @@ export class Collection<T extends { id: string }> {
   /** By id without a scan: sessions look their token and user up on every request. */
   get(id: string): T | undefined {
     const rows = this.all();
-    if (this.byId?.rows !== rows) this.byId = { rows, index: new Map(rows.map((r) => [r.id, r])) };
+    if (this.byId?.rows !== rows) {
+      const index = new Map<string, T>();
+      for (const r of rows) if (!index.has(r.id)) index.set(r.id, r); // the first of a duplicated id, as a scan finds
+      this.byId = { rows, index };
+    }
     return this.byId.index.get(id);
   }
 
