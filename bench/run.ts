@@ -3,9 +3,15 @@
 // Knobs (env): BENCH_SECONDS (per phase, default 8), BENCH_CLIENTS (50), BENCH_FANOUT (1000),
 // BENCH_RATE (20 sets/s), BENCH_ROUNDS (2 request rounds per server), BENCH_EVENTS (2000), BENCH_EVENT_RATE (500 events/s),
 // BENCH_ONLY (comma list of phases: footprint,request,fanout,mqtt,streams,passthrough,soak), BENCH_SERVER_NODE_ARGS
-// (extra node flags for the server process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"),
-// BENCH_SOAK_MINUTES (10), BENCH_SOAK_ROUND (300 clients a round),
-// BENCH_PASSTHROUGH_SIZES (640x360,1280x720,1920x1080: the paced-file sizes of the passthrough phase).
+// (extra node flags for the server process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"), BENCH_BASELINE_NODE_ARGS
+// (the same for the baseline servers; each request round prints its monotonic window and count, so
+// `bench/profileSummary.ts` can cut a profile to it),
+// BENCH_SOAK_MINUTES (10), BENCH_SOAK_ROUND (300 clients a round), BENCH_NODE_FLAGS (replaces the run
+// script's node flags, to try variants: "" for none, e.g. "--max-semi-space-size=1 --single-threaded-gc"),
+// BENCH_REQUEST_RATE (total req/s the request clients pace themselves to; default 0: as fast as
+// replies come. Paced, both servers get the same load, so CPU per request and p99 compare fairly
+// on a busy machine), BENCH_PASSTHROUGH_SIZES (640x360,1280x720,1920x1080: the paced-file sizes of the
+// passthrough phase).
 // Opt-in, not in the default run: `npm run bench:vm` (bench/vm/: Switchboard vs µStreamer on vivid in qemu).
 // The server is the shipped command: `node <run script's flags> dist/main.js` (bench/shipped.ts).
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -20,7 +26,7 @@ import { io as ioClient, type Socket } from 'socket.io-client';
 import WebSocket from 'ws';
 import { createApp } from '../src/app.js';
 import { parseConfig } from '../src/config/load.js';
-import { rssMbOf, sampleCpu } from './procStats.js';
+import { coresUsed, rssMbOf, sampleCpu } from './procStats.js';
 import { shippedNodeFlags } from './shipped.js';
 import { measureCapture, prepareSource, type SourceFormat } from './passthrough.js';
 import { lastThirdGrowthPct, soak } from './soak.js';
@@ -33,6 +39,7 @@ const RATE = Number(process.env.BENCH_RATE ?? 20);
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 2000);
 const EVENT_RATE = Number(process.env.BENCH_EVENT_RATE ?? 500);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const REQUEST_RATE = Number(process.env.BENCH_REQUEST_RATE ?? 0);
 const ONLY = new Set((process.env.BENCH_ONLY ?? 'footprint,request,fanout,mqtt,streams,passthrough,soak').split(','));
 const PASSTHROUGH_SIZES = (process.env.BENCH_PASSTHROUGH_SIZES ?? '640x360,1280x720,1920x1080').split(',').map((s) => {
   const [width, height] = s.split('x').map(Number);
@@ -42,6 +49,9 @@ const SOAK_MINUTES = Number(process.env.BENCH_SOAK_MINUTES ?? 10);
 const SOAK_ROUND = Number(process.env.BENCH_SOAK_ROUND ?? 300);
 const STREAM_READERS = [1, 10, 50];
 const ADMIN_PASSWORD = 'bench-admin-password';
+
+/** The run script's node flags, unless BENCH_NODE_FLAGS replaces them for an experiment. */
+const serverNodeFlags = (): string[] => (process.env.BENCH_NODE_FLAGS === undefined ? shippedNodeFlags() : process.env.BENCH_NODE_FLAGS.split(' ').filter(Boolean));
 
 const figures: Record<string, number> = {};
 function figure(name: string, value: number, unit: string, extra: Record<string, unknown> = {}): void {
@@ -69,8 +79,9 @@ function freePort(): Promise<number> {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Starts a baseline script and resolves with the port it prints. */
-async function startBaseline(script: string): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'baselines', script)], { stdio: ['ignore', 'pipe', 'inherit'] });
+async function startBaseline(script: string, env: Record<string, string> = {}): Promise<{ child: ChildProcess; port: number }> {
+  const nodeArgs = (process.env.BENCH_BASELINE_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', join(import.meta.dirname, 'baselines', script)], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
   const line = await new Promise<string>((resolve) => createInterface({ input: child.stdout! }).once('line', resolve));
   return { child, port: (JSON.parse(line) as { port: number }).port };
 }
@@ -85,7 +96,7 @@ interface Server {
 }
 
 /** Starts the built add-on (dist/) as a child process on its embedded defaults, MQTT off; by default with the run script's node flags. */
-async function startSwitchboard(flags = shippedNodeFlags()): Promise<Server> {
+async function startSwitchboard(flags = serverNodeFlags()): Promise<Server> {
   const dataDir = mkdtempSync(join(tmpdir(), 'sb-bench-'));
   const [port, monitorPort] = [await freePort(), await freePort()];
   const t0 = performance.now();
@@ -125,8 +136,20 @@ async function token(port: number): Promise<string> {
   return ((await r.json()) as { bearer: string }).bearer;
 }
 
-/** C clients, each sending `request list users` in a closed loop for SECONDS. */
-async function requestLoop(port: number, auth: string | null): Promise<{ rps: number; p50: number; p99: number; errors: number }> {
+/** Switchboard's reply to `request list users`, as JSON text: the baseline answers these same bytes. */
+async function listUsersReply(port: number, auth: string): Promise<string> {
+  const s = ioClient(`http://127.0.0.1:${port}`, { transports: ['websocket'], auth: { token: auth }, forceNew: true });
+  const reply = await new Promise<unknown>((resolve, reject) => {
+    s.once('connect_error', reject);
+    s.once('reply', resolve);
+    s.emit('request', { command: 'list', module: 'users', requestId: 'reply' });
+  });
+  s.close();
+  return JSON.stringify(reply);
+}
+
+/** C clients, each sending `request list users` in a closed loop for SECONDS; with the server's CPU (user + system, all threads) per request. */
+async function requestLoop(port: number, auth: string | null, serverPid: number): Promise<{ rps: number; p50: number; p99: number; errors: number; served: number; cpuUsPerRequest: number; windowUs: [number, number] }> {
   const sockets: Socket[] = [];
   for (let i = 0; i < CLIENTS; i++) {
     const s = ioClient(`http://127.0.0.1:${port}`, { transports: ['websocket'], auth: auth ? { token: auth } : {}, forceNew: true });
@@ -137,12 +160,20 @@ async function requestLoop(port: number, auth: string | null): Promise<{ rps: nu
     sockets.push(s);
   }
   const latencies: number[] = [];
-  const until = performance.now() + SECONDS * 1000;
+  // CLOCK_MONOTONIC in µs, the clock of V8's .cpuprofile timestamps: the window a profile is cut to.
+  const windowStart = Number(process.hrtime.bigint() / 1000n);
+  const cpuBefore = sampleCpu(serverPid);
+  const start = performance.now();
+  const until = start + SECONDS * 1000;
   let seq = 0;
   let errors = 0; // error replies (e.g. rate limited) are not counted as served
+  const intervalMs = REQUEST_RATE > 0 ? (1000 * CLIENTS) / REQUEST_RATE : 0;
   await Promise.all(
-    sockets.map(async (s) => {
-      while (performance.now() < until) {
+    sockets.map(async (s, i) => {
+      // Paced clients start spread over one interval, so the requests arrive evenly.
+      for (let k = 0; performance.now() < until; k++) {
+        const due = start + (k + i / CLIENTS) * intervalMs;
+        if (intervalMs && performance.now() < due) await sleep(due - performance.now());
         const requestId = `r${seq++}`;
         const t = performance.now();
         const reply = await new Promise<{ error?: unknown; items?: unknown[] }>((resolve) => {
@@ -154,9 +185,12 @@ async function requestLoop(port: number, auth: string | null): Promise<{ rps: nu
       }
     }),
   );
+  const windowEnd = Number(process.hrtime.bigint() / 1000n);
+  const cpuSeconds = coresUsed(cpuBefore, sampleCpu(serverPid), 1);
   for (const s of sockets) s.close();
   sortNum(latencies);
-  return { rps: latencies.length / SECONDS, p50: percentile(latencies, 50), p99: percentile(latencies, 99), errors };
+  const served = latencies.length + errors;
+  return { rps: latencies.length / SECONDS, p50: percentile(latencies, 50), p99: percentile(latencies, 99), errors, served, cpuUsPerRequest: (cpuSeconds * 1e6) / served, windowUs: [windowStart, windowEnd] };
 }
 
 /** FANOUT receivers and one sender setting brightness RATE times a second; latency at every receiver. */
@@ -307,7 +341,7 @@ async function passthrough(): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  progress(`phases ${[...ONLY].join(', ')} of ${SECONDS}s; ${CLIENTS} request clients; ${FANOUT} fan-out clients at ${RATE}/s; server flags: ${shippedNodeFlags().join(' ') || 'none'}`);
+  progress(`phases ${[...ONLY].join(', ')} of ${SECONDS}s; ${CLIENTS} request clients${REQUEST_RATE ? ` at ${REQUEST_RATE} req/s in all` : ''}; ${FANOUT} fan-out clients at ${RATE}/s; server flags: ${serverNodeFlags().join(' ') || 'none'}`);
   if (ONLY.has('footprint')) {
     // The same build without the run script's flags, for the before/after of the flags alone.
     const bare = await startSwitchboard([]);
@@ -317,31 +351,35 @@ async function main(): Promise<void> {
   }
   if (ONLY.has('footprint') || ONLY.has('request') || ONLY.has('fanout') || ONLY.has('streams')) {
     const sb = await startSwitchboard();
-    figure('start_to_healthy_ms', sb.startMs, 'ms', { cpu_ms: sb.startCpuMs, load_average_1m: loadavg()[0], node_flags: shippedNodeFlags() });
+    figure('start_to_healthy_ms', sb.startMs, 'ms', { cpu_ms: sb.startCpuMs, load_average_1m: loadavg()[0], node_flags: serverNodeFlags() });
     await sleep(3000);
-    figure('rss_idle_mb', rssMbOf(sb.child.pid!), 'MB', { node_flags: shippedNodeFlags() });
+    figure('rss_idle_mb', rssMbOf(sb.child.pid!), 'MB', { node_flags: serverNodeFlags() });
     const adminToken = await token(sb.port);
 
     if (ONLY.has('request')) {
       // Client and server share 2 cores, so single runs are noisy: alternate the two servers for
       // ROUNDS rounds and keep each one's best round.
-      const base = await startBaseline('socketioBaseline.ts');
+      const base = await startBaseline('socketioBaseline.ts', { BASELINE_LIST_REPLY: await listUsersReply(sb.port, adminToken) });
       const best = { base: null as Awaited<ReturnType<typeof requestLoop>> | null, sb: null as Awaited<ReturnType<typeof requestLoop>> | null };
       for (let round = 1; round <= ROUNDS; round++) {
         progress(`request round trip: baseline (round ${round}/${ROUNDS})`);
-        const rb = await requestLoop(base.port, null);
+        const rb = await requestLoop(base.port, null, base.child.pid!);
+        progress(`  baseline: ${Math.round(rb.rps)} req/s, p99 ${rb.p99.toFixed(2)} ms, ${rb.cpuUsPerRequest.toFixed(1)} µs CPU/req; window_us ${rb.windowUs.join('-')} served ${rb.served}`);
         if (!best.base || rb.rps > best.base.rps) best.base = rb;
         progress(`request round trip: switchboard (round ${round}/${ROUNDS})`);
-        const rs = await requestLoop(sb.port, adminToken);
+        const rs = await requestLoop(sb.port, adminToken, sb.child.pid!);
+        progress(`  switchboard: ${Math.round(rs.rps)} req/s, p99 ${rs.p99.toFixed(2)} ms, ${rs.cpuUsPerRequest.toFixed(1)} µs CPU/req; window_us ${rs.windowUs.join('-')} served ${rs.served}`);
         if (!best.sb || rs.rps > best.sb.rps) best.sb = rs;
       }
       base.child.kill();
       const rb = best.base!;
       const rs = best.sb!;
-      figure('request_baseline_rps', rb.rps, 'req/s', { p50_ms: rb.p50, p99_ms: rb.p99, errors: rb.errors, rounds: ROUNDS });
-      figure('request_switchboard_rps', rs.rps, 'req/s', { p50_ms: rs.p50, p99_ms: rs.p99, errors: rs.errors, rounds: ROUNDS });
+      figure('request_baseline_rps', rb.rps, 'req/s', { p50_ms: rb.p50, p99_ms: rb.p99, errors: rb.errors, cpu_us_per_request: rb.cpuUsPerRequest, rounds: ROUNDS });
+      figure('request_switchboard_rps', rs.rps, 'req/s', { p50_ms: rs.p50, p99_ms: rs.p99, errors: rs.errors, cpu_us_per_request: rs.cpuUsPerRequest, rounds: ROUNDS });
       figure('request_throughput_ratio', rs.rps / rb.rps, 'x');
       figure('request_p99_ratio', rs.p99 / rb.p99, 'x');
+      // Server CPU per request (its best round's): unlike the rates, hardly moved by other load.
+      figure('request_cpu_per_request_ratio', rs.cpuUsPerRequest / rb.cpuUsPerRequest, 'x', { switchboard_us: rs.cpuUsPerRequest, baseline_us: rb.cpuUsPerRequest });
     }
 
     if (ONLY.has('fanout')) {

@@ -22,6 +22,17 @@ const KEEP = { keepOnFault: true } as const;
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
+/** Parsed expiry per token record (records are replaced, never changed): judged on every request. */
+const expiries = new WeakMap<TokenRecord, number>();
+function expiryOf(record: TokenRecord): number {
+  let at = expiries.get(record);
+  if (at === undefined) {
+    at = Date.parse(record.expires_at);
+    expiries.set(record, at);
+  }
+  return at;
+}
+
 /** Unknown usernames are checked against this hash, so they take as long as known ones. */
 let dummyHash: Promise<string> | null = null;
 const dummy = (): Promise<string> => (dummyHash ??= hashPassword(newSecret(16)));
@@ -84,7 +95,7 @@ export class AuthService {
   /** The actor a token (by record id) stands for now, or null when it is revoked, expired or its user is gone or disabled. */
   actorOfTokenId(tokenId: string): Actor | null {
     const record = this.tokens.get(tokenId);
-    if (!record || Date.parse(record.expires_at) <= this.now()) return null;
+    if (!record || expiryOf(record) <= this.now()) return null;
     const user = this.users.get(record.user_id);
     if (!user || !user.can_login) return null;
     return { kind: 'user', userId: user.id, username: user.username, role: user.role, tokenId: record.id };
@@ -93,7 +104,7 @@ export class AuthService {
   /** When the token expires (ms since the epoch), or null when it is gone. */
   tokenExpiry(tokenId: string): number | null {
     const record = this.tokens.get(tokenId);
-    return record ? Date.parse(record.expires_at) : null;
+    return record ? expiryOf(record) : null;
   }
 
   async revokeUserTokens(userId: string, exceptTokenId?: string): Promise<void> {

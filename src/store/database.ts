@@ -198,6 +198,9 @@ export class Database {
 
 /** A typed table. Mutations build new records (copy-on-write) and resolve once on disk. */
 export class Collection<T extends { id: string }> {
+  /** Rows by id, for the rows array it was built from (arrays are replaced on change, never edited in place). */
+  private byId: { rows: readonly T[]; index: Map<string, T> } | null = null;
+
   constructor(
     private readonly db: Database,
     private readonly name: string,
@@ -212,8 +215,15 @@ export class Collection<T extends { id: string }> {
     return this.db.rows<T>(this.name);
   }
 
+  /** By id without a scan: sessions look their token and user up on every request. */
   get(id: string): T | undefined {
-    return this.all().find((r) => r.id === id);
+    const rows = this.all();
+    if (this.byId?.rows !== rows) {
+      const index = new Map<string, T>();
+      for (const r of rows) if (!index.has(r.id)) index.set(r.id, r); // the first of a duplicated id, as a scan finds
+      this.byId = { rows, index };
+    }
+    return this.byId.index.get(id);
   }
 
   find(pred: (r: T) => boolean): T | undefined {

@@ -41,6 +41,25 @@ describe('store', () => {
     expect(loose(db2, 'labs').get('l6')).toBeUndefined();
   });
 
+  it('get() finds what all() holds after every insert, update and remove', async () => {
+    const db = Database.inDir(tmp());
+    await db.open();
+    const col = loose(db, 'labs');
+    expect(col.get('a')).toBeUndefined();
+    await col.insert({ id: 'a', name: 'A' });
+    await col.insert({ id: 'b', name: 'B' });
+    expect(col.get('a')).toEqual({ id: 'a', name: 'A' });
+    await col.update('a', (r) => ({ ...r, name: 'A2' }));
+    expect(col.get('a')).toEqual({ id: 'a', name: 'A2' });
+    await col.remove('a');
+    expect(col.get('a')).toBeUndefined();
+    await col.removeWhere((r) => r.id === 'b');
+    expect([col.get('b'), col.all()]).toEqual([undefined, []]);
+    // Another Collection over the same table (each service holds its own) sees the same rows.
+    await col.insert({ id: 'c' });
+    expect(loose(db, 'labs').get('c')).toEqual({ id: 'c' });
+  });
+
   it('moves a corrupt file aside instead of overwriting it', async () => {
     const dir = tmp();
     writeFileSync(join(dir, 'db.json'), '{"version":1,"users":[{"id":');

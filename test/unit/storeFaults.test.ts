@@ -35,11 +35,13 @@ async function setup() {
 describe('store on a refusing disk', () => {
   it('undoes exactly the refused change, keeps others, leaves no temp file and recovers', async () => {
     const { dir, db, col, outcomes, breakDisk, healDisk } = await setup();
+    expect(col.get('a')?.name).toBe('A'); // get() indexes by id: the undo must reach the index too
     breakDisk();
     await expect(col.insert({ id: 'c' })).rejects.toThrow('refused');
     await expect(col.update('a', (r) => ({ ...r, name: 'changed' }))).rejects.toThrow('refused');
     await expect(col.remove('b')).rejects.toThrow('refused');
     expect(col.all().map((r) => [r.id, r.name])).toEqual([['a', 'A'], ['b', 'B']]);
+    expect([col.get('a')?.name, col.get('b')?.name, col.get('c')]).toEqual(['A', 'B', undefined]);
     expect(() => db.assertWritable()).toThrow('refused');
     // Kept in memory: a token-like change survives the fault and rides on the next good write.
     await col.insert({ id: 'kept' }, { keepOnFault: true });

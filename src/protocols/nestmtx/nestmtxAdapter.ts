@@ -207,7 +207,7 @@ export class NestmtxAdapter implements Extension {
       // Judged on use as well as on account events, so an expired token never acts.
       const actor = state.session.current();
       if (!actor) {
-        socket.emit(parsed.requestId, errorReply(unauthorized(UNAUTHORIZED), parsed.context));
+        socket.emit(parsed.requestId, errorReply(unauthorized(UNAUTHORIZED), requestContext(raw, parsed.requestId)));
         socket.disconnect();
         return;
       }
@@ -216,7 +216,7 @@ export class NestmtxAdapter implements Extension {
         reply = (await this.deps.modules.dispatch(actor, parsed.request)) ?? null;
       } catch (err) {
         if (!(err instanceof AppError)) this.deps.logger.error({ err, module: String(parsed.request.module), command: String(parsed.request.command) }, 'request failed');
-        reply = errorReply(toAppError(err), parsed.context);
+        reply = errorReply(toAppError(err), requestContext(raw, parsed.requestId));
       }
       socket.emit(parsed.requestId, reply);
     } catch (err) {

@@ -23,7 +23,8 @@ export type ParsedRequest =
   | { kind: 'failure'; details: ErrorDetail[] }
   /** A requestId, but the envelope is wrong: answered on the requestId. */
   | { kind: 'invalid'; requestId: string; error: AppError; context: RequestContext }
-  | { kind: 'ok'; requestId: string; request: ModuleRequest; context: RequestContext };
+  /** No context here: most requests succeed, and an error reply builds it with `requestContext`. */
+  | { kind: 'ok'; requestId: string; request: ModuleRequest };
 
 /** What an error reply echoes of its request, as the original's `context` does; never the payload (it may hold passwords). */
 export interface RequestContext {
@@ -98,5 +99,5 @@ export function parseRequest(raw: unknown): ParsedRequest {
   }
   const binary = binaryPath(req, '', 0);
   if (binary !== null) return { kind: 'invalid', requestId: id.requestId, error: malformed('Invalid Request', [{ path: binary, message: 'binary data is not accepted' }]), context: requestContext(req, id.requestId) };
-  return { kind: 'ok', requestId: id.requestId, request: { command: req.command, module: req.module, entity: req.entity, payload: req.payload }, context: requestContext(req, id.requestId) };
+  return { kind: 'ok', requestId: id.requestId, request: { command: req.command, module: req.module, entity: req.entity, payload: req.payload } };
 }
