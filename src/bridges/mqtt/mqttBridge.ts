@@ -117,7 +117,9 @@ export class MqttBridge implements Extension {
     this.deps.status.setComponent('mqtt', 'connecting', redact(url));
     const domains = new Set<Domain>([...MIRRORED_DOMAINS, ...this.deps.sources.flatMap((s) => s.domains)]);
     this.unsubscribe = this.deps.bus.subscribe((e) => this.onBusEvent(e), [...domains]);
-    const { connect } = await import('mqtt');
+    // mqtt.js is CommonJS: its exports object is the default export both under Node and in the
+    // server bundle (named exports of a CommonJS chunk exist only under Node).
+    const { connect } = (await import('mqtt')).default;
     const login = target.kind === 'remote' ? target : this.brokerCredentials;
     this.conn = new MqttConnection({
       url,

@@ -1,0 +1,81 @@
+// Bundles the server (src/main.ts) into dist/ as ES modules: one file for what every start loads,
+// and lazy chunks for what src/ imports with import() (mqtt, aedes, the V4L2 driver). Resolving,
+// reading and compiling hundreds of separate files from node_modules was most of the start-up
+// time (README "Performance"). Type checking stays with tsc (`npm run build` runs it first).
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const outdir = join(root, 'dist');
+
+// CommonJS packages (socket.io serving its client files, pino's transports) find their own files
+// through __dirname/__filename, which an ES module does not have. Give each such file its place
+// in node_modules as seen from dist/, which sits next to node_modules in the checkout and in the
+// image (/app/dist, /app/node_modules: `npm ci` lays it out from the same lockfile).
+const cjsFilePaths = {
+  name: 'cjs-file-paths',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]node_modules[\\/].*\.c?js$/ }, async (args) => {
+      const source = await readFile(args.path, 'utf8');
+      if (!/\b__(dirname|filename)\b/.test(source)) return undefined;
+      const fromRoot = JSON.stringify(relative(root, args.path).split('\\').join('/'));
+      const prelude = `var __filename = __moduleFile(${fromRoot}), __dirname = __moduleDir(__filename);`;
+      return { contents: `${prelude}\n${source}`, loader: 'js' };
+    });
+  },
+};
+
+// JSON data in node_modules (mime-db three times over, iconv-lite's code pages) stays in its file,
+// required from there when used: bundled, it would be kept in memory twice, as source and as objects.
+const jsonStaysInNodeModules = {
+  name: 'json-stays-in-node-modules',
+  setup(b) {
+    b.onResolve({ filter: /^\.\.?\/.*\.json$/ }, (args) => {
+      // Only require(): an external `import … with { type: 'json' }` would lose its attribute.
+      if (args.kind !== 'require-call' || !/[\\/]node_modules[\\/]/.test(args.importer)) return undefined;
+      const fromRoot = relative(root, resolve(dirname(args.importer), args.path)).split('\\').join('/');
+      return { path: `../${fromRoot}`, external: true };
+    });
+  },
+};
+
+// What bundled CommonJS code needs in an ES module: require (node built-ins and the packages left
+// outside the bundle, resolved from dist/) and the helpers the cjsFilePaths prelude calls.
+const banner = [
+  "import { createRequire as __createRequire } from 'node:module';",
+  "import { dirname as __moduleDir } from 'node:path';",
+  "import { fileURLToPath as __fileURLToPath } from 'node:url';",
+  'const require = __createRequire(import.meta.url);',
+  "const __moduleFile = (fromRoot) => __fileURLToPath(new URL('../' + fromRoot, import.meta.url));",
+].join('\n');
+
+await rm(outdir, { recursive: true, force: true });
+const result = await build({
+  write: false,
+  entryPoints: [join(root, 'src', 'main.ts')],
+  outdir,
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  // koffi loads a native .node file chosen at run time; it stays in node_modules.
+  external: ['koffi'],
+  banner: { js: banner },
+  plugins: [cjsFilePaths, jsonStaysInNodeModules],
+  // Not minified: stack traces keep their names and lines (minifying saved about 1 MB resident).
+  minify: false,
+  legalComments: 'none',
+  logLevel: 'warning',
+});
+
+// esbuild escapes non-ASCII characters in code but not in the comments it keeps; one such character
+// makes V8 hold the whole file as a two-byte string (about 2 MB more for main.js).
+const asciiOnly = (text) => text.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+for (const file of result.outputFiles) {
+  const text = asciiOnly(file.text);
+  await mkdir(dirname(file.path), { recursive: true });
+  await writeFile(file.path, text);
+}
