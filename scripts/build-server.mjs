@@ -73,7 +73,8 @@ const result = await build({
 
 // esbuild escapes non-ASCII characters in code but not in the comments it keeps; one such character
 // makes V8 hold the whole file as a two-byte string (about 2 MB more for main.js).
-const asciiOnly = (text) => text.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+const escapeUnit = (unit) => `\\u${unit.charCodeAt(0).toString(16).padStart(4, '0')}`;
+const asciiOnly = (text) => text.replace(/[^\p{ASCII}]/gu, (c) => c.split('').map(escapeUnit).join(''));
 for (const file of result.outputFiles) {
   const text = asciiOnly(file.text);
   await mkdir(dirname(file.path), { recursive: true });
