@@ -41,6 +41,33 @@ const jsonStaysInNodeModules = {
   },
 };
 
+// npm keeps a package twice when two dependents cannot share the top-level copy (ws 8.21.3 under
+// engine.io and under socket.io-adapter, next to our ws 8.23). Copies of the same name and version
+// are the same code: bundle one of them (the shortest path in the lockfile), not each.
+const lock = JSON.parse(await readFile(join(root, 'package-lock.json'), 'utf8'));
+const firstCopy = new Map();
+for (const [path, meta] of Object.entries(lock.packages).sort(([a], [b]) => a.length - b.length || a.localeCompare(b))) {
+  const name = path.slice(path.lastIndexOf('node_modules/') + 'node_modules/'.length);
+  const key = `${name}@${meta.version}`;
+  if (path && !firstCopy.has(key)) firstCopy.set(key, path);
+}
+const sameVersionOnce = {
+  name: 'same-version-once',
+  setup(b) {
+    b.onResolve({ filter: /^[^./]/ }, async (args) => {
+      if (args.pluginData === 'same-version-once' || !/[\\/]node_modules[\\/]/.test(args.importer)) return undefined;
+      const found = await b.resolve(args.path, { kind: args.kind, importer: args.importer, resolveDir: args.resolveDir, pluginData: 'same-version-once' });
+      if (found.errors.length || found.external) return undefined;
+      const fromRoot = relative(root, found.path).split('\\').join('/');
+      const pkgDir = /^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(fromRoot)?.[1];
+      const meta = pkgDir && lock.packages[pkgDir];
+      if (!meta) return undefined;
+      const first = firstCopy.get(`${pkgDir.slice(pkgDir.lastIndexOf('node_modules/') + 'node_modules/'.length)}@${meta.version}`);
+      return first && first !== pkgDir ? { path: join(root, first, fromRoot.slice(pkgDir.length)) } : undefined;
+    });
+  },
+};
+
 // What bundled CommonJS code needs in an ES module: require (node built-ins and the packages left
 // outside the bundle, resolved from dist/) and the helpers the cjsFilePaths prelude calls.
 const banner = [
@@ -64,7 +91,7 @@ const result = await build({
   // koffi loads a native .node file chosen at run time; it stays in node_modules.
   external: ['koffi'],
   banner: { js: banner },
-  plugins: [cjsFilePaths, jsonStaysInNodeModules],
+  plugins: [sameVersionOnce, cjsFilePaths, jsonStaysInNodeModules],
   // Not minified: stack traces keep their names and lines (minifying saved about 1 MB resident).
   minify: false,
   legalComments: 'none',
