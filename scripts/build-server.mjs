@@ -27,7 +27,7 @@ const cjsFilePaths = {
   },
 };
 
-// JSON data in node_modules (mime-db three times over, iconv-lite's code pages) stays in its file,
+// JSON data in node_modules (mime-db, iconv-lite's code pages) stays in its file,
 // required from there when used: bundled, it would be kept in memory twice, as source and as objects.
 const jsonStaysInNodeModules = {
   name: 'json-stays-in-node-modules',
