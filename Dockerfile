@@ -2,20 +2,24 @@
 # builder (which no longer injects it) work; the Supervisor's local build passes the one from build.yaml.
 ARG BUILD_FROM=ghcr.io/home-assistant/base:3.23
 
-# --- Stage 1: compile TypeScript with the full dependency set (dev tools stay in this stage).
+# --- Stage 1: type-check and bundle with the full dependency set (dev tools stay in this stage).
 FROM ${BUILD_FROM} AS build
 RUN apk add --no-cache nodejs npm
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
+COPY scripts ./scripts
 COPY src ./src
 COPY web ./web
 COPY card ./card
-# Compiles src/ to dist/, bundles the web panel into web/dist/ and the dashboard card into card/dist/.
+# Type-checks src/ and bundles it into dist/ (scripts/build-server.mjs), the web panel into web/dist/
+# and the dashboard card into card/dist/.
 RUN npm run build
 
-# --- Stage 2: the runtime image: production dependencies and the compiled dist/ only.
+# --- Stage 2: the runtime image: production dependencies and the bundled dist/ only. The bundle
+# still reads from node_modules: koffi's native library, JSON data, socket.io's client files, and
+# pino-pretty and yaml, which src/ loads on demand.
 FROM ${BUILD_FROM}
 ARG BUILD_VERSION=0.1.0
 ARG BUILD_ARCH=amd64

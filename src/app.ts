@@ -124,6 +124,8 @@ export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json
 
 /** The camera card bundle built by `npm run build:card` (same relative place from src/ and dist/). */
 const CARD_BUNDLE = fileURLToPath(new URL('../card/dist/switchboard-camera-card.js', import.meta.url));
+/** The web panel built by `npm run build:web`; resolved here because the server bundle (dist/main.js) keeps only this file's place. */
+const PANEL_DIR = fileURLToPath(new URL('../web/dist', import.meta.url));
 
 export function createApp(config: Config, options: AppOptions = {}): App {
   const { logger, hub: logs } = createLogging({ level: config.log_level, out: options.logOut, format: options.logFormat });
@@ -280,7 +282,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
   // Home Assistant ingress sign-in, then the web panel: mounted last so it never shadows an /api route.
   const ingress = new IngressSignIn({ users, auth, trustedProxies: config.ingress_trusted_proxies });
   mountIngressRoutes(api.extensions, ingress);
-  mountPanel(api.extensions, { ingress, version: VERSION, ports: () => Object.fromEntries(boundPorts), logger: logger.child({ service: 'panel' }) });
+  mountPanel(api.extensions, { dir: PANEL_DIR, ingress, version: VERSION, ports: () => Object.fromEntries(boundPorts), logger: logger.child({ service: 'panel' }) });
 
   // --- end of services and extensions
 

@@ -4,6 +4,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { CameraDriver } from './driver.js';
 
+/** Named in log lines; the import below spells it out because a bundler only follows a literal. */
 const V4L2_MODULE = './drivers/v4l2/index.js';
 
 type DriverClass = new () => CameraDriver;
@@ -12,22 +13,22 @@ const isDriverClass = (v: unknown): v is DriverClass =>
   typeof v === 'function' && typeof (v as { prototype?: { discover?: unknown } }).prototype?.discover === 'function' && typeof (v as { prototype?: { open?: unknown } }).prototype?.open === 'function';
 
 /** The V4L2 driver, or null (with one log line saying why) when it is missing or cannot load. */
-export async function loadV4l2Driver(logger: Logger, specifier = V4L2_MODULE): Promise<CameraDriver | null> {
+export async function loadV4l2Driver(logger: Logger): Promise<CameraDriver | null> {
   try {
-    const mod = (await import(specifier)) as Record<string, unknown>;
+    const mod: Record<string, unknown> = await import('./drivers/v4l2/index.js');
     const Driver = Object.values(mod).find(isDriverClass);
     if (!Driver) {
-      logger.warn({ module: specifier }, 'the V4L2 driver module exports no driver class; using simulated cameras only');
+      logger.warn({ module: V4L2_MODULE }, 'the V4L2 driver module exports no driver class; using simulated cameras only');
       return null;
     }
     const driver = new Driver();
     if (driver.name !== 'v4l2') {
-      logger.warn({ module: specifier, name: driver.name }, 'the V4L2 driver module exports an unexpected driver; using simulated cameras only');
+      logger.warn({ module: V4L2_MODULE, name: driver.name }, 'the V4L2 driver module exports an unexpected driver; using simulated cameras only');
       return null;
     }
     return driver;
   } catch (err) {
-    logger.warn({ module: specifier, reason: (err as Error).message }, 'V4L2 driver not available; using simulated cameras only');
+    logger.warn({ module: V4L2_MODULE, reason: (err as Error).message }, 'V4L2 driver not available; using simulated cameras only');
     return null;
   }
 }

@@ -282,12 +282,12 @@ interface RunningAddon {
 }
 
 /** Starts the runtime copy as the s6 run script does, in the environment the Supervisor gives it. */
-async function startAddon(image: ImageSteps, work: string, peer: SupervisorPeer): Promise<RunningAddon> {
+async function startAddon(image: ImageSteps, work: string, peer: SupervisorPeer, userOptions: Record<string, unknown> = {}): Promise<RunningAddon> {
   mkdirSync(join(work, 'data'), { recursive: true });
   // What the Supervisor writes: config.yaml's options with the user's changes.
   const addonConfig = parseYaml(readFileSync(join(ROOT, 'config.yaml'), 'utf8')) as { options: Record<string, unknown> };
   const optionsPath = join(work, 'options.json');
-  writeFileSync(optionsPath, JSON.stringify({ ...addonConfig.options, admin_password: ADMIN_PASSWORD }));
+  writeFileSync(optionsPath, JSON.stringify({ ...addonConfig.options, admin_password: ADMIN_PASSWORD, ...userOptions }));
   chmodSync(optionsPath, 0o644);
   const [httpPort, monitorPort] = [await freePort(), await freePort()];
   const out: string[] = [];
@@ -409,6 +409,11 @@ describe('the add-on image, built and started without Docker', () => {
     const panel = await fetch(`${addon.url}/`);
     expect(panel.status).toBe(200);
     expect(panel.headers.get('content-type')).toMatch(/^text\/html/);
+    // socket.io serves its browser client from its package folder; the server bundle (dist/) must
+    // still find that folder in the image's node_modules.
+    const client = await fetch(`${addon.url}/socket.io/socket.io.js`);
+    expect(client.status).toBe(200);
+    expect(await client.text()).toMatch(/^\/\*!\n \* Socket\.IO v4/);
 
     // The options file was honoured: the admin password from it signs in.
     const login = await fetch(`${addon.url}/api/auth`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: ADMIN_PASSWORD }) });
@@ -423,7 +428,10 @@ describe('the add-on image, built and started without Docker', () => {
   it('falls back to the embedded broker when the Supervisor has no MQTT service', async () => {
     const peer = await startSupervisorPeer(false);
     peers.push(peer);
-    const addon = await startAddon(image, join(base, 'without-mqtt'), peer);
+    // A listed device node makes the camera service load the V4L2 driver: the bundle's lazy chunk
+    // and koffi from the image's node_modules (/dev/null is no capture device, so no camera).
+    const addonConfig = parseYaml(readFileSync(join(ROOT, 'config.yaml'), 'utf8')) as { options: { cameras: Record<string, unknown> } };
+    const addon = await startAddon(image, join(base, 'without-mqtt'), peer, { cameras: { ...addonConfig.options.cameras, devices: ['/dev/null'] } });
     running.push(addon);
 
     const h = await health(addon, (x) => x.components.mqtt?.state === 'ok');
@@ -432,5 +440,6 @@ describe('the add-on image, built and started without Docker', () => {
     expect(peer.mqttClients).toEqual([]);
     const log = await stopAddon(addon);
     expect(log).toMatch(/WARN .*no MQTT service/);
+    expect(log).not.toContain('V4L2 driver not available');
   }, 60_000);
 });

@@ -123,7 +123,9 @@ export class MqttBridge implements Extension {
     this.deps.status.setComponent('mqtt', 'connecting', redact(url));
     const domains = new Set<Domain>([...MIRRORED_DOMAINS, ...this.deps.sources.flatMap((s) => s.domains)]);
     this.unsubscribe = this.deps.bus.subscribe((e) => this.onBusEvent(e), [...domains]);
-    const { connect } = await import('mqtt');
+    // mqtt.js is CommonJS: its exports object is the default export both under Node and in the
+    // server bundle (named exports of a CommonJS chunk exist only under Node).
+    const { connect } = (await import('mqtt')).default;
     const login = target.kind === 'remote' ? target : this.brokerCredentials;
     const clientId = stableClientId(this.deps.config.client_id, this.deps.dataDir, this.log);
     this.claim = new InstanceClaim(this.topics.base, { id: clientId, host: hostname() }, this.timing.claimWindowMs);

@@ -3,13 +3,10 @@
 // and names it in X-Ingress-Path: index.html gets a per-request <base href> and a small boot object
 // so relative asset URLs, API calls and the socket paths all resolve under that prefix.
 import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import express, { type Request, type Response, type Router } from 'express';
 import type { Logger } from 'pino';
 import { HA_HEADERS, type IngressSignIn } from '../../auth/ingress.js';
 import { clientAddress } from './httpApi.js';
-
-export const DEFAULT_PANEL_DIR = fileURLToPath(new URL('../../../web/dist/', import.meta.url));
 
 /** What the page needs before it can talk to anything; read by web/src/boot.ts. */
 export interface PanelBoot {
@@ -27,8 +24,8 @@ export interface PanelDeps {
   version: string;
   ports: () => Record<string, number>;
   logger: Logger;
-  /** Defaults to web/dist of this checkout. */
-  dir?: string;
+  /** The built panel (web/dist). */
+  dir: string;
 }
 
 const MAX_BASE = 256;
@@ -65,7 +62,7 @@ export function renderIndex(template: string, boot: PanelBoot): string {
 
 /** Mount last on the extensions router: it answers `/`, `/index.html` and the built assets only. */
 export function mountPanel(router: Router, deps: PanelDeps): void {
-  const dir = deps.dir ?? DEFAULT_PANEL_DIR;
+  const { dir } = deps;
   const indexFile = `${dir}/index.html`;
   let template: string | null = null;
   const load = (): string | null => {
