@@ -51,8 +51,8 @@ async function main(): Promise<void> {
   let partial = '';
   const run = await runGuest(20 * 60_000, {
     bundles: { 'bench/vm/guest.ts': '/app/guest.mjs' },
-    // The built add-on; its V4L2 driver is imported by a computed path relative to the entry.
-    program: { dir: '/app/switchboard', entries: { main: 'dist/main.js', 'drivers/v4l2/index': 'dist/camera/drivers/v4l2/index.js' } },
+    // The add-on bundled whole from src/ (the guest has no node_modules for dist/'s run-time reads).
+    program: { dir: '/app/switchboard', entries: { main: 'src/main.ts' } },
     files: {
       // app.ts reads its version from ../package.json: /app/package.json from the entry or a chunk beside it.
       '/app/package.json': JSON.stringify({ version: VERSION }),
