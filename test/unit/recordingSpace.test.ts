@@ -122,38 +122,6 @@ describe.skipIf(spawnSync('ffmpeg', ['-version']).error ? 'ffmpeg is not install
   });
 });
 
-describe('MediaFiles', () => {
-  it('lists everything once, then only the folders of recording cameras (and of one that just stopped)', async () => {
-    const dir = media([
-      ['a', '1.mp4', 10, 3],
-      ['a', '2.mp4', 10, 2],
-      ['b', '3.mp4', 10, 1],
-    ]);
-    let now = 0;
-    const index = new MediaFiles(dir, 60_000, () => now);
-    const sizes = async (active: string[]) => Object.fromEntries((await index.list(active)).map((f) => [`${f.cam}/${f.path.split('/').at(-1)}`, f.size / 1024]));
-    expect(await sizes(['a'])).toEqual({ 'a/1.mp4': 10, 'a/2.mp4': 10, 'b/3.mp4': 10 });
-    // a records: its newest file is finished bigger and a new segment starts; b's folder is not read.
-    writeFileSync(join(dir, 'a', '2.mp4'), Buffer.alloc(20 * 1024));
-    writeFileSync(join(dir, 'a', '4.mp4'), Buffer.alloc(1024));
-    writeFileSync(join(dir, 'b', '5.mp4'), Buffer.alloc(1024));
-    writeFileSync(join(dir, 'a', '1.mp4'), Buffer.alloc(30 * 1024)); // changed by hand: not read again before the next full listing
-    now = 5_000;
-    expect(await sizes(['a'])).toEqual({ 'a/1.mp4': 10, 'a/2.mp4': 20, 'a/4.mp4': 1, 'b/3.mp4': 10 });
-    // a stopped: its last segment was finalized since; it is read once more.
-    writeFileSync(join(dir, 'a', '4.mp4'), Buffer.alloc(7 * 1024));
-    rmSync(join(dir, 'a', '1.mp4'));
-    now = 10_000;
-    expect(await sizes([])).toEqual({ 'a/2.mp4': 20, 'a/4.mp4': 7, 'b/3.mp4': 10 });
-    index.forget(join(dir, 'b', '3.mp4'));
-    now = 15_000;
-    expect(Object.keys(await sizes([]))).toEqual(['a/2.mp4', 'a/4.mp4']);
-    // The full listing comes back on schedule and sees everything as it is.
-    now = 60_000;
-    expect(await sizes([])).toEqual({ 'a/2.mp4': 20, 'a/4.mp4': 7, 'b/3.mp4': 10, 'b/5.mp4': 1 });
-  });
-});
-
 describe.skipIf(spawnSync('ffmpeg', ['-version']).error ? 'ffmpeg is not installed' : false)('trimCutSegment', () => {
   it('cuts a segment ended mid-fragment by a full disk back to its last whole fragment, removes one with none, keeps a whole one', async () => {
     const dir = join(root, 'trim');
