@@ -137,6 +137,27 @@ describe('Rotoclear /api/v1: the document\'s exchanges', () => {
     expect(await peer.next()).toEqual({ brightness: 75 });
   });
 
+  it('a password sign-in\'s own token ends with the connection; a token the client brought does not', async () => {
+    const tokens = () => t.app.context.db.collection('tokens').all().length;
+    const before = tokens();
+    for (let i = 0; i < 3; i++) {
+      const { peer } = await Peer.open(wsUrl);
+      await signIn(peer);
+      // Signing in again on the same connection replaces its token rather than adding one.
+      await signIn(peer);
+      expect(tokens()).toBe(before + 1);
+      peer.ws.close();
+      await expect.poll(tokens).toBe(before);
+    }
+    const res = await fetch(`${t.url}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(ADMIN) });
+    const { token } = (await res.json()) as { token: string };
+    const { peer } = await Peer.open(wsUrl);
+    expect(await peer.ask({ token })).toMatchObject({ authenticated: true });
+    peer.ws.close();
+    await new Promise((r) => setTimeout(r, 200));
+    expect(t.app.context.auth.authenticate(token)).toMatchObject({ username: ADMIN.username });
+  });
+
   it('authenticates with a session token from POST /api/login', async () => {
     const res = await fetch(`${t.url}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(ADMIN) });
     const { token } = (await res.json()) as { token: string };

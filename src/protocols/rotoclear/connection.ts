@@ -48,6 +48,12 @@ const asText = (data: RawData): string => (Array.isArray(data) ? Buffer.concat(d
 export class RotoclearClient {
   actor: Actor | null = null;
   private session: Session | null = null;
+  /**
+   * The token a username/password sign-in on this connection was issued. The client never sees it
+   * (the document's reply carries none), so it ends with the connection instead of piling up in the
+   * store for `token_ttl_hours` at every reconnect.
+   */
+  private ownTokenId: string | null = null;
   /** Cleared at each heartbeat ping, set again by the pong. */
   alive = true;
   private windowStart = 0;
@@ -89,10 +95,19 @@ export class RotoclearClient {
   closed(): void {
     this.session?.close();
     this.session = null;
+    this.dropOwnToken();
   }
 
-  private signIn(actor: Actor): void {
+  private dropOwnToken(): void {
+    const id = this.ownTokenId;
+    this.ownTokenId = null;
+    if (id) this.deps.auth.revokeToken(id).catch((err: Error) => this.deps.logger.warn({ reason: err.message }, 'rotoclear: could not revoke the connection\'s own token'));
+  }
+
+  private signIn(actor: Actor, ownToken = false): void {
     this.session?.close();
+    this.dropOwnToken();
+    if (ownToken) this.ownTokenId = actor.tokenId ?? null;
     this.actor = actor;
     this.session = this.deps.sessions.open(actor, 'rotoclear', {
       onEnd: (reason) => this.signOut(reason),
@@ -242,7 +257,7 @@ export class RotoclearClient {
         return;
       }
     }
-    this.signIn(actor);
+    this.signIn(actor, token === undefined);
     this.send({ authenticated: true, username: actor.username, role: actor.role, permissions: permissionsFor(actor.role) });
     // Signing in may unlock keys anonymous clients cannot read: send the whole state once.
     this.send(readState(this.deps.view, true));
