@@ -56,13 +56,11 @@ export interface Session {
 
 export interface SessionRegistryOptions {
   logger?: Logger;
-  /** How often every session is judged again, as a safety net beside the expiry timers. */
+  /** How often every session is judged again; expiries due before the next sweep get their own timer then. */
   sweepMs?: number;
   now?: () => number;
 }
 
-/** setTimeout's longest delay (about 24.8 days). */
-const MAX_TIMER_MS = 2_147_483_647;
 
 /** What keeps a session open: a bearer token of a user, or the live key as it was when the stream began. */
 type Credential = { type: 'token'; tokenId: string; userId: string } | { type: 'live-url'; generation: number };
@@ -110,7 +108,7 @@ export class SessionRegistry {
 
   start(): void {
     this.unsubscribe = this.bus.subscribe((e) => this.onAccountEvent(e), ['auth', 'user']);
-    this.sweepTimer = setInterval(() => this.sweep(), this.opts.sweepMs ?? 60_000);
+    this.sweepTimer = setInterval(() => this.sweep(), this.sweepMs);
     this.sweepTimer.unref();
   }
 
@@ -187,9 +185,13 @@ export class SessionRegistry {
     return n;
   }
 
-  /** Judges every open session again (the periodic safety net; also what expiry timers do). */
+  /** Judges every open session again (the periodic safety net), and times the expiries due before the next sweep. */
   sweep(): void {
-    for (const s of [...this.sessions]) this.judge(s);
+    for (const s of [...this.sessions]) if (this.judge(s)) this.armExpiry(s);
+  }
+
+  private get sweepMs(): number {
+    return this.opts.sweepMs ?? 60_000;
   }
 
   /** @internal The session's actor now; ends the session (calling onEnd) when its token no longer stands. */
@@ -244,17 +246,25 @@ export class SessionRegistry {
     return 'User removed or disabled';
   }
 
+  /**
+   * A precise timer for a session whose token expires before the next sweep; later expiries wait
+   * for the sweep that comes before them. (Node keeps the list of an unref'd timer's length until
+   * that length has passed, even once the timer is cleared: a week-long timer per session left one
+   * such list behind for every connection ever made.)
+   */
   private armExpiry(session: OpenSession): void {
-    if (session.tokenId === null) return;
+    if (session.tokenId === null || session.timer) return;
     const expiry = this.auth.tokenExpiry(session.tokenId);
     if (expiry === null) return;
-    const delay = Math.min(MAX_TIMER_MS, Math.max(0, expiry - (this.opts.now?.() ?? Date.now())) + 5);
+    const delay = Math.max(0, expiry - (this.opts.now?.() ?? Date.now())) + 5;
+    if (delay > this.sweepMs) return;
     session.timer = setTimeout(() => {
       session.timer = null;
-      if (this.judge(session)) this.armExpiry(session);
+      this.judge(session);
     }, delay);
     session.timer.unref();
   }
+
 
   private onAccountEvent(e: DomainEvent): void {
     if (e.domain === 'auth' && e.event === 'tokensRevoked') {
