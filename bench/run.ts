@@ -430,8 +430,10 @@ async function main(): Promise<void> {
       port: sb.port, token: adminToken, cameraId, minutes: SOAK_MINUTES, perRound: SOAK_ROUND,
       onSample: (s) => figure('soak_minute', s.minute, 'min', { rss_mb: s.rssMb, heap_mb: s.heapMb, rounds: s.rounds, connections: s.connections, failures: s.failures }),
     });
-    figure('soak_rss_last_third_growth_pct', lastThirdGrowthPct(samples.map((s) => s.rssMb)), '%', { from_mb: samples[0]!.rssMb, to_mb: samples.at(-1)!.rssMb });
-    figure('soak_heap_last_third_growth_pct', lastThirdGrowthPct(samples.map((s) => s.heapMb)), '%', { from_mb: samples[0]!.heapMb, to_mb: samples.at(-1)!.heapMb });
+    for (const [name, values] of [['rss', samples.map((s) => s.rssMb)], ['heap', samples.map((s) => s.heapMb)]] as const) {
+      const g = lastThirdGrowthPct(values);
+      figure(`soak_${name}_last_third_growth_pct`, g.pct, '%', { of: 'mean of the last third vs the third before it', from_mb: g.fromMb, to_mb: g.toMb, first_mb: values[0], last_mb: values.at(-1) });
+    }
     await stopSwitchboard(sb);
   }
 

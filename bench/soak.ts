@@ -124,9 +124,18 @@ export async function soak(opts: { port: number; token: string; cameraId: string
   return samples;
 }
 
-/** Growth over the last third of the samples, in percent of the value where that third starts. */
-export function lastThirdGrowthPct(values: number[]): number {
-  if (values.length < 3) return Number.NaN;
-  const from = values[Math.floor(((values.length - 1) * 2) / 3)]!;
-  return ((values.at(-1)! - from) / from) * 100;
+/**
+ * Growth over the last third, as the mean of the last third of the per-minute samples against the
+ * mean of the third before it, in percent. Minute 0 (idle, before any load) is left out, and means
+ * rather than two single readings: one RSS reading after heavy churn swings by ±20 % with whatever
+ * the allocator has not yet returned.
+ */
+export function lastThirdGrowthPct(values: number[]): { pct: number; fromMb: number; toMb: number } {
+  const loaded = values.slice(1);
+  const third = Math.floor(loaded.length / 3);
+  if (third < 1) return { pct: Number.NaN, fromMb: Number.NaN, toMb: Number.NaN };
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const fromMb = mean(loaded.slice(-2 * third, -third));
+  const toMb = mean(loaded.slice(-third));
+  return { pct: ((toMb - fromMb) / fromMb) * 100, fromMb, toMb };
 }
