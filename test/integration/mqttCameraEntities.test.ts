@@ -374,4 +374,30 @@ describe.skipIf(SKIP)('two Switchboards that keep the same base topic', () => {
     await expect.poll(claimNow, { timeout: 10_000 }).toMatchObject({ id: clientIdOf(kept) });
     expect((await retainedNow(broker.url, 'switchboard/bridge/state')).get('switchboard/bridge/state')).toBe('{"state":"online"}');
   }, 90_000);
+
+  it('as an attacker on the broker: a probe flood gets a few answers, a forged claim does not take the topic', async () => {
+    for (const x of apps.splice(0)) {
+      await x.stop();
+      rmSync(x.dataDir, { recursive: true, force: true });
+    }
+    const holder = await start();
+    await expect.poll(claimNow, { timeout: 15_000 }).toMatchObject({ id: clientIdOf(holder) });
+    // Past the window in which a simultaneous start may still win the topic.
+    await new Promise((r) => setTimeout(r, 2000));
+    const from = ha.messages.length;
+    const began = Date.now();
+    for (let i = 0; i < 200; i++) await ha.publish('switchboard/bridge/instance/probe', JSON.stringify({ id: `attacker_${i}` }));
+    await ha.publish('switchboard/bridge/instance', JSON.stringify({ id: '0', host: 'evil' }), true);
+    for (const junk of ['', 'not json', '[]', '{"id":5}', JSON.stringify({ id: 'x'.repeat(500) })]) await ha.publish('switchboard/bridge/instance/probe', junk);
+    // The holder answers with its own claim again, so the forged one does not stay on the broker.
+    await expect.poll(claimNow, { timeout: 10_000 }).toMatchObject({ id: clientIdOf(holder) });
+    await new Promise((r) => setTimeout(r, 1500));
+    const answers = ha.messages.slice(from).filter((m) => m.topic === 'switchboard/bridge/instance' && m.payload.includes(clientIdOf(holder)));
+    // At most one answer a second (plus the one pending when the flood ends), not one per probe.
+    expect(answers.length).toBeGreaterThanOrEqual(1);
+    expect(answers.length).toBeLessThanOrEqual(Math.ceil((Date.now() - began) / 1000) + 1);
+    expect(holder.app.context.status.health().components.mqtt?.state).toBe('ok');
+    expect((await retainedNow(broker.url, 'switchboard/bridge/state')).get('switchboard/bridge/state')).toBe('{"state":"online"}');
+    expect((await fetch(`${holder.url}/api/health`)).status).toBe(200);
+  }, 90_000);
 });

@@ -10,7 +10,9 @@
 // An answered probe means the topic is taken: the newcomer leaves the broker before publishing
 // anything. No answer within the window means the claim was left by an instance that is gone.
 // Two instances that claim at the same moment both see the other's claim arrive live; the one
-// with the smaller client id keeps the topic.
+// with the smaller client id keeps the topic. Anyone may publish on a broker they can reach, so
+// a foreign claim yields the topic only within that window after claiming (later it is answered
+// with our claim and logged), and answers go out at most once a second whatever floods the probe.
 import type { MqttConnection } from './connection.js';
 
 export interface Claim {
@@ -19,12 +21,19 @@ export interface Claim {
 }
 
 /** What a message on the claim topics means for this instance. */
-export type ClaimVerdict = 'not-mine' | 'handled' | { yield: Claim };
+export type ClaimVerdict = 'not-mine' | 'handled' | { yield: Claim } | { contested: Claim };
+
+/** Answers (our claim published again) at most this often. */
+const ANSWER_INTERVAL_MS = 1000;
 
 export class InstanceClaim {
   readonly topic: string;
   readonly probeTopic: string;
   private held = false;
+  /** When this instance took the topic (the window in which a simultaneous claim may win). */
+  private heldSince = 0;
+  private lastAnswer = -Infinity;
+  private pendingAnswer: NodeJS.Timeout | null = null;
   /** A claim of another instance the broker had kept (seen while acquiring). */
   private foundClaim: Claim | null = null;
   /** Resolves an acquisition waiting for the holder's answer. */
@@ -34,6 +43,7 @@ export class InstanceClaim {
     base: string,
     private readonly self: Claim,
     private readonly windowMs: number,
+    private readonly now: () => number = Date.now,
   ) {
     this.topic = `${base}/bridge/instance`;
     this.probeTopic = `${this.topic}/probe`;
@@ -56,6 +66,8 @@ export class InstanceClaim {
     this.answered = null;
     if (holder) return holder;
     this.held = true;
+    this.heldSince = this.now();
+    this.lastAnswer = this.now();
     await conn.publish(this.topic, JSON.stringify(this.self), { retain: true, qos: 1 });
     return null;
   }
@@ -71,7 +83,7 @@ export class InstanceClaim {
     if (!claim || claim.id === this.self.id) return 'handled';
     if (topic === this.probeTopic) {
       // Someone asks whether the topic is taken: it is, while we hold it.
-      if (this.held) void conn.publish(this.topic, JSON.stringify(this.self), { retain: true, qos: 1 });
+      this.answer(conn);
       return 'handled';
     }
     if (retained) {
@@ -82,13 +94,35 @@ export class InstanceClaim {
       this.answered(claim);
       return 'handled';
     }
-    // Another instance claimed the topic live while we hold it: both started at once.
-    if (this.held && claim.id < this.self.id) {
+    if (!this.held) return 'handled';
+    // Another instance claimed the topic live just as we did: both started at once.
+    if (claim.id < this.self.id && this.now() - this.heldSince <= this.windowMs) {
       this.held = false;
       return { yield: claim };
     }
-    if (this.held) void conn.publish(this.topic, JSON.stringify(this.self), { retain: true, qos: 1 });
-    return 'handled';
+    // Told (logged) at most once per answer, so a flood of claims is not a flood of log lines.
+    return this.answer(conn) ? { contested: claim } : 'handled';
+  }
+
+  /**
+   * Publishes our claim again, at most once per interval (a later request is served when it ends).
+   * False when an answer is already on its way.
+   */
+  private answer(conn: MqttConnection): boolean {
+    if (!this.held || this.pendingAnswer) return false;
+    const wait = this.lastAnswer + ANSWER_INTERVAL_MS - this.now();
+    const send = () => {
+      this.pendingAnswer = null;
+      if (!this.held || !conn.connected) return;
+      this.lastAnswer = this.now();
+      void conn.publish(this.topic, JSON.stringify(this.self), { retain: true, qos: 1 });
+    };
+    if (wait <= 0) send();
+    else {
+      this.pendingAnswer = setTimeout(send, wait);
+      this.pendingAnswer.unref();
+    }
+    return true;
   }
 }
 

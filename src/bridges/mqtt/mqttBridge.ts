@@ -240,7 +240,9 @@ export class MqttBridge implements Extension {
     const conn = this.conn;
     const claim = conn && this.claim ? this.claim.onMessage(conn, topic, payload, retained) : 'not-mine';
     if (claim !== 'not-mine') {
-      if (claim !== 'handled') this.enqueue(() => this.leaveTakenTopic(claim.yield));
+      if (claim === 'handled') return;
+      if ('yield' in claim) this.enqueue(() => this.leaveTakenTopic(claim.yield));
+      else this.log.warn({ baseTopic: this.topics.base, otherClientId: claim.contested.id, otherHost: claim.contested.host }, 'MQTT: something else claims this base topic; keeping it (our claim is published again)');
       return;
     }
     if (topic === this.topics.haStatus) {
