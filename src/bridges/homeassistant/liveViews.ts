@@ -64,6 +64,7 @@ export class LiveViewService implements Extension {
   /** Entries re-signed by this process (their URLs carry this process's key). */
   private readonly signed = new Set<string>();
   private work: Promise<unknown> = Promise.resolve();
+  private waitingForServer: NodeJS.Timeout | null = null;
 
   constructor(private readonly deps: LiveViewDeps) {}
 
@@ -74,6 +75,8 @@ export class LiveViewService implements Extension {
   async stop(): Promise<void> {
     this.unsubscribe?.();
     this.unsubscribe = null;
+    if (this.waitingForServer) clearTimeout(this.waitingForServer);
+    this.waitingForServer = null;
     await this.work.catch(() => undefined);
   }
 
@@ -104,7 +107,7 @@ export class LiveViewService implements Extension {
   private onEvent(e: DomainEvent): void {
     if (e.domain === 'system' && e.event === 'component' && e.entity === 'homeassistant' && e.details.state === 'ok') {
       // (Re)connected: fill in what could not be done while HA was away.
-      void this.serial(() => this.reconcile()).catch((err: unknown) => this.deps.logger.warn({ err: describe(err) }, 'live views: reconciling with Home Assistant failed'));
+      this.reconcileWhenListening();
     } else if (e.domain === 'camera' && e.entity && e.event === 'deleted') {
       const id = e.entity;
       void this.serial(() => this.remove(id)).catch((err: unknown) => this.deps.logger.warn({ camera: id, err: describe(err) }, 'live view: could not remove the Home Assistant entry'));
@@ -112,6 +115,25 @@ export class LiveViewService implements Extension {
       const camera = this.deps.cameras.get(e.entity);
       if (camera?.enabled) void this.serial(() => this.ensure(camera, false)).catch((err: unknown) => this.deps.logger.warn({ camera: camera.name, err: describe(err) }, 'live view: could not add the camera to Home Assistant'));
     }
+  }
+
+  /**
+   * At start-up Home Assistant may answer before the HTTP server listens, and the entries' URLs need
+   * its address: wait for it (it comes once every extension has started), then reconcile.
+   */
+  private reconcileWhenListening(): void {
+    if (this.waitingForServer) return;
+    const attempt = () => {
+      this.waitingForServer = null;
+      if (!this.unsubscribe) return;
+      if (!this.deps.baseUrl()) {
+        this.waitingForServer = setTimeout(attempt, 250);
+        this.waitingForServer.unref();
+        return;
+      }
+      void this.serial(() => this.reconcile()).catch((err: unknown) => this.deps.logger.warn({ err: describe(err) }, 'live views: reconciling with Home Assistant failed'));
+    };
+    attempt();
   }
 
   private async reconcile(): Promise<void> {
