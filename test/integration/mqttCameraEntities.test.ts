@@ -53,7 +53,7 @@ describe.skipIf(SKIP)('camera entities and HA conventions', () => {
   beforeEach(async () => {
     const cameras = t.app.context.cameras!;
     const id = cameras.all()[0]!.id;
-    await cameras.setEnabled(SYSTEM_ACTOR, id, true);
+    await cameras.update(SYSTEM_ACTOR, id, { enabled: true });
     await expect.poll(() => cameras.get(id)!.exists, { timeout: 15_000 }).toBe(true);
   });
 

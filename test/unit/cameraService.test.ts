@@ -84,12 +84,12 @@ describe('camera service', () => {
     const { service, first, simulated, events } = await setup();
     const dev = simulated.open(first().device);
     events.length = 0;
-    const view = await service.setControls(USER, first().id, { brightness: 75, contrast: 0, saturation: 100, hue: 25 });
+    const view = await service.update(USER, first().id, { controls: { brightness: 75, contrast: 0, saturation: 100, hue: 25 } });
     expect([dev.getControl(CID.BRIGHTNESS), dev.getControl(CID.CONTRAST), dev.getControl(CID.SATURATION), dev.getControl(CID.HUE)]).toEqual([191, 0, 255, -64]);
     expect(view.controls).toMatchObject({ brightness: 75, contrast: 0, saturation: 100, hue: 25 });
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({ event: 'updated', entity: first().id, details: { changes: { brightness: 75, contrast: 0, saturation: 100, hue: 25 } } });
-    await service.setControls(USER, first().id, { 'auto-exposure': false, resolution: '1280x720', sensor: 3 });
+    await service.update(USER, first().id, { controls: { 'auto-exposure': false, resolution: '1280x720', sensor: 3 } });
     expect([dev.getControl(CID.AUTOGAIN), dev.getFormat().width, dev.getInput()]).toEqual([0, 1280, 2]);
     expect(first().controls).toMatchObject({ 'auto-exposure': false, resolution: '1280x720', sensor: 3, fps: 12.5 });
   });
@@ -115,13 +115,13 @@ describe('camera service', () => {
       [{ zoom: 5 }, 'controls', 'unknown key: zoom'],
     ];
     for (const [input, path, message] of cases) {
-      const err = await appError(service.setControls(USER, id, input));
+      const err = await appError(service.update(USER, id, { controls: input }));
       expect(err.kind).toBe('validation');
       expect(err.details[0]?.path).toBe(path);
       expect(err.details[0]?.message).toContain(message);
     }
     // Applied steps are undone when a later one fails: 1280x720 offers no 30 fps.
-    const err = await appError(service.setControls(USER, id, { brightness: 10, resolution: '1280x720', fps: 30 }));
+    const err = await appError(service.update(USER, id, { controls: { brightness: 10, resolution: '1280x720', fps: 30 } }));
     expect(err.details[0]).toMatchObject({ path: 'controls.fps' });
     expect(err.details[0]?.message).toContain('does not offer 30 fps at 1280x720');
     expect(dev.getFormat()).toMatchObject({ width: 640, height: 360 });
@@ -142,7 +142,7 @@ describe('camera service', () => {
     // vivid: the largest sizes offer only the slowest intervals.
     expect(yuyv.sizes.find((s) => s.width === 640 && s.height === 360)?.fps).toEqual([1, 2, 4, 5, 10, 12.5, 15, 25, 30, 40]);
     expect(yuyv.sizes.find((s) => s.width === 3840)?.fps).toEqual([1, 2]);
-    const view = await service.setControls(USER, cam.id, { resolution: '1280x720' });
+    const view = await service.update(USER, cam.id, { controls: { resolution: '1280x720' } });
     expect(view.format).toEqual({ fourcc: 'YUYV', width: 1280, height: 720 });
     expect(view.fps_options).toEqual([5, 10]);
     const viewer = await service.read(VIEWER, cam.id);
@@ -154,14 +154,14 @@ describe('camera service', () => {
     const id = first().id;
     const dev = simulated.open(first().device);
     events.length = 0;
-    const offered = await appError(service.setControls(USER, id, { fps: 60 }));
+    const offered = await appError(service.update(USER, id, { controls: { fps: 60 } }));
     expect(offered.kind).toBe('validation');
     expect(offered.details).toEqual([{ path: 'controls.fps', message: 'This camera does not offer 60 fps at 640x360; choose one of 5, 10, 15, 25, 30, 40' }]);
-    const atNewSize = await appError(service.setControls(USER, id, { resolution: '320x180', fps: 12, brightness: 0 }));
+    const atNewSize = await appError(service.update(USER, id, { controls: { resolution: '320x180', fps: 12, brightness: 0 } }));
     expect(atNewSize.details).toEqual([{ path: 'controls.fps', message: 'This camera does not offer 12 fps at 320x180; choose one of 5, 10, 15, 25, 30, 40, 50, 60' }]);
     expect([dev.getFormat().width, dev.getFrameRate(), dev.getControl(CID.BRIGHTNESS)]).toEqual([640, 30, 128]);
     expect(events).toEqual([]);
-    await service.setControls(USER, id, { resolution: '320x180', fps: 60 });
+    await service.update(USER, id, { controls: { resolution: '320x180', fps: 60 } });
     expect([dev.getFormat().width, dev.getFrameRate()]).toEqual([320, 60]);
   });
 
@@ -178,14 +178,14 @@ describe('camera service', () => {
     const { service, first } = await setup({ simulated: 'auto' }, v4l2);
     expect(first().formats[0]?.sizes[0]?.fps).toEqual([]);
     expect(first().fps_options).toEqual([5, 10, 15, 25, 30, 40]);
-    const err = await appError(service.setControls(USER, first().id, { fps: 60 }));
+    const err = await appError(service.update(USER, first().id, { controls: { fps: 60 } }));
     expect(err.details[0]).toMatchObject({ path: 'controls.fps', message: expect.stringContaining('does not offer 60 fps at 640x360') });
   });
 
   it('checks roles: viewers read, users change settings, admins create and delete', async () => {
     const { service, first } = await setup();
     expect((await service.read(VIEWER, first().id)).id).toBe(first().id);
-    expect((await appError(service.setControls(VIEWER, first().id, { brightness: 1 }))).kind).toBe('forbidden');
+    expect((await appError(service.update(VIEWER, first().id, { controls: { brightness: 1 } }))).kind).toBe('forbidden');
     expect((await appError(service.update(VIEWER, first().id, { name: 'x' }))).kind).toBe('forbidden');
     expect((await appError(service.create(USER, {}))).kind).toBe('forbidden');
     expect((await appError(service.delete(USER, first().id))).kind).toBe('forbidden');
@@ -220,19 +220,19 @@ describe('camera service', () => {
   it('keeps recording, snapshot and JPEG quality as state with the Rotoclear transitions', async () => {
     const { service, first, events } = await setup();
     const id = first().id;
-    expect((await appError(service.setState(USER, id, { record: 'pause' }))).details[0]?.message).toBe('Recording is not running');
-    expect((await service.setState(USER, id, { record: true })).record).toBe('on');
-    expect((await service.setState(USER, id, { record: 'pause' })).record).toBe('pause');
-    expect((await service.setState(USER, id, { record: 'pause_release' })).record).toBe('on');
-    expect((await appError(service.setState(USER, id, { record: 'pause_release' }))).details[0]?.message).toBe('Recording is not paused');
-    expect((await service.setState(USER, id, { record: 'off' })).record).toBe('off');
-    expect((await appError(service.setState(USER, id, { record: 'start' }))).kind).toBe('validation');
+    expect((await appError(service.update(USER, id, { record: 'pause' }))).details[0]?.message).toBe('Recording is not running');
+    expect((await service.update(USER, id, { record: true })).record).toBe('on');
+    expect((await service.update(USER, id, { record: 'pause' })).record).toBe('pause');
+    expect((await service.update(USER, id, { record: 'pause_release' })).record).toBe('on');
+    expect((await appError(service.update(USER, id, { record: 'pause_release' }))).details[0]?.message).toBe('Recording is not paused');
+    expect((await service.update(USER, id, { record: 'off' })).record).toBe('off');
+    expect((await appError(service.update(USER, id, { record: 'start' }))).kind).toBe('validation');
     events.length = 0;
-    await service.setState(USER, id, { snap: true, 'jpeg-quality': 55 });
+    await service.update(USER, id, { snap: true, 'jpeg-quality': 55 });
     expect(events).toHaveLength(1);
     expect(events[0]?.details).toEqual({ changes: { snap: true, 'jpeg-quality': 55 } });
     expect(first().jpeg_quality).toBe(55);
-    expect((await appError(service.setState(USER, id, { 'jpeg-quality': 101 }))).details[0]?.message).toBe('Value must be between 0 and 100');
+    expect((await appError(service.update(USER, id, { 'jpeg-quality': 101 }))).details[0]?.message).toBe('Value must be between 0 and 100');
   });
 
   it('tracks demand: first reader demands, last one leaving un-demands', async () => {
@@ -307,10 +307,10 @@ describe('camera discovery and hot-plug', () => {
     v4l2.devices.add('/dev/video0');
     const { service, first, events } = await setup({ simulated: 'auto' }, v4l2);
     const id = first().id;
-    await service.setControls(USER, id, { brightness: 80, resolution: '320x180', fps: 60 });
+    await service.update(USER, id, { controls: { brightness: 80, resolution: '320x180', fps: 60 } });
     v4l2.devices.unplug('/dev/video0');
     events.length = 0;
-    const err = await appError(service.setControls(USER, id, { brightness: 10 }));
+    const err = await appError(service.update(USER, id, { controls: { brightness: 10 } }));
     expect(err.kind).toBe('unavailable');
     expect(err.message).toContain('was disconnected');
     expect(first().exists).toBe(false);
@@ -318,7 +318,7 @@ describe('camera discovery and hot-plug', () => {
       ['disconnected', { device: '/dev/video0', reason: expect.stringContaining('ENODEV') }],
       ['updated', { changes: { exists: false } }],
     ]);
-    expect((await appError(service.setControls(USER, id, { brightness: 10 }))).message).toContain('is not connected');
+    expect((await appError(service.update(USER, id, { controls: { brightness: 10 } }))).message).toContain('is not connected');
     expect(first().controls.brightness).toBe(80); // last known values stay visible
 
     v4l2.devices.add('/dev/video0'); // replugged: the device starts from its defaults
@@ -365,7 +365,7 @@ describe('device errors', () => {
     const name = first().name;
     v4l2.failWith = 'EBUSY';
     events.length = 0;
-    const busy = await appError(service.setControls(USER, id, { brightness: 90, resolution: '1280x720' }));
+    const busy = await appError(service.update(USER, id, { controls: { brightness: 90, resolution: '1280x720' } }));
     expect(busy.kind).toBe('conflict');
     expect(busy.message).toContain('is busy (VIDIOC_S_FMT)');
     v4l2.failWith = 'EIO';
@@ -401,12 +401,12 @@ describe('switching a camera off and on', () => {
     v4l2.devices.add('/dev/video0');
     const { service, first, events } = await setup({ simulated: 'never' }, v4l2);
     const id = first().id;
-    await service.setControls(USER, id, { brightness: 70 });
+    await service.update(USER, id, { controls: { brightness: 70 } });
     service.addDemand(id, { type: 'http', id: 'viewer' });
     expect(v4l2.handles).toBe(1);
     events.length = 0;
 
-    const off = await service.setEnabled(USER, id, false);
+    const off = await service.update(USER, id, { enabled: false });
     expect(off).toMatchObject({ enabled: false, exists: false, readers: 0, demanded: false });
     expect(v4l2.handles).toBe(0);
     expect(events.map((e) => e.event)).toEqual(['unread', 'unDemand', 'disabled', 'updated']);
@@ -415,10 +415,10 @@ describe('switching a camera off and on', () => {
 
     const before = JSON.stringify(first());
     for (const attempt of [
-      () => service.setControls(USER, id, { brightness: 10 }),
-      () => service.setLight(USER, id, true),
+      () => service.update(USER, id, { controls: { brightness: 10 } }),
+      () => service.update(USER, id, { light: true }),
       () => service.update(USER, id, { controls: { contrast: 5 } }),
-      () => service.setState(USER, id, { record: true }),
+      () => service.update(USER, id, { record: true }),
       async () => service.addDemand(id, { type: 'lab', id: 'n1' }),
     ]) {
       const err = await appError(attempt());
@@ -431,7 +431,7 @@ describe('switching a camera off and on', () => {
     await service.scan();
     expect(v4l2.handles).toBe(0);
 
-    const on = await service.setEnabled(USER, id, true);
+    const on = await service.update(USER, id, { enabled: true });
     expect(on.enabled).toBe(true);
     await service.scan();
     expect(v4l2.handles).toBe(1);
@@ -441,8 +441,8 @@ describe('switching a camera off and on', () => {
   it('validates the value and the role, and refuses mixing enabled with settings in one update', async () => {
     const { service, first } = await setup();
     const id = first().id;
-    expect((await appError(service.setEnabled(USER, id, 'no'))).kind).toBe('validation');
-    expect((await appError(service.setEnabled(VIEWER, id, false))).kind).toBe('forbidden');
+    expect((await appError(service.update(USER, id, { enabled: 'no' }))).kind).toBe('validation');
+    expect((await appError(service.update(VIEWER, id, { enabled: false }))).kind).toBe('forbidden');
     const mixed = await appError(service.update(USER, id, { enabled: false, controls: { brightness: 1 } }));
     expect(mixed.details).toEqual([{ path: 'payload.enabled', message: 'change enabled on its own, without controls or light' }]);
     expect(first().enabled).toBe(true);
@@ -461,7 +461,7 @@ describe('switching a camera off and on', () => {
     };
     const first = await boot();
     const id = first.service.all()[0]!.id;
-    await first.service.setEnabled(USER, id, false);
+    await first.service.update(USER, id, { enabled: false });
     await first.service.stop();
     await first.db.flush();
     const second = await boot();
