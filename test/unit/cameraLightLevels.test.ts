@@ -150,11 +150,11 @@ describe('camera light with levels', () => {
     expect(events).toEqual([]);
   });
 
-  it('refuses a level on a disabled camera', async () => {
+  it('refuses a level on a switched-off camera (a conflict)', async () => {
     const { service, first } = await setup();
     const id = first().id;
     await service.update(USER, id, { enabled: false });
-    expect((await appError(service.update(USER, id, { light_brightness: 30 }))).kind).toBe('unavailable');
+    expect((await appError(service.update(USER, id, { light_brightness: 30 }))).kind).toBe('conflict');
     expect(first()).toMatchObject({ light: false, light_brightness: 100 });
   });
 

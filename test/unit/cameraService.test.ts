@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SYSTEM_ACTOR, type Actor } from '../../src/auth/records.js';
-import { CameraService } from '../../src/camera/cameraService.js';
+import { CameraService, STREAM_SWITCH_READER } from '../../src/camera/cameraService.js';
 import { CID } from '../../src/camera/controlMapping.js';
 import { videoNodesPresent } from '../../src/camera/driverLoader.js';
 import { CameraDriverError, type CameraDevice, type CameraDriver } from '../../src/camera/driver.js';
@@ -74,7 +74,7 @@ describe('camera service', () => {
       'auto-exposure': true, 'auto-white-balance': null, 'noise-supression': null, resolution: '640x360', fps: 30, sensor: 1,
     });
     expect(cam.resolutions).toContain('1920x1080');
-    expect(cam.fps_options).toEqual([5, 10, 15, 25, 30, 40]);
+    expect(cam.fps_options).toEqual([1, 2, 4, 5, 10, 12.5, 15, 25, 30, 40]);
     expect(cam.capabilities.controls.brightness).toMatchObject({ v4l2_key: 'brightness', minimum: 0, maximum: 255 });
     expect(cam.capabilities.controls.hue).toMatchObject({ v4l2_key: 'hue', minimum: -128, maximum: 128, default: 0 });
     expect(events.map((e) => e.event)).toEqual(['created', 'connected', 'updated']);
@@ -101,18 +101,19 @@ describe('camera service', () => {
     const before = structuredClone(db.collection('cameras').get(id));
     events.length = 0;
     const cases: [unknown, string, string][] = [
-      [{ brightness: 60, contrast: 150 }, 'controls.contrast', 'Value must be between 0 and 100'],
-      [{ brightness: 60.5 }, 'controls.brightness', 'Value must be an integer between 0 and 100'],
-      [{ brightness: '60' }, 'controls.brightness', 'Value must be an integer between 0 and 100'],
-      [{ sharpness: 50 }, 'controls.sharpness', 'This camera has no such control'],
-      [{ resolution: '1000x1000', brightness: 10 }, 'controls.resolution', 'Resolution not offered'],
-      [{ resolution: 'big' }, 'controls.resolution', 'Value must be a resolution like "1920x1080"'],
-      [{ fps: 4 }, 'controls.fps', 'Value must be an integer between 5 and 60'],
-      [{ sensor: 5 }, 'controls.sensor', 'Value must be between 1 and 4'],
-      [{ 'auto-exposure': 'maybe' }, 'controls.auto-exposure', 'Value must be true or false'],
-      [{ hue: 101 }, 'controls.hue', 'Value must be between 0 and 100'],
-      [{ hue: -1 }, 'controls.hue', 'Value must be between 0 and 100'],
-      [{ zoom: 5 }, 'controls', 'unknown key: zoom'],
+      [{ brightness: 60, contrast: 150 }, 'payload.controls.contrast', 'Value must be between 0 and 100'],
+      [{ brightness: 60.5 }, 'payload.controls.brightness', 'Value must be an integer between 0 and 100'],
+      [{ brightness: '60' }, 'payload.controls.brightness', 'Value must be an integer between 0 and 100'],
+      [{ sharpness: 50 }, 'payload.controls.sharpness', 'This camera has no such control'],
+      [{ resolution: '1000x1000', brightness: 10 }, 'payload.controls.resolution', 'Resolution not offered'],
+      [{ resolution: 'big' }, 'payload.controls.resolution', 'Value must be a resolution like "1920x1080"'],
+      [{ fps: 0 }, 'payload.controls.fps', 'Value must be a frame rate'],
+      [{ fps: 20 }, 'payload.controls.fps', 'This camera does not offer 20 fps at 640x360; choose one of 1, 2, 4, 5, 10, 12.5, 15, 25, 30, 40'],
+      [{ sensor: 5 }, 'payload.controls.sensor', 'Value must be between 1 and 4'],
+      [{ 'auto-exposure': 'maybe' }, 'payload.controls.auto-exposure', 'Value must be true or false'],
+      [{ hue: 101 }, 'payload.controls.hue', 'Value must be between 0 and 100'],
+      [{ hue: -1 }, 'payload.controls.hue', 'Value must be between 0 and 100'],
+      [{ zoom: 5 }, 'payload.controls', 'unknown key: zoom'],
     ];
     for (const [input, path, message] of cases) {
       const err = await appError(service.update(USER, id, { controls: input }));
@@ -122,7 +123,7 @@ describe('camera service', () => {
     }
     // Applied steps are undone when a later one fails: 1280x720 offers no 30 fps.
     const err = await appError(service.update(USER, id, { controls: { brightness: 10, resolution: '1280x720', fps: 30 } }));
-    expect(err.details[0]).toMatchObject({ path: 'controls.fps' });
+    expect(err.details[0]).toMatchObject({ path: 'payload.controls.fps' });
     expect(err.details[0]?.message).toContain('does not offer 30 fps at 1280x720');
     expect(dev.getFormat()).toMatchObject({ width: 640, height: 360 });
     expect(dev.getFrameRate()).toBe(30);
@@ -144,7 +145,7 @@ describe('camera service', () => {
     expect(yuyv.sizes.find((s) => s.width === 3840)?.fps).toEqual([1, 2]);
     const view = await service.update(USER, cam.id, { controls: { resolution: '1280x720' } });
     expect(view.format).toEqual({ fourcc: 'YUYV', width: 1280, height: 720 });
-    expect(view.fps_options).toEqual([5, 10]);
+    expect(view.fps_options).toEqual([1, 2, 4, 5, 10, 12.5]);
     const viewer = await service.read(VIEWER, cam.id);
     expect(viewer.formats).toEqual(cam.formats);
   });
@@ -156,9 +157,9 @@ describe('camera service', () => {
     events.length = 0;
     const offered = await appError(service.update(USER, id, { controls: { fps: 60 } }));
     expect(offered.kind).toBe('validation');
-    expect(offered.details).toEqual([{ path: 'controls.fps', message: 'This camera does not offer 60 fps at 640x360; choose one of 5, 10, 15, 25, 30, 40' }]);
+    expect(offered.details).toEqual([{ path: 'payload.controls.fps', message: 'This camera does not offer 60 fps at 640x360; choose one of 1, 2, 4, 5, 10, 12.5, 15, 25, 30, 40' }]);
     const atNewSize = await appError(service.update(USER, id, { controls: { resolution: '320x180', fps: 12, brightness: 0 } }));
-    expect(atNewSize.details).toEqual([{ path: 'controls.fps', message: 'This camera does not offer 12 fps at 320x180; choose one of 5, 10, 15, 25, 30, 40, 50, 60' }]);
+    expect(atNewSize.details).toEqual([{ path: 'payload.controls.fps', message: 'This camera does not offer 12 fps at 320x180; choose one of 1, 2, 4, 5, 10, 12.5, 15, 25, 30, 40, 50, 60' }]);
     expect([dev.getFormat().width, dev.getFrameRate(), dev.getControl(CID.BRIGHTNESS)]).toEqual([640, 30, 128]);
     expect(events).toEqual([]);
     await service.update(USER, id, { controls: { resolution: '320x180', fps: 60 } });
@@ -179,7 +180,7 @@ describe('camera service', () => {
     expect(first().formats[0]?.sizes[0]?.fps).toEqual([]);
     expect(first().fps_options).toEqual([5, 10, 15, 25, 30, 40]);
     const err = await appError(service.update(USER, first().id, { controls: { fps: 60 } }));
-    expect(err.details[0]).toMatchObject({ path: 'controls.fps', message: expect.stringContaining('does not offer 60 fps at 640x360') });
+    expect(err.details[0]).toMatchObject({ path: 'payload.controls.fps', message: expect.stringContaining('does not offer 60 fps at 640x360') });
   });
 
   it('checks roles: viewers read, users change settings, admins create and delete', async () => {
@@ -396,33 +397,38 @@ describe('switching a camera off and on', () => {
     }
   }
 
-  it('closes the device, drops demands, refuses demands and changes, stays listed, and reopens with its settings', async () => {
+  it('closes the device but keeps demands, recording and settings, refuses changes with a conflict, stays listed, and reopens as it was', async () => {
     const v4l2 = new CountingV4l2();
     v4l2.devices.add('/dev/video0');
     const { service, first, events } = await setup({ simulated: 'never' }, v4l2);
     const id = first().id;
     await service.update(USER, id, { controls: { brightness: 70 } });
     service.addDemand(id, { type: 'http', id: 'viewer' });
+    await service.update(USER, id, { stream: true, record: true });
+    const offered = { resolutions: first().resolutions, fps_options: first().fps_options };
     expect(v4l2.handles).toBe(1);
     events.length = 0;
 
     const off = await service.update(USER, id, { enabled: false });
-    expect(off).toMatchObject({ enabled: false, exists: false, readers: 0, demanded: false });
+    expect(off).toMatchObject({ enabled: false, exists: false, readers: 2, demanded: true, record: 'on', ...offered });
     expect(v4l2.handles).toBe(0);
-    expect(events.map((e) => e.event)).toEqual(['unread', 'unDemand', 'disabled', 'updated']);
+    expect(events.map((e) => e.event)).toEqual(['disabled', 'updated']);
     expect(events.at(-1)?.details).toEqual({ changes: { enabled: false, exists: false } });
     expect(events.find((e) => e.event === 'disabled')?.details).toEqual({ name: first().name, enabled: false, by: 'user' });
 
     const before = JSON.stringify(first());
-    for (const attempt of [
-      () => service.update(USER, id, { controls: { brightness: 10 } }),
-      () => service.update(USER, id, { light: true }),
-      () => service.update(USER, id, { controls: { contrast: 5 } }),
-      () => service.update(USER, id, { record: true }),
-      async () => service.addDemand(id, { type: 'lab', id: 'n1' }),
-    ]) {
+    for (const [attempt, part] of [
+      [() => service.update(USER, id, { controls: { brightness: 10 } }), 'controls'],
+      [() => service.update(USER, id, { light: true }), 'light'],
+      [() => service.update(USER, id, { record: false }), 'record'],
+      [() => service.update(USER, id, { stream: false }), 'stream'],
+      [() => service.update(USER, id, { snap: true }), 'snap'],
+      [() => service.update(USER, id, { motion: true }), 'motion'],
+      [async () => service.addDemand(id, { type: 'lab', id: 'n1' }), null],
+    ] as const) {
       const err = await appError(attempt());
-      expect([err.kind, err.message]).toEqual(['unavailable', `Camera "${first().name}" is disabled; switch it on first`]);
+      expect([err.kind, err.message]).toEqual(['conflict', `Camera "${first().name}" is switched off; switch it on first`]);
+      if (part) expect(err.details).toEqual([{ path: `payload.${part}`, message: 'the camera is switched off' }]);
     }
     expect(JSON.stringify(first())).toBe(before);
     // Still listed, still renamable; scans leave the device closed.
@@ -435,7 +441,8 @@ describe('switching a camera off and on', () => {
     expect(on.enabled).toBe(true);
     await service.scan();
     expect(v4l2.handles).toBe(1);
-    expect(first()).toMatchObject({ enabled: true, exists: true, name: 'Bench', controls: { brightness: 70 } });
+    expect(first()).toMatchObject({ enabled: true, exists: true, name: 'Bench', controls: { brightness: 70 }, readers: 2, record: 'on', ...offered });
+    expect(first().reader_list).toEqual([{ type: 'http', id: 'viewer' }, STREAM_SWITCH_READER]);
   });
 
   it('validates the value and the role, and refuses mixing enabled with settings in one update', async () => {
@@ -444,7 +451,7 @@ describe('switching a camera off and on', () => {
     expect((await appError(service.update(USER, id, { enabled: 'no' }))).kind).toBe('validation');
     expect((await appError(service.update(VIEWER, id, { enabled: false }))).kind).toBe('forbidden');
     const mixed = await appError(service.update(USER, id, { enabled: false, controls: { brightness: 1 } }));
-    expect(mixed.details).toEqual([{ path: 'payload.enabled', message: 'change enabled on its own, without controls or light' }]);
+    expect(mixed.details).toEqual([{ path: 'payload.enabled', message: 'change enabled on its own, without controls' }]);
     expect(first().enabled).toBe(true);
     expect((await service.update(USER, id, { enabled: false, name: 'Off cam' }))).toMatchObject({ enabled: false, name: 'Off cam' });
   });
