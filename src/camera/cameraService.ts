@@ -274,7 +274,8 @@ export class CameraService implements ModuleService, Extension {
 
   /** A switched-off camera keeps what it was; changing it waits until it is switched on (a conflict, not a failure). */
   private switchedOff(rec: CameraRecord, what: string[]): AppError {
-    return conflict(`Camera "${rec.name}" is switched off; switch it on first`, what.map((k) => ({ path: `${PREFIX}.${k}`, message: 'the camera is switched off' })));
+    this.deps.logger.debug({ camera: rec.name, refused: what }, 'change refused: the camera is switched off');
+    return conflict(`Camera "${rec.name}" is switched off; switch it on first`);
   }
 
   // --- create / delete (admin) -------------------------------------------------------------

@@ -103,12 +103,12 @@ describe('cameras module over HTTP', () => {
     const before = (await call('GET', `/api/cameras/${id}`, viewer)).body;
     const bad = await call('PUT', `/api/cameras/${id}`, user, { controls: { resolution: '1920x1080', fps: 30 } });
     expect(bad.status).toBe(422);
-    expect(bad.body.error?.details).toEqual([{ path: 'payload.controls.fps', message: 'This camera does not offer 30 fps at 1920x1080; choose one of 5' }]);
+    expect(bad.body.error?.details).toEqual([{ path: 'payload.controls.fps', message: 'This camera does not offer 30 fps at 1920x1080; choose one of 1, 2, 4, 5' }]);
     const socket = io(t.url, { auth: { token: user }, transports: ['websocket'] });
     try {
       const reply = new Promise<{ error?: { message: string; details: unknown[] } }>((resolve) => socket.once('fps-req', resolve));
       socket.emit('request', { requestId: 'fps-req', command: 'update', module: 'cameras', entity: id, payload: { controls: { fps: 60 } } });
-      expect((await reply).error).toMatchObject({ message: 'Invalid camera settings', details: [{ path: 'payload.controls.fps', message: 'This camera does not offer 60 fps at 640x360; choose one of 5, 10, 15, 25, 30, 40' }] });
+      expect((await reply).error).toMatchObject({ message: 'Invalid camera settings', details: [{ path: 'payload.controls.fps', message: 'This camera does not offer 60 fps at 640x360; choose one of 1, 2, 4, 5, 10, 12.5, 15, 25, 30, 40' }] });
     } finally {
       socket.disconnect();
     }

@@ -428,7 +428,7 @@ describe('switching a camera off and on', () => {
     ] as const) {
       const err = await appError(attempt());
       expect([err.kind, err.message]).toEqual(['conflict', `Camera "${first().name}" is switched off; switch it on first`]);
-      if (part) expect(err.details).toEqual([{ path: `payload.${part}`, message: 'the camera is switched off' }]);
+      expect(err.details, String(part)).toEqual([]);
     }
     expect(JSON.stringify(first())).toBe(before);
     // Still listed, still renamable; scans leave the device closed.
