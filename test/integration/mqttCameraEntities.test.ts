@@ -223,6 +223,48 @@ describe.skipIf(SKIP)('camera entities and HA conventions', () => {
     await ha.waitFor(`${base}/stream/state`, (p) => p === 'OFF', { from: onAt });
   }, 90_000);
 
+  it('resolution and frame rate: after selecting each size, the frame-rate state is one of the published frame-rate options; 12.5 fps where offered', async () => {
+    const cameras = t.app.context.cameras!;
+    const id = cameras.all()[0]!.id;
+    const base = `switchboard/camera_${id}`;
+    const topic = `homeassistant/device/switchboard_camera_${id}/config`;
+    const published = () => (JSON.parse(ha.last(topic)!) as { cmps: Record<string, { options?: string[] }> }).cmps;
+    await ha.waitFor(topic, (p) => p.includes('"resolution"'));
+    const sizes = cameras.get(id)!.resolutions;
+    expect(sizes).toEqual(published().resolution!.options);
+    const original = cameras.get(id)!.controls.resolution!;
+    for (const size of [...sizes.filter((s) => s !== original), original]) {
+      const from = ha.messages.length;
+      await ha.publish(`${base}/resolution/set`, size);
+      await ha.waitFor(`${base}/resolution/state`, (p) => p === size, { from });
+      const fps = String(cameras.get(id)!.controls.fps);
+      // The rate the camera picked for the size is published, and so are the size's rates (config before states).
+      await expect.poll(() => ha.last(`${base}/fps/state`), { timeout: 8000 }).toBe(fps);
+      const options = published().fps?.options;
+      expect(options, `frame-rate options at ${size}`).toEqual(cameras.get(id)!.fps_options.map(String));
+      expect(options, `frame-rate state at ${size}`).toContain(fps);
+      expect(published().resolution!.options).toEqual(sizes);
+    }
+
+    // vivid offers 12.5 fps at 1280x720: 12.5 is an option and can be chosen.
+    const originalFps = String(cameras.get(id)!.controls.fps);
+    let from = ha.messages.length;
+    await ha.publish(`${base}/resolution/set`, '1280x720');
+    await ha.waitFor(`${base}/resolution/state`, (p) => p === '1280x720', { from });
+    await expect.poll(() => published().fps?.options).toEqual(['1', '2', '4', '5', '10', '12.5']);
+    from = ha.messages.length;
+    await ha.publish(`${base}/fps/set`, '10');
+    await ha.waitFor(`${base}/fps/state`, (p) => p === '10', { from });
+    await ha.publish(`${base}/fps/set`, '12.5');
+    await ha.waitFor(`${base}/fps/state`, (p) => p === '12.5', { from });
+    expect(cameras.get(id)!.controls).toMatchObject({ resolution: '1280x720', fps: 12.5 });
+    from = ha.messages.length;
+    await ha.publish(`${base}/resolution/set`, original);
+    await ha.waitFor(`${base}/resolution/state`, (p) => p === original, { from });
+    await ha.publish(`${base}/fps/set`, originalFps);
+    await expect.poll(() => ha.last(`${base}/fps/state`)).toBe(originalFps);
+  }, 90_000);
+
   it('Light round trip: MQTT light → camera service → sockets → MQTT state', async () => {
     const cameras = t.app.context.cameras!;
     const id = cameras.all()[0]!.id;
