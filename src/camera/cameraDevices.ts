@@ -168,6 +168,7 @@ export class CameraDevices {
       }
       this.lastAttachError.delete(id);
       this.sessions.set(id, session);
+      this.reportStatus();
       const controls = session.read();
       const light = session.readLight() ?? rec.light;
       // A level that is its own switch reads nothing while off: the stored level stays (full, if none yet).
