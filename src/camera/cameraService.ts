@@ -180,7 +180,17 @@ export class CameraService implements ModuleService, Extension {
       patch.last_snap_at = new Date().toISOString();
       changes.snap = true;
     }
-    if (controls) plan.steps.push((session) => this.controlsStep(rec, session, controls, plan));
+    if (controls) {
+      // Checked against what the device offers now, before the storage check and before any step runs.
+      const session = this.devices.session(rec.id);
+      if (!session) throw unavailable(`Camera "${rec.name}" is not connected`);
+      try {
+        session.check(controls, `${PREFIX}.controls`);
+      } catch (err) {
+        throw this.deviceError(rec, err);
+      }
+      plan.steps.push(() => this.controlsStep(rec, session, controls, plan));
+    }
     this.planLight(rec, input, plan);
     if (input.stream !== undefined && input.stream !== this.holdsStream(rec.id)) {
       const hold = input.stream;
@@ -207,7 +217,7 @@ export class CameraService implements ModuleService, Extension {
     });
   }
 
-  /** The one light rule, however it is asked for (see changeLight's rules below); a device step. */
+  /** The one light rule, however it is asked for; a device step. */
   private planLight(rec: CameraRecord, input: { light?: boolean; light_brightness?: number }, plan: ChangePlan): void {
     const wanted = input.light_brightness;
     if (wanted !== undefined) {
@@ -232,10 +242,8 @@ export class CameraService implements ModuleService, Extension {
     });
   }
 
-  /** Image settings on the device, all or nothing; the values read back are what is stored. */
-  private controlsStep(rec: CameraRecord, session: DeviceSession | undefined, values: ControlsInput, plan: ChangePlan): () => void {
-    if (!session) throw unavailable(`Camera "${rec.name}" is not connected`);
-    session.check(values, `${PREFIX}.controls`);
+  /** Image settings on the device (checked by plan), all or nothing; the values read back are what is stored. */
+  private controlsStep(rec: CameraRecord, session: DeviceSession, values: ControlsInput, plan: ChangePlan): () => void {
     const before = session.read();
     session.apply(values, `${PREFIX}.controls`);
     const after = session.read();

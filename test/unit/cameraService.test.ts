@@ -12,7 +12,9 @@ import { SimulatedDriver } from '../../src/camera/drivers/simulated/simulatedDri
 import { camerasSchema } from '../../src/config/schema.js';
 import { AppError } from '../../src/core/errors.js';
 import { EventBus, type DomainEvent } from '../../src/core/eventBus.js';
-import { Database } from '../../src/store/database.js';
+import { Database, type Collection } from '../../src/store/database.js';
+import type { CameraRecord } from '../../src/camera/cameraRecord.js';
+import { storageRefusal } from '../../src/services/system/storageHealth.js';
 
 const USER: Actor = { kind: 'user', userId: 'u1', username: 'user', role: 'user' };
 const VIEWER: Actor = { kind: 'user', userId: 'v1', username: 'viewer', role: 'viewer' };
@@ -376,6 +378,82 @@ describe('device errors', () => {
     expect(first()).toMatchObject({ name, exists: true, controls: { brightness: 50, resolution: '640x360' } });
     expect(v4l2.devices.open('/dev/video0').getControl(CID.BRIGHTNESS)).toBe(128);
     expect(events).toEqual([]);
+  });
+});
+
+describe('the one change path', () => {
+  /** A data store whose disk can fill: the first write learns it (and fails), later changes are refused before the device. */
+  async function withStore() {
+    const dir = mkdtempSync(join(tmpdir(), 'switchboard-cameras-'));
+    const db = Database.inDir(dir);
+    await db.open();
+    const real = db.collection('cameras');
+    const disk = { full: false, known: false };
+    const cameras = Object.assign(Object.create(real) as Collection<CameraRecord>, {
+      assertWritable: () => {
+        if (disk.known) throw storageRefusal('data', 'ENOSPC');
+      },
+      update: async (id: string, change: (cur: CameraRecord) => CameraRecord) => {
+        if (disk.full) {
+          disk.known = true;
+          throw storageRefusal('data', 'ENOSPC');
+        }
+        return real.update(id, change);
+      },
+    });
+    const bus = new EventBus();
+    const events: DomainEvent[] = [];
+    bus.subscribe((e) => events.push(e), ['camera']);
+    const simulated = new SimulatedDriver();
+    const service = new CameraService({ cameras, bus, config: camerasSchema.parse({ simulated: 'always' }), logger, simulated, loadV4l2: async () => null });
+    await service.start();
+    cleanups.push(async () => {
+      await service.stop();
+      await db.flush();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const cam = service.all()[0]!;
+    const device = simulated.open(cam.device);
+    cleanups.push(() => device.close());
+    const brightness = () => device.getControl(CID.BRIGHTNESS);
+    return { service, real, disk, events, id: cam.id, brightness };
+  }
+
+  it('checks in one order: permission, validation, switched on, storage, device; nothing changes on a refusal', async () => {
+    const { service, real, disk, events, id, brightness } = await withStore();
+    const before = { device: brightness(), stored: JSON.stringify(real.get(id)) };
+    disk.full = disk.known = true;
+    events.length = 0;
+    // A viewer is refused before the value is looked at; a bad value before the storage check.
+    expect((await appError(service.update(VIEWER, id, { controls: { brightness: 'x' } }))).kind).toBe('forbidden');
+    expect((await appError(service.update(USER, id, { controls: { brightness: 'x' } }))).kind).toBe('validation');
+    expect((await appError(service.update(USER, id, { controls: { resolution: '1000x1000' } }))).kind).toBe('validation');
+    expect((await appError(service.update(USER, id, { controls: { brightness: 10 } }))).kind).toBe('storage');
+    expect((await appError(service.update(USER, id, { light_brightness: 10 }))).kind).toBe('validation');
+    // Holding the stream stores nothing: it works while the disk is full.
+    expect(await service.update(USER, id, { stream: true })).toMatchObject({ demanded: true });
+    expect(await service.update(USER, id, { stream: false })).toMatchObject({ demanded: false });
+    expect(brightness()).toBe(before.device);
+    expect(JSON.stringify(real.get(id))).toBe(before.stored);
+    expect(events.filter((e) => e.event === 'updated')).toEqual([]);
+  });
+
+  it('puts the device back when the store refuses a change the device took', async () => {
+    const { service, real, disk, events, id, brightness } = await withStore();
+    const before = { device: brightness(), stored: JSON.stringify(real.get(id)) };
+    disk.full = true;
+    events.length = 0;
+    const err = await appError(service.update(USER, id, { controls: { brightness: 10, resolution: '1280x720' } }));
+    expect([err.kind, disk.known]).toEqual(['storage', true]);
+    expect(brightness()).toBe(before.device);
+    expect(service.get(id)!.controls).toMatchObject({ resolution: '640x360', fps: 30 });
+    expect(service.get(id)!.format).toMatchObject({ width: 640, height: 360 });
+    expect(JSON.stringify(real.get(id))).toBe(before.stored);
+    expect(events.filter((e) => e.event === 'updated')).toEqual([]);
+    // The disk has room again: the same change is made.
+    disk.full = disk.known = false;
+    expect((await service.update(USER, id, { controls: { brightness: 10 } })).controls.brightness).toBe(10);
+    expect(brightness()).not.toBe(before.device);
   });
 });
 
