@@ -105,7 +105,7 @@ export class CameraService implements ModuleService, Extension {
   async update(actor: Actor, id: string, change: unknown): Promise<CameraView> {
     this.requireUser(actor);
     this.require(id);
-    const input = parseInput(changeSchema, change, PREFIX, 'Invalid camera change');
+    const input = parseInput(changeSchema, change, PREFIX, 'Invalid camera update');
     return this.serial(id, async () => {
       const rec = this.require(id);
       const plan = this.plan(actor, rec, input);
@@ -156,7 +156,7 @@ export class CameraService implements ModuleService, Extension {
     if (input.enabled !== undefined && input.enabled !== isEnabled(rec)) {
       // Switching on or off is its own step (it opens or closes the device): not mixed with settings.
       if (plan.touchesCamera.length) {
-        throw validationError('Invalid camera change', [{ path: `${PREFIX}.enabled`, message: `change enabled on its own, without ${plan.touchesCamera.join(', ')}` }]);
+        throw validationError('Invalid camera update', [{ path: `${PREFIX}.enabled`, message: `change enabled on its own, without ${plan.touchesCamera.join(', ')}` }]);
       }
       this.planEnabled(actor, rec, input.enabled, plan);
       return plan;
@@ -223,8 +223,8 @@ export class CameraService implements ModuleService, Extension {
     if (wanted !== undefined) {
       const session = this.devices.session(rec.id);
       const hasLevels = session ? session.mapping.lightLevel !== undefined : rec.light_brightness != null;
-      if (!hasLevels) throw validationError('Invalid camera change', [{ path: `${PREFIX}.light_brightness`, message: "This camera's light has no levels" }]);
-      if (wanted === 0 && input.light === true) throw validationError('Invalid camera change', [{ path: `${PREFIX}.light_brightness`, message: '0 switches the light off; it cannot go with light: true' }]);
+      if (!hasLevels) throw validationError('Invalid camera update', [{ path: `${PREFIX}.light_brightness`, message: "This camera's light has no levels" }]);
+      if (wanted === 0 && input.light === true) throw validationError('Invalid camera update', [{ path: `${PREFIX}.light_brightness`, message: '0 switches the light off; it cannot go with light: true' }]);
     }
     // `light` switches it; `light_brightness` (where the light has levels) sets how bright it shines
     // and, without `light`, switches it on — 0 switches it off and keeps the level, as Home
@@ -520,9 +520,9 @@ function nextRecordState(current: RecordState, wanted: RecordInput): RecordState
   if (wanted === true || wanted === 'on') return 'on';
   if (wanted === false || wanted === 'off') return 'off';
   if (wanted === 'pause') {
-    if (current === 'off') throw validationError('Invalid camera change', [{ path: `${PREFIX}.record`, message: 'Recording is not running' }]);
+    if (current === 'off') throw validationError('Invalid camera update', [{ path: `${PREFIX}.record`, message: 'Recording is not running' }]);
     return 'pause';
   }
-  if (current !== 'pause') throw validationError('Invalid camera change', [{ path: `${PREFIX}.record`, message: 'Recording is not paused' }]);
+  if (current !== 'pause') throw validationError('Invalid camera update', [{ path: `${PREFIX}.record`, message: 'Recording is not paused' }]);
   return 'on';
 }
