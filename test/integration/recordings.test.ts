@@ -121,6 +121,27 @@ describe.skipIf(SKIP)('recordings', () => {
     await ha.waitFor(`${base}/recording/state`, (p) => p === 'OFF', { from });
   }, 120_000);
 
+  it('switching the camera off ends the file but keeps the recording on; switched on, it records again into a new file', async () => {
+    const s = await start({ segment_seconds: 60 });
+    const cameras = s.t.app.context.cameras!;
+    await cameras.update(SYSTEM_ACTOR, s.id, { record: 'on' });
+    await until('the first file', () => mp4s(s.dir).length === 1 && statSync(mp4s(s.dir)[0]!).size > 0);
+    const started = recordingEvents(s).filter((d) => d.state === 'on').length;
+
+    await cameras.update(SYSTEM_ACTOR, s.id, { enabled: false });
+    await until('the recorder to stop', () => recordingEvents(s).at(-1)?.state === 'off');
+    expect(cameras.get(s.id)).toMatchObject({ enabled: false, record: 'on' });
+    expect(frames(mp4s(s.dir)[0]!)).toBeGreaterThan(0);
+
+    await cameras.update(SYSTEM_ACTOR, s.id, { enabled: true });
+    await until('recording again', () => recordingEvents(s).filter((d) => d.state === 'on').length > started);
+    await until('a second file', () => mp4s(s.dir).length === 2 && statSync(mp4s(s.dir)[1]!).size > 0);
+    expect(cameras.get(s.id)).toMatchObject({ enabled: true, record: 'on' });
+    await cameras.update(SYSTEM_ACTOR, s.id, { record: 'off' });
+    await until('stopped', () => recordingEvents(s).at(-1)?.state === 'off');
+    for (const f of mp4s(s.dir)) expect(frames(f), f).toBeGreaterThan(0);
+  }, 120_000);
+
   it('motion trigger: nothing while calm; a clip with pre-roll around motion; nothing once switched off', async () => {
     const s = await start({ trigger: 'motion', pre_seconds: 2, post_seconds: 1 });
     const { bus, cameras } = s.t.app.context;
