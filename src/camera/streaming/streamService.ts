@@ -387,6 +387,8 @@ export class StreamService implements Extension {
         if (s?.lingerTimer) clearTimeout(s.lingerTimer);
         if (s) s.lingerTimer = null;
         s?.pipeline.stop();
+        // Switched off, live players get the end of their response (as MJPEG readers do) and reconnect later.
+        if (e.event === 'disabled') s?.pipeline.endTsClients();
         this.syncMotion(id);
         break;
       }
