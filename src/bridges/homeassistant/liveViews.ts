@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { authorize } from '../../auth/permissions.js';
 import type { Actor } from '../../auth/records.js';
 import type { Config } from '../../config/schema.js';
-import { AppError, notFound, unavailable } from '../../core/errors.js';
+import { AppError, conflict, notFound, unavailable } from '../../core/errors.js';
 import { entitySlug } from '../../core/ids.js';
 import type { DomainEvent, EventBus } from '../../core/eventBus.js';
 import type { Collection } from '../../store/database.js';
@@ -93,7 +93,7 @@ export class LiveViewService implements Extension {
     authorize(actor, 'cameras.manage', 'Adding cameras to Home Assistant needs the admin role');
     const camera = this.deps.cameras.get(cameraId);
     if (!camera) throw notFound('Camera');
-    if (!camera.enabled) throw unavailable(`Camera "${camera.name}" is disabled; switch it on first`);
+    if (!camera.enabled) throw conflict(`Camera "${camera.name}" is switched off; switch it on first`);
     return this.serial(() => this.ensure(camera, true));
   }
 
