@@ -383,7 +383,7 @@ describe('device errors', () => {
 
 describe('the one change path', () => {
   /** A data store whose disk can fill: the first write learns it (and fails), later changes are refused before the device. */
-  async function withStore() {
+  async function withStore(flash = false) {
     const dir = mkdtempSync(join(tmpdir(), 'switchboard-cameras-'));
     const db = Database.inDir(dir);
     await db.open();
@@ -404,7 +404,7 @@ describe('the one change path', () => {
     const bus = new EventBus();
     const events: DomainEvent[] = [];
     bus.subscribe((e) => events.push(e), ['camera']);
-    const simulated = new SimulatedDriver();
+    const simulated = new SimulatedDriver({ flash });
     const service = new CameraService({ cameras, bus, config: camerasSchema.parse({ simulated: 'always' }), logger, simulated, loadV4l2: async () => null });
     await service.start();
     cleanups.push(async () => {
@@ -416,7 +416,8 @@ describe('the one change path', () => {
     const device = simulated.open(cam.device);
     cleanups.push(() => device.close());
     const brightness = () => device.getControl(CID.BRIGHTNESS);
-    return { service, real, disk, events, id: cam.id, brightness };
+    const light = () => (cam.capabilities.light ? device.getControl(cam.capabilities.light.v4l2_id) : null);
+    return { service, real, disk, events, id: cam.id, brightness, light };
   }
 
   it('checks in one order: permission, validation, switched on, storage, device; nothing changes on a refusal', async () => {
@@ -454,6 +455,19 @@ describe('the one change path', () => {
     disk.full = disk.known = false;
     expect((await service.update(USER, id, { controls: { brightness: 10 } })).controls.brightness).toBe(10);
     expect(brightness()).not.toBe(before.device);
+  });
+
+  it('puts the light and the image settings back together when the store refuses them', async () => {
+    const { service, real, disk, id, brightness, light } = await withStore(true);
+    const before = { brightness: brightness(), light: light(), stored: JSON.stringify(real.get(id)) };
+    expect(before.light).not.toBeNull();
+    disk.full = true;
+    expect((await appError(service.update(USER, id, { light: true, light_brightness: 30, controls: { brightness: 10 } }))).kind).toBe('storage');
+    expect([brightness(), light()]).toEqual([before.brightness, before.light]);
+    expect(JSON.stringify(real.get(id))).toBe(before.stored);
+    disk.full = disk.known = false;
+    expect(await service.update(USER, id, { light: true, light_brightness: 30 })).toMatchObject({ light: true, light_brightness: 30 });
+    expect(light()).not.toBe(before.light);
   });
 });
 
