@@ -8,7 +8,6 @@ import { entitySlug } from '../../../core/ids.js';
 import type { DeviceTable, EntityRow } from '../entities.js';
 import { parseInteger, parseOnOff, parseOption, parsePress } from '../payloads.js';
 
-
 export const CAMERA_EVENTS = [
   'demand', 'unDemand', 'ready', 'notReady', 'read', 'unread', 'updated', 'snapshot', 'recording', 'connected', 'disconnected',
   'enabled', 'disabled',
