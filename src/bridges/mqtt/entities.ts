@@ -78,6 +78,15 @@ export interface DeviceTable<T> {
   /** Per-device availability where it means something; omitted: the add-on's availability only. */
   available?(obj: T): boolean;
   rows: readonly EntityRow<T>[];
+  /** Tells the object's domain that a command for it was refused (rate-limited by the bridge). */
+  refused?(obj: T, refusal: CommandRefusal): void;
+}
+
+/** A refused command as the bridge reports it: the entity key, why, and how many since the last report. */
+export interface CommandRefusal {
+  command: string;
+  reason: string;
+  count: number;
 }
 
 /** One entity of one object, with the object bound in. */
@@ -107,6 +116,7 @@ export interface DeviceSnapshot {
   /** null: the device has no availability of its own. */
   available: boolean | null;
   entities: EntitySnapshot[];
+  refused?: (refusal: CommandRefusal) => void;
 }
 
 /** A table with its object type erased, so the bridge can hold tables of different domains. */
@@ -156,6 +166,7 @@ export function bindTable<T>(table: DeviceTable<T>, toDeviceId: (kind: string, o
       info: table.device(obj),
       available: table.available ? table.available(obj) : null,
       entities,
+      ...(table.refused ? { refused: (refusal: CommandRefusal) => table.refused!(obj, refusal) } : {}),
     };
   };
   return { kind: table.kind, domains: table.domains, snapshot: () => table.list().map(snapshotOf) };

@@ -4,11 +4,22 @@ import { validationError } from '../../core/errors.js';
 
 const problem = (message: string) => validationError('Invalid MQTT command payload', [{ path: 'payload', message }]);
 
-/** switch / light: "ON" | "OFF" (HA's default payload_on / payload_off). */
+const ON_OFF_MESSAGE = 'expected "ON", "OFF" or "TOGGLE"';
+
+/**
+ * switch / light: "ON" | "OFF" in any case (HA sends its default payload_on / payload_off in upper
+ * case; automations written by hand often do not), surrounding white space ignored.
+ */
 export function parseOnOff(payload: string): boolean {
-  if (payload === 'ON') return true;
-  if (payload === 'OFF') return false;
-  throw problem('expected "ON" or "OFF"');
+  const word = payload.trim().toUpperCase();
+  if (word === 'ON') return true;
+  if (word === 'OFF') return false;
+  throw problem(ON_OFF_MESSAGE);
+}
+
+/** switch / light: "ON" | "OFF" | "TOGGLE" in any case, as zigbee2mqtt accepts; TOGGLE flips `current`. */
+export function parseSwitch(payload: string, current: boolean): boolean {
+  return payload.trim().toUpperCase() === 'TOGGLE' ? !current : parseOnOff(payload);
 }
 
 /** button: "PRESS" (HA's default payload_press). */
