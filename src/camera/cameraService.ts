@@ -113,6 +113,10 @@ export class CameraService implements ModuleService, Extension {
       }
       if ((input.controls && Object.keys(input.controls).length) || (input.light !== undefined && input.light !== rec.light) || input.light_brightness !== undefined) this.requireEnabled(rec);
       if (input.motion !== undefined && input.motion !== (rec.motion ?? false)) patch.motion = changes.motion = input.motion;
+      if (input.motion_threshold !== undefined && input.motion_threshold !== rec.motion_threshold) patch.motion_threshold = changes.motion_threshold = input.motion_threshold;
+      if (input.motion_min_area_percent !== undefined && input.motion_min_area_percent !== rec.motion_min_area_percent) {
+        patch.motion_min_area_percent = changes.motion_min_area_percent = input.motion_min_area_percent;
+      }
       if (input.record !== undefined) this.applyRecord(rec, input.record, patch, changes);
       if (input.controls && Object.keys(input.controls).length) {
         const controls = this.applyControls(rec, input.controls, `${PREFIX}.controls`);
@@ -451,6 +455,8 @@ export class CameraService implements ModuleService, Extension {
       record: r.record,
       jpeg_quality: r.jpeg_quality,
       motion: r.motion ?? false,
+      motion_threshold: r.motion_threshold ?? this.deps.config.motion_threshold,
+      motion_min_area_percent: r.motion_min_area_percent ?? this.deps.config.motion_min_area_percent,
       last_snap_at: r.last_snap_at,
       demanded: readers.length > 0,
       readers: readers.length,

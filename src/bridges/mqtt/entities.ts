@@ -30,6 +30,8 @@ export interface EntityRow<T> {
   events?: readonly string[];
   /** Also unavailable while the device itself is (e.g. a monitor's command text while it is offline). */
   followsDevice?: boolean;
+  /** Also unavailable unless another row of the same device (its `key`) has the state "ON" (motion while detection is off). */
+  availableWhenOn?: string;
   /** camera entities: the latest image (raw JPEG bytes), published retained on the entity's topic. */
   image?: (obj: T) => Buffer | undefined;
   /** Extra details HA shows as the entity's attributes (retained JSON on its attributes topic). */
@@ -100,6 +102,8 @@ export interface EntitySnapshot {
   command?: (payload: string) => Promise<void>;
   events?: readonly string[];
   followsDevice: boolean;
+  /** The key of the sibling entity whose "ON" state this entity's availability needs. */
+  availableWhenOn?: string;
   /** camera entities only: the latest image, or null when there is none yet. */
   image?: Buffer | null;
   /** JSON for the attributes topic; undefined: the entity has none. */
@@ -154,6 +158,7 @@ export function bindTable<T>(table: DeviceTable<T>, toDeviceId: (kind: string, o
         ...(command ? { command: (payload: string) => command(obj, payload) } : {}),
         ...(row.events ? { events: row.events } : {}),
         followsDevice: row.followsDevice === true,
+        ...(row.availableWhenOn ? { availableWhenOn: row.availableWhenOn } : {}),
         ...(row.image ? { image: row.image(obj) ?? null } : {}),
         ...(row.attributes ? { attributes: JSON.stringify(row.attributes(obj)) } : {}),
         ...(facets?.length ? { facets } : {}),

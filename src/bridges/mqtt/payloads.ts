@@ -37,6 +37,15 @@ export function parseInteger(payload: string, min: number, max: number): number 
   return n;
 }
 
+/** number with a fraction (HA sends "2.5"): within [min, max], at most one decimal place kept. */
+export function parseDecimal(payload: string, min: number, max: number): number {
+  const text = payload.trim();
+  if (!/^-?\d+(\.\d+)?$/.test(text)) throw problem('expected a number');
+  const n = Math.round(Number(text) * 10) / 10;
+  if (n < min || n > max) throw problem(`expected a number from ${min} to ${max}`);
+  return n;
+}
+
 /** select: one of the advertised options, exactly. */
 export function parseOption(payload: string, options: readonly string[]): string {
   if (!options.includes(payload)) throw problem(`expected one of: ${options.join(', ')}`);

@@ -31,8 +31,10 @@ export interface StreamCamera {
   exists: boolean;
   controls: { resolution?: string | null; fps?: number | null; brightness?: number | null; contrast?: number | null; saturation?: number | null; hue?: number | null };
   jpeg_quality?: number;
-  /** Motion detection on (the camera's `motion` setting). */
+  /** Motion detection on (the camera's `motion` setting), and its sensitivity (default: the add-on's options). */
   motion?: boolean;
+  motion_threshold?: number;
+  motion_min_area_percent?: number;
   /** The device's current pixel format as the driver reports it (G_FMT fourcc). */
   capabilities?: { pixel_format: string | null };
 }
@@ -271,11 +273,12 @@ export class StreamService implements Extension {
       const size = motionSize(spec);
       const settings = {
         ...size,
-        threshold: this.config.cameras.motion_threshold,
-        minAreaPercent: this.config.cameras.motion_min_area_percent,
+        threshold: cam.motion_threshold ?? this.config.cameras.motion_threshold,
+        minAreaPercent: cam.motion_min_area_percent ?? this.config.cameras.motion_min_area_percent,
         holdFrames: MOTION_HOLD_FRAMES,
       };
-      if (!s.motion || s.motion.settings.width !== size.width || s.motion.settings.height !== size.height) {
+      const current = s.motion?.settings;
+      if (!current || (['width', 'height', 'threshold', 'minAreaPercent'] as const).some((k) => current[k] !== settings[k])) {
         const was = s.motion?.motion ?? false;
         const detector = new MotionDetector(settings, (motion) => this.bus.publish('camera', cameraId, 'motion', { motion }));
         s.motion = detector;
@@ -373,7 +376,8 @@ export class StreamService implements Extension {
       }
       case 'updated': {
         const changes = e.details.changes;
-        if (['resolution', 'fps', 'jpeg-quality', 'jpeg_quality', 'brightness', 'contrast', 'saturation', 'hue'].some((k) => k in changes)) this.applySpec(id);
+        const spec = ['resolution', 'fps', 'jpeg-quality', 'jpeg_quality', 'brightness', 'contrast', 'saturation', 'hue', 'motion_threshold', 'motion_min_area_percent'];
+        if (spec.some((k) => k in changes)) this.applySpec(id);
         if ('motion' in changes) this.syncMotion(id);
         if (changes.snap === true) this.snapshot(id).catch((err: Error) => this.logger.warn({ camera: id, err: err.message }, 'snapshot failed'));
         break;
