@@ -132,7 +132,8 @@ type PublicEventList = { [D in keyof DomainEventDetails]?: readonly Extract<keyo
 export const PUBLIC_EVENTS = {
   camera: ['motion', 'recording', 'snapshotSaved', 'connected', 'disconnected', 'enabled', 'disabled', 'commandRefused'],
   credentials: ['unauthenticated'],
-  monitor: ['online', 'offline'],
+  // A command's result is news to whoever sent it (one per command a person sends).
+  monitor: ['online', 'offline', 'commandDone', 'commandFailed'],
   lab: ['state'],
 } as const satisfies PublicEventList;
 
