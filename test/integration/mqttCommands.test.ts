@@ -1,0 +1,131 @@
+// MQTT commands as automations send them, and as an attacker with broker access sends them: real
+// Mosquitto, the whole app, its pino output captured line by line.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DomainEvent } from '../../src/core/eventBus.js';
+import { Mosquitto, MOSQUITTO_BIN, Recorder } from '../helpers/mqttBroker.js';
+import { startTestApp, type TestApp } from '../helpers/testApp.js';
+
+const SKIP = MOSQUITTO_BIN ? false : 'the mosquitto binary is not installed (apt-get install mosquitto)';
+
+type Json = Record<string, unknown>;
+
+describe.skipIf(SKIP)('MQTT commands', () => {
+  let broker: Mosquitto;
+  let t: TestApp;
+  let ha: Recorder;
+  const lines: Json[] = [];
+  const events: DomainEvent<'camera'>[] = [];
+
+  beforeAll(async () => {
+    broker = await Mosquitto.start();
+    t = await startTestApp({ mqtt: { url: broker.url } }, { logOut: (line) => lines.push(JSON.parse(line) as Json) });
+    t.app.context.bus.subscribe((e) => events.push(e), ['camera']);
+    ha = await Recorder.connect(broker.url);
+    await ha.waitFor('switchboard/bridge/state', (p) => p === '{"state":"online"}');
+  });
+
+  afterAll(async () => {
+    await ha?.close();
+    await t?.stop();
+    await broker?.destroy();
+  });
+
+  it('switches and the light take ON/OFF in any case and TOGGLE', async () => {
+    const cameras = t.app.context.cameras;
+    const id = cameras.all()[0]!.id;
+    const base = `switchboard/camera_${id}`;
+    await ha.waitFor(`${base}/stream/state`, (p) => p === 'OFF');
+    const from = ha.messages.length;
+    await ha.publish(`${base}/stream/set`, 'on');
+    await ha.waitFor(`${base}/stream/state`, (p) => p === 'ON', { from });
+    expect(cameras.get(id)!.reader_list).toContainEqual({ type: 'mqtt', id: 'switch' });
+    await ha.publish(`${base}/stream/set`, 'TOGGLE');
+    await ha.waitFor(`${base}/stream/state`, (p) => p === 'OFF', { from });
+    expect(cameras.get(id)!.demanded).toBe(false);
+    await ha.publish(`${base}/stream/set`, 'toggle');
+    await ha.waitFor(`${base}/stream/state`, (p) => p === 'ON', { from: ha.messages.length - 1 });
+    await ha.publish(`${base}/stream/set`, 'Off');
+    await ha.waitFor(`${base}/stream/state`, (p) => p === 'OFF', { from: ha.messages.length - 1 });
+
+    const light = ha.messages.length;
+    await ha.publish(`${base}/light/set`, 'TOGGLE');
+    await ha.waitFor(`${base}/light/state`, (p) => p === 'ON', { from: light });
+    expect(cameras.get(id)!.light).toBe(true);
+    await ha.publish(`${base}/light/set`, 'off');
+    await ha.waitFor(`${base}/light/state`, (p) => p === 'OFF', { from: light });
+    await ha.publish(`${base}/light/set`, 'on');
+    await ha.waitFor(`${base}/light/state`, (p) => p === 'ON', { from: ha.messages.length - 1 });
+    await ha.publish(`${base}/light/set`, 'TOGGLE');
+    await ha.waitFor(`${base}/light/state`, (p) => p === 'OFF', { from: ha.messages.length - 1 });
+    expect(cameras.get(id)!.light).toBe(false);
+  });
+
+  it('motion from Home Assistant: the sensor exists from discovery on, its availability follows the Motion detection switch; sensitivity as numbers', async () => {
+    const cameras = t.app.context.cameras;
+    const id = cameras.all()[0]!.id;
+    const base = `switchboard/camera_${id}`;
+    const config = JSON.parse((await ha.waitFor(`homeassistant/device/switchboard_camera_${id}/config`)).payload) as { cmps: Record<string, Json> };
+    expect(cameras.get(id)!.motion).toBe(false);
+    expect(config.cmps.motion).toMatchObject({ p: 'binary_sensor', device_class: 'motion', availability_mode: 'all' });
+    expect(config.cmps.motion!.availability).toContainEqual({ topic: `${base}/motion_detection/state`, value_template: "{{ 'online' if value == 'ON' else 'offline' }}" });
+    expect(config.cmps.motion_detection).toMatchObject({ p: 'switch', command_topic: `${base}/motion_detection/set` });
+    expect(config.cmps.motion_threshold).toMatchObject({ p: 'number', entity_category: 'config', min: 1, max: 255 });
+    expect(config.cmps.motion_min_area).toMatchObject({ p: 'number', entity_category: 'config', min: 0.1, max: 100, unit_of_measurement: '%' });
+    await ha.waitFor(`${base}/motion_detection/state`, (p) => p === 'OFF');
+
+    const from = ha.messages.length;
+    await ha.publish(`${base}/motion_detection/set`, 'on');
+    await ha.waitFor(`${base}/motion_detection/state`, (p) => p === 'ON', { from });
+    // Detection runs: the sensor has a state.
+    await ha.waitFor(`${base}/motion/state`, (p) => p === 'ON' || p === 'OFF', { from });
+    expect(cameras.get(id)!.motion).toBe(true);
+
+    await ha.publish(`${base}/motion_threshold/set`, '40');
+    await ha.waitFor(`${base}/motion_threshold/state`, (p) => p === '40', { from });
+    await ha.publish(`${base}/motion_min_area/set`, '2.5');
+    await ha.waitFor(`${base}/motion_min_area/state`, (p) => p === '2.5', { from });
+    expect(cameras.get(id)).toMatchObject({ motion_threshold: 40, motion_min_area_percent: 2.5 });
+
+    await ha.publish(`${base}/motion_detection/set`, 'TOGGLE');
+    await ha.waitFor(`${base}/motion_detection/state`, (p) => p === 'OFF', { from });
+    expect(cameras.get(id)!.motion).toBe(false);
+  }, 60_000);
+
+  it('5,000 bad commands: refused, nothing changes, a bounded number of log lines, one commandRefused per topic on the Event entity', async () => {
+    const cameras = t.app.context.cameras;
+    const id = cameras.all()[0]!.id;
+    const base = `switchboard/camera_${id}`;
+    const before = JSON.stringify({ ...cameras.get(id)!, updated_at: null });
+    const fromLine = lines.length;
+    const fromEvent = events.length;
+    const from = ha.messages.length;
+    const cpu = process.cpuUsage();
+    const bad: [string, string][] = [];
+    for (let i = 0; i < 2000; i++) bad.push([`${base}/brightness/set`, String(101 + i)]);
+    for (let i = 0; i < 1000; i++) bad.push([`${base}/nope/set`, 'ON']);
+    for (let i = 0; i < 1000; i++) bad.push([`switchboard/camera_made-up-${i}/light/set`, 'ON']);
+    for (let i = 0; i < 1000; i++) bad.push([`${base}/stream/set`, 'maybe']);
+    expect(bad).toHaveLength(5000);
+    await Promise.all(bad.map(([topic, payload]) => ha.client.publishAsync(topic, payload, { qos: 1 })));
+    // A good command after them (same client, in order) shows every bad one was handled.
+    await ha.publish(`${base}/light/set`, 'ON');
+    await ha.waitFor(`${base}/light/state`, (p) => p === 'ON', { from });
+    const used = process.cpuUsage(cpu);
+
+    const refusedLines = lines.slice(fromLine).filter((l) => typeof l.msg === 'string' && /^MQTT command (ignored|rejected|failed)/.test(l.msg));
+    expect(refusedLines.length).toBeGreaterThanOrEqual(1);
+    expect(refusedLines.length).toBeLessThanOrEqual(3);
+    expect(refusedLines[0]).toMatchObject({ topic: `${base}/brightness/set`, count: 1, reason: expect.stringContaining('expected a number from 0 to 100') });
+    const refused = events.slice(fromEvent).filter((e) => e.event === 'commandRefused');
+    expect(refused.length).toBeLessThanOrEqual(3);
+    expect(refused[0]).toMatchObject({ entity: id, details: { command: 'brightness', origin: 'mqtt', count: 1 } });
+    // On the camera's Event entity, with the reason.
+    const onEntity = ha.on(`${base}/event/state`).map((m) => JSON.parse(m.payload) as Json).filter((p) => p.event_type === 'commandRefused');
+    expect(onEntity[0]).toMatchObject({ command: 'brightness', reason: expect.stringContaining('expected a number from 0 to 100'), count: 1, at: expect.any(String) });
+
+    // Nothing changed but the light the good command switched; the process serves on.
+    expect(JSON.stringify({ ...cameras.get(id)!, light: false, updated_at: null })).toBe(before);
+    expect((await fetch(`${t.url}/api/health`)).status).toBe(200);
+    console.log(`5000 refused MQTT commands: ${refusedLines.length} log lines, ${refused.length} commandRefused events, ${((used.user + used.system) / 1000).toFixed(0)} ms CPU for the whole process`);
+  }, 60_000);
+});
