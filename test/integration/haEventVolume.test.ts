@@ -56,7 +56,7 @@ describe.skipIf(!hasFfmpeg)("Home Assistant's event bus while someone watches", 
     expect(bytes).toBeGreaterThan(1000);
     const watched = events.slice(busFrom);
     // Telemetry happened on the bus (the viewer's demand, read, unread, the images) …
-    const seen = new Set(watched.filter((e) => e.entity === id).map((e) => e.event));
+    const seen = new Set(watched.filter((e) => e.entity === id).map((e): string => e.event));
     for (const name of ['demand', 'read', 'ready', 'image']) expect(seen.has(name), name).toBe(true);
 
     // … and a recording started and stopped afterwards marks the end of the window on HA's side:
@@ -66,7 +66,7 @@ describe.skipIf(!hasFfmpeg)("Home Assistant's event bus while someone watches", 
     expect(on.data).toMatchObject({ domain: 'camera', entity: id, details: { state: 'on', trigger: 'manual' }, at: expect.any(String) });
     const inWindow = peer.fired.slice(firedFrom, peer.fired.indexOf(on));
     expect(inWindow.length).toBeLessThanOrEqual(10);
-    for (const f of inWindow) expect(['image', 'read', 'unread', 'demand', 'unDemand', 'ready', 'notReady', 'updated']).not.toContain(f.data.event);
+    for (const f of inWindow) expect(['image', 'read', 'unread', 'demand', 'unDemand', 'ready', 'notReady', 'updated']).not.toContain(String(f.data.event));
 
     expect((await t.api('PUT', `/api/cameras/${id}`, token, { record: false })).status).toBe(200);
     const off = await peer.waitFor(() => peer.fired.slice(firedFrom).find((f) => f.data.event === 'recording' && (f.data.details as { state?: string }).state === 'off'), 30_000);

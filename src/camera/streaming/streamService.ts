@@ -13,6 +13,7 @@ import { motionSize, type CapturePath, type CaptureSpec } from './ffmpegArgs.js'
 import { chooseEncoder, type EncoderChoice } from './hwEncoder.js';
 import { jpegSize } from './jpegFrames.js';
 import { MotionDetector } from './motion.js';
+import type { SnapshotFiles } from './snapshotFiles.js';
 import type { TsSink } from './tsFanout.js';
 import type { Extension } from '../../core/extension.js';
 
@@ -24,6 +25,8 @@ export interface Reader {
 /** What streaming needs to know about a camera (a subset of the camera service's view). */
 export interface StreamCamera {
   id: string;
+  /** Names the camera's media folder, where saved snapshots go. */
+  name?: string;
   driver: 'v4l2' | 'simulated';
   device: string;
   /** false: switched off in the camera service; nothing may capture from it. */
@@ -98,6 +101,8 @@ export class StreamService implements Extension {
     private readonly bus: EventBus,
     private readonly config: Config,
     private readonly logger: Logger,
+    /** Where asked-for snapshots are saved (the camera's media folder); none: not saved. */
+    private readonly snapshotFiles?: SnapshotFiles,
   ) {}
 
   async start(): Promise<void> {
@@ -225,6 +230,17 @@ export class StreamService implements Extension {
     } finally {
       this.cameras.removeDemand(cameraId, reader);
     }
+  }
+
+  /** An asked-for snapshot (Take snapshot, Rotoclear `snap`): taken, saved as a file, and told with its path. */
+  private async takeAndSave(cameraId: string): Promise<void> {
+    const snap = await this.snapshot(cameraId);
+    const files = this.snapshotFiles;
+    if (!files?.enabled) return;
+    const cam = this.cameras.get(cameraId);
+    const path = await files.save({ id: cameraId, name: cam?.name ?? cameraId }, snap.jpeg, new Date(snap.at));
+    this.logger.info({ camera: cameraId, path }, 'snapshot saved');
+    this.bus.publish('camera', cameraId, 'snapshotSaved', { path, bytes: snap.jpeg.length, width: snap.width, height: snap.height });
   }
 
   /** Throws the API's not-found error for an unknown camera (connected or not). */
@@ -379,7 +395,7 @@ export class StreamService implements Extension {
         const spec = ['resolution', 'fps', 'jpeg-quality', 'jpeg_quality', 'brightness', 'contrast', 'saturation', 'hue', 'motion_threshold', 'motion_min_area_percent'];
         if (spec.some((k) => k in changes)) this.applySpec(id);
         if ('motion' in changes) this.syncMotion(id);
-        if (changes.snap === true) this.snapshot(id).catch((err: Error) => this.logger.warn({ camera: id, err: err.message }, 'snapshot failed'));
+        if (changes.snap === true) this.takeAndSave(id).catch((err: Error) => this.logger.warn({ camera: id, err: err.message }, 'snapshot failed'));
         break;
       }
       case 'disconnected': {
