@@ -1,5 +1,7 @@
 // MQTT commands as automations send them, and as an attacker with broker access sends them: real
 // Mosquitto, the whole app, its pino output captured line by line.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DomainEvent } from '../../src/core/eventBus.js';
 import { Mosquitto, MOSQUITTO_BIN, Recorder } from '../helpers/mqttBroker.js';
@@ -89,6 +91,22 @@ describe.skipIf(SKIP)('MQTT commands', () => {
     await ha.publish(`${base}/motion_detection/set`, 'TOGGLE');
     await ha.waitFor(`${base}/motion_detection/state`, (p) => p === 'OFF', { from });
     expect(cameras.get(id)!.motion).toBe(false);
+  }, 60_000);
+
+  it('Take snapshot saves a JPEG in the camera’s readable media folder and tells its path on the Event entity', async () => {
+    const cameras = t.app.context.cameras;
+    const cam = cameras.all()[0]!;
+    const base = `switchboard/camera_${cam.id}`;
+    const from = ha.messages.length;
+    await ha.publish(`${base}/snapshot/set`, 'PRESS');
+    const saved = await ha.waitFor(`${base}/event/state`, (p) => JSON.parse(p).event_type === 'snapshotSaved', { from, ms: 30_000 });
+    const details = JSON.parse(saved.payload) as { path: string; bytes: number };
+    expect(details.path.startsWith(join(t.app.context.config.recording.media_dir, 'camera_1', 'snapshots') + '/')).toBe(true);
+    const jpeg = readFileSync(details.path);
+    expect(jpeg.length).toBe(details.bytes);
+    expect([...jpeg.subarray(0, 2)]).toEqual([0xff, 0xd8]);
+    // The same news on the event mirror.
+    await ha.waitFor(`switchboard/events/camera/${cam.id}/snapshotSaved`, () => true, { from });
   }, 60_000);
 
   it('5,000 bad commands: refused, nothing changes, a bounded number of log lines, one commandRefused per topic on the Event entity', async () => {
