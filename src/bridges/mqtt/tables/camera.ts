@@ -221,7 +221,8 @@ function motionRow(streams: SnapshotSource): EntityRow<CameraView> {
     followsDevice: true,
     availableWhenOn: MOTION_SWITCH_KEY,
     state: (c) => {
-      if (!c.motion) return null;
+      // Detection off: unavailable in HA, and no stale "ON" left retained behind it.
+      if (!c.motion) return 'OFF';
       const motion = streams.info(c.id).motion;
       return motion === null ? null : onOff(motion);
     },
