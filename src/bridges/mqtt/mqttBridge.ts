@@ -20,7 +20,6 @@ import { panelUrl, stableClientId } from './instance.js';
 import { InstanceClaim, type Claim } from './instanceClaim.js';
 import { deviceIdOf, Topics } from './topics.js';
 
-
 const ONLINE = JSON.stringify({ state: 'online' });
 const OFFLINE = JSON.stringify({ state: 'offline' });
 /** Command payloads are short words or numbers; anything bigger is refused unread. */
@@ -311,7 +310,8 @@ export class MqttBridge implements Extension {
           : { meta, level: 'warn', message: 'MQTT command rejected', reason: why, kind: e.kind, details: e.details, deviceId, key },
       );
     }
-    this.log.info(meta, 'MQTT command done');
+    // Debug: valid commands can come as fast as anyone publishes; what they changed is on the bus.
+    this.log.debug(meta, 'MQTT command done');
     // States the command touched without a bus event (e.g. our own demand switch) are caught here.
     this.requestSync(false);
   }
