@@ -30,6 +30,20 @@ function cpuSeconds(pid: number): number {
   }
 }
 
+/**
+ * CPU seconds of a process plus the children it has reaped (cutime + cstime): what short-lived
+ * children such as a brief capture cost, which a tree sample misses once they have exited.
+ */
+export function cpuWithReapedChildren(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / TICKS_PER_SECOND;
+  } catch {
+    return 0;
+  }
+}
+
 export function rssMbOf(pid: number): number {
   try {
     const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));

@@ -2,7 +2,7 @@
 // Prints one JSON line per figure, then a readable summary with the targets.
 // Knobs (env): BENCH_SECONDS (per phase, default 8), BENCH_CLIENTS (100), BENCH_FANOUT (1000),
 // BENCH_RATE (20 sets/s), BENCH_ROUNDS (2 request rounds per server), BENCH_EVENTS (2000), BENCH_EVENT_RATE (500 events/s),
-// BENCH_ONLY (comma list of phases: footprint,request,fanout,mqtt,streams,passthrough,soak), BENCH_SERVER_NODE_ARGS
+// BENCH_ONLY (comma list of phases: footprint,request,fanout,mqtt,streams,passthrough,image,soak), BENCH_SERVER_NODE_ARGS
 // (extra node flags for the server process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"), BENCH_BASELINE_NODE_ARGS
 // (the same for the baseline servers; each request round prints its monotonic window and count, so
 // `bench/profileSummary.ts` can cut a profile to it),
@@ -26,7 +26,8 @@ import { io as ioClient, type Socket } from 'socket.io-client';
 import WebSocket from 'ws';
 import { createApp } from '../src/app.js';
 import { parseConfig } from '../src/config/load.js';
-import { coresUsed, rssMbOf, sampleCpu } from './procStats.js';
+import { coresUsed, cpuWithReapedChildren, rssMbOf, sampleCpu } from './procStats.js';
+import { camerasSchema } from '../src/config/schema.js';
 import { shippedNodeFlags } from './shipped.js';
 import { measureCapture, prepareSource, type SourceFormat } from './passthrough.js';
 import { lastThirdGrowthPct, soak } from './soak.js';
@@ -42,7 +43,7 @@ const EVENTS = Number(process.env.BENCH_EVENTS ?? 2000);
 const EVENT_RATE = Number(process.env.BENCH_EVENT_RATE ?? 500);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const REQUEST_RATE = Number(process.env.BENCH_REQUEST_RATE ?? 0);
-const ONLY = new Set((process.env.BENCH_ONLY ?? 'footprint,request,fanout,mqtt,streams,passthrough,soak').split(','));
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'footprint,request,fanout,mqtt,streams,passthrough,image,soak').split(','));
 const PASSTHROUGH_SIZES = (process.env.BENCH_PASSTHROUGH_SIZES ?? '640x360,1280x720,1920x1080').split(',').map((s) => {
   const [width, height] = s.split('x').map(Number);
   return { width: width!, height: height! };
@@ -98,7 +99,7 @@ interface Server {
 }
 
 /** Starts the built add-on (dist/) as a child process on its embedded defaults, MQTT off; by default with the run script's node flags. */
-async function startSwitchboard(flags = serverNodeFlags()): Promise<Server> {
+async function startSwitchboard(flags = serverNodeFlags(), extraEnv: Record<string, string> = {}): Promise<Server> {
   const dataDir = mkdtempSync(join(tmpdir(), 'sb-bench-'));
   const [port, monitorPort] = [await freePort(), await freePort()];
   const t0 = performance.now();
@@ -116,6 +117,7 @@ async function startSwitchboard(flags = serverNodeFlags()): Promise<Server> {
       SWITCHBOARD_ADMIN_PASSWORD: ADMIN_PASSWORD,
       SWITCHBOARD_LOG_LEVEL: 'warn',
       SWITCHBOARD_CAMERAS_SIMULATED: 'always',
+      ...extraEnv,
     },
   });
   for (;;) {
@@ -342,6 +344,35 @@ async function passthrough(): Promise<void> {
   }
 }
 
+/**
+ * What keeping the HA camera picture fresh costs while nobody watches: each refresh is a brief
+ * capture (an ffmpeg started, one frame, stopped). The same window with refreshes every 2 s and
+ * with none; the difference per refresh, then per second at the default interval.
+ */
+async function imageRefresh(): Promise<void> {
+  const every = 2;
+  const windowS = Math.max(SECONDS, 10);
+  const cpuOver = async (interval: number): Promise<number> => {
+    const sb = await startSwitchboard(serverNodeFlags(), { SWITCHBOARD_CAMERAS_IMAGE_INTERVAL_SECONDS: String(interval) });
+    await sleep(3000);
+    const before = cpuWithReapedChildren(sb.child.pid!);
+    await sleep(windowS * 1000);
+    // Still-running captures are not reaped yet: let the last one end before reading.
+    await sleep(1500);
+    const used = cpuWithReapedChildren(sb.child.pid!) - before;
+    await stopSwitchboard(sb);
+    return used;
+  };
+  progress(`image refresh: ${windowS}s idle, no refresh`);
+  const idle = await cpuOver(0);
+  progress(`image refresh: ${windowS}s idle, a refresh every ${every}s`);
+  const refreshing = await cpuOver(every);
+  const perRefreshMs = ((refreshing - idle) * 1000) / Math.floor(windowS / every);
+  const defaultInterval = camerasSchema.parse({}).image_interval_seconds;
+  figure('image_refresh_cpu_ms_each', perRefreshMs, 'cpu-ms', { camera: 'simulated 640x480', of: 'a brief capture for the HA camera picture while nobody streams' });
+  if (defaultInterval > 0) figure('image_refresh_cpu_percent_at_default', perRefreshMs / 10 / defaultInterval, '% of one core', { image_interval_seconds: defaultInterval });
+}
+
 async function main(): Promise<void> {
   progress(`phases ${[...ONLY].join(', ')} of ${SECONDS}s; ${CLIENTS} request clients${REQUEST_RATE ? ` at ${REQUEST_RATE} req/s in all` : ''}; ${FANOUT} fan-out clients at ${RATE}/s; server flags: ${serverNodeFlags().join(' ') || 'none'}`);
   if (ONLY.has('footprint')) {
@@ -420,6 +451,7 @@ async function main(): Promise<void> {
   }
 
   if (ONLY.has('passthrough')) await passthrough();
+  if (ONLY.has('image')) await imageRefresh();
 
   if (ONLY.has('soak')) {
     const sb = await startSwitchboard();

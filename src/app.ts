@@ -28,6 +28,8 @@ import { mountMonitorCommandRoute } from './protocols/http/monitorCommandRoute.j
 import { mountBrokerRoute } from './protocols/http/brokerRoute.js';
 import { StreamService } from './camera/streaming/streamService.js';
 import { Recordings } from './camera/streaming/recordings.js';
+import { MediaFolders } from './camera/streaming/mediaFolders.js';
+import { SnapshotFiles } from './camera/streaming/snapshotFiles.js';
 import { AltoponixServer } from './protocols/altoponix/altoponixServer.js';
 import { NestmtxAdapter, type NestmtxClientEvents, type NestmtxServerEvents, type NestmtxSocketData } from './protocols/nestmtx/nestmtxAdapter.js';
 import { mountCredentialsCallback } from './protocols/http/credentialsCallbackRoute.js';
@@ -210,10 +212,13 @@ export function createApp(config: Config, options: AppOptions = {}): App {
   });
   modules.register(cameras);
   extensions.push(cameras);
-  const streams = new StreamService(cameras, bus, config, logger.child({ service: 'streams' }));
+  // One map of camera → media folder for recordings and saved snapshots.
+  const mediaFolders = new MediaFolders(config.recording.media_dir, logger.child({ service: 'recordings' }));
+  const snapshotFiles = new SnapshotFiles(mediaFolders, config.recording.snapshot_keep, logger.child({ service: 'streams' }));
+  const streams = new StreamService(cameras, bus, config, logger.child({ service: 'streams' }), snapshotFiles);
   mountStreamRoutes(api.extensions, { sessions, streams, bus });
   extensions.push(streams);
-  const recordings = new Recordings(cameras, streams, bus, config, storage, logger.child({ service: 'recordings' }));
+  const recordings = new Recordings(cameras, streams, bus, config, storage, logger.child({ service: 'recordings' }), mediaFolders);
   extensions.push(recordings);
   extensions.push(new RotoclearServer({ server, cameras, auth, sessions, bus, status, logger: logger.child({ service: 'rotoclear' }) }));
 

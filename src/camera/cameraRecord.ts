@@ -44,6 +44,9 @@ export interface CameraRecord {
   jpeg_quality: number;
   /** Motion detection on this camera's capture; absent in records from before it existed. */
   motion?: boolean;
+  /** This camera's motion sensitivity; absent or null: the add-on's `cameras.motion_threshold` / `motion_min_area_percent`. */
+  motion_threshold?: number | null;
+  motion_min_area_percent?: number | null;
   last_snap_at: string | null;
   created_at: string;
   updated_at: string;
@@ -97,6 +100,9 @@ export interface CameraView {
   record: RecordState;
   jpeg_quality: number;
   motion: boolean;
+  /** How much a pixel must change (1–255) and what share of the picture (percent) for motion; the add-on's defaults unless set for this camera. */
+  motion_threshold: number;
+  motion_min_area_percent: number;
   last_snap_at: string | null;
   demanded: boolean;
   readers: number;

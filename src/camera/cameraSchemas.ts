@@ -99,6 +99,9 @@ export const changeSchema = z
     enabled: boolValue.optional(),
     controls: controlsSchema.optional(),
     motion: boolValue.optional(),
+    /** Motion sensitivity of this camera: pixel change (1–255) and changed share of the picture (0.1–100 %). */
+    motion_threshold: z.number({ invalid_type_error: 'Value must be an integer between 1 and 255' }).int('Value must be an integer between 1 and 255').min(1, 'Value must be an integer between 1 and 255').max(255, 'Value must be an integer between 1 and 255').optional(),
+    motion_min_area_percent: z.number({ invalid_type_error: 'Value must be a number between 0.1 and 100' }).min(0.1, 'Value must be a number between 0.1 and 100').max(100, 'Value must be a number between 0.1 and 100').optional(),
     /** Recording, as the Rotoclear `record` key and the MQTT switch set it. */
     record: recordValue.optional(),
     /** true takes a snapshot (the Rotoclear `snap` key); false does nothing. */

@@ -148,6 +148,8 @@ export class CameraService implements ModuleService, Extension {
     touch('light', input.light !== undefined && input.light !== rec.light);
     touch('light_brightness', input.light_brightness !== undefined);
     touch('motion', input.motion !== undefined && input.motion !== (rec.motion ?? false));
+    touch('motion_threshold', input.motion_threshold !== undefined && input.motion_threshold !== rec.motion_threshold);
+    touch('motion_min_area_percent', input.motion_min_area_percent !== undefined && input.motion_min_area_percent !== rec.motion_min_area_percent);
     touch('record', input.record !== undefined);
     touch('snap', input.snap === true);
     touch('jpeg-quality', input['jpeg-quality'] !== undefined && input['jpeg-quality'] !== rec.jpeg_quality);
@@ -164,6 +166,10 @@ export class CameraService implements ModuleService, Extension {
     if (!isEnabled(rec)) return plan;
 
     if (input.motion !== undefined && input.motion !== (rec.motion ?? false)) patch.motion = changes.motion = input.motion;
+    if (input.motion_threshold !== undefined && input.motion_threshold !== rec.motion_threshold) patch.motion_threshold = changes.motion_threshold = input.motion_threshold;
+    if (input.motion_min_area_percent !== undefined && input.motion_min_area_percent !== rec.motion_min_area_percent) {
+      patch.motion_min_area_percent = changes.motion_min_area_percent = input.motion_min_area_percent;
+    }
     if (input.record !== undefined) {
       const next = nextRecordState(rec.record, input.record);
       if (next !== 'off' && !this.devices.connected(rec.id)) throw unavailable(`Camera "${rec.name}" is not connected`);
@@ -472,6 +478,8 @@ export class CameraService implements ModuleService, Extension {
       record: r.record,
       jpeg_quality: r.jpeg_quality,
       motion: r.motion ?? false,
+      motion_threshold: r.motion_threshold ?? this.deps.config.motion_threshold,
+      motion_min_area_percent: r.motion_min_area_percent ?? this.deps.config.motion_min_area_percent,
       last_snap_at: r.last_snap_at,
       demanded: readers.length > 0,
       readers: readers.length,

@@ -62,6 +62,13 @@ export const homeassistantSchema = z
   })
   .strict();
 
+/**
+ * The HA camera picture's refresh while nobody streams: a brief capture each time (about a tenth
+ * of a CPU-second on a desktop core; `npm run bench`, image_refresh_cpu_ms_each), so once a minute
+ * costs well under 1 % of one core and the picture is never more than a minute old.
+ */
+export const IMAGE_INTERVAL_DEFAULT = 60;
+
 export const camerasSchema = z
   .object({
     /** Device paths to use; empty = discover every /dev/video* capture device. */
@@ -77,7 +84,7 @@ export const camerasSchema = z
     /** MQTT camera image refreshes per second while the stream runs. */
     live_image_fps: z.number().min(0.1).max(10).default(1),
     /** Refresh the MQTT camera image this often while nobody streams (a brief capture); 0 = only on demand. */
-    image_interval_seconds: z.number().int().min(0).max(86_400).default(0),
+    image_interval_seconds: z.number().int().min(0).max(86_400).default(IMAGE_INTERVAL_DEFAULT),
     /** Motion: how much a pixel must change (0–255) to count. */
     motion_threshold: z.number().int().min(1).max(255).default(25),
     /** Motion: share of the picture (percent) that must change. */
@@ -97,6 +104,8 @@ export const recordingSchema = z
     /** What the recording switch does when on: record all the time (`continuous` also turns it on at start) or clips around motion. */
     trigger: z.enum(['manual', 'continuous', 'motion']).default('manual'),
     pre_seconds: z.number().int().min(0).max(60).default(5),
+    /** Snapshots saved per camera (Take snapshot, Rotoclear `snap`) in its media folder; the oldest go first; 0 = none saved. */
+    snapshot_keep: z.number().int().min(0).max(100_000).default(100),
     post_seconds: z.number().int().min(0).max(600).default(10),
   })
   .strict();

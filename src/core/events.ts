@@ -40,6 +40,8 @@ export type DomainEventDetails = {
     updated: Changes;
     deleted: { name: string; driver: string; device: string | null };
     snapshot: { bytes: number; width: number | null; height: number | null };
+    /** A snapshot asked for (the Take snapshot button, Rotoclear `snap`) was saved as a JPEG file: `path` is its absolute path. */
+    snapshotSaved: { path: string; bytes: number; width: number | null; height: number | null };
     /** The camera image was refreshed from the running capture (the live or idle refresh). */
     image: { bytes: number; width: number | null; height: number | null };
     /**
@@ -63,6 +65,12 @@ export type DomainEventDetails = {
     motion: { motion: boolean };
     connected: { device: string | null; driver: string };
     disconnected: { device: string | null; reason: string };
+    /**
+     * A command for the camera was refused (e.g. an MQTT payload out of range): `command` names the
+     * entity or control, `reason` says why, `count` how many were refused since the last report
+     * (reports are rate-limited, so a flood costs one event a minute).
+     */
+    commandRefused: { command: string; reason: string; origin: string; count: number };
   };
   credentials: {
     authenticated: { expires_at: string | null };
@@ -112,6 +120,30 @@ export type DomainEventDetails = {
     storage: { store: string; ok: boolean; code?: string; error?: string };
   };
 };
+
+type PublicEventList = { [D in keyof DomainEventDetails]?: readonly Extract<keyof DomainEventDetails[D], string>[] };
+
+/**
+ * The events that are news and leave the process: fired on Home Assistant's bus
+ * (`switchboard_event`), on the MQTT camera Event entity and mirrored to `<base>/events/...`.
+ * Everything else is state (published as MQTT entity states) or telemetry (the camera image, each
+ * reader's read/unread/demand) and stays inside; the socket APIs keep what their documents define.
+ */
+export const PUBLIC_EVENTS = {
+  camera: ['motion', 'recording', 'snapshotSaved', 'connected', 'disconnected', 'enabled', 'disabled', 'commandRefused'],
+  credentials: ['unauthenticated'],
+  // A command's result is news to whoever sent it (one per command a person sends).
+  monitor: ['online', 'offline', 'commandDone', 'commandFailed'],
+  lab: ['state'],
+} as const satisfies PublicEventList;
+
+const PUBLIC_LOOKUP = new Map<string, ReadonlySet<string>>(Object.entries(PUBLIC_EVENTS).map(([d, events]) => [d, new Set<string>(events)]));
+
+/** Whether an event is news that leaves the process (see PUBLIC_EVENTS). */
+export const isPublicEvent = (e: { domain: string; event: string }): boolean => PUBLIC_LOOKUP.get(e.domain)?.has(e.event) === true;
+
+/** The domains with public events (what the bridges subscribe to). */
+export const PUBLIC_DOMAINS = Object.keys(PUBLIC_EVENTS) as (keyof typeof PUBLIC_EVENTS)[];
 
 /**
  * Events that carry output rather than state (lab log lines: many, and of interest only to their

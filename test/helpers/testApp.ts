@@ -45,7 +45,9 @@ export async function startTestApp(
         log_level: 'debug',
         mqtt: { url: 'disabled' },
         homeassistant: { enabled: false },
-        cameras: { simulated: 'always', devices: [] },
+        // No idle picture refresh unless a test asks for one: its brief captures would come and go
+        // under tests that watch capture processes.
+        cameras: { simulated: 'always', devices: [], image_interval_seconds: 0 },
         recording: { media_dir: join(dataDir, 'media') },
       },
       overrides,

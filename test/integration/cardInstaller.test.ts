@@ -194,7 +194,7 @@ describe('camera card installation', () => {
     await until(() => t2.app.context.status.health().components.homeassistant?.state === 'ok');
     // Messages keep their order on the socket: once an event fired after connecting has arrived,
     // anything the installer would have sent on connecting would have arrived before it.
-    t2.app.context.bus.publish('camera', 'probe', 'demand', { readerType: 'test', readerId: 'probe' });
+    t2.app.context.bus.publish('lab', 'probe', 'state', { owner: 'test', state: 1, nodes: [] });
     await p2.waitFor(() => p2.fired.some((f) => f.data.entity === 'probe'));
     expect(t2.app.context.status.health().components.card).toBeUndefined();
     expect(p2.received.some((m) => typeof m.type === 'string' && m.type.startsWith('lovelace/'))).toBe(false);

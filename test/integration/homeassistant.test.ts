@@ -1,5 +1,5 @@
 // The Home Assistant websocket bridge against a protocol-faithful HA peer: auth failure, start-up
-// without HA, reconnect after HA restarts, every domain event fired as switchboard_event, and
+// without HA, reconnect after HA restarts, the public events fired as switchboard_event, and
 // persistent notifications raised and dismissed (the credential one through a real OAuth server),
 // and a camera light bound to an HA light entity.
 import pino from 'pino';
@@ -95,7 +95,7 @@ describe('Home Assistant bridge', () => {
     await p.waitFor(() => p.fired.find((f) => f.data.entity === 'lab-1'));
   });
 
-  it('fires every domain event as switchboard_event with domain, entity, event and details', async () => {
+  it('fires the public events as switchboard_event with domain, entity, event, details and at; telemetry and state stay inside', async () => {
     const p = await peer();
     const t = await app({ homeassistant: { enabled: true, url: p.url, token: TOKEN } });
     await until(() => haState(t) === 'ok');
@@ -106,20 +106,31 @@ describe('Home Assistant bridge', () => {
       body: JSON.stringify({ description: 'Cloud', client_id: 'c', client_secret: 'hidden-secret-1', authorize_url: 'https://a.example/auth', token_url: 'https://a.example/token' }),
     });
     const { id } = (await res.json()) as { id: string };
-    const created = await p.waitFor(() => p.fired.find((f) => f.data.domain === 'credentials' && f.data.entity === id));
-    expect(created).toEqual({ event_type: 'switchboard_event', data: { domain: 'credentials', entity: id, event: 'created', details: { description: 'Cloud', provider: 'generic' } } });
-    expect(JSON.stringify(p.fired)).not.toContain('hidden-secret-1');
+    expect(res.status).toBe(201);
 
-    t.app.context.bus.publish('camera', 'cam-1', 'demand', { readerType: 'mqtt', readerId: 'x' });
-    t.app.context.bus.publish('monitor', 'mon-1', 'commandDone', { monitor_id: 'M1', command: 'reboot', by: null });
-    t.app.context.bus.publish('lab', null, 'created', { owner: 'someone', name: 'l' });
-    await p.waitFor(() => p.fired.length >= 4);
-    expect(p.fired.slice(-3).map((f) => f.data)).toEqual([
-      { domain: 'camera', entity: 'cam-1', event: 'demand', details: { readerType: 'mqtt', readerId: 'x' } },
-      { domain: 'monitor', entity: 'mon-1', event: 'commandDone', details: { monitor_id: 'M1', command: 'reboot', by: null } },
-      { domain: 'lab', entity: null, event: 'created', details: { owner: 'someone', name: 'l' } },
+    const bus = t.app.context.bus;
+    const from = p.fired.length;
+    bus.publish('camera', 'cam-1', 'demand', { readerType: 'mqtt', readerId: 'x' });
+    bus.publish('camera', 'cam-1', 'read', { readerType: 'mqtt', readerId: 'x', readers: 1 });
+    bus.publish('camera', 'cam-1', 'image', { bytes: 10, width: 1, height: 1 });
+    bus.publish('camera', 'cam-1', 'updated', { changes: { brightness: 3 } });
+    bus.publish('camera', 'cam-1', 'recording', { state: 'on', trigger: 'manual', dir: '/media/x' });
+    bus.publish('monitor', 'mon-1', 'command', { monitor_id: 'M1', command: 'reboot', by: null });
+    bus.publish('monitor', 'mon-1', 'commandDone', { monitor_id: 'M1', command: 'reboot', by: null });
+    bus.publish('lab', null, 'created', { owner: 'someone', name: 'l' });
+    bus.publish('lab', 'lab-1', 'state', { owner: 'someone', state: 1, nodes: [] });
+    // Events arrive in order: once the last one is there, every earlier one that was fired is too.
+    await p.waitFor(() => p.fired.find((f) => f.data.entity === 'lab-1'));
+    const fired = p.fired.slice(from);
+    expect(fired.map((f) => f.data)).toEqual([
+      { domain: 'camera', entity: 'cam-1', event: 'recording', details: { state: 'on', trigger: 'manual', dir: '/media/x' }, at: expect.any(String) },
+      { domain: 'monitor', entity: 'mon-1', event: 'commandDone', details: { monitor_id: 'M1', command: 'reboot', by: null }, at: expect.any(String) },
+      { domain: 'lab', entity: 'lab-1', event: 'state', details: { owner: 'someone', state: 1, nodes: [] }, at: expect.any(String) },
     ]);
-    // Internal domains (users, auth, system) stay inside.
+    expect(fired.every((f) => f.event_type === 'switchboard_event' && !Number.isNaN(Date.parse(String(f.data.at))))).toBe(true);
+    // The credential's creation is state, not news; internal domains (users, auth, system) stay inside.
+    expect(p.fired.some((f) => f.data.entity === id)).toBe(false);
+    expect(JSON.stringify(p.fired)).not.toContain('hidden-secret-1');
     expect(p.fired.some((f) => f.data.domain === 'user' || f.data.domain === 'system')).toBe(false);
   });
 
@@ -196,8 +207,8 @@ describe('Home Assistant bridge', () => {
     expect(p.serviceCalls.filter((c) => c.domain === 'light')).toEqual([{ domain: 'light', service: 'turn_off', service_data: {}, target: { entity_id: 'light.bench_ring' } }]);
 
     // Let every echo that could come arrive: a later event has made the full trip to HA.
-    t.app.context.bus.publish('camera', id, 'read', { readerType: 'test', readerId: 'marker', readers: 1 });
-    await p.waitFor(() => p.fired.find((f) => (f.data.details as { readerId?: string }).readerId === 'marker'));
+    t.app.context.bus.publish('lab', 'marker', 'state', { owner: 'test', state: 1, nodes: [] });
+    await p.waitFor(() => p.fired.find((f) => f.data.entity === 'marker'));
     expect(lightUpdates).toEqual([true, false]);
     expect(p.serviceCalls.filter((c) => c.domain === 'light')).toHaveLength(1);
     expect(t.app.context.cameras.get(id)?.light).toBe(false);
@@ -226,8 +237,8 @@ describe('Home Assistant bridge', () => {
     expect(cameras.get(id)).toMatchObject({ light: true, light_brightness: 70 });
 
     // Let every echo that could come arrive: a later event has made the full trip to HA.
-    t.app.context.bus.publish('camera', id, 'read', { readerType: 'test', readerId: 'marker', readers: 1 });
-    await p.waitFor(() => p.fired.find((f) => (f.data.details as { readerId?: string }).readerId === 'marker'));
+    t.app.context.bus.publish('lab', 'marker', 'state', { owner: 'test', state: 1, nodes: [] });
+    await p.waitFor(() => p.fired.find((f) => f.data.entity === 'marker'));
     expect(p.serviceCalls.filter((c) => c.domain === 'light')).toHaveLength(1);
     expect(cameras.get(id)).toMatchObject({ light: true, light_brightness: 70 });
   });
@@ -252,7 +263,7 @@ describe('Home Assistant bridge', () => {
       p.answerPings = false;
       await p.waitFor(() => p.connections === 2 && p.clientCount === 1);
       p.answerPings = true;
-      bus.publish('lab', 'after-stall', 'created', { owner: 'someone', name: 'after-stall' });
+      bus.publish('lab', 'after-stall', 'state', { owner: 'someone', state: 1, nodes: [] });
       await p.waitFor(() => p.fired.find((f) => f.data.entity === 'after-stall'));
       expect(status.health().components.homeassistant?.state).toBe('ok');
     } finally {

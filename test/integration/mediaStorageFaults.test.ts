@@ -49,7 +49,7 @@ describe.skipIf(SKIP)('a full media folder', () => {
     mqtt = await MqttPeer.connect(`mqtt://${login.username}:${login.password}@127.0.0.1:${t.app.ports().mqtt}`, ['switchboard/#']);
     const cameras = t.app.context.cameras;
     id = cameras.all()[0]!.id;
-    dir = join(mount, id);
+    dir = t.app.context.recordings.dir(id);
     // A small picture keeps ffmpeg cheap and the segments small.
     const area = (r: string) => r.split('x').map(Number).reduce((a, b) => a * b, 1);
     const small = cameras.all()[0]!.resolutions.filter((r) => r !== '320x180').sort((a, b) => area(a) - area(b))[0]!;
@@ -152,7 +152,7 @@ describe.skipIf(SKIP)('a full media folder with continuous recording', () => {
     t = await startTestApp({ cameras: { simulated: 'always', stream_linger_seconds: 0 }, recording: { media_dir: mount, trigger: 'continuous', segment_seconds: 5, min_free_mb: 0, max_size_mb: 0 } });
     const cameras = t.app.context.cameras;
     const id = cameras.all()[0]!.id;
-    const dir = join(mount, id);
+    const dir = t.app.context.recordings.dir(id);
     await until('recording', () => cameras.get(id)!.record === 'on' && mp4s(dir).some((f) => statSync(f).size > 8192));
     fill(join(mount, 'filler.bin'));
     await until('stopped by the full disk', () => cameras.get(id)!.record === 'off');

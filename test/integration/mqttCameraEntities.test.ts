@@ -69,7 +69,6 @@ describe.skipIf(SKIP)('camera entities and HA conventions', () => {
       unique_id: `switchboard_camera_${id}_enabled`,
       name: 'Enabled',
       entity_category: 'config',
-      icon: 'mdi:power',
       state_topic: `switchboard/camera_${id}/enabled/state`,
       command_topic: `switchboard/camera_${id}/enabled/set`,
       default_entity_id: 'switch.camera_1_enabled',
@@ -80,7 +79,6 @@ describe.skipIf(SKIP)('camera entities and HA conventions', () => {
       p: 'light',
       unique_id: `switchboard_camera_${id}_light`,
       name: 'Light',
-      icon: 'mdi:lightbulb',
       state_topic: `switchboard/camera_${id}/light/state`,
       command_topic: `switchboard/camera_${id}/light/set`,
       default_entity_id: 'light.camera_1_light',
@@ -104,7 +102,15 @@ describe.skipIf(SKIP)('camera entities and HA conventions', () => {
     const addon = await configOf(ha, 'homeassistant/device/switchboard_addon_switchboard/config', 'configuration_url');
     const addonCmps = addon.cmps as Record<string, Json>;
     expect(addonCmps.version).toMatchObject({ entity_category: 'diagnostic', enabled_by_default: false });
-    expect(addonCmps.clients_nestmtx!.enabled_by_default).toBeUndefined();
+    expect(addonCmps.clients_nestmtx).toMatchObject({ entity_category: 'diagnostic', enabled_by_default: false });
+    // Readers and Event are details too, but the card and automations use them: created enabled.
+    for (const key of ['readers', 'event']) {
+      expect(cmps[key]!.entity_category, key).toBe('diagnostic');
+      expect(cmps[key]!.enabled_by_default, key).toBeUndefined();
+    }
+    expect(cmps.ready).toMatchObject({ p: 'binary_sensor', device_class: 'running' });
+    // Switches and the light take HA's own on/off icons, which follow the state.
+    for (const key of ['stream', 'recording', 'enabled', 'light', 'motion_detection']) expect(cmps[key]!.icon, key).toBeUndefined();
   });
 
   it('Enabled round trip: MQTT → camera service → sockets → MQTT state; every protocol refuses changes to a switched-off camera with a conflict', async () => {
@@ -159,7 +165,7 @@ describe.skipIf(SKIP)('camera entities and HA conventions', () => {
       expect(ha.on(`${base}/stream/state`).slice(-1)[0]?.payload ?? 'OFF').toBe('OFF');
       // Bad payloads are ignored; a good command after them (same client, in order) shows they were handled.
       const later = ha.messages.length;
-      await ha.publish(`${base}/enabled/set`, 'off');
+      await ha.publish(`${base}/enabled/set`, 'maybe');
       await ha.publish(`${base}/enabled/set`, '0');
       await ha.publish(`${base}/light/set`, 'ON');
       await ha.waitFor(`${base}/light/state`, (p) => p === 'ON', { from: later });

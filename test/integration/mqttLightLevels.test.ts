@@ -42,7 +42,6 @@ describe.skipIf(SKIP)('camera light with levels on MQTT', () => {
       p: 'light',
       unique_id: `switchboard_camera_${id}_light`,
       name: 'Light',
-      icon: 'mdi:lightbulb',
       brightness_scale: 100,
       on_command_type: 'brightness',
       state_topic: `switchboard/camera_${id}/light/state`,

@@ -62,7 +62,8 @@ describe.skipIf(SKIP)('long outages', () => {
     let n = 0;
     for (let round = 0; round < 6; round++) {
       ha.fired.splice(0);
-      for (let i = 0; i < ROUND; i++) bus.publish('camera', camera, 'read', { readerType: 'http', readerId: `viewer-${n++}-${'x'.repeat(500)}`, readers: 1 });
+      // A public event (only those leave the process), with no side effect on the camera.
+      for (let i = 0; i < ROUND; i++) bus.publish('camera', camera, 'commandRefused', { command: 'brightness', reason: `viewer-${n++}-${'x'.repeat(500)}`, origin: 'test', count: 1 });
       expect(mqtt.queueStats().queued).toBe(capacity);
       // The HA peer runs in this process and records every fired event: that is the test's memory, not the add-on's.
       await until(() => ha.fired.length >= ROUND);
@@ -80,7 +81,7 @@ describe.skipIf(SKIP)('long outages', () => {
 
     await broker.run();
     const rec = await Recorder.connect(broker.url, []);
-    const mirror = t.app.context.mqtt!.topics.eventMirror('camera', camera, 'read');
+    const mirror = t.app.context.mqtt!.topics.eventMirror('camera', camera, 'commandRefused');
     await rec.client.subscribeAsync(mirror, { qos: 1 });
     await until(() => t.app.context.status.health().components.mqtt?.state === 'ok', 60_000);
     const newest = `viewer-${n - 1}-`;
@@ -97,7 +98,7 @@ describe.skipIf(SKIP)('long outages', () => {
     await ha.stop();
     await until(() => t.app.context.status.health().components.homeassistant?.state !== 'ok');
     const firedBefore = ha.fired.length;
-    for (let i = 0; i < 5000; i++) bus.publish('camera', camera, 'read', { readerType: 'http', readerId: `viewer-${i}`, readers: 1 });
+    for (let i = 0; i < 5000; i++) bus.publish('camera', camera, 'commandRefused', { command: 'brightness', reason: `viewer-${i}`, origin: 'test', count: 1 });
     // A problem that needs a person, raised while HA is away (a monitor going offline).
     bus.publish('monitor', 'mon-1', 'offline', { monitor_id: 'desk', name: 'desk', reason: 'connection lost' });
     await ha.start();
@@ -106,7 +107,7 @@ describe.skipIf(SKIP)('long outages', () => {
     expect(t.app.context.status.health().components.homeassistant!.detail).toMatch(/5001 events not fired while it was away/);
     // Nothing from the outage was replayed onto HA's bus.
     expect(ha.fired.slice(firedBefore).some((f) => JSON.stringify(f).includes('viewer-1'))).toBe(false);
-    bus.publish('camera', camera, 'read', { readerType: 'http', readerId: 'after-return', readers: 1 });
+    bus.publish('camera', camera, 'commandRefused', { command: 'brightness', reason: 'after-return', origin: 'test', count: 1 });
     await until(() => ha.fired.some((f) => JSON.stringify(f).includes('after-return')));
   }, 120_000);
 });

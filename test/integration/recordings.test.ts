@@ -40,7 +40,7 @@ async function start(recording: Record<string, unknown>, extra: Record<string, u
   const area = (r: string) => r.split('x').map(Number).reduce((a, b) => a * b, 1);
   const small = cameras.all()[0]!.resolutions.filter((r) => r !== '320x180').sort((a, b) => area(a) - area(b))[0]!;
   await cameras.update(SYSTEM_ACTOR, id, { controls: { resolution: small } });
-  return { t, id, events, dir: join(t.app.context.config.recording.media_dir, id) };
+  return { t, id, events, dir: t.app.context.recordings.dir(id) };
 }
 
 const recordingEvents = (s: Started) =>

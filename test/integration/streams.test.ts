@@ -128,7 +128,7 @@ describe.skipIf(!hasFfmpeg)('camera streams', () => {
     await new Promise((r) => setTimeout(r, 3000));
     await svc.update({ kind: 'system', userId: null, username: 't', role: 'admin' }, cameraId, { record: 'off' });
     await waitFor(() => events.some((e) => e.event === 'recording' && e.details.state === 'off'), 15_000, 'recording off');
-    const dir = join(t.app.context.config.recording.media_dir, cameraId);
+    const dir = t.app.context.recordings.dir(cameraId);
     const files = readdirSync(dir).filter((f) => f.endsWith('.mp4'));
     expect(files.length).toBeGreaterThan(0);
     const probe = JSON.parse(execFileSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height,codec_name', '-of', 'json', join(dir, files[0]!)], { encoding: 'utf8' })) as { streams: { width: number; height: number; codec_name: string }[] };

@@ -8,7 +8,8 @@ import { resolveBroker } from '../../src/bridges/mqtt/brokerTarget.js';
 import { buildDeviceConfig, retainedStateTopics } from '../../src/bridges/mqtt/discovery.js';
 import { bindTable, type DeviceTable } from '../../src/bridges/mqtt/entities.js';
 import { redact } from '../../src/bridges/mqtt/mqttBridge.js';
-import { parseInteger, parseOnOff, parseOption, parsePress, parseText } from '../../src/bridges/mqtt/payloads.js';
+import { parseDecimal, parseInteger, parseOnOff, parseOption, parsePress, parseSwitch, parseText } from '../../src/bridges/mqtt/payloads.js';
+import { RefusalLimiter } from '../../src/bridges/mqtt/refusals.js';
 import { deviceIdOf, Topics } from '../../src/bridges/mqtt/topics.js';
 import { mqttSchema } from '../../src/config/schema.js';
 import { AppError } from '../../src/core/errors.js';
@@ -30,10 +31,21 @@ function problem(fn: () => unknown): string {
 }
 
 describe('command payload parsers', () => {
-  it('accept exactly what HA sends and refuse everything else with a reason', () => {
+  it('accept what HA and hand-written automations send and refuse everything else with a reason', () => {
     expect(parseOnOff('ON')).toBe(true);
     expect(parseOnOff('OFF')).toBe(false);
-    expect(problem(() => parseOnOff('on'))).toBe('expected "ON" or "OFF"');
+    expect(parseOnOff('on')).toBe(true);
+    expect(parseOnOff(' Off\n')).toBe(false);
+    expect(problem(() => parseOnOff('1'))).toBe('expected "ON", "OFF" or "TOGGLE"');
+    expect(problem(() => parseOnOff('TOGGLE'))).toBe('expected "ON", "OFF" or "TOGGLE"');
+    expect(parseSwitch('TOGGLE', false)).toBe(true);
+    expect(parseSwitch('toggle', true)).toBe(false);
+    expect(parseSwitch('on', true)).toBe(true);
+    expect(problem(() => parseSwitch('flip', true))).toBe('expected "ON", "OFF" or "TOGGLE"');
+    expect(parseDecimal('2.5', 0.1, 100)).toBe(2.5);
+    expect(parseDecimal('100', 0.1, 100)).toBe(100);
+    expect(problem(() => parseDecimal('0', 0.1, 100))).toBe('expected a number from 0.1 to 100');
+    expect(problem(() => parseDecimal('NaN', 0.1, 100))).toBe('expected a number');
     expect(() => parsePress('PRESS')).not.toThrow();
     expect(problem(() => parsePress(''))).toBe('expected "PRESS"');
     expect(parseInteger('60', 0, 100)).toBe(60);
@@ -49,6 +61,45 @@ describe('command payload parsers', () => {
     expect(problem(() => parseText('', 255))).toBe('expected a non-empty text');
     expect(problem(() => parseText('abc', 2))).toBe('expected at most 2 characters');
     expect(problem(() => parseText('a\u0000b', 10))).toBe('control characters are not allowed');
+  });
+});
+
+describe('refused commands are told at most once a window per topic, with a count', () => {
+  const limits = { windowMs: 60_000, maxReportsPerWindow: 3, maxTracked: 5 };
+
+  it('tells the first refusal on a topic, counts the rest of the window, and tells their number when the window is over', () => {
+    let now = 0;
+    const limiter = new RefusalLimiter<string>(limits, () => now);
+    expect(limiter.note('a/set', 'first')).toEqual({ topic: 'a/set', count: 1, last: 'first' });
+    for (let i = 0; i < 4999; i++) expect(limiter.note('a/set', `n${i}`)).toBeNull();
+    now = 59_999;
+    expect(limiter.flush()).toEqual({ reports: [], untold: 0 });
+    now = 60_000;
+    expect(limiter.flush()).toEqual({ reports: [{ topic: 'a/set', count: 4999, last: 'n4998' }], untold: 0 });
+    expect(limiter.tracked).toBe(0);
+    // A new refusal after the summary starts a fresh count.
+    expect(limiter.note('a/set', 'again')).toEqual({ topic: 'a/set', count: 1, last: 'again' });
+  });
+
+  it('a refusal after the quiet time carries the count of those refused meanwhile', () => {
+    let now = 0;
+    const limiter = new RefusalLimiter<string>(limits, () => now);
+    limiter.note('a/set', 'x');
+    limiter.note('a/set', 'y');
+    limiter.note('a/set', 'z');
+    now = 61_000;
+    expect(limiter.note('a/set', 'w')).toEqual({ topic: 'a/set', count: 3, last: 'w' });
+  });
+
+  it('many made-up topics: a few are told, the rest counted; what is remembered stays bounded', () => {
+    let now = 0;
+    const limiter = new RefusalLimiter<string>(limits, () => now);
+    const told = Array.from({ length: 5000 }, (_, i) => limiter.note(`nope${i}/x/set`, 'unknown')).filter(Boolean);
+    expect(told.map((r) => r!.topic)).toEqual(['nope0/x/set', 'nope1/x/set', 'nope2/x/set']);
+    expect(limiter.tracked).toBeLessThanOrEqual(limits.maxTracked);
+    now = 60_000;
+    expect(limiter.flush()).toEqual({ reports: [], untold: 4997 });
+    expect(limiter.flush()).toEqual({ reports: [], untold: 0 });
   });
 });
 

@@ -1,5 +1,5 @@
-// The Home Assistant websocket bridge: every domain event becomes a `switchboard_event` on HA's
-// bus, problems needing a person become persistent notifications, and bound camera lights follow
+// The Home Assistant websocket bridge: every public domain event (news, core/events.ts) becomes a
+// `switchboard_event` on HA's bus, problems needing a person become persistent notifications, and bound camera lights follow
 // their HA light entities. Connecting happens in the background and never holds up start-up;
 // home-assistant-js-websocket reconnects and re-subscribes by itself.
 import { callService, createConnection, ERR_INVALID_AUTH, subscribeEntities, type Connection } from 'home-assistant-js-websocket';
@@ -7,8 +7,8 @@ import type { Logger } from 'pino';
 import type { Extension } from '../../core/extension.js';
 import type { Config } from '../../config/schema.js';
 import { unavailable } from '../../core/errors.js';
-import type { Domain, DomainEvent, EventBus } from '../../core/eventBus.js';
-import { isOutputEvent } from '../../core/events.js';
+import type { DomainEvent, EventBus } from '../../core/eventBus.js';
+import { isOutputEvent, isPublicEvent, PUBLIC_DOMAINS } from '../../core/events.js';
 import type { StatusService } from '../../services/system/statusService.js';
 import type { CardInstaller } from './cardInstaller.js';
 import { haSocketFactory, resolveTarget, type HaTarget } from './haSocket.js';
@@ -16,7 +16,6 @@ import { LightBinding, type LightCameras } from './lightBinding.js';
 import { Notifications, type NotificationSources } from './notifications.js';
 
 export const HA_EVENT_TYPE = 'switchboard_event';
-const FORWARDED: Domain[] = ['camera', 'credentials', 'monitor', 'lab'];
 const COMPONENT = 'homeassistant';
 
 export interface HomeAssistantBridgeDeps {
@@ -62,7 +61,7 @@ export class HomeAssistantBridge implements Extension {
     const cameras = this.deps.cameras;
     if (cameras) this.lights = new LightBinding(cameras, (service, entityId, data) => this.call('light', service, data, { entity_id: entityId }), this.deps.logger);
     // `system` only for notifications (storage faults); those events are not fired on HA's bus.
-    this.unsubscribers.push(this.deps.bus.subscribe((e) => this.onBusEvent(e), [...FORWARDED, 'system']));
+    this.unsubscribers.push(this.deps.bus.subscribe((e) => this.onBusEvent(e), [...PUBLIC_DOMAINS, 'system']));
     this.connecting = this.connect(target);
   }
 
@@ -158,7 +157,8 @@ export class HomeAssistantBridge implements Extension {
     if (isOutputEvent(e)) return;
     this.notifications?.onEvent(e);
     this.lights?.onEvent(e);
-    if (!FORWARDED.includes(e.domain)) return;
+    // HA's recorder keeps every event: only news goes there, never telemetry (images, readers).
+    if (!isPublicEvent(e)) return;
     const conn = this.conn;
     // Events are news, not state: while HA is away they are dropped, not queued.
     if (!conn?.connected) {
@@ -166,7 +166,7 @@ export class HomeAssistantBridge implements Extension {
       return;
     }
     conn
-      .sendMessagePromise({ type: 'fire_event', event_type: HA_EVENT_TYPE, event_data: { domain: e.domain, entity: e.entity, event: e.event, details: e.details } })
+      .sendMessagePromise({ type: 'fire_event', event_type: HA_EVENT_TYPE, event_data: { domain: e.domain, entity: e.entity, event: e.event, details: e.details, at: e.at } })
       .catch((err: unknown) => this.deps.logger.debug({ err, event: e.event }, 'could not fire the event in Home Assistant'));
   }
 

@@ -21,6 +21,9 @@ export interface DeviceConfig {
 /** `{{ value_json.state }}` reads the {"state":"online"} availability payloads. */
 const AVAILABILITY_TEMPLATE = '{{ value_json.state }}';
 
+/** A switch's "ON"/"OFF" state read as availability. */
+const ON_MEANS_ONLINE = "{{ 'online' if value == 'ON' else 'offline' }}";
+
 /** The camera platform takes its image on `topic` rather than `state_topic`. */
 export const IMAGE_TOPIC_KEY = 'topic';
 
@@ -60,6 +63,11 @@ function componentConfig(device: DeviceSnapshot, entity: EntitySnapshot, topics:
   const availability = [{ topic: topics.bridgeState, value_template: AVAILABILITY_TEMPLATE }];
   if (entity.followsDevice && device.available !== null) {
     availability.push({ topic: topics.availability(device.deviceId), value_template: AVAILABILITY_TEMPLATE });
+    c.availability_mode = 'all';
+  }
+  if (entity.availableWhenOn) {
+    // The sibling's own retained state is the availability: no extra topic to keep in step.
+    availability.push({ topic: topics.state(device.deviceId, entity.availableWhenOn), value_template: ON_MEANS_ONLINE });
     c.availability_mode = 'all';
   }
   c.availability = availability;

@@ -30,6 +30,8 @@ export interface EntityRow<T> {
   events?: readonly string[];
   /** Also unavailable while the device itself is (e.g. a monitor's command text while it is offline). */
   followsDevice?: boolean;
+  /** Also unavailable unless another row of the same device (its `key`) has the state "ON" (motion while detection is off). */
+  availableWhenOn?: string;
   /** camera entities: the latest image (raw JPEG bytes), published retained on the entity's topic. */
   image?: (obj: T) => Buffer | undefined;
   /** Extra details HA shows as the entity's attributes (retained JSON on its attributes topic). */
@@ -78,6 +80,15 @@ export interface DeviceTable<T> {
   /** Per-device availability where it means something; omitted: the add-on's availability only. */
   available?(obj: T): boolean;
   rows: readonly EntityRow<T>[];
+  /** Tells the object's domain that a command for it was refused (rate-limited by the bridge). */
+  refused?(obj: T, refusal: CommandRefusal): void;
+}
+
+/** A refused command as the bridge reports it: the entity key, why, and how many since the last report. */
+export interface CommandRefusal {
+  command: string;
+  reason: string;
+  count: number;
 }
 
 /** One entity of one object, with the object bound in. */
@@ -91,6 +102,8 @@ export interface EntitySnapshot {
   command?: (payload: string) => Promise<void>;
   events?: readonly string[];
   followsDevice: boolean;
+  /** The key of the sibling entity whose "ON" state this entity's availability needs. */
+  availableWhenOn?: string;
   /** camera entities only: the latest image, or null when there is none yet. */
   image?: Buffer | null;
   /** JSON for the attributes topic; undefined: the entity has none. */
@@ -107,6 +120,7 @@ export interface DeviceSnapshot {
   /** null: the device has no availability of its own. */
   available: boolean | null;
   entities: EntitySnapshot[];
+  refused?: (refusal: CommandRefusal) => void;
 }
 
 /** A table with its object type erased, so the bridge can hold tables of different domains. */
@@ -144,6 +158,7 @@ export function bindTable<T>(table: DeviceTable<T>, toDeviceId: (kind: string, o
         ...(command ? { command: (payload: string) => command(obj, payload) } : {}),
         ...(row.events ? { events: row.events } : {}),
         followsDevice: row.followsDevice === true,
+        ...(row.availableWhenOn ? { availableWhenOn: row.availableWhenOn } : {}),
         ...(row.image ? { image: row.image(obj) ?? null } : {}),
         ...(row.attributes ? { attributes: JSON.stringify(row.attributes(obj)) } : {}),
         ...(facets?.length ? { facets } : {}),
@@ -156,6 +171,7 @@ export function bindTable<T>(table: DeviceTable<T>, toDeviceId: (kind: string, o
       info: table.device(obj),
       available: table.available ? table.available(obj) : null,
       entities,
+      ...(table.refused ? { refused: (refusal: CommandRefusal) => table.refused!(obj, refusal) } : {}),
     };
   };
   return { kind: table.kind, domains: table.domains, snapshot: () => table.list().map(snapshotOf) };

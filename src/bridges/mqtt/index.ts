@@ -37,7 +37,12 @@ export interface MqttBridgeDeps {
 export function createMqttBridge(deps: MqttBridgeDeps): MqttBridge {
   // MQTT commands act as a least-privilege actor through the same permission table as every client.
   const actor: Actor = { kind: 'system', userId: null, username: 'mqtt', role: deps.config.command_role };
-  const cameras = cameraTable(deps.cameras, actor, { snapshots: deps.streams, liveViews: deps.liveViews, entityIdPrefix: instancePrefix(deps.config.base_topic) });
+  const cameras = cameraTable(deps.cameras, actor, {
+    snapshots: deps.streams,
+    liveViews: deps.liveViews,
+    entityIdPrefix: instancePrefix(deps.config.base_topic),
+    refused: (cameraId, r) => deps.bus.publish('camera', cameraId, 'commandRefused', { ...r, origin: 'mqtt' }),
+  });
   const sources: DeviceSource[] = [
     bindTable(addonTable(deps.status, deps.config.base_topic), deviceIdOf),
     bindTable(cameras, deviceIdOf),

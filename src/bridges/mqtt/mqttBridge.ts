@@ -8,19 +8,17 @@ import type { Config } from '../../config/schema.js';
 import { BoundedQueue } from '../../core/boundedQueue.js';
 import { toAppError } from '../../core/errors.js';
 import type { Domain, DomainEvent, EventBus } from '../../core/eventBus.js';
-import { isOutputEvent } from '../../core/events.js';
+import { isOutputEvent, isPublicEvent, PUBLIC_DOMAINS } from '../../core/events.js';
 import type { StatusService } from '../../services/system/statusService.js';
 import { resolveBroker, type BrokerTarget } from './brokerTarget.js';
 import { MqttConnection } from './connection.js';
 import { buildDeviceConfig, IMAGE_TOPIC_KEY, retainedStateTopics, type DeviceConfig, type Origin } from './discovery.js';
 import { EmbeddedBroker, embeddedCredentials, type BrokerCredentials } from './embeddedBroker.js';
 import { haEventPayload, type DeviceSnapshot, type DeviceSource } from './entities.js';
+import { DEFAULT_REFUSAL_LIMITS, RefusalLimiter, type RefusalLimits } from './refusals.js';
 import { panelUrl, stableClientId } from './instance.js';
 import { InstanceClaim, type Claim } from './instanceClaim.js';
 import { deviceIdOf, Topics } from './topics.js';
-
-/** Domains whose events are mirrored to `<base>/events/...`. */
-export const MIRRORED_DOMAINS: readonly Domain[] = ['camera', 'credentials', 'monitor', 'lab'];
 
 const ONLINE = JSON.stringify({ state: 'online' });
 const OFFLINE = JSON.stringify({ state: 'offline' });
@@ -66,6 +64,21 @@ export interface MqttBridgeDeps {
   env: NodeJS.ProcessEnv;
   fetch?: typeof globalThis.fetch;
   timing?: Partial<MqttBridgeTiming>;
+  /** How often refused commands are told (default: once a minute per topic, three topics a minute). */
+  refusalLimits?: RefusalLimits;
+}
+
+/** What the log says about a refused command (the payload itself is never logged). */
+interface RefusalDetails {
+  meta: { topic: string; bytes: number; origin: string; role: string };
+  message: string;
+  reason: string;
+  level: 'warn' | 'error';
+  kind?: string;
+  details?: unknown;
+  err?: unknown;
+  deviceId?: string;
+  key?: string;
 }
 
 export class MqttBridge implements Extension {
@@ -94,12 +107,15 @@ export class MqttBridge implements Extension {
   private stopped = false;
   private freshConnection = false;
   private configurationUrl: () => string | undefined = () => undefined;
+  private readonly refusals: RefusalLimiter<RefusalDetails>;
+  private refusalTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly deps: MqttBridgeDeps) {
     this.topics = new Topics(deps.config.base_topic, deps.config.discovery_prefix, deps.config.ha_status_topic);
     this.origin = { name: 'Switchboard', sw: deps.version, url: PROJECT_URL };
     this.timing = { ...DEFAULT_TIMING, ...deps.timing };
     this.log = deps.logger;
+    this.refusals = new RefusalLimiter(deps.refusalLimits ?? DEFAULT_REFUSAL_LIMITS);
   }
 
   async start(): Promise<void> {
@@ -121,8 +137,10 @@ export class MqttBridge implements Extension {
       return;
     }
     this.deps.status.setComponent('mqtt', 'connecting', redact(url));
-    const domains = new Set<Domain>([...MIRRORED_DOMAINS, ...this.deps.sources.flatMap((s) => s.domains)]);
+    const domains = new Set<Domain>([...PUBLIC_DOMAINS, ...this.deps.sources.flatMap((s) => s.domains)]);
     this.unsubscribe = this.deps.bus.subscribe((e) => this.onBusEvent(e), [...domains]);
+    this.refusalTimer = setInterval(() => this.flushRefusals(), (this.deps.refusalLimits ?? DEFAULT_REFUSAL_LIMITS).windowMs);
+    this.refusalTimer.unref();
     // mqtt.js is CommonJS: its exports object is the default export both under Node and in the
     // server bundle (named exports of a CommonJS chunk exist only under Node).
     const { connect } = (await import('mqtt')).default;
@@ -152,6 +170,7 @@ export class MqttBridge implements Extension {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    if (this.refusalTimer) clearInterval(this.refusalTimer);
     if (this.birthTimer) clearTimeout(this.birthTimer);
     this.unsubscribe?.();
     this.unsubscribe = null;
@@ -273,36 +292,57 @@ export class MqttBridge implements Extension {
   private async onCommand(topic: string, deviceId: string, key: string, payload: Buffer, retained: boolean): Promise<void> {
     // Payloads are never logged: a monitor command may carry anything.
     const meta = { topic, bytes: payload.length, origin: 'mqtt', role: this.deps.config.command_role };
-    if (retained) {
-      this.log.warn(meta, 'MQTT command ignored: retained commands would replay on every reconnect');
-      return;
-    }
+    if (retained) return this.refuse({ meta, level: 'warn', message: 'MQTT command ignored: retained commands would replay on every reconnect', reason: 'retained commands are ignored', deviceId, key });
     const entities = this.devices.get(deviceId)?.entities ?? [];
     const entity = entities.find((e) => e.key === key) ?? entities.flatMap((e) => e.facets ?? []).find((f) => f.key === key);
-    if (!entity?.command) {
-      this.log.warn(meta, 'MQTT command ignored: no such command entity');
-      return;
-    }
-    if (payload.length > MAX_COMMAND_BYTES) {
-      this.log.warn(meta, 'MQTT command ignored: payload too large');
-      return;
-    }
+    if (!entity?.command) return this.refuse({ meta, level: 'warn', message: 'MQTT command ignored: no such command entity', reason: 'no such command', deviceId, key });
+    if (payload.length > MAX_COMMAND_BYTES) return this.refuse({ meta, level: 'warn', message: 'MQTT command ignored: payload too large', reason: 'payload too large', deviceId, key });
     try {
       await entity.command(payload.toString('utf8'));
-      this.log.info(meta, 'MQTT command done');
     } catch (err) {
+      // Refused: nothing changed, so no state evaluation (a flood of bad commands costs no more than a parse each).
       const e = toAppError(err);
-      if (e.kind === 'runtime' && e.message === 'Internal error') this.log.error({ ...meta, err }, 'MQTT command failed');
-      else this.log.warn({ ...meta, kind: e.kind, error: e.message, details: e.details }, 'MQTT command rejected');
+      const internal = e.kind === 'runtime' && e.message === 'Internal error';
+      const why = e.details?.length ? `${e.message}: ${e.details.map((d) => d.message).join('; ')}` : e.message;
+      return this.refuse(
+        internal
+          ? { meta, level: 'error', message: 'MQTT command failed', reason: e.message, err, deviceId, key }
+          : { meta, level: 'warn', message: 'MQTT command rejected', reason: why, kind: e.kind, details: e.details, deviceId, key },
+      );
     }
+    // Debug: valid commands can come as fast as anyone publishes; what they changed is on the bus.
+    this.log.debug(meta, 'MQTT command done');
     // States the command touched without a bus event (e.g. our own demand switch) are caught here.
     this.requestSync(false);
+  }
+
+  /** A refused command: told (log line, `commandRefused` on its device) at most once a window per topic, with a count. */
+  private refuse(refusal: RefusalDetails): void {
+    const report = this.refusals.note(refusal.meta.topic, refusal);
+    if (report) this.tellRefusal(report.last, report.count);
+  }
+
+  private tellRefusal(r: RefusalDetails, count: number): void {
+    const line = { ...r.meta, count, reason: r.reason, ...(r.kind ? { kind: r.kind } : {}), ...(r.details ? { details: r.details } : {}), ...(r.err ? { err: r.err } : {}) };
+    const note = count > 1 ? ' (refused commands on this topic are logged at most once a minute; count: refused since the last line)' : '';
+    if (r.level === 'error') this.log.error(line, r.message + note);
+    else this.log.warn(line, r.message + note);
+    const device = r.deviceId ? this.devices.get(r.deviceId) : undefined;
+    device?.refused?.({ command: r.key ?? '', reason: r.reason, count });
+  }
+
+  /** Once a window: topics refused again while quiet are told with their count; the rest in one line. */
+  private flushRefusals(): void {
+    const { reports, untold } = this.refusals.flush();
+    for (const r of reports) this.tellRefusal(r.last, r.count);
+    if (untold > 0) this.log.warn({ count: untold }, 'MQTT commands refused on more topics than are logged one by one');
   }
 
   private onBusEvent(e: DomainEvent): void {
     if (this.stopped) return;
     if (isOutputEvent(e)) return;
-    if (MIRRORED_DOMAINS.includes(e.domain)) this.publishEvent(this.topics.eventMirror(e.domain, e.entity, e.event), JSON.stringify(e), true);
+    // Only news leaves the process (core/events.ts PUBLIC_EVENTS); the rest shows as entity states.
+    if (isPublicEvent(e)) this.publishEvent(this.topics.eventMirror(e.domain, e.entity, e.event), JSON.stringify(e), true);
     if (e.entity !== null) {
       for (const source of this.deps.sources) {
         if (!source.domains.includes(e.domain)) continue;
@@ -313,6 +353,8 @@ export class MqttBridge implements Extension {
         }
       }
     }
+    // A refusal changes nothing: no state evaluation for it.
+    if (e.event === 'commandRefused') return;
     if (this.deps.sources.some((s) => s.domains.includes(e.domain))) this.requestSync(false);
   }
 

@@ -4,11 +4,22 @@ import { validationError } from '../../core/errors.js';
 
 const problem = (message: string) => validationError('Invalid MQTT command payload', [{ path: 'payload', message }]);
 
-/** switch / light: "ON" | "OFF" (HA's default payload_on / payload_off). */
+const ON_OFF_MESSAGE = 'expected "ON", "OFF" or "TOGGLE"';
+
+/**
+ * switch / light: "ON" | "OFF" in any case (HA sends its default payload_on / payload_off in upper
+ * case; automations written by hand often do not), surrounding white space ignored.
+ */
 export function parseOnOff(payload: string): boolean {
-  if (payload === 'ON') return true;
-  if (payload === 'OFF') return false;
-  throw problem('expected "ON" or "OFF"');
+  const word = payload.trim().toUpperCase();
+  if (word === 'ON') return true;
+  if (word === 'OFF') return false;
+  throw problem(ON_OFF_MESSAGE);
+}
+
+/** switch / light: "ON" | "OFF" | "TOGGLE" in any case, as zigbee2mqtt accepts; TOGGLE flips `current`. */
+export function parseSwitch(payload: string, current: boolean): boolean {
+  return payload.trim().toUpperCase() === 'TOGGLE' ? !current : parseOnOff(payload);
 }
 
 /** button: "PRESS" (HA's default payload_press). */
@@ -22,6 +33,15 @@ export function parseInteger(payload: string, min: number, max: number): number 
   if (!/^-?\d+(\.\d+)?$/.test(text)) throw problem('expected a number');
   const n = Number(text);
   if (!Number.isInteger(n)) throw problem('expected a whole number');
+  if (n < min || n > max) throw problem(`expected a number from ${min} to ${max}`);
+  return n;
+}
+
+/** number with a fraction (HA sends "2.5"): within [min, max], at most one decimal place kept. */
+export function parseDecimal(payload: string, min: number, max: number): number {
+  const text = payload.trim();
+  if (!/^-?\d+(\.\d+)?$/.test(text)) throw problem('expected a number');
+  const n = Math.round(Number(text) * 10) / 10;
   if (n < min || n > max) throw problem(`expected a number from ${min} to ${max}`);
   return n;
 }

@@ -15,12 +15,15 @@ import type { RecordState } from '../cameraRecord.js';
 import type { Reader } from '../demand.js';
 import { isStorageFault, type StorageHealth } from '../../services/system/storageHealth.js';
 import { MediaFiles } from './mediaFiles.js';
+import { MediaFolders } from './mediaFolders.js';
 import { Recorder, enforceSpace, probeMediaDir, removeEmptySegments, trimCutSegment, type SpaceVerdict } from './recorder.js';
 import type { Extension } from '../../core/extension.js';
 
 /** What recording needs of a camera (a subset of the camera service's view). */
 export interface RecordingCamera {
   id: string;
+  /** Names the camera's folder in the media folder when it first needs one (mediaFolders.ts). */
+  name: string;
   exists: boolean;
   record: RecordState;
   controls: { fps?: number | null };
@@ -75,6 +78,8 @@ export class Recordings implements Extension {
     private readonly config: Config,
     private readonly storage: StorageHealth,
     private readonly logger: Logger,
+    /** Whose folder is which (shared with the snapshots); by default its own. */
+    private readonly folders: MediaFolders = new MediaFolders(config.recording.media_dir, logger),
   ) {
     this.mediaFiles = new MediaFiles(config.recording.media_dir, RETENTION_SWEEP_MS);
   }
@@ -91,7 +96,9 @@ export class Recordings implements Extension {
     });
     this.unsubscribe = () => (offCamera(), offStorage());
     this.storage.onRecoveryProbe('media', () => this.probeMedia());
-    // Before anything records: what an unclean stop left behind.
+    // Before anything records: folders named by camera id get the camera's name, and what an
+    // unclean stop left behind goes.
+    this.folders.load(this.cameras.all());
     await removeEmptySegments(this.opts.media_dir, this.logger);
     await this.checkSpace().catch((err: Error) => this.logger.warn({ err: err.message }, 'recording space check failed'));
     for (const cam of this.cameras.all()) this.resume(cam.id);
@@ -118,7 +125,7 @@ export class Recordings implements Extension {
   async checkSpace({ relist = true }: { relist?: boolean } = {}): Promise<SpaceVerdict> {
     while (this.checking) await this.checking.catch(() => undefined);
     if (relist) this.mediaFiles.relistNext();
-    this.checking = enforceSpace(this.opts.media_dir, { retentionDays: this.opts.retention_days, maxSizeMb: this.opts.max_size_mb, minFreeMb: this.opts.min_free_mb }, [...this.armed.keys()], this.logger, this.mediaFiles);
+    this.checking = enforceSpace(this.opts.media_dir, { retentionDays: this.opts.retention_days, maxSizeMb: this.opts.max_size_mb, minFreeMb: this.opts.min_free_mb }, [...this.armed.keys()].map((id) => this.folder(id)), this.logger, this.mediaFiles);
     try {
       const verdict = await this.checking.catch(async (err: unknown) => {
         // mkdir or statfs of the media folder failed: a storage fault stops every recording.
@@ -326,8 +333,14 @@ export class Recordings implements Extension {
     this.bus.publish('camera', id, 'recording', { state, trigger: this.opts.trigger, dir: this.dir(id) });
   }
 
-  private dir(id: string): string {
-    return join(this.opts.media_dir, id);
+  /** The camera's folder (its readable name; see mediaFolders.ts). */
+  dir(id: string): string {
+    return join(this.opts.media_dir, this.folder(id));
+  }
+
+  private folder(id: string): string {
+    const cam = this.cameras.get(id);
+    return this.folders.folderOf({ id, name: cam?.name ?? id });
   }
 
   private fps(id: string): number {

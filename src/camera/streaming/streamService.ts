@@ -13,6 +13,7 @@ import { motionSize, type CapturePath, type CaptureSpec } from './ffmpegArgs.js'
 import { chooseEncoder, type EncoderChoice } from './hwEncoder.js';
 import { jpegSize } from './jpegFrames.js';
 import { MotionDetector } from './motion.js';
+import type { SnapshotFiles } from './snapshotFiles.js';
 import type { TsSink } from './tsFanout.js';
 import type { Extension } from '../../core/extension.js';
 
@@ -24,6 +25,8 @@ export interface Reader {
 /** What streaming needs to know about a camera (a subset of the camera service's view). */
 export interface StreamCamera {
   id: string;
+  /** Names the camera's media folder, where saved snapshots go. */
+  name?: string;
   driver: 'v4l2' | 'simulated';
   device: string;
   /** false: switched off in the camera service; nothing may capture from it. */
@@ -31,8 +34,10 @@ export interface StreamCamera {
   exists: boolean;
   controls: { resolution?: string | null; fps?: number | null; brightness?: number | null; contrast?: number | null; saturation?: number | null; hue?: number | null };
   jpeg_quality?: number;
-  /** Motion detection on (the camera's `motion` setting). */
+  /** Motion detection on (the camera's `motion` setting), and its sensitivity (default: the add-on's options). */
   motion?: boolean;
+  motion_threshold?: number;
+  motion_min_area_percent?: number;
   /** The device's current pixel format as the driver reports it (G_FMT fourcc). */
   capabilities?: { pixel_format: string | null };
 }
@@ -96,6 +101,8 @@ export class StreamService implements Extension {
     private readonly bus: EventBus,
     private readonly config: Config,
     private readonly logger: Logger,
+    /** Where asked-for snapshots are saved (the camera's media folder); none: not saved. */
+    private readonly snapshotFiles?: SnapshotFiles,
   ) {}
 
   async start(): Promise<void> {
@@ -225,6 +232,17 @@ export class StreamService implements Extension {
     }
   }
 
+  /** An asked-for snapshot (Take snapshot, Rotoclear `snap`): taken, saved as a file, and told with its path. */
+  private async takeAndSave(cameraId: string): Promise<void> {
+    const snap = await this.snapshot(cameraId);
+    const files = this.snapshotFiles;
+    if (!files?.enabled) return;
+    const cam = this.cameras.get(cameraId);
+    const path = await files.save({ id: cameraId, name: cam?.name ?? cameraId }, snap.jpeg, new Date(snap.at));
+    this.logger.info({ camera: cameraId, path }, 'snapshot saved');
+    this.bus.publish('camera', cameraId, 'snapshotSaved', { path, bytes: snap.jpeg.length, width: snap.width, height: snap.height });
+  }
+
   /** Throws the API's not-found error for an unknown camera (connected or not). */
   requireKnownCamera(cameraId: string): StreamCamera {
     const cam = this.cameras.get(cameraId);
@@ -271,11 +289,12 @@ export class StreamService implements Extension {
       const size = motionSize(spec);
       const settings = {
         ...size,
-        threshold: this.config.cameras.motion_threshold,
-        minAreaPercent: this.config.cameras.motion_min_area_percent,
+        threshold: cam.motion_threshold ?? this.config.cameras.motion_threshold,
+        minAreaPercent: cam.motion_min_area_percent ?? this.config.cameras.motion_min_area_percent,
         holdFrames: MOTION_HOLD_FRAMES,
       };
-      if (!s.motion || s.motion.settings.width !== size.width || s.motion.settings.height !== size.height) {
+      const current = s.motion?.settings;
+      if (!current || (['width', 'height', 'threshold', 'minAreaPercent'] as const).some((k) => current[k] !== settings[k])) {
         const was = s.motion?.motion ?? false;
         const detector = new MotionDetector(settings, (motion) => this.bus.publish('camera', cameraId, 'motion', { motion }));
         s.motion = detector;
@@ -373,9 +392,10 @@ export class StreamService implements Extension {
       }
       case 'updated': {
         const changes = e.details.changes;
-        if (['resolution', 'fps', 'jpeg-quality', 'jpeg_quality', 'brightness', 'contrast', 'saturation', 'hue'].some((k) => k in changes)) this.applySpec(id);
+        const spec = ['resolution', 'fps', 'jpeg-quality', 'jpeg_quality', 'brightness', 'contrast', 'saturation', 'hue', 'motion_threshold', 'motion_min_area_percent'];
+        if (spec.some((k) => k in changes)) this.applySpec(id);
         if ('motion' in changes) this.syncMotion(id);
-        if (changes.snap === true) this.snapshot(id).catch((err: Error) => this.logger.warn({ camera: id, err: err.message }, 'snapshot failed'));
+        if (changes.snap === true) this.takeAndSave(id).catch((err: Error) => this.logger.warn({ camera: id, err: err.message }, 'snapshot failed'));
         break;
       }
       case 'disabled':

@@ -30,6 +30,7 @@ export function addonTable(status: StatusService, baseTopic = DEFAULT_BASE_TOPIC
     component: 'sensor',
     name: `${label} clients`,
     icon: 'mdi:lan-connect',
+    entity_category: 'diagnostic',
     state_class: 'measurement',
     state: (s) => String(s.health().clients[protocol] ?? 0),
   }));

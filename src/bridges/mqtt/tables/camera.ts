@@ -4,14 +4,13 @@ import type { Actor } from '../../../auth/records.js';
 import type { CameraView } from '../../../camera/cameraRecord.js';
 import { STREAM_SWITCH_READER, type CameraService } from '../../../camera/cameraService.js';
 import type { RangeKey } from '../../../camera/controlMapping.js';
+import { PUBLIC_EVENTS } from '../../../core/events.js';
 import { entitySlug } from '../../../core/ids.js';
-import type { DeviceTable, EntityRow } from '../entities.js';
-import { parseInteger, parseOnOff, parseOption, parsePress } from '../payloads.js';
+import type { CommandRefusal, DeviceTable, EntityRow } from '../entities.js';
+import { parseDecimal, parseInteger, parseOption, parsePress, parseSwitch } from '../payloads.js';
 
-export const CAMERA_EVENTS = [
-  'demand', 'unDemand', 'ready', 'notReady', 'read', 'unread', 'updated', 'snapshot', 'recording', 'connected', 'disconnected',
-  'enabled', 'disabled',
-] as const;
+/** The Event entity's event types: the camera's public events (news, not telemetry). */
+export const CAMERA_EVENTS = PUBLIC_EVENTS.camera;
 
 /** The latest JPEG per camera, where the streaming pipeline keeps one, and its motion state. */
 export interface SnapshotSource {
@@ -30,6 +29,8 @@ export interface CameraTableOptions {
   liveViews?: LiveEntitySource;
   /** Put before every camera's entity ids, so a second instance's cameras get their own (e.g. "garage"). */
   entityIdPrefix?: string;
+  /** A command for the camera was refused (rate-limited by the bridge): becomes `camera:commandRefused`. */
+  refused?: (cameraId: string, refusal: CommandRefusal) => void;
 }
 
 
@@ -46,7 +47,7 @@ const onOff = (v: boolean) => (v ? 'ON' : 'OFF');
 const holdsSwitchDemand = (c: CameraView) => c.reader_list.some((r) => r.type === STREAM_SWITCH_READER.type && r.id === STREAM_SWITCH_READER.id);
 
 /** `actor`: who MQTT commands act as (mqtt.command_role), judged by the permission table. */
-export function cameraTable(cameras: CameraService, actor: Actor, { snapshots, liveViews, entityIdPrefix }: CameraTableOptions = {}): DeviceTable<CameraView> {
+export function cameraTable(cameras: CameraService, actor: Actor, { snapshots, liveViews, entityIdPrefix, refused }: CameraTableOptions = {}): DeviceTable<CameraView> {
   const numberRows: EntityRow<CameraView>[] = IMAGE_NUMBERS.map(({ key, name, icon }) => ({
     key,
     component: 'number',
@@ -83,15 +84,20 @@ export function cameraTable(cameras: CameraService, actor: Actor, { snapshots, l
       entityIdPrefix: entitySlug([entityIdPrefix, c.name].filter(Boolean).join(' ')) || entitySlug(`camera ${c.id}`),
     }),
     available: (c) => c.exists,
+    ...(refused ? { refused: (c: CameraView, refusal: CommandRefusal) => refused(c.id, refusal) } : {}),
     rows: [
       ...imageRow,
-      { key: 'ready', component: 'binary_sensor', name: 'Stream ready', icon: 'mdi:video-check', state: (c) => onOff(c.ready) },
+      { key: 'ready', component: 'binary_sensor', name: 'Stream ready', device_class: 'running', state: (c) => onOff(c.ready) },
       ...(snapshots ? [motionRow(snapshots)] : []),
+      ...motionSettingRows(cameras, actor),
       {
         key: 'readers',
         component: 'sensor',
         name: 'Readers',
         icon: 'mdi:eye',
+        // Details, but the card shows them: created enabled.
+        entity_category: 'diagnostic',
+        enabledByDefault: true,
         state_class: 'measurement',
         state: (c) => String(c.readers),
         // Who is watching: what users open the entity for.
@@ -101,10 +107,11 @@ export function cameraTable(cameras: CameraService, actor: Actor, { snapshots, l
         key: 'stream',
         component: 'switch',
         name: 'Stream',
-        icon: 'mdi:video',
+        // Unavailable while the camera is switched off or unplugged; the held demand stays.
+        followsDevice: true,
         state: (c) => onOff(holdsSwitchDemand(c)),
         command: async (c, payload) => {
-          await cameras.update(actor, c.id, { stream: parseOnOff(payload) });
+          await cameras.update(actor, c.id, { stream: parseSwitch(payload, holdsSwitchDemand(c)) });
         },
       },
       {
@@ -112,33 +119,30 @@ export function cameraTable(cameras: CameraService, actor: Actor, { snapshots, l
         key: 'recording',
         component: 'switch',
         name: 'Recording',
-        icon: 'mdi:record-rec',
         followsDevice: true,
         state: (c) => onOff(c.record !== 'off'),
         command: async (c, payload) => {
-          await cameras.update(actor, c.id, { record: parseOnOff(payload) });
+          await cameras.update(actor, c.id, { record: parseSwitch(payload, c.record !== 'off') });
         },
       },
       {
         key: 'enabled',
         component: 'switch',
         name: 'Enabled',
-        icon: 'mdi:power',
         entity_category: 'config',
         state: (c) => onOff(c.enabled),
         command: async (c, payload) => {
-          await cameras.update(actor, c.id, { enabled: parseOnOff(payload) });
+          await cameras.update(actor, c.id, { enabled: parseSwitch(payload, c.enabled) });
         },
       },
       {
         key: 'light',
         component: 'light',
         name: 'Light',
-        icon: 'mdi:lightbulb',
         followsDevice: true,
         state: (c) => onOff(c.light),
         command: async (c, payload) => {
-          await cameras.update(actor, c.id, { light: parseOnOff(payload) });
+          await cameras.update(actor, c.id, { light: parseSwitch(payload, c.light) });
         },
         // HA's default light schema with levels: on_command_type "brightness" sends turn_on as one
         // brightness (1–100) and no "ON", so each HA action is one camera change.
@@ -194,12 +198,15 @@ export function cameraTable(cameras: CameraService, actor: Actor, { snapshots, l
           await cameras.update(actor, c.id, { snap: true });
         },
       },
-      { key: 'event', component: 'event', name: 'Event', events: CAMERA_EVENTS },
+      { key: 'event', component: 'event', name: 'Event', entity_category: 'diagnostic', enabledByDefault: true, events: CAMERA_EVENTS },
     ],
   };
 }
 
-/** Cameras with `motion: true`; the state comes from the capture's motion detector (`camera:motion`). */
+/**
+ * Every camera's motion sensor; the state comes from the capture's motion detector (`camera:motion`).
+ * It exists from discovery on and is unavailable while detection is off (the Motion detection switch).
+ */
 function motionRow(streams: SnapshotSource): EntityRow<CameraView> {
   return {
     key: 'motion',
@@ -207,10 +214,56 @@ function motionRow(streams: SnapshotSource): EntityRow<CameraView> {
     name: 'Motion',
     device_class: 'motion',
     followsDevice: true,
-    applies: (c) => c.motion,
+    availableWhenOn: MOTION_SWITCH_KEY,
     state: (c) => {
+      // Detection off: unavailable in HA, and no stale "ON" left retained behind it.
+      if (!c.motion) return 'OFF';
       const motion = streams.info(c.id).motion;
       return motion === null ? null : onOff(motion);
     },
   };
+}
+
+/** The key of the motion detection switch (the motion sensor's availability follows it). */
+const MOTION_SWITCH_KEY = 'motion_detection';
+
+/** Motion detection on/off and its sensitivity, through the camera service like any camera change. */
+function motionSettingRows(cameras: CameraService, actor: Actor): EntityRow<CameraView>[] {
+  return [
+    {
+      key: MOTION_SWITCH_KEY,
+      component: 'switch',
+      name: 'Motion detection',
+      followsDevice: true,
+      state: (c) => onOff(c.motion),
+      command: async (c, payload) => {
+        await cameras.update(actor, c.id, { motion: parseSwitch(payload, c.motion) });
+      },
+    },
+    {
+      key: 'motion_threshold',
+      component: 'number',
+      name: 'Motion threshold',
+      icon: 'mdi:motion-sensor',
+      entity_category: 'config',
+      options: () => ({ min: 1, max: 255, step: 1, mode: 'box' }),
+      state: (c) => String(c.motion_threshold),
+      command: async (c, payload) => {
+        await cameras.update(actor, c.id, { motion_threshold: parseInteger(payload, 1, 255) });
+      },
+    },
+    {
+      key: 'motion_min_area',
+      component: 'number',
+      name: 'Motion minimum area',
+      icon: 'mdi:select-all',
+      entity_category: 'config',
+      unit_of_measurement: '%',
+      options: () => ({ min: 0.1, max: 100, step: 0.1, mode: 'box' }),
+      state: (c) => String(c.motion_min_area_percent),
+      command: async (c, payload) => {
+        await cameras.update(actor, c.id, { motion_min_area_percent: parseDecimal(payload, 0.1, 100) });
+      },
+    },
+  ];
 }

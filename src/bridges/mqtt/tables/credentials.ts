@@ -1,13 +1,15 @@
 // OAuth credentials: one HA device each, so a dashboard or automation sees when one needs re-authentication.
 import type { CredentialsService } from '../../../services/credentials/credentialsService.js';
 import type { CredentialView } from '../../../services/credentials/records.js';
+import { PUBLIC_EVENTS } from '../../../core/events.js';
 import type { DeviceTable } from '../entities.js';
 
 /** HA refuses sensor states longer than 255 characters. */
 const STATE_MAX = 255;
 
 export const CREDENTIAL_STATUSES = ['authorized', 'needs_reauth', 'unauthorized'] as const;
-export const CREDENTIAL_EVENTS = ['authenticated', 'reauthenticated', 'unauthenticated', 'updated'] as const;
+/** The Event entity's event types: the credential's public events (its problems). */
+export const CREDENTIAL_EVENTS = PUBLIC_EVENTS.credentials;
 
 const statusOf = (c: CredentialView): (typeof CREDENTIAL_STATUSES)[number] => (c.needs_reauth ? 'needs_reauth' : c.authorized ? 'authorized' : 'unauthorized');
 

@@ -2,13 +2,15 @@
 import type { Actor } from '../../../auth/records.js';
 import type { MonitorsService } from '../../../services/monitors/monitorsService.js';
 import type { MonitorView } from '../../../services/monitors/records.js';
+import { PUBLIC_EVENTS } from '../../../core/events.js';
 import type { DeviceTable } from '../entities.js';
 import { parseText } from '../payloads.js';
 
 /** HA's text entity allows at most 255 characters. */
 const TEXT_MAX = 255;
 
-export const MONITOR_EVENTS = ['online', 'offline', 'command', 'commandDone', 'commandFailed', 'updated'] as const;
+/** The Event entity's event types: the monitor's public events. */
+export const MONITOR_EVENTS = PUBLIC_EVENTS.monitor;
 
 /** `actor`: who MQTT commands act as (mqtt.command_role), judged by the permission table. */
 export function monitorTable(monitors: MonitorsService, actor: Actor): DeviceTable<MonitorView> {
