@@ -293,7 +293,7 @@ describe('Antimony namespaces', () => {
     const camera = t.app.context.cameras.all()[0]!;
     expect(camera.demanded).toBe(false);
     const demands: string[] = [];
-    const off = t.app.context.bus.subscribe((e) => {
+    const off = t.app.context.bus.subscribe(demands, (e) => {
       if (e.entity === camera.id && (e.event === 'demand' || e.event === 'unDemand')) demands.push(e.event);
     }, ['camera']);
     try {

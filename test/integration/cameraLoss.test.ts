@@ -25,7 +25,7 @@ describe.skipIf(!hasFfmpeg)('a camera lost mid-stream', () => {
   beforeAll(async () => {
     t = await startTestApp({ cameras: { simulated: 'always', stream_linger_seconds: 0, scan_interval_seconds: 1 } });
     token = await t.login();
-    t.app.context.bus.subscribe((e) => events.push(e), ['camera']);
+    t.app.context.bus.subscribe(events, (e) => events.push(e), ['camera']);
   });
 
   afterAll(async () => {

@@ -179,7 +179,7 @@ describe('Home Assistant bridge', () => {
     const cams = (await call('GET', '/api/cameras')) as { items: { id: string }[] };
     const id = cams.items[0]!.id;
     const lightUpdates: unknown[] = [];
-    t.app.context.bus.on('camera', 'updated', (e) => {
+    t.app.context.bus.on(lightUpdates, 'camera', 'updated', (e) => {
       const changes = e.details.changes;
       if (e.entity === id && 'light' in changes) lightUpdates.push(changes.light);
     });

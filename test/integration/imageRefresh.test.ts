@@ -19,7 +19,7 @@ const waitFor = async (pred: () => boolean, ms = 30_000, what = 'condition') => 
 beforeAll(async () => {
   if (!hasFfmpeg) return;
   t = await startTestApp({ cameras: { simulated: 'always', stream_linger_seconds: 0, image_interval_seconds: 2 } });
-  t.app.context.bus.subscribe((e) => events.push(e), ['camera']);
+  t.app.context.bus.subscribe(events, (e) => events.push(e), ['camera']);
 });
 
 afterAll(async () => {

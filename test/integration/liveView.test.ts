@@ -102,7 +102,7 @@ beforeAll(async () => {
   });
   ha = await Recorder.connect(broker.url, ['switchboard/#', 'homeassistant/#']);
   token = await t.login();
-  t.app.context.bus.subscribe((e) => events.push(e), ['camera']);
+  t.app.context.bus.subscribe(events, (e) => events.push(e), ['camera']);
   const list = await t.api('GET', '/api/cameras', token);
   cameraId = (list.body.items as { id: string }[])[0]!.id;
   const res = await t.api('PUT', `/api/cameras/${cameraId}`, token, { controls: { resolution: SIZE, fps: 15 } });

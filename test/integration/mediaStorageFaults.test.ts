@@ -44,7 +44,7 @@ describe.skipIf(SKIP)('a full media folder', () => {
       cameras: { simulated: 'always', stream_linger_seconds: 0 },
       recording: { media_dir: mount, segment_seconds: 5, min_free_mb: 0, max_size_mb: 0 },
     });
-    t.app.context.bus.subscribe((e) => events.push(e), ['camera']);
+    t.app.context.bus.subscribe(events, (e) => events.push(e), ['camera']);
     const login = t.app.context.mqtt.embeddedBroker()!;
     mqtt = await MqttPeer.connect(`mqtt://${login.username}:${login.password}@127.0.0.1:${t.app.ports().mqtt}`, ['switchboard/#']);
     const cameras = t.app.context.cameras;

@@ -44,7 +44,7 @@ describe.skipIf(!canMount)('a full data store', () => {
       { mqtt: { url: 'embedded', embedded_port: 0 }, homeassistant: { enabled: true, url: ha.url, token: HA_TOKEN }, monitors: { open_registration: true } },
       { dataDir: mount, keepData: true },
     );
-    t.app.context.bus.subscribe((e) => {
+    t.app.context.bus.subscribe(storageEvents, (e) => {
       if (e.event === 'storage') storageEvents.push(e);
     }, ['system']);
     // The embedded broker takes only the credentials it generated.

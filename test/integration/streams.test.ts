@@ -50,7 +50,7 @@ function mjpegReader(path: string, opts: { read?: boolean } = {}) {
 beforeAll(async () => {
   t = await startTestApp({ cameras: { simulated: 'always', stream_linger_seconds: 0 }, recording: { segment_seconds: 5 } });
   token = await t.login();
-  t.app.context.bus.subscribe((e) => events.push(e), ['camera']);
+  t.app.context.bus.subscribe(events, (e) => events.push(e), ['camera']);
   const list = (await (await fetch(`${t.url}/api/cameras`, { headers: { authorization: `Bearer ${token}` } })).json()) as { items: { id: string }[] };
   cameraId = list.items[0]!.id;
   // A small picture keeps ffmpeg cheap on the test machines.

@@ -41,7 +41,7 @@ async function setup(cameras: Record<string, unknown> = { simulated: 'always' },
   await db.open();
   const bus = new EventBus();
   const events: DomainEvent[] = [];
-  bus.subscribe((e) => events.push(e), ['camera']);
+  bus.subscribe(events, (e) => events.push(e), ['camera']);
   const simulated = new SimulatedDriver();
   const service = new CameraService({ cameras: db.collection('cameras'), bus, config: camerasSchema.parse(cameras), logger, simulated, loadV4l2: async () => (extra.loads?.push('v4l2'), v4l2), v4l2NodesPresent: extra.v4l2NodesPresent });
   await service.start();

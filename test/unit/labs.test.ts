@@ -247,7 +247,7 @@ describe('status messages', () => {
   it('publishes on the bus with an RFC 3339 timestamp and keeps recent messages per audience', () => {
     const bus = new EventBus();
     const events: DomainEvent[] = [];
-    bus.subscribe((e) => events.push(e), ['statusMessage']);
+    bus.subscribe(events, (e) => events.push(e), ['statusMessage']);
     const svc = new StatusMessagesService(bus, undefined, 2);
     const m = svc.publish({ source: 'lab x', content: 'Lab x deployed', severity: 0, audience: { kind: 'user', userId: 'u1' } });
     expect(m).toEqual({ id: expect.any(String), timestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/), source: 'lab x', content: 'Lab x deployed', logContent: 'Lab x deployed', severity: 0 });

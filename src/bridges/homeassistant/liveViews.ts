@@ -60,7 +60,7 @@ interface RegistryEntry {
 
 export class LiveViewService implements Extension {
   readonly name = 'live-views';
-  private unsubscribe: (() => void) | null = null;
+  private running = false;
   /** Entries re-signed by this process (their URLs carry this process's key). */
   private readonly signed = new Set<string>();
   private work: Promise<unknown> = Promise.resolve();
@@ -69,12 +69,13 @@ export class LiveViewService implements Extension {
   constructor(private readonly deps: LiveViewDeps) {}
 
   async start(): Promise<void> {
-    this.unsubscribe = this.deps.bus.subscribe((e) => this.onEvent(e), ['camera', 'system']);
+    this.running = true;
+    this.deps.bus.subscribe(this, (e) => this.onEvent(e), ['camera', 'system']);
   }
 
   async stop(): Promise<void> {
-    this.unsubscribe?.();
-    this.unsubscribe = null;
+    this.deps.bus.removeListeners(this);
+    this.running = false;
     if (this.waitingForServer) clearTimeout(this.waitingForServer);
     this.waitingForServer = null;
     await this.work.catch(() => undefined);
@@ -125,7 +126,7 @@ export class LiveViewService implements Extension {
     if (this.waitingForServer) return;
     const attempt = () => {
       this.waitingForServer = null;
-      if (!this.unsubscribe) return;
+      if (!this.running) return;
       if (!this.deps.baseUrl()) {
         this.waitingForServer = setTimeout(attempt, 250);
         this.waitingForServer.unref();

@@ -78,7 +78,6 @@ export class MqttBridge implements Extension {
   private brokerCredentials: (BrokerCredentials & { host: string; port: number }) | null = null;
   private conn: MqttConnection | null = null;
   private claim: InstanceClaim | null = null;
-  private unsubscribe: (() => void) | null = null;
   /** The latest evaluated devices, by device id (routes commands and event entities). */
   private devices = new Map<string, DeviceSnapshot>();
   /** What the broker holds, as far as we know: configs and retained payloads successfully published. */
@@ -122,7 +121,7 @@ export class MqttBridge implements Extension {
     }
     this.deps.status.setComponent('mqtt', 'connecting', redact(url));
     const domains = new Set<Domain>([...MIRRORED_DOMAINS, ...this.deps.sources.flatMap((s) => s.domains)]);
-    this.unsubscribe = this.deps.bus.subscribe((e) => this.onBusEvent(e), [...domains]);
+    this.deps.bus.subscribe(this, (e) => this.onBusEvent(e), [...domains]);
     // mqtt.js is CommonJS: its exports object is the default export both under Node and in the
     // server bundle (named exports of a CommonJS chunk exist only under Node).
     const { connect } = (await import('mqtt')).default;
@@ -153,8 +152,7 @@ export class MqttBridge implements Extension {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.birthTimer) clearTimeout(this.birthTimer);
-    this.unsubscribe?.();
-    this.unsubscribe = null;
+    this.deps.bus.removeListeners(this);
     await this.syncChain;
     await this.conn?.close({ topic: this.topics.bridgeState, payload: OFFLINE });
     this.conn = null;
