@@ -1,6 +1,6 @@
 // Live video of a camera on Home Assistant dashboards: a Generic Camera config entry whose
 // stream_source is the camera's signed H.264 MPEG-TS URL (HA hands http:// sources to go2rtc as
-// they are; shared/reference/ha-live-view.md §2–3). This service owns the rules: one entry per
+// they are). This service owns the rules: one entry per
 // camera (idempotent), created on request or for every camera with `homeassistant.live_view: auto`,
 // re-signed whenever the process's URL key changed, removed with the camera.
 import { hostname } from 'node:os';

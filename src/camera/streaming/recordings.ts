@@ -1,5 +1,6 @@
-// Recording per camera, driven by the camera's `record` state (Rotoclear `record`, the MQTT
-// Recording switch, the HTTP API: all go through cameraService.setState) and by `camera:motion`.
+// Recording per camera, driven by the camera's `record` state (Rotoclear `record` and the MQTT
+// Recording switch through cameraService.setState, the HTTP API through its update: one rule for
+// both) and by `camera:motion`.
 // `recording.trigger` says what "on" means: record all the time, or clips around motion with a
 // pre-roll kept in memory while armed. Space limits are enforced ahead of time; when they cannot
 // be met, recording stops cleanly and the camera's `record` goes to off with a notice. A media
