@@ -15,6 +15,7 @@ import { Scheduler } from '../../src/services/labs/scheduler.js';
 import { parseTopology } from '../../src/services/labs/topology.js';
 import { StatusMessageSources } from '../../src/services/statusMessages/busSources.js';
 import { StatusMessagesService } from '../../src/services/statusMessages/statusMessagesService.js';
+import { until } from '../helpers/wait.js';
 
 const problems = (fn: () => unknown) => {
   try {
@@ -141,10 +142,6 @@ const alive = (pid: number) => {
   }
 };
 
-const waitUntil = async (check: () => boolean) => {
-  for (let i = 0; i < 400 && !check(); i++) await new Promise((r) => setTimeout(r, 25));
-  expect(check()).toBe(true);
-};
 
 describe('ExecRuntime', () => {
   const node = (name: string, script: string) => ({ name, spec: { kind: 'exec', cmd: [process.execPath, '-e', script] } });
@@ -160,7 +157,7 @@ describe('ExecRuntime', () => {
     const h = handle();
     try {
       await rt.start(h, [{ name: 'n', spec: { kind: 'exec', cmd: [process.execPath, '-e', "console.log('out ' + (process.env.SWITCHBOARD_TEST_SECRET ?? 'none'));console.error('err ' + process.env.MINE)"], env: { MINE: 'yes' } } }]);
-      await waitUntil(() => h.exits.length === 1);
+      await until('the node to exit', () => h.exits.length === 1, 10_000);
       expect(h.lines.filter(([n]) => n === 'n').map(([, l]) => l).sort()).toEqual(['err yes', 'out none']);
       expect(h.exits).toEqual([['n', 'exited with code 0', false]]);
       expect(h.pids.get('n')).toBeNull();
@@ -173,7 +170,7 @@ describe('ExecRuntime', () => {
     const rt = new ExecRuntime({ allowed: true });
     const h = handle();
     await rt.start(h, [node('n', 'process.exit(3)')]);
-    await waitUntil(() => h.exits.length === 1);
+    await until('the node to exit', () => h.exits.length === 1, 10_000);
     expect(h.exits).toEqual([['n', 'exited with code 3', true]]);
   });
 
@@ -182,7 +179,7 @@ describe('ExecRuntime', () => {
     const h = handle();
     const stubborn = "process.on('SIGTERM',()=>console.log('ignoring'));console.log('ready');setTimeout(()=>process.exit(0),60000)";
     await rt.start(h, [node('a', stubborn), node('b', stubborn)]);
-    await waitUntil(() => h.lines.filter(([, l]) => l === 'ready').length === 2);
+    await until('both nodes ready', () => h.lines.filter(([, l]) => l === 'ready').length === 2, 10_000);
     const pidA = h.pids.get('a')!;
     const pidB = h.pids.get('b')!;
     await rt.stop(h, [{ name: 'a', spec: { kind: 'exec' } }]);

@@ -41,7 +41,7 @@ describe('logging', () => {
   });
 });
 
-describe('redaction by path (issue 15, hole 9)', () => {
+describe('redaction by path', () => {
   it('keeps errno codes such as EADDRINUSE and redacts an OAuth code only where it is one', () => {
     const lines: string[] = [];
     const { logger } = createLogging({ level: 'info', out: (l) => lines.push(l) });
