@@ -17,7 +17,7 @@ import { tokenFromHandshake } from './handshakeToken.js';
 import { RESERVED_NAMES, decodeRequest, parseRequest, requestContext, requestIdOf, type RequestContext } from './requestEnvelope.js';
 import { TokenBucket } from '../../core/tokenBucket.js';
 
-/** Domains whose events are status topics (DESIGN.md "NestMTX Socket.IO API"). */
+/** Domains whose events are status topics (docs/protocols/nestmtx.md). */
 export const STATUS_DOMAINS: Domain[] = ['camera', 'credentials', 'monitor'];
 /** Every socket that passed authentication; broadcasts go here once instead of per socket. */
 const ROOM = 'nestmtx:authenticated';
