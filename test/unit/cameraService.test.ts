@@ -13,6 +13,7 @@ import { camerasSchema } from '../../src/config/schema.js';
 import { AppError } from '../../src/core/errors.js';
 import { EventBus, type DomainEvent } from '../../src/core/eventBus.js';
 import { Database } from '../../src/store/database.js';
+import { rejectionOf } from '../helpers/thrown.js';
 
 const USER: Actor = { kind: 'user', userId: 'u1', username: 'user', role: 'user' };
 const VIEWER: Actor = { kind: 'user', userId: 'v1', username: 'viewer', role: 'viewer' };
@@ -54,15 +55,7 @@ async function setup(cameras: Record<string, unknown> = { simulated: 'always' },
   return { service, db, bus, events, simulated, first };
 }
 
-const appError = async (p: Promise<unknown>): Promise<AppError> => {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof AppError) return err;
-    throw err;
-  }
-  throw new Error('expected an AppError');
-};
+const appError = (p: Promise<unknown>): Promise<AppError> => rejectionOf(AppError, p);
 
 describe('camera service', () => {
   it('adds a simulated camera and reads its settings in Rotoclear units', async () => {

@@ -16,16 +16,9 @@ import { parseTopology } from '../../src/services/labs/topology.js';
 import { StatusMessageSources } from '../../src/services/statusMessages/busSources.js';
 import { StatusMessagesService } from '../../src/services/statusMessages/statusMessagesService.js';
 import { until } from '../helpers/wait.js';
+import { thrownBy } from '../helpers/thrown.js';
 
-const problems = (fn: () => unknown) => {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(AppError);
-    return (err as AppError).details;
-  }
-  throw new Error('expected a validation error');
-};
+const problems = (fn: () => unknown) => thrownBy(AppError, fn).details;
 
 describe('topology', () => {
   it('parses a containerlab-style topology and keeps unknown containerlab keys', () => {
