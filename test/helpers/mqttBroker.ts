@@ -149,11 +149,12 @@ export class Recorder {
 /**
  * Retained messages a newly connecting client gets for `filter` (what HA sees when it (re)starts).
  * The broker sends them right after the subscription; a marker the client publishes to itself
- * afterwards arrives behind them, so once the marker is back every retained message is in.
+ * afterwards arrives behind them, so once the marker is back every retained message is in. The
+ * marker's topic starts with `$`, which no `#` subscription of another test client matches.
  */
 export async function retainedNow(url: string, filter: string): Promise<Map<string, string>> {
   const r = await Recorder.connect(url, []);
-  const marker = `switchboard-test/marker/${randomUUID()}`;
+  const marker = `$switchboard-test/marker/${randomUUID()}`;
   await r.client.subscribeAsync(filter, { qos: 1 });
   await r.client.subscribeAsync(marker, { qos: 1 });
   await r.publish(marker, 'end');
