@@ -19,7 +19,8 @@ RUN npm run build
 
 # --- Stage 2: the runtime image: production dependencies and the bundled dist/ only. The bundle
 # still reads from node_modules: koffi's native library, JSON data, socket.io's client files, and
-# pino-pretty and yaml, which src/ loads on demand.
+# yaml, which src/ loads on demand. pino-pretty is a development dependency the image goes without
+# (a terminal's log lines fall back to plain text).
 FROM ${BUILD_FROM}
 ARG BUILD_VERSION=0.1.0
 ARG BUILD_ARCH=amd64

@@ -1,7 +1,7 @@
 // Bundles the server (src/main.ts) into dist/ as ES modules: one file for what every start loads,
 // and lazy chunks for what src/ imports with import() (mqtt, aedes, the V4L2 driver). Resolving,
 // reading and compiling hundreds of separate files from node_modules was most of the start-up
-// time (README "Performance"). Type checking stays with tsc (`npm run build` runs it first).
+// time (bench/RESULTS.md). Type checking stays with tsc (`npm run build` runs it first).
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';

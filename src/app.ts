@@ -185,7 +185,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
     logger: logger.child({ service: 'monitors' }),
   });
   modules.register(monitors);
-  mountMonitorCommandRoute(api.extensions, { sessions, monitors });
+  mountMonitorCommandRoute(api.routes, { sessions, monitors });
   extensions.push(monitors);
   extensions.push(
     new AltoponixServer({
@@ -216,7 +216,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
   const mediaFolders = new MediaFolders(config.recording.media_dir, logger.child({ service: 'recordings' }));
   const snapshotFiles = new SnapshotFiles(mediaFolders, config.recording.snapshot_keep, logger.child({ service: 'streams' }));
   const streams = new StreamService(cameras, bus, config, logger.child({ service: 'streams' }), snapshotFiles);
-  mountStreamRoutes(api.extensions, { sessions, streams, bus });
+  mountStreamRoutes(api.routes, { sessions, streams, bus });
   extensions.push(streams);
   const recordings = new Recordings(cameras, streams, bus, config, storage, logger.child({ service: 'recordings' }), mediaFolders);
   extensions.push(recordings);
@@ -229,7 +229,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
     logger: logger.child({ service: 'credentials' }),
   });
   modules.register(credentials);
-  mountCredentialsCallback(api.extensions, credentials);
+  mountCredentialsCallback(api.routes, credentials);
   extensions.push(credentials);
 
   extensions.push(new NestmtxAdapter({ io, sessions, modules, bus, logs, status, logger: logger.child({ service: 'nestmtx' }) }, { logLevels: config.nestmtx.log_levels }));
@@ -276,18 +276,18 @@ export function createApp(config: Config, options: AppOptions = {}): App {
     haCommand: (message) => haBridge.command(message),
     logger: logger.child({ service: 'live-views' }),
   });
-  mountLiveViewRoutes(api.extensions, { sessions, liveViews });
+  mountLiveViewRoutes(api.routes, { sessions, liveViews });
   extensions.push(liveViews);
 
   // The MQTT bridge last: it starts after every service and stops first (publishing "offline").
   const mqttBridge = createMqttBridge({ config: config.mqtt, dataDir: config.data_dir, bus, status, logger: logger.child({ service: 'mqtt' }), cameras, streams, liveViews, credentials, monitors, boundPorts });
   extensions.push(mqttBridge);
-  mountBrokerRoute(api.extensions, { sessions, mqtt: mqttBridge });
+  mountBrokerRoute(api.routes, { sessions, mqtt: mqttBridge });
 
   // Home Assistant ingress sign-in, then the web panel: mounted last so it never shadows an /api route.
   const ingress = new IngressSignIn({ users, auth, trustedProxies: config.ingress_trusted_proxies });
-  mountIngressRoutes(api.extensions, ingress);
-  mountPanel(api.extensions, { dir: PANEL_DIR, ingress, version: VERSION, ports: () => Object.fromEntries(boundPorts), logger: logger.child({ service: 'panel' }) });
+  mountIngressRoutes(api.routes, ingress);
+  mountPanel(api.routes, { dir: PANEL_DIR, ingress, version: VERSION, ports: () => Object.fromEntries(boundPorts), logger: logger.child({ service: 'panel' }) });
 
   // --- end of services and extensions
 

@@ -96,7 +96,6 @@ class OpenSession implements Session {
 
 export class SessionRegistry {
   private readonly sessions = new Set<OpenSession>();
-  private unsubscribe: (() => void) | null = null;
   private sweepTimer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -107,15 +106,14 @@ export class SessionRegistry {
   ) {}
 
   start(): void {
-    this.unsubscribe = this.bus.subscribe((e) => this.onAccountEvent(e), ['auth', 'user']);
+    this.bus.subscribe(this, (e) => this.onAccountEvent(e), ['auth', 'user']);
     this.sweepTimer = setInterval(() => this.sweep(), this.sweepMs);
     this.sweepTimer.unref();
   }
 
   /** Ends nothing: adapters close their own connections when they stop. */
   stop(): void {
-    this.unsubscribe?.();
-    this.unsubscribe = null;
+    this.bus.removeListeners(this);
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     this.sweepTimer = null;
     for (const s of this.sessions) this.forget(s);

@@ -42,12 +42,11 @@ export class CameraDevices {
   private v4l2Tried = false;
   private timer: NodeJS.Timeout | null = null;
   private scanning: Promise<void> | null = null;
-  private unsubscribe: (() => void) | null = null;
 
   constructor(private readonly deps: CameraDevicesDeps) {}
 
   async start(): Promise<void> {
-    this.unsubscribe = this.deps.bus.subscribe((e) => {
+    this.deps.bus.subscribe(this, (e) => {
       if (!e.entity) return;
       if (e.event === 'ready') this.ready.add(e.entity);
       else if (e.event === 'notReady') this.ready.delete(e.entity);
@@ -61,7 +60,7 @@ export class CameraDevices {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     await this.scanning;
-    this.unsubscribe?.();
+    this.deps.bus.removeListeners(this);
     for (const s of this.sessions.values()) s.device.close();
     this.sessions.clear();
   }

@@ -4,7 +4,7 @@
 // Finding devices and opening or closing them as they come and go is cameraDevices.ts, composed here.
 //
 // `record`, `snap` and `jpeg-quality` are kept as state and published as events only: capturing
-// snapshots and recordings is the streaming pipeline's job, which acts on them.
+// snapshots and recordings is the streaming pipeline's job (camera/streaming/), which acts on them.
 import { authorize } from '../auth/permissions.js';
 import type { Actor } from '../auth/records.js';
 import { AppError, conflict, notFound, runtimeError, unavailable, validationError } from '../core/errors.js';

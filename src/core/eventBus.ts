@@ -26,11 +26,19 @@ export type DomainEvent<D extends Domain = Domain> = {
 
 export type DomainEventListener<D extends Domain = Domain> = (event: DomainEvent<D>) => void;
 
+/** Who a listener belongs to: the extension (or test) whose stop removes it. */
+export type ListenerOwner = object;
+
 interface Entry {
+  owner: ListenerOwner;
   fn: (event: DomainEvent) => void;
   domains: ReadonlySet<Domain> | null;
 }
 
+/**
+ * Every listener has an owner (as zigbee2mqtt's extensions do): an owner's stop calls
+ * `removeListeners(this)`, so no hand-kept unsubscribe function can be forgotten.
+ */
 export class EventBus {
   private readonly listeners = new Set<Entry>();
 
@@ -49,21 +57,39 @@ export class EventBus {
     return e;
   }
 
-  /** Subscribe to every event of the given domains (or of all). Returns the unsubscribe function. */
-  subscribe<D extends Domain = Domain>(fn: DomainEventListener<D>, domains?: readonly D[]): () => void {
-    const entry: Entry = { fn: fn as (event: DomainEvent) => void, domains: domains ? new Set<Domain>(domains) : null };
+  /**
+   * Subscribe `owner` to every event of the given domains (or of all). `removeListeners(owner)`
+   * ends it; the returned function ends this one listener early (a listener shorter-lived than its owner).
+   */
+  subscribe<D extends Domain = Domain>(owner: ListenerOwner, fn: DomainEventListener<D>, domains?: readonly D[]): () => void {
+    if (typeof owner !== 'object' || owner === null || typeof fn !== 'function') throw new TypeError('bus.subscribe(owner, listener): every listener needs an owner object');
+    const entry: Entry = { owner, fn: fn as (event: DomainEvent) => void, domains: domains ? new Set<Domain>(domains) : null };
     this.listeners.add(entry);
     return () => this.listeners.delete(entry);
   }
 
-  /** Subscribe to one event of one domain, with its details typed. Returns the unsubscribe function. */
-  on<D extends Domain, E extends EventName<D>>(domain: D, event: E, fn: (e: Extract<DomainEvent<D>, { event: E }>) => void): () => void {
-    return this.subscribe<D>((e) => {
-      if (e.event === event) fn(e as Extract<DomainEvent<D>, { event: E }>);
-    }, [domain]);
+  /** Subscribe `owner` to one event of one domain, with its details typed. */
+  on<D extends Domain, E extends EventName<D>>(owner: ListenerOwner, domain: D, event: E, fn: (e: Extract<DomainEvent<D>, { event: E }>) => void): () => void {
+    if (typeof fn !== 'function') throw new TypeError('bus.on(owner, domain, event, listener): every listener needs an owner object');
+    return this.subscribe<D>(
+      owner,
+      (e) => {
+        if (e.event === event) fn(e as Extract<DomainEvent<D>, { event: E }>);
+      },
+      [domain],
+    );
   }
 
-  get listenerCount(): number {
-    return this.listeners.size;
+  /** Remove every listener `owner` subscribed: called from the owner's stop. */
+  removeListeners(owner: ListenerOwner): void {
+    for (const l of this.listeners) if (l.owner === owner) this.listeners.delete(l);
+  }
+
+  /** Listeners in all, or those of one owner. */
+  listenerCount(owner?: ListenerOwner): number {
+    if (owner === undefined) return this.listeners.size;
+    let n = 0;
+    for (const l of this.listeners) if (l.owner === owner) n++;
+    return n;
   }
 }

@@ -3,7 +3,7 @@
 // one line here; the compiler then checks every publisher and subscriber against it.
 // Core sits below every other layer, so the few domain types an event carries are declared here.
 
-/** Which readers see a status message. */
+/** Who may see a status message: everyone signed in, admins only, or one user (and the admins). */
 export type Audience = { kind: 'all' } | { kind: 'admins' } | { kind: 'user'; userId: string };
 
 /** A user-visible status message (Antimony `/status-messages`). */

@@ -51,12 +51,18 @@ export function chooseLogFormat(where: { addon: boolean; tty: boolean }): LogFor
 }
 
 /**
- * pino-pretty and its dependencies cost memory an idle add-on should not pay, so they are required
- * only when a terminal asks for them. createRequire keeps createLogging synchronous.
+ * pino-pretty is a development dependency: it is required only when a terminal asks for it, and an
+ * install without it (the add-on image) prints plain text lines instead. createRequire keeps
+ * createLogging synchronous.
  */
-function loadPrettifier(): (line: string) => string {
-  const { prettyFactory } = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty');
-  return prettyFactory({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service', messageFormat: '{if service}[{service}] {end}{msg}' });
+export function loadPrettifier(name = 'pino-pretty'): ((line: string) => string) | null {
+  let pretty: typeof import('pino-pretty');
+  try {
+    pretty = createRequire(import.meta.url)(name) as typeof import('pino-pretty');
+  } catch {
+    return null;
+  }
+  return pretty.prettyFactory({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service', messageFormat: '{if service}[{service}] {end}{msg}' });
 }
 
 export class LogHub {
@@ -82,7 +88,7 @@ export class LogHub {
       return;
     }
     const entry = toEntry(raw);
-    this.out?.(this.format === 'text' ? formatText(entry, raw) : this.prettify ? this.prettify(line) : line);
+    this.out?.(this.prettify ? this.prettify(line) : this.format === 'json' ? line : formatText(entry, raw));
     this.ring.push(entry);
     if (this.ring.length > this.capacity) this.ring.shift();
     for (const l of this.listeners) {

@@ -1,8 +1,7 @@
 // Home Assistant core's config-entry REST API as the HA peer serves it, message by message:
 // the data-entry-flow views (core config/config_entries.py, helpers/data_entry_flow.py) with the
-// Generic Camera integration's config and options flows (generic/config_flow.py, as summarized in
-// shared/reference/ha-live-view.md §2), config entry deletion, and the entity registry entries the
-// websocket side lists. Reached at /api/... (standalone) and /core/api/... (the Supervisor proxy).
+// Generic Camera integration's config and options flows (generic/config_flow.py), config entry
+// deletion, and the entity registry entries the websocket side lists. Reached at /api/... (standalone) and /core/api/... (the Supervisor proxy).
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 

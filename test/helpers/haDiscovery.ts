@@ -1,5 +1,5 @@
-// What Home Assistant requires of a device-based discovery payload (shared/reference/mqtt-discovery.md
-// §1–§4): the checks HA's MQTT integration makes before it creates an entity, as a list of problems.
+// What Home Assistant requires of a device-based discovery payload: the checks HA's MQTT
+// integration makes before it creates an entity, as a list of problems.
 
 const REQUIRED: Record<string, string[]> = {
   binary_sensor: ['state_topic'],

@@ -1,11 +1,14 @@
 // Real MQTT brokers for tests: a Mosquitto process on a free loopback port (restartable on the
-// same port), and an MQTT client that records every message and waits for the ones it needs.
+// same port), an MQTT client that records every message and waits for the ones it needs, and the
+// setup of such a client on a test app's embedded broker.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
+import type { TestApp } from './testApp.js';
 
 export const MOSQUITTO_BIN = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto', '/usr/local/sbin/mosquitto'].find((p) => spawnSync(p, ['-h']).error === undefined) ?? null;
 
@@ -143,11 +146,31 @@ export class Recorder {
   }
 }
 
-/** Retained messages a newly connecting client gets for `filter` (what HA sees when it (re)starts). */
+/**
+ * Retained messages a newly connecting client gets for `filter` (what HA sees when it (re)starts).
+ * The broker sends them right after the subscription; a marker the client publishes to itself
+ * afterwards arrives behind them, so once the marker is back every retained message is in. The
+ * marker's topic starts with `$`, which no `#` subscription of another test client matches.
+ */
 export async function retainedNow(url: string, filter: string): Promise<Map<string, string>> {
   const r = await Recorder.connect(url, []);
+  const marker = `$switchboard-test/marker/${randomUUID()}`;
   await r.client.subscribeAsync(filter, { qos: 1 });
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  await r.client.subscribeAsync(marker, { qos: 1 });
+  await r.publish(marker, 'end');
+  await r.waitFor(marker);
   await r.close();
-  return new Map(r.messages.filter((m) => m.retain).map((m) => [m.topic, m.payload]));
+  return new Map(r.messages.filter((m) => m.retain && m.topic !== marker).map((m) => [m.topic, m.payload]));
+}
+
+/** The URL of a test app's embedded broker, with the credentials it generated (it takes no others). */
+export function embeddedBrokerUrl(t: TestApp): string {
+  const login = t.app.context.mqtt.embeddedBroker();
+  if (!login) throw new Error('the app runs no embedded broker (mqtt.url: embedded)');
+  return `mqtt://${login.username}:${login.password}@127.0.0.1:${t.app.ports().mqtt}`;
+}
+
+/** The one MQTT test setup: a recorder playing Home Assistant on a test app's embedded broker. */
+export function recorderOnEmbeddedBroker(t: TestApp, topics: string[] = ['#']): Promise<Recorder> {
+  return Recorder.connect(embeddedBrokerUrl(t), topics);
 }

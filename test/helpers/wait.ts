@@ -1,14 +1,17 @@
-// Small waits shared by the integration tests: polling for a condition, and whether ffmpeg is here.
+// Waiting in tests: polling for a marker (never sleeping for a fixed time), and whether ffmpeg is here.
 import { execFileSync } from 'node:child_process';
 
-/** Polls `fn` until it returns something truthy (which it resolves to), or fails naming `what`. */
-export async function until<T>(what: string, fn: () => T | undefined | null | false, timeoutMs = 30_000): Promise<T> {
+/**
+ * The one wait of the tests: polls `fn` (sync or async) every 25 ms until it returns something
+ * truthy, which it resolves to, or fails naming `what` after `timeoutMs`.
+ */
+export async function until<T>(what: string, fn: () => T | undefined | null | false | Promise<T | undefined | null | false>, timeoutMs = 30_000): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
-    const v = fn();
+    const v = await fn();
     if (v) return v;
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 25));
   }
 }
 

@@ -105,7 +105,7 @@ const monitorEvents = (monitorId: string) => events.filter((e) => e.domain === '
 beforeAll(async () => {
   t = await startTestApp({ monitors: { command_timeout_seconds: 1 } }, { keepData: true });
   monitorUrl = `http://127.0.0.1:${t.app.ports().monitor}`;
-  t.app.context.bus.subscribe((e) => events.push(e), ['monitor']);
+  t.app.context.bus.subscribe(events, (e) => events.push(e), ['monitor']);
   adminToken = await t.login();
   alice = await t.createUser('alice', 'user');
   bob = await t.createUser('bob', 'user');
@@ -525,7 +525,7 @@ describe('altoponix relay: open registration', () => {
   beforeAll(async () => {
     open = await startTestApp({ monitors: { open_registration: true, command_timeout_seconds: 1 } });
     url = `http://127.0.0.1:${open.app.ports().monitor}`;
-    open.app.context.bus.subscribe((e) => openEvents.push(e), ['monitor']);
+    open.app.context.bus.subscribe(openEvents, (e) => openEvents.push(e), ['monitor']);
   });
 
   afterAll(async () => {

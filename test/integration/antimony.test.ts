@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { SYSTEM_ACTOR } from '../../src/auth/records.js';
 import { processStartTime } from '../../src/services/labs/runtimes/processes.js';
 import { startTestApp, type TestApp } from '../helpers/testApp.js';
-import { api, backlogOf, command, connected, createLab, dataOf, pidAlive, readLab, refused, tickerNode, topology, waitFor, type Ack } from './antimonyHelpers.js';
+import { api, backlogOf, command, connected, createLab, dataOf, pidAlive, readLab, refused, tickerNode, topology, type Ack } from './antimonyHelpers.js';
+import { until } from '../helpers/wait.js';
 
 const NAMESPACES = ['/status-messages', '/lab-updates', '/lab-commands', '/logs/00000000-0000-4000-8000-000000000000'];
 
@@ -111,15 +112,15 @@ describe('Antimony namespaces', () => {
     const running = await readLab(t, alice.token, lab.id);
     expect(running.state).toBe(1);
     expect(running.nodes.map((n) => n.state)).toEqual([1, 1]);
-    await waitFor('a lab update', () => updateIds.includes(lab.id));
-    await waitFor('the deployed message', () => msgs.find((m) => m.severity === 0 && m.content.includes('deployed')));
+    await until('a lab update', () => updateIds.includes(lab.id));
+    await until('the deployed message', () => msgs.find((m) => m.severity === 0 && m.content.includes('deployed')));
     expect(msgs[0]!.timestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/);
     expect(Object.keys(msgs[0]!).sort()).toEqual(['content', 'id', 'logContent', 'severity', 'source', 'timestamp']);
 
     // Node log: lines arrive live; a later client gets them in its backlog.
     const node1 = await connected(t, `/logs/${lab.id}/n1`, alice.token, sockets);
     const live = dataOf<string>(node1);
-    await waitFor('live node lines', () => live.some((l) => /^one \d+$/.test(l)));
+    await until('live node lines', () => live.some((l) => /^one \d+$/.test(l)));
     expect(live.some((l) => l.startsWith('two'))).toBe(false);
     const late = await connected(t, `/logs/${lab.id}/n1`, alice.token, sockets);
     const backlog = await backlogOf(late);
@@ -138,7 +139,7 @@ describe('Antimony namespaces', () => {
     const node2Closed = new Promise<void>((resolve) => node2.once('disconnect', () => resolve()));
     expect(await command(cmd, { labId: lab.id, command: 2, node: 'n2' })).toEqual({ payload: null });
     await node2Closed;
-    await waitFor('n2 process gone', () => !pidAlive(pid2));
+    await until('n2 process gone', () => !pidAlive(pid2));
     expect((await readLab(t, alice.token, lab.id)).nodes.find((n) => n.name === 'n2')!.state).toBe(-1);
     expect(await refused(t, `/logs/${lab.id}/n2`, alice.token)).toMatchObject({ message: 'Node is not running', data: { code: 5422 } });
     // Stopping it again is harmless.
@@ -150,7 +151,7 @@ describe('Antimony namespaces', () => {
     expect(newPid2).not.toBe(pid2);
     const node2b = await connected(t, `/logs/${lab.id}/n2`, alice.token, sockets);
     const live2 = dataOf<string>(node2b);
-    await waitFor('n2 lines after restart', () => live2.some((l) => /^two \d+$/.test(l)));
+    await until('n2 lines after restart', () => live2.some((l) => /^two \d+$/.test(l)));
 
     // Destroy: every process ends, log namespaces close and refuse new clients.
     const pid1 = execPid(lab.id, 'n1')!;
@@ -163,7 +164,7 @@ describe('Antimony namespaces', () => {
     expect(destroyed.state).toBe(-1);
     expect(destroyed.nodes.map((n) => n.state)).toEqual([-1, -1]);
     expect(await refused(t, `/logs/${lab.id}`, alice.token)).toMatchObject({ message: 'Lab is not active', data: { code: 5422 } });
-    await waitFor('the destroyed message', () => msgs.find((m) => m.content === 'Lab ticker destroyed'));
+    await until('the destroyed message', () => msgs.find((m) => m.content === 'Lab ticker destroyed'));
   });
 
   it('refuses a second deploy while the first is deploying (5002)', async () => {
@@ -225,7 +226,7 @@ describe('Antimony namespaces', () => {
     // The admin may command anyone's lab.
     const adminCmd = await connected(t, '/lab-commands', admin, sockets);
     expect(await command(adminCmd, { labId: lab.id, command: 0 })).toEqual({ payload: null });
-    await waitFor('admin hears about the lab', () => adminIds.includes(lab.id));
+    await until('admin hears about the lab', () => adminIds.includes(lab.id));
     expect(await refused(t, `/logs/${lab.id}`, bob.token)).toEqual({ message: 'No access to this lab', data: { code: 5403 } });
     expect(await refused(t, `/logs/${lab.id}/p`, bob.token)).toMatchObject({ data: { code: 5403 } });
     const adminLog = await connected(t, `/logs/${lab.id}/p`, admin, sockets);
@@ -241,7 +242,7 @@ describe('Antimony namespaces', () => {
     expect(await refused(t, '/logs/not-a-uuid', alice.token)).toEqual({ message: 'Invalid lab id', data: { code: 5404 } });
     expect(await refused(t, '/logs/0e2c5b4e-2a4c-4c1e-9a43-2f9c0c3f1a11', alice.token)).toEqual({ message: 'Lab not found', data: { code: 5404 } });
     for (let i = 0; i < 5; i++) expect(await refused(t, `/logs/random-${i}/node-${i}`)).toMatchObject({ message: 'Unauthorized' });
-    await waitFor('refused namespaces dropped', () => t.app.context.io._nsps.size <= namespacesBefore);
+    await until('refused namespaces dropped', () => t.app.context.io._nsps.size <= namespacesBefore);
   });
 
   it('applies a role change to open connections: a demoted admin stops hearing others\' labs', async () => {
@@ -250,7 +251,7 @@ describe('Antimony namespaces', () => {
     const cmd = await connected(t, '/lab-commands', alice.token, sockets);
     expect(await command(cmd, { labId: lab.id, command: 0 })).toEqual({ payload: null });
     const log = await connected(t, `/logs/${lab.id}/w`, carol.token, sockets);
-    await waitFor('carol sees lines', () => dataOf(log).length > 0);
+    await until('carol sees lines', () => dataOf(log).length > 0);
     const carolCmd = await connected(t, '/lab-commands', carol.token, sockets);
     const closed = new Promise<void>((resolve) => log.once('disconnect', () => resolve()));
     expect((await api(t, admin, 'PUT', `users/${carol.id}`, { role: 'user' })).status).toBe(200);
@@ -293,7 +294,7 @@ describe('Antimony namespaces', () => {
     const camera = t.app.context.cameras.all()[0]!;
     expect(camera.demanded).toBe(false);
     const demands: string[] = [];
-    const off = t.app.context.bus.subscribe((e) => {
+    const off = t.app.context.bus.subscribe(demands, (e) => {
       if (e.entity === camera.id && (e.event === 'demand' || e.event === 'unDemand')) demands.push(e.event);
     }, ['camera']);
     try {
@@ -336,8 +337,8 @@ describe('Antimony namespaces', () => {
     const userMsgs = await connected(t, '/status-messages', bob.token, sockets);
     t.app.context.bus.publish('credentials', 'cred-1', 'unauthenticated', { description: 'Google Drive', error: 'refresh token revoked' });
     t.app.context.bus.publish('monitor', 'mon-1', 'offline', { monitor_id: 'greenhouse-1', name: 'Greenhouse', reason: 'Monitor disconnected' });
-    await waitFor('admin messages', () => dataOf(adminMsgs).length >= 2);
-    await waitFor('user message', () => dataOf(userMsgs).length >= 1);
+    await until('admin messages', () => dataOf(adminMsgs).length >= 2);
+    await until('user message', () => dataOf(userMsgs).length >= 1);
     expect(dataOf(adminMsgs)).toMatchObject([
       { source: 'credentials', content: 'Credential "Google Drive" needs to be re-authenticated', severity: 2 },
       { source: 'monitors', content: 'Monitor "Greenhouse" went offline', severity: 2 },
@@ -389,12 +390,12 @@ describe('Antimony namespaces', () => {
     expect(lab.state).toBe(-2);
     const updates = await connected(t, '/lab-updates', alice.token, sockets);
     const ids = dataOf<string>(updates);
-    await waitFor('the scheduled deploy', async () => (await readLab(t, alice.token, lab.id)).state === 1, 10_000);
+    await until('the scheduled deploy', async () => (await readLab(t, alice.token, lab.id)).state === 1, 10_000);
     const pid = execPid(lab.id, 's')!;
     expect(pidAlive(pid)).toBe(true);
     expect(ids).toContain(lab.id);
-    await waitFor('the scheduled destroy', async () => (await readLab(t, alice.token, lab.id)).state === -1, 10_000);
-    await waitFor('process gone', () => !pidAlive(pid));
+    await until('the scheduled destroy', async () => (await readLab(t, alice.token, lab.id)).state === -1, 10_000);
+    await until('process gone', () => !pidAlive(pid));
   });
 });
 
@@ -501,13 +502,13 @@ describe('restarts', () => {
     try {
       const token = await t1.login();
       const lab = await createLab(t1, token, topology('window', tickerNode('w', 'w')), { startTime: new Date(Date.now() + 800).toISOString(), endTime: new Date(Date.now() + 60_000).toISOString() });
-      await waitFor('the scheduled deploy', async () => (await readLab(t1, token, lab.id)).state === 1);
+      await until('the scheduled deploy', async () => (await readLab(t1, token, lab.id)).state === 1);
       const pid = t1.app.context.db.collection('labs').get(lab.id)!.nodes[0]!.pid!;
       await t1.app.stop();
       expect(pidAlive(pid)).toBe(false);
       t2 = await startTestApp({ labs: { allow_exec: true } }, { dataDir: t1.dataDir });
       const token2 = await t2.login();
-      await waitFor('the redeploy', async () => (await readLab(t2!, token2, lab.id)).state === 1);
+      await until('the redeploy', async () => (await readLab(t2!, token2, lab.id)).state === 1);
       const pid2 = t2.app.context.db.collection('labs').get(lab.id)!.nodes[0]!.pid!;
       expect(pid2).not.toBe(pid);
       expect(pidAlive(pid2)).toBe(true);

@@ -105,17 +105,6 @@ export function topology(name: string, nodes: string): string {
   return `name: ${name}\ntopology:\n  nodes:\n${nodes}`;
 }
 
-/** Polls until `check` returns a value (not undefined/false), or fails after `ms`. */
-export async function waitFor<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, ms = 10_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
 export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);

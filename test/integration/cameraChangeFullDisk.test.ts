@@ -38,7 +38,7 @@ describe.skipIf(!canMount)('camera changes with the data store on a full disk', 
     cameraId = t.app.context.cameras!.all()[0]!.id;
     await until('the camera is connected', () => t.app.context.cameras!.get(cameraId)?.exists);
     await mqtt.waitFor(`switchboard/camera_${cameraId}/brightness/state`);
-    t.app.context.bus.subscribe((e) => cameraEvents.push(e), ['camera']);
+    t.app.context.bus.subscribe(cameraEvents, (e) => cameraEvents.push(e), ['camera']);
   });
 
   afterAll(async () => {

@@ -7,15 +7,8 @@ import { io as connectClient, type Socket as ClientSocket } from 'socket.io-clie
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DomainEvent } from '../../src/core/eventBus.js';
 import { startTestApp, type TestApp } from '../helpers/testApp.js';
-import { hasFfmpeg } from '../helpers/wait.js';
+import { hasFfmpeg, until } from '../helpers/wait.js';
 
-const until = async (pred: () => boolean, ms = 20_000, what = 'condition') => {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-};
 
 describe.skipIf(!hasFfmpeg)('a camera lost mid-stream', () => {
   let t: TestApp;
@@ -25,7 +18,7 @@ describe.skipIf(!hasFfmpeg)('a camera lost mid-stream', () => {
   beforeAll(async () => {
     t = await startTestApp({ cameras: { simulated: 'always', stream_linger_seconds: 0, scan_interval_seconds: 1 } });
     token = await t.login();
-    t.app.context.bus.subscribe((e) => events.push(e), ['camera']);
+    t.app.context.bus.subscribe(events, (e) => events.push(e), ['camera']);
   });
 
   afterAll(async () => {
@@ -51,16 +44,16 @@ describe.skipIf(!hasFfmpeg)('a camera lost mid-stream', () => {
     socket.write(`GET /api/cameras/${cam.id}/stream.mjpeg HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\n\r\n`);
     const holder = { type: 'lab', id: 'holder' };
     cameras.addDemand(cam.id, holder);
-    await until(() => streams.isReady(cam.id), 20_000, 'ready');
+    await until('ready', () => streams.isReady(cam.id), 20_000);
 
     t.app.context.simulatedCameras!.pull(cam.device);
-    await until(() => ended, 20_000, 'the reader’s stream to end');
+    await until('the reader’s stream to end', () => ended, 20_000);
     // A clean end: the multipart body closes with its final boundary, then the connection.
     // (chunked transfer: the last chunk is the closing boundary, then the zero-length chunk)
     expect(body.subarray(-40).toString('latin1')).toMatch(/--switchboardframe--\r\n\r\n0\r\n\r\n$/);
-    await until(() => events.some((e) => e.entity === cam.id && e.event === 'notReady'), 10_000, 'notReady');
+    await until('notReady', () => events.some((e) => e.entity === cam.id && e.event === 'notReady'), 10_000);
     expect(events.find((e) => e.entity === cam.id && e.event === 'notReady')!.details).toEqual({ reason: 'camera disconnected' });
-    await until(() => nestNotReady.length > 0, 10_000, 'notReady on NestMTX');
+    await until('notReady on NestMTX', () => nestNotReady.length > 0, 10_000);
     expect(streams.isReady(cam.id)).toBe(false);
     expect(streams.capturePid(cam.id)).toBeUndefined();
     // The holder's demand is still there: no unDemand was published.
@@ -71,7 +64,7 @@ describe.skipIf(!hasFfmpeg)('a camera lost mid-stream', () => {
 
     const readyBefore = events.filter((e) => e.entity === cam.id && e.event === 'ready').length;
     t.app.context.simulatedCameras!.plugBack(cam.device);
-    await until(() => events.filter((e) => e.entity === cam.id && e.event === 'ready').length > readyBefore, 30_000, 'ready after replug');
+    await until('ready after replug', () => events.filter((e) => e.entity === cam.id && e.event === 'ready').length > readyBefore, 30_000);
     expect(streams.isReady(cam.id)).toBe(true);
     const snap = await fetch(`${t.url}/api/cameras/${cam.id}/snapshot.jpg`, { headers: { authorization: `Bearer ${token}` } });
     expect(snap.status).toBe(200);

@@ -13,20 +13,13 @@ import { motionSize, outputArgs, type CaptureSpec } from '../../src/camera/strea
 import { JpegFrameSplitter } from '../../src/camera/streaming/jpegFrames.js';
 import { MotionDetector } from '../../src/camera/streaming/motion.js';
 import { TS_PACKET, type TsSink } from '../../src/camera/streaming/tsFanout.js';
-import { hasFfmpeg } from '../helpers/wait.js';
+import { hasFfmpeg, until } from '../helpers/wait.js';
 
 const logger = pino({ level: 'silent' });
 let dir: string;
 let sourceFile: string;
 const sourceFrames = new Set<string>();
 
-const waitFor = async (pred: () => boolean, ms = 20_000, what = 'condition') => {
-  const until = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-};
 
 /** An MJPEG camera as the driver reports it (G_FMT: MJPG). */
 const mjpegCamera: CaptureSpec = {
@@ -90,7 +83,7 @@ describe.skipIf(!hasFfmpeg)('capture pipeline with real ffmpeg', () => {
     p.subscribe((f) => got.push(f));
     p.start();
     try {
-      await waitFor(() => got.length >= 10, 20_000, 'passthrough frames');
+      await until('passthrough frames', () => got.length >= 10, 20_000);
     } finally {
       p.stop();
     }
@@ -106,14 +99,14 @@ describe.skipIf(!hasFfmpeg)('capture pipeline with real ffmpeg', () => {
     p.addTsClient(a);
     p.start();
     try {
-      await waitFor(() => a.bytes() > 40 * TS_PACKET, 30_000, 'TS bytes for client a');
+      await until('TS bytes for client a', () => a.bytes() > 40 * TS_PACKET, 30_000);
       p.addTsClient(b);
       slow.slow = true;
       p.addTsClient(slow);
-      await waitFor(() => b.bytes() > 40 * TS_PACKET, 30_000, 'TS bytes for client b');
+      await until('TS bytes for client b', () => b.bytes() > 40 * TS_PACKET, 30_000);
       expect(slow.chunks).toEqual([]);
       slow.slow = false;
-      await waitFor(() => slow.chunks.length > 40, 30_000, 'the slow client catching up');
+      await until('the slow client catching up', () => slow.chunks.length > 40, 30_000);
     } finally {
       p.stop();
     }
@@ -156,7 +149,7 @@ describe.skipIf(!hasFfmpeg)('capture pipeline with real ffmpeg', () => {
       });
       p.start();
       try {
-        await waitFor(() => bytes >= 12 * size.width * size.height, 30_000, 'motion frames');
+        await until('motion frames', () => bytes >= 12 * size.width * size.height, 30_000);
       } finally {
         p.stop();
       }

@@ -15,6 +15,7 @@ import { StatusService } from '../../src/services/system/statusService.js';
 import { VERSION } from '../../src/app.js';
 import { HaPeer } from '../helpers/haPeer.js';
 import { startTestApp } from '../helpers/testApp.js';
+import { until } from '../helpers/wait.js';
 
 const TOKEN = 'long-lived-access-token-for-tests';
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -63,20 +64,13 @@ async function bridge(p: HaPeer, dirs: { configDir: string; bundlePath: string }
 }
 
 const lovelaceWrites = (p: HaPeer) => p.received.filter((m) => typeof m.type === 'string' && /^lovelace\/resources\/(create|update|delete)$/.test(m.type));
-const until = async (pred: () => unknown, ms = 15_000) => {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error('condition not reached');
-    await new Promise((r) => setTimeout(r, 25));
-  }
-};
 
 describe('camera card installation', () => {
   it('writes the bundle, creates the resource once, says HA must restart once, and does nothing on an HA restart', async () => {
     const p = await peer();
     const dirs = folders(false);
     const { card } = await bridge(p, dirs, '1.2.0');
-    await until(() => card()?.detail?.startsWith('dashboard resource created'));
+    await until("card()?.detail?.startsWith('dashboard resource created')", () => card()?.detail?.startsWith('dashboard resource created'));
 
     expect(readFileSync(dirs.installed, 'utf8')).toBe(readFileSync(dirs.bundlePath, 'utf8'));
     expect(p.resources).toEqual([{ id: expect.any(String), type: 'module', url: '/local/switchboard/switchboard-camera-card.js?v=1.2.0' }]);
@@ -89,7 +83,7 @@ describe('camera card installation', () => {
     p.notifications.clear();
     await p.stop();
     await p.start();
-    await until(() => card()?.detail?.startsWith('dashboard resource up to date'));
+    await until("card()?.detail?.startsWith('dashboard resource up to date')", () => card()?.detail?.startsWith('dashboard resource up to date'));
     expect(p.received.filter((m) => m.type === 'lovelace/resources').length).toBe(listsBefore + 1);
     expect(lovelaceWrites(p)).toHaveLength(1);
     expect(p.resources).toHaveLength(1);
@@ -100,13 +94,13 @@ describe('camera card installation', () => {
     const p = await peer();
     const dirs = folders(true);
     const first = await bridge(p, dirs, '1.2.0');
-    await until(() => first.card()?.detail?.startsWith('dashboard resource created'));
+    await until("first.card()?.detail?.startsWith('dashboard resource created')", () => first.card()?.detail?.startsWith('dashboard resource created'));
     await first.bridge.stop();
     const id = p.resources[0]!.id;
 
     writeFileSync(dirs.bundlePath, 'customElements.define("switchboard-camera-card", class extends HTMLElement { static v = 2 });\n');
     const second = await bridge(p, dirs, '1.3.0');
-    await until(() => second.card()?.detail?.startsWith('dashboard resource updated'));
+    await until("second.card()?.detail?.startsWith('dashboard resource updated')", () => second.card()?.detail?.startsWith('dashboard resource updated'));
     expect(p.resources).toEqual([{ id, type: 'module', url: cardResourceUrl('1.3.0') }]);
     expect(lovelaceWrites(p).map((m) => m.type)).toEqual(['lovelace/resources/create', 'lovelace/resources/update']);
     expect(lovelaceWrites(p)[1]).toMatchObject({ resource_id: id, res_type: 'module', url: '/local/switchboard/switchboard-camera-card.js?v=1.3.0' });
@@ -119,7 +113,7 @@ describe('camera card installation', () => {
     const p = await peer();
     p.resources.push({ id: 'manual1', type: 'module', url: '/local/switchboard/switchboard-camera-card.js' }, { id: 'other', type: 'module', url: '/local/other-card.js' }, { id: 'manual2', type: 'js', url: '/local/switchboard/switchboard-camera-card.js?v=0.9' });
     const { card } = await bridge(p, folders(true), '1.2.0');
-    await until(() => card()?.detail?.startsWith('dashboard resource updated'));
+    await until("card()?.detail?.startsWith('dashboard resource updated')", () => card()?.detail?.startsWith('dashboard resource updated'));
     expect(p.resources).toEqual([
       { id: 'manual1', type: 'module', url: cardResourceUrl('1.2.0') },
       { id: 'other', type: 'module', url: '/local/other-card.js' },
@@ -131,7 +125,7 @@ describe('camera card installation', () => {
     p.resourceMode = 'yaml';
     const dirs = folders(true);
     const { card } = await bridge(p, dirs, '1.2.0');
-    await until(() => card()?.state === 'disabled');
+    await until("card()?.state === 'disabled'", () => card()?.state === 'disabled');
     expect(card()?.detail).toMatch(/YAML/);
     expect(existsSync(dirs.installed)).toBe(true);
     expect(lovelaceWrites(p)).toEqual([]);
@@ -142,8 +136,8 @@ describe('camera card installation', () => {
     p.resources.push({ id: 'yaml0', type: 'module', url: cardResourceUrl('1.2.0') });
     await p.stop();
     await p.start();
-    await until(() => card()?.state === 'ok');
-    await until(() => !p.notifications.has('switchboard_card_resource'));
+    await until("card()?.state === 'ok'", () => card()?.state === 'ok');
+    await until("!p.notifications.has('switchboard_card_resource')", () => !p.notifications.has('switchboard_card_resource'));
     expect(lovelaceWrites(p)).toEqual([]);
   });
 
@@ -152,7 +146,7 @@ describe('camera card installation', () => {
     p.resourceMode = 'yaml';
     p.hasLovelaceInfo = false;
     const { card } = await bridge(p, folders(true), '1.2.0');
-    await until(() => card()?.state === 'disabled');
+    await until("card()?.state === 'disabled'", () => card()?.state === 'disabled');
     expect(p.resources).toEqual([]);
     expect(p.notifications.has('switchboard_card_resource')).toBe(true);
   });
@@ -161,7 +155,7 @@ describe('camera card installation', () => {
     const p = await peer();
     p.hasLovelaceInfo = false;
     const { card } = await bridge(p, folders(true), '1.2.0');
-    await until(() => card()?.detail?.startsWith('dashboard resource created'));
+    await until("card()?.detail?.startsWith('dashboard resource created')", () => card()?.detail?.startsWith('dashboard resource created'));
     expect(p.resources.map((r) => r.url)).toEqual([cardResourceUrl('1.2.0')]);
   });
 
@@ -170,7 +164,7 @@ describe('camera card installation', () => {
     const dirs = folders(false);
     rmSync(dirs.configDir, { recursive: true });
     const { card } = await bridge(p, dirs, '1.2.0');
-    await until(() => card()?.state === 'disabled');
+    await until("card()?.state === 'disabled'", () => card()?.state === 'disabled');
     expect(card()?.detail).toMatch(/config folder not mapped/);
     expect(p.received.some((m) => typeof m.type === 'string' && m.type.startsWith('lovelace/'))).toBe(false);
     expect(existsSync(dirs.configDir)).toBe(false);
@@ -185,13 +179,13 @@ describe('camera card installation', () => {
     await p.waitFor(() => p.resources.length === 1);
     expect(p.resources[0]).toMatchObject({ type: 'module', url: cardResourceUrl(VERSION) });
     expect(readFileSync(dirs.installed)).toEqual(readFileSync(join(ROOT, 'card/dist/switchboard-camera-card.js')));
-    await until(() => t.app.context.status.health().components.card?.state === 'ok');
+    await until("t.app.context.status.health().components.card?.state === 'ok'", () => t.app.context.status.health().components.card?.state === 'ok');
 
     const off = folders(true);
     const p2 = await peer();
     const t2 = await startTestApp({ homeassistant: { enabled: true, url: p2.url, token: TOKEN, config_dir: off.configDir, card: false } });
     cleanups.push(() => t2.stop());
-    await until(() => t2.app.context.status.health().components.homeassistant?.state === 'ok');
+    await until("t2.app.context.status.health().components.homeassistant?.state === 'ok'", () => t2.app.context.status.health().components.homeassistant?.state === 'ok');
     // Messages keep their order on the socket: once an event fired after connecting has arrived,
     // anything the installer would have sent on connecting would have arrived before it.
     t2.app.context.bus.publish('lab', 'probe', 'state', { owner: 'test', state: 1, nodes: [] });

@@ -67,7 +67,7 @@ describe('credentials across a restart', () => {
 
     const second = await startTestApp({}, { dataDir });
     apps.push(second);
-    const seen = new Promise<DomainEvent>((resolve) => second.app.context.bus.subscribe((e) => e.event === 'reauthenticated' && resolve(e), ['credentials']));
+    const seen = new Promise<DomainEvent>((resolve) => second.app.context.bus.subscribe(second, (e) => e.event === 'reauthenticated' && resolve(e), ['credentials']));
     expect((await seen).entity).toBe(created.id);
     expect(readFileSync(join(dataDir, 'secret.key')).equals(key)).toBe(true);
     const token = second.app.context.credentials.accessToken(created.id)!;

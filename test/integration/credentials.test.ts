@@ -59,7 +59,7 @@ const waitForEvent = (pred: (e: DomainEvent) => boolean, ms = 20_000) =>
       off();
       reject(new Error('timed out waiting for a bus event'));
     }, ms);
-    const off = t.app.context.bus.subscribe((e) => {
+    const off = t.app.context.bus.subscribe(events, (e) => {
       if (!pred(e)) return;
       clearTimeout(timer);
       off();
@@ -80,7 +80,7 @@ beforeAll(async () => {
   admin = await t.login();
   viewer = (await t.createUser('viewer1', 'viewer')).token;
   user = (await t.createUser('user1', 'user')).token;
-  t.app.context.bus.subscribe((e) => events.push(e), ['credentials', 'camera']);
+  t.app.context.bus.subscribe(events, (e) => events.push(e), ['credentials', 'camera']);
 });
 
 afterEach(async () => {

@@ -23,7 +23,7 @@ describe.skipIf(!hasFfmpeg)("Home Assistant's event bus while someone watches", 
       cameras: { simulated: 'always', live_image_fps: IMAGE_FPS, stream_linger_seconds: 0 },
       recording: { min_free_mb: 0 },
     });
-    t.app.context.bus.subscribe((e) => events.push(e));
+    t.app.context.bus.subscribe(events, (e) => events.push(e));
     await until('Home Assistant connected', () => t.app.context.status.health().components.homeassistant?.state === 'ok');
   });
 

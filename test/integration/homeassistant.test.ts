@@ -10,6 +10,7 @@ import { StatusService } from '../../src/services/system/statusService.js';
 import { HaPeer } from '../helpers/haPeer.js';
 import { authorizeAsUser, startOAuthServer, type OAuthServer } from '../helpers/oauthProvider.js';
 import { startTestApp, type TestApp } from '../helpers/testApp.js';
+import { until } from '../helpers/wait.js';
 
 const TOKEN = 'long-lived-access-token-for-tests';
 const peers: HaPeer[] = [];
@@ -30,13 +31,6 @@ async function app(overrides: Record<string, unknown>): Promise<TestApp> {
 }
 
 const haState = (t: TestApp) => t.app.context.status.health().components.homeassistant?.state;
-const until = async (pred: () => boolean, ms = 15_000) => {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error('condition not reached');
-    await new Promise((r) => setTimeout(r, 25));
-  }
-};
 
 afterEach(async () => {
   await Promise.all(apps.splice(0).map((a) => a.stop()));
@@ -53,7 +47,7 @@ describe('Home Assistant bridge', () => {
   it('reports a rejected token once and does not retry it', async () => {
     const p = await peer('the-right-token');
     const t = await app({ homeassistant: { enabled: true, url: p.url, token: 'a-wrong-token' } });
-    await until(() => haState(t) === 'error');
+    await until("haState(t) === 'error'", () => haState(t) === 'error');
     expect(p.authFailures).toBe(1);
     expect(p.received[0]).toEqual({ type: 'auth', access_token: 'a-wrong-token' });
     expect(t.app.context.status.health().components.homeassistant!.detail).toMatch(/rejected/);
@@ -80,16 +74,16 @@ describe('Home Assistant bridge', () => {
     }
     expect(haState(t)).toBe('connecting');
     await p.start();
-    await until(() => haState(t) === 'ok');
+    await until("haState(t) === 'ok'", () => haState(t) === 'ok');
     expect(p.lastPath).toBe('/core/websocket');
     expect(p.received[0]).toEqual({ type: 'auth', access_token: TOKEN });
     expect(await p.waitFor(() => p.received[1])).toEqual({ type: 'supported_features', id: 1, features: { coalesce_messages: 1 } });
 
     // HA restarts: the bridge notices, reconnects by itself, and events flow again.
     await p.stop();
-    await until(() => haState(t) === 'disconnected');
+    await until("haState(t) === 'disconnected'", () => haState(t) === 'disconnected');
     await p.start();
-    await until(() => haState(t) === 'ok' && p.clientCount === 1);
+    await until("haState(t) === 'ok' && p.clientCount === 1", () => haState(t) === 'ok' && p.clientCount === 1);
     expect(p.connections).toBe(2);
     t.app.context.bus.publish('lab', 'lab-1', 'state', { owner: 'someone', state: 1, nodes: [] });
     await p.waitFor(() => p.fired.find((f) => f.data.entity === 'lab-1'));
@@ -98,7 +92,7 @@ describe('Home Assistant bridge', () => {
   it('fires the public events as switchboard_event with domain, entity, event, details and at; telemetry and state stay inside', async () => {
     const p = await peer();
     const t = await app({ homeassistant: { enabled: true, url: p.url, token: TOKEN } });
-    await until(() => haState(t) === 'ok');
+    await until("haState(t) === 'ok'", () => haState(t) === 'ok');
     const admin = await t.login();
     const res = await fetch(`${t.url}/api/credentials`, {
       method: 'POST',
@@ -137,7 +131,7 @@ describe('Home Assistant bridge', () => {
   it('raises and dismisses persistent notifications for an offline monitor', async () => {
     const p = await peer();
     const t = await app({ homeassistant: { enabled: true, url: p.url, token: TOKEN } });
-    await until(() => haState(t) === 'ok');
+    await until("haState(t) === 'ok'", () => haState(t) === 'ok');
     t.app.context.bus.publish('monitor', 'mon-7', 'offline', { monitor_id: 'GROW-7', name: 'GROW-7', reason: 'ping timeout' });
     const n = await p.waitFor(() => p.notifications.get('switchboard_monitor_mon-7'));
     expect(n.message).toContain('GROW-7');
@@ -150,7 +144,7 @@ describe('Home Assistant bridge', () => {
   it('raises a notification when a credential needs re-authorization and dismisses it once authorized again', async () => {
     const p = await peer();
     const t = await app({ homeassistant: { enabled: true, url: p.url, token: TOKEN } });
-    await until(() => haState(t) === 'ok');
+    await until("haState(t) === 'ok'", () => haState(t) === 'ok');
     const redirect = `${t.url}/api/credentials/callback`;
     const s = await startOAuthServer({ redirectUri: redirect, accessTtl: 4 });
     oauth.push(s);
@@ -184,13 +178,13 @@ describe('Home Assistant bridge', () => {
     const p = await peer();
     p.setState('light.bench_ring', 'off', { friendly_name: 'Bench ring light' });
     const t = await app({ homeassistant: { enabled: true, url: p.url, token: TOKEN } });
-    await until(() => haState(t) === 'ok');
+    await until("haState(t) === 'ok'", () => haState(t) === 'ok');
     const admin = await t.login();
     const call = async (method: string, path: string, body?: unknown) => (await t.api(method, path, admin, body)).body;
     const cams = (await call('GET', '/api/cameras')) as { items: { id: string }[] };
     const id = cams.items[0]!.id;
     const lightUpdates: unknown[] = [];
-    t.app.context.bus.on('camera', 'updated', (e) => {
+    t.app.context.bus.on(lightUpdates, 'camera', 'updated', (e) => {
       const changes = e.details.changes;
       if (e.entity === id && 'light' in changes) lightUpdates.push(changes.light);
     });
@@ -198,7 +192,7 @@ describe('Home Assistant bridge', () => {
 
     // HA → camera: someone switches the lamp on in Home Assistant.
     p.setState('light.bench_ring', 'on');
-    await until(() => t.app.context.cameras.get(id)?.light === true);
+    await until('t.app.context.cameras.get(id)?.light === true', () => t.app.context.cameras.get(id)?.light === true);
     expect((await call('GET', `/api/cameras/${id}`)).light).toBe(true);
 
     // Camera → HA: the API switches the camera light off; the bridge calls light.turn_off.
@@ -219,7 +213,7 @@ describe('Home Assistant bridge', () => {
     p.setState('light.bench_ring', 'off', { friendly_name: 'Bench ring light', supported_color_modes: ['brightness'], color_mode: null, brightness: null });
     const t = await startTestApp({ homeassistant: { enabled: true, url: p.url, token: TOKEN } }, { simulatedFlash: true });
     apps.push(t);
-    await until(() => haState(t) === 'ok');
+    await until("haState(t) === 'ok'", () => haState(t) === 'ok');
     const admin = await t.login();
     const cameras = t.app.context.cameras;
     const id = cameras.all()[0]!.id;
@@ -233,7 +227,7 @@ describe('Home Assistant bridge', () => {
 
     // HA → camera: someone dims the lamp in Home Assistant to 70 %.
     p.setState('light.bench_ring', 'on', { brightness: 179 });
-    await until(() => cameras.get(id)?.light_brightness === 70);
+    await until('cameras.get(id)?.light_brightness === 70', () => cameras.get(id)?.light_brightness === 70);
     expect(cameras.get(id)).toMatchObject({ light: true, light_brightness: 70 });
 
     // Let every echo that could come arrive: a later event has made the full trip to HA.
@@ -258,7 +252,7 @@ describe('Home Assistant bridge', () => {
     });
     await bridge.start();
     try {
-      await until(() => status.health().components.homeassistant?.state === 'ok');
+      await until("status.health().components.homeassistant?.state === 'ok'", () => status.health().components.homeassistant?.state === 'ok');
       await p.waitFor(() => p.received.some((m) => m.type === 'ping'));
       p.answerPings = false;
       await p.waitFor(() => p.connections === 2 && p.clientCount === 1);

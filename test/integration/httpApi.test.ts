@@ -244,10 +244,10 @@ describe('unexpected errors', () => {
     const app = await startTestApp({}, { logOut: (l) => logged.push(l) });
     try {
       // Routes other parts add go on `extensions`, like every stream, live-view and broker route.
-      app.app.context.http.api.extensions.get('/api/test/throws', () => {
+      app.app.context.http.api.routes.get('/api/test/throws', () => {
         throw new TypeError('sync failure in a route');
       });
-      app.app.context.http.api.extensions.get('/api/test/rejects', async () => {
+      app.app.context.http.api.routes.get('/api/test/rejects', async () => {
         await Promise.resolve();
         throw new RangeError('async failure in a route');
       });

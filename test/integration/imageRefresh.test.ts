@@ -3,23 +3,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DomainEvent } from '../../src/core/eventBus.js';
 import { startTestApp, type TestApp } from '../helpers/testApp.js';
-import { hasFfmpeg } from '../helpers/wait.js';
+import { hasFfmpeg, until } from '../helpers/wait.js';
 
 let t: TestApp;
 const events: DomainEvent[] = [];
 
-const waitFor = async (pred: () => boolean, ms = 30_000, what = 'condition') => {
-  const until = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-};
 
 beforeAll(async () => {
   if (!hasFfmpeg) return;
   t = await startTestApp({ cameras: { simulated: 'always', stream_linger_seconds: 0, image_interval_seconds: 2 } });
-  t.app.context.bus.subscribe((e) => events.push(e), ['camera']);
+  t.app.context.bus.subscribe(events, (e) => events.push(e), ['camera']);
 });
 
 afterAll(async () => {
@@ -30,7 +23,7 @@ describe.skipIf(!hasFfmpeg)('idle image refresh', () => {
   it('captures briefly for each refresh and stops again', async () => {
     const cameraId = t.app.context.cameras!.all()[0]!.id;
     const names = () => events.filter((e) => e.entity === cameraId).map((e) => e.event);
-    await waitFor(() => names().filter((n) => n === 'image').length >= 2, 60_000, 'two image refreshes');
+    await until('two image refreshes', () => names().filter((n) => n === 'image').length >= 2, 60_000);
     const seq = names().filter((n) => ['demand', 'ready', 'image', 'unDemand', 'notReady'].includes(n));
     const first = seq.indexOf('image');
     // Each refresh: demand, ready, image, then the capture is released and stops.

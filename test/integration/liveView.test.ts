@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DomainEvent, EventName } from '../../src/core/eventBus.js';
 import { MOSQUITTO_BIN, Mosquitto, Recorder, retainedNow } from '../helpers/mqttBroker.js';
 import { startTestApp, type TestApp } from '../helpers/testApp.js';
+import { until } from '../helpers/wait.js';
 
 const run = promisify(execFile);
 const hasTools = (() => {
@@ -30,13 +31,6 @@ let token: string;
 let cameraId: string;
 const events: DomainEvent<'camera'>[] = [];
 
-const waitFor = async (pred: () => boolean, ms = 20_000, what = 'condition') => {
-  const until = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-};
 const of = <E extends EventName<'camera'>>(event: E) =>
   events.filter((e): e is Extract<DomainEvent<'camera'>, { event: E }> => e.entity === cameraId && e.event === event);
 
@@ -102,7 +96,7 @@ beforeAll(async () => {
   });
   ha = await Recorder.connect(broker.url, ['switchboard/#', 'homeassistant/#']);
   token = await t.login();
-  t.app.context.bus.subscribe((e) => events.push(e), ['camera']);
+  t.app.context.bus.subscribe(events, (e) => events.push(e), ['camera']);
   const list = await t.api('GET', '/api/cameras', token);
   cameraId = (list.body.items as { id: string }[])[0]!.id;
   const res = await t.api('PUT', `/api/cameras/${cameraId}`, token, { controls: { resolution: SIZE, fps: 15 } });
@@ -131,7 +125,7 @@ describe.skipIf(!hasTools)('live view for Home Assistant', () => {
     const url = liveUrl(cameraId);
     const client = () => run('ffmpeg', ['-v', 'error', '-i', url, '-frames:v', '45', '-f', 'null', '-'], { timeout: 60_000 });
     const both = Promise.all([client(), client()]);
-    await waitFor(() => (t.app.context.streams!.info(cameraId).live_clients === 2), 30_000, 'two live clients');
+    await until('two live clients', () => (t.app.context.streams!.info(cameraId).live_clients === 2), 30_000);
     expect(captureProcesses()).toEqual([String(t.app.context.streams!.capturePid(cameraId))]);
     const info = t.app.context.streams!.info(cameraId);
     expect(info.path).toEqual({ input: 'test', mjpeg: 'encode', h264: 'libx264', motion: false });
@@ -225,8 +219,8 @@ describe.skipIf(!hasTools)('live view for Home Assistant', () => {
     expect(res.status).toBe(200);
     expect(res.body.motion).toBe(true);
     try {
-      await waitFor(() => of('motion').some((e) => e.details.motion === true), 30_000, 'camera:motion true');
-      await waitFor(() => onSocket.length > 0, 10_000, 'camera:motion on the NestMTX socket');
+      await until('camera:motion true', () => of('motion').some((e) => e.details.motion === true), 30_000);
+      await until('camera:motion on the NestMTX socket', () => onSocket.length > 0, 10_000);
     } finally {
       socket.disconnect();
     }
@@ -240,11 +234,11 @@ describe.skipIf(!hasTools)('live view for Home Assistant', () => {
     // Motion holds the capture running, with the motion output on the same single process.
     const cam = (await t.api('GET', `/api/cameras/${cameraId}`, token)).body as { reader_list: { type: string }[] };
     expect(cam.reader_list.map((r) => r.type)).toContain('motion');
-    await waitFor(() => t.app.context.streams!.info(cameraId).path?.motion === true && t.app.context.streams!.isReady(cameraId), 20_000, 'capture with motion output');
+    await until('capture with motion output', () => t.app.context.streams!.info(cameraId).path?.motion === true && t.app.context.streams!.isReady(cameraId), 20_000);
     expect(captureProcesses()).toEqual([String(t.app.context.streams!.capturePid(cameraId))]);
     const off = await t.api('PUT', `/api/cameras/${cameraId}`, token, { motion: false });
     expect(off.status).toBe(200);
-    await waitFor(() => of('motion').at(-1)!.details.motion === false, 20_000, 'camera:motion false');
+    await until('camera:motion false', () => of('motion').at(-1)!.details.motion === false, 20_000);
     const after = (await t.api('GET', `/api/cameras/${cameraId}`, token)).body as { reader_list: { type: string }[] };
     expect(after.reader_list.map((r) => r.type)).not.toContain('motion');
   }, 90_000);
@@ -296,6 +290,6 @@ describe.skipIf(!hasTools)('live view for Home Assistant', () => {
     let done = false;
     while (!done) done = (await reader.read()).done;
     expect(done).toBe(true);
-    await waitFor(() => captureProcesses().length === 0, 20_000, 'the capture process to exit');
+    await until('the capture process to exit', () => captureProcesses().length === 0, 20_000);
   }, 60_000);
 });

@@ -11,7 +11,7 @@ import WebSocket from 'ws';
 import { SYSTEM_ACTOR } from '../../src/auth/records.js';
 import type { DomainEvent } from '../../src/core/eventBus.js';
 import { AppError } from '../../src/core/errors.js';
-import { Recorder as MqttPeer } from '../helpers/mqttBroker.js';
+import { recorderOnEmbeddedBroker, type Recorder as MqttPeer } from '../helpers/mqttBroker.js';
 import { startTestApp, type TestApp } from '../helpers/testApp.js';
 import { canMount, fill, mountTmpfs, unmountTmpfs } from '../helpers/tmpfs.js';
 import { until } from '../helpers/wait.js';
@@ -34,19 +34,22 @@ describe.skipIf(SKIP)('a full media folder', () => {
   let id: string;
   let dir: string;
   const events: DomainEvent<'camera'>[] = [];
+  const logs: string[] = [];
   const filler = () => join(mount, 'filler.bin');
   const recordingEvents = () => events.flatMap((e) => (e.entity === id && e.event === 'recording' ? [e.details] : []));
 
   beforeAll(async () => {
     mount = mountTmpfs('switchboard-media-tmpfs-', '4m');
-    t = await startTestApp({
-      mqtt: { url: 'embedded', embedded_port: 0 },
-      cameras: { simulated: 'always', stream_linger_seconds: 0 },
-      recording: { media_dir: mount, segment_seconds: 5, min_free_mb: 0, max_size_mb: 0 },
-    });
-    t.app.context.bus.subscribe((e) => events.push(e), ['camera']);
-    const login = t.app.context.mqtt.embeddedBroker()!;
-    mqtt = await MqttPeer.connect(`mqtt://${login.username}:${login.password}@127.0.0.1:${t.app.ports().mqtt}`, ['switchboard/#']);
+    t = await startTestApp(
+      {
+        mqtt: { url: 'embedded', embedded_port: 0 },
+        cameras: { simulated: 'always', stream_linger_seconds: 0 },
+        recording: { media_dir: mount, segment_seconds: 5, min_free_mb: 0, max_size_mb: 0 },
+      },
+      { logOut: (line) => logs.push(line) },
+    );
+    t.app.context.bus.subscribe(events, (e) => events.push(e), ['camera']);
+    mqtt = await recorderOnEmbeddedBroker(t, ['switchboard/#']);
     const cameras = t.app.context.cameras;
     id = cameras.all()[0]!.id;
     dir = t.app.context.recordings.dir(id);
@@ -117,8 +120,9 @@ describe.skipIf(SKIP)('a full media folder', () => {
     expect(messages.find((m) => 'error' in m)).toEqual({ error: 'Storage full', key: 'record', message: expect.stringMatching(/media folder is full.*nothing was changed/) });
     ws.close();
     const from = mqtt.messages.length;
+    const logsFrom = logs.length;
     await mqtt.publish(`switchboard/camera_${id}/recording/set`, 'ON');
-    await new Promise((r) => setTimeout(r, 1000));
+    await until('the bridge to reject the MQTT command', () => logs.slice(logsFrom).some((l) => l.includes('MQTT command rejected') && l.includes('/recording/set')));
     expect(mqtt.messages.slice(from).filter((m) => m.topic === switchTopic).map((m) => m.payload)).not.toContain('ON');
     expect(cameras.get(id)!.record).toBe('off');
 

@@ -403,6 +403,9 @@ describe.skipIf(SKIP)('two Switchboards that keep the same base topic', () => {
     const first = await start();
     await ha.waitFor('switchboard/bridge/state', (p) => p === '{"state":"online"}');
     await expect.poll(claimNow, { timeout: 10_000 }).toEqual({ id: clientIdOf(first), host: hostname() });
+    // The first's start-up publishing is over once its camera's last state row (fps) is out.
+    const firstCamera = first.app.context.cameras.all()[0]!.id;
+    await ha.waitFor(`switchboard/camera_${firstCamera}/fps/state`);
 
     const from = ha.messages.length;
     const second = await start();

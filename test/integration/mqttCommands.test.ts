@@ -21,7 +21,7 @@ describe.skipIf(SKIP)('MQTT commands', () => {
   beforeAll(async () => {
     broker = await Mosquitto.start();
     t = await startTestApp({ mqtt: { url: broker.url } }, { logOut: (line) => lines.push(JSON.parse(line) as Json) });
-    t.app.context.bus.subscribe((e) => events.push(e), ['camera']);
+    t.app.context.bus.subscribe(events, (e) => events.push(e), ['camera']);
     // Everything but the command topics: 5,000 echoes of our own commands would fill the broker's queue for us.
     ha = await Recorder.connect(broker.url, ['switchboard/+/+/state', 'switchboard/+/availability', 'switchboard/events/#', 'switchboard/bridge/#', 'homeassistant/#']);
     await ha.waitFor('switchboard/bridge/state', (p) => p === '{"state":"online"}');

@@ -15,7 +15,7 @@ import { mqttSchema } from '../../src/config/schema.js';
 import { EventBus } from '../../src/core/eventBus.js';
 import { StatusService } from '../../src/services/system/statusService.js';
 import { haProblems } from '../helpers/haDiscovery.js';
-import { freePort, Recorder, retainedNow } from '../helpers/mqttBroker.js';
+import { embeddedBrokerUrl, freePort, Recorder, retainedNow } from '../helpers/mqttBroker.js';
 import { startTestApp, type TestApp } from '../helpers/testApp.js';
 
 interface Widget {
@@ -92,8 +92,7 @@ function frameworkBridge(bus: EventBus, store: Map<string, Widget>, calls: strin
 beforeAll(async () => {
   t = await startTestApp({ mqtt: { url: 'embedded', embedded_port: 0 } });
   // The embedded broker requires credentials: the ones it generated in the data directory.
-  const { username, password } = t.app.context.mqtt.embeddedBroker()!;
-  brokerUrl = `mqtt://${username}:${password}@127.0.0.1:${t.app.ports().mqtt}`;
+  brokerUrl = embeddedBrokerUrl(t);
   ha = await Recorder.connect(brokerUrl);
 });
 

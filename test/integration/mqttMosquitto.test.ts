@@ -855,7 +855,7 @@ describe.skipIf(SKIP)('MQTT bridge on Mosquitto', () => {
     const set = (key: string, payload: string) => ha.publish(`${base}/${key}/set`, payload);
     const changes: Record<string, unknown>[] = [];
     const demands: { event: string; details: unknown }[] = [];
-    const offBus = t.app.context.bus.subscribe((e) => {
+    const offBus = t.app.context.bus.subscribe(changes, (e) => {
       if (e.entity !== id) return;
       if (e.event === 'updated') changes.push(e.details.changes);
       if (e.event === 'demand' || e.event === 'unDemand') demands.push({ event: e.event, details: e.details });

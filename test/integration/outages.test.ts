@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HaPeer } from '../helpers/haPeer.js';
 import { Mosquitto, MOSQUITTO_BIN, Recorder } from '../helpers/mqttBroker.js';
 import { startTestApp, type TestApp } from '../helpers/testApp.js';
+import { until } from '../helpers/wait.js';
 
 const SKIP = MOSQUITTO_BIN ? false : 'the mosquitto binary is not installed (apt-get install mosquitto)';
 const HA_TOKEN = 'ha-token-for-outage-tests';
@@ -20,13 +21,6 @@ const heapAfterGc = () => {
   return process.memoryUsage().heapUsed;
 };
 
-const until = async (pred: () => boolean, ms = 20_000) => {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error('condition not reached');
-    await new Promise((r) => setTimeout(r, 25));
-  }
-};
 
 describe.skipIf(SKIP)('long outages', () => {
   let broker: Mosquitto;
@@ -39,7 +33,7 @@ describe.skipIf(SKIP)('long outages', () => {
     await ha.start();
     t = await startTestApp({ mqtt: { url: broker.url }, homeassistant: { enabled: true, url: ha.url, token: HA_TOKEN } });
     const health = () => t.app.context.status.health().components;
-    await until(() => health().mqtt?.state === 'ok' && health().homeassistant?.state === 'ok');
+    await until("health().mqtt?.state === 'ok' && health().homeassistant?.state === 'ok'", () => health().mqtt?.state === 'ok' && health().homeassistant?.state === 'ok');
   });
 
   afterAll(async () => {
@@ -53,7 +47,7 @@ describe.skipIf(SKIP)('long outages', () => {
     const bus = t.app.context.bus;
     const camera = t.app.context.cameras!.all()[0]!.id;
     await broker.stop();
-    await until(() => t.app.context.status.health().components.mqtt?.state === 'disconnected');
+    await until("t.app.context.status.health().components.mqtt?.state === 'disconnected'", () => t.app.context.status.health().components.mqtt?.state === 'disconnected');
 
     // An hour of a busy camera's events, in rounds: the heap after each round must not grow with them.
     const { capacity } = mqtt.queueStats();
@@ -66,7 +60,7 @@ describe.skipIf(SKIP)('long outages', () => {
       for (let i = 0; i < ROUND; i++) bus.publish('camera', camera, 'commandRefused', { command: 'brightness', reason: `viewer-${n++}-${'x'.repeat(500)}`, origin: 'test', count: 1 });
       expect(mqtt.queueStats().queued).toBe(capacity);
       // The HA peer runs in this process and records every fired event: that is the test's memory, not the add-on's.
-      await until(() => ha.fired.length >= ROUND);
+      await until('ha.fired.length >= ROUND', () => ha.fired.length >= ROUND);
       ha.fired.splice(0);
       ha.received.splice(0);
       // Let HA's replies to the fired events arrive, so their pending requests are not counted.
@@ -83,7 +77,7 @@ describe.skipIf(SKIP)('long outages', () => {
     const rec = await Recorder.connect(broker.url, []);
     const mirror = t.app.context.mqtt!.topics.eventMirror('camera', camera, 'commandRefused');
     await rec.client.subscribeAsync(mirror, { qos: 1 });
-    await until(() => t.app.context.status.health().components.mqtt?.state === 'ok', 60_000);
+    await until("t.app.context.status.health().components.mqtt?.state === 'ok'", () => t.app.context.status.health().components.mqtt?.state === 'ok', 60_000);
     const newest = `viewer-${n - 1}-`;
     await rec.waitFor(mirror, (p) => p.includes(`"${newest}`), { ms: 20_000 });
     expect(rec.on(mirror).some((m) => m.payload.includes('"viewer-0-'))).toBe(false);
@@ -96,18 +90,18 @@ describe.skipIf(SKIP)('long outages', () => {
     const bus = t.app.context.bus;
     const camera = t.app.context.cameras!.all()[0]!.id;
     await ha.stop();
-    await until(() => t.app.context.status.health().components.homeassistant?.state !== 'ok');
+    await until("t.app.context.status.health().components.homeassistant?.state !== 'ok'", () => t.app.context.status.health().components.homeassistant?.state !== 'ok');
     const firedBefore = ha.fired.length;
     for (let i = 0; i < 5000; i++) bus.publish('camera', camera, 'commandRefused', { command: 'brightness', reason: `viewer-${i}`, origin: 'test', count: 1 });
     // A problem that needs a person, raised while HA is away (a monitor going offline).
     bus.publish('monitor', 'mon-1', 'offline', { monitor_id: 'desk', name: 'desk', reason: 'connection lost' });
     await ha.start();
-    await until(() => t.app.context.status.health().components.homeassistant?.state === 'ok', 60_000);
-    await until(() => ha.notifications.has('switchboard_monitor_mon-1'));
+    await until("t.app.context.status.health().components.homeassistant?.state === 'ok'", () => t.app.context.status.health().components.homeassistant?.state === 'ok', 60_000);
+    await until("ha.notifications.has('switchboard_monitor_mon-1')", () => ha.notifications.has('switchboard_monitor_mon-1'));
     expect(t.app.context.status.health().components.homeassistant!.detail).toMatch(/5001 events not fired while it was away/);
     // Nothing from the outage was replayed onto HA's bus.
     expect(ha.fired.slice(firedBefore).some((f) => JSON.stringify(f).includes('viewer-1'))).toBe(false);
     bus.publish('camera', camera, 'commandRefused', { command: 'brightness', reason: 'after-return', origin: 'test', count: 1 });
-    await until(() => ha.fired.some((f) => JSON.stringify(f).includes('after-return')));
+    await until('the refusal reaches HA', () => ha.fired.some((f) => JSON.stringify(f).includes('after-return')));
   }, 120_000);
 });

@@ -32,7 +32,7 @@ async function start(recording: Record<string, unknown>, extra: Record<string, u
   const t = await startTestApp({ cameras: { simulated: 'always', stream_linger_seconds: 0 }, recording: { min_free_mb: 0, ...recording }, ...extra });
   cleanups.push(() => t.stop());
   const events: DomainEvent<'camera'>[] = [];
-  t.app.context.bus.subscribe((e) => events.push(e), ['camera']);
+  t.app.context.bus.subscribe(events, (e) => events.push(e), ['camera']);
   const cameras = t.app.context.cameras!;
   const id = cameras.all()[0]!.id;
   // A small picture keeps ffmpeg cheap on the test machines; not streams.test.ts's 320x180, which

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { Manager, io, type Socket } from 'socket.io-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { eventMatching, once, startTestApp, type TestApp } from '../helpers/testApp.js';
-import { createLab, readLab, tickerNode, topology, waitFor } from './antimonyHelpers.js';
+import { createLab, readLab, tickerNode, topology } from './antimonyHelpers.js';
+import { until } from '../helpers/wait.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- replies are read loosely
 
@@ -235,7 +236,7 @@ describe('the NestMTX GUI with nestmtx.log_levels: pino', () => {
     const outcome = nextConnect(socket);
     updateSocketConnection(socket, await t.login());
     expect(await outcome).toBe('connected');
-    const replayed = await waitFor('the replayed line', () => lines.find((l) => l.msg === 'replayed info'));
+    const replayed = await until('the replayed line', () => lines.find((l) => l.msg === 'replayed info'));
     expect(replayed).toMatchObject({ level: 30, service: 'seed-test', pid: process.pid });
     expect(guiLevel(replayed.level as number)).toBe('info');
 
@@ -342,7 +343,7 @@ describe('Antimony’s interface', () => {
       (line) => lines.push(line),
       (e) => errors.push(e),
     );
-    await waitFor('backlog and live lines', () => lines.includes('tick start') && lines.some((l) => /^tick \d+$/.test(l)));
+    await until('backlog and live lines', () => lines.includes('tick start') && lines.some((l) => /^tick \d+$/.test(l)));
     expect(refreshed).toBe(1);
     expect(errors).toEqual([]);
 

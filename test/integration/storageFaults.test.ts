@@ -10,20 +10,14 @@ import WebSocket from 'ws';
 import type { DomainEvent } from '../../src/core/eventBus.js';
 import { HaPeer } from '../helpers/haPeer.js';
 import { command, connected, createLab, topology } from './antimonyHelpers.js';
-import { Recorder } from '../helpers/mqttBroker.js';
+import { recorderOnEmbeddedBroker, type Recorder } from '../helpers/mqttBroker.js';
 import { startTestApp, type TestApp } from '../helpers/testApp.js';
 import { canMount, fill, mountTmpfs, unmountTmpfs } from '../helpers/tmpfs.js';
+import { until } from '../helpers/wait.js';
 
 if (!canMount) console.warn('storageFaults.test.ts skipped: mounting a tmpfs needs root (CI runs as root)');
 
 const HA_TOKEN = 'ha-token-for-storage-tests';
-const until = async (pred: () => boolean, ms = 15_000) => {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error('condition not reached');
-    await new Promise((r) => setTimeout(r, 25));
-  }
-};
 
 const tempFiles = (dir: string) => readdirSync(dir).filter((f) => f.includes('.tmp-'));
 
@@ -44,14 +38,13 @@ describe.skipIf(!canMount)('a full data store', () => {
       { mqtt: { url: 'embedded', embedded_port: 0 }, homeassistant: { enabled: true, url: ha.url, token: HA_TOKEN }, monitors: { open_registration: true } },
       { dataDir: mount, keepData: true },
     );
-    t.app.context.bus.subscribe((e) => {
+    t.app.context.bus.subscribe(storageEvents, (e) => {
       if (e.event === 'storage') storageEvents.push(e);
     }, ['system']);
     // The embedded broker takes only the credentials it generated.
-    const login = t.app.context.mqtt.embeddedBroker()!;
-    mqtt = await Recorder.connect(`mqtt://${login.username}:${login.password}@127.0.0.1:${t.app.ports().mqtt}`, ['switchboard/#']);
+    mqtt = await recorderOnEmbeddedBroker(t, ['switchboard/#']);
     admin = await t.login();
-    await until(() => t.app.context.status.health().components.homeassistant?.state === 'ok');
+    await until("t.app.context.status.health().components.homeassistant?.state === 'ok'", () => t.app.context.status.health().components.homeassistant?.state === 'ok');
   });
 
   afterAll(async () => {
@@ -94,7 +87,7 @@ describe.skipIf(!canMount)('a full data store', () => {
     expect(health.components.data_store).toMatchObject({ state: 'error', detail: 'The data store is full (no space left on the device)' });
     expect(storageEvents.at(-1)).toMatchObject({ entity: 'data', details: { store: 'data', ok: false, code: 'ENOSPC' } });
     await mqtt.waitFor(problemTopic, (p) => p === 'ON');
-    await until(() => ha.notifications.has('switchboard_storage_data'));
+    await until("ha.notifications.has('switchboard_storage_data')", () => ha.notifications.has('switchboard_storage_data'));
     expect(ha.notifications.get('switchboard_storage_data')!.message).toMatch(/data store is full/);
 
     // Sign-in works: the token is held in memory and authenticates at once.
@@ -135,7 +128,7 @@ describe.skipIf(!canMount)('a full data store', () => {
       keptMonitor.once('con failed', (r: unknown) => reject(new Error(JSON.stringify(r))));
       keptMonitor.once('connect', () => keptMonitor.emit('con', { monitor_id: 'kept-1' }));
     });
-    await until(() => t.app.context.monitors!.all().find((m) => m.monitor_id === 'kept-1')?.online === true);
+    await until("t.app.context.monitors!.all().find((m) => m.monitor_id === 'kept-1')?.online === true", () => t.app.context.monitors!.all().find((m) => m.monitor_id === 'kept-1')?.online === true);
     for (const s of sockets) s.close();
 
     // Rotoclear: {error, key, message} for a setting that would be stored; the camera is not touched.
@@ -145,10 +138,10 @@ describe.skipIf(!canMount)('a full data store', () => {
     ws.on('message', (d) => messages.push(JSON.parse(String(d)) as Record<string, unknown>));
     await new Promise((resolve) => ws.once('open', resolve));
     ws.send(JSON.stringify({ token: admin }));
-    await until(() => messages.some((m) => m.authenticated === true));
+    await until('messages.some((m) => m.authenticated === true)', () => messages.some((m) => m.authenticated === true));
     const target = cam.controls.brightness === 20 ? 30 : 20;
     ws.send(JSON.stringify({ brightness: target }));
-    await until(() => messages.some((m) => 'error' in m));
+    await until("messages.some((m) => 'error' in m)", () => messages.some((m) => 'error' in m));
     expect(messages.find((m) => 'error' in m)).toEqual({ error: 'Storage full', key: 'brightness', message: expect.stringMatching(/data store is full.*nothing was changed/) });
     ws.close();
     const camNow = (await t.api('GET', `/api/cameras/${cam.id}`, admin)).body as { controls: { brightness: number } };
@@ -161,7 +154,7 @@ describe.skipIf(!canMount)('a full data store', () => {
     expect(t.app.context.status.health().components.data_store).toMatchObject({ state: 'ok' });
     expect(t.app.context.db.hasUnwritten).toBe(false);
     await mqtt.waitFor(problemTopic, (p) => p === 'OFF', { from: mqtt.messages.findLastIndex((m) => m.topic === problemTopic && m.payload === 'ON') });
-    await until(() => !ha.notifications.has('switchboard_storage_data'));
+    await until("!ha.notifications.has('switchboard_storage_data')", () => !ha.notifications.has('switchboard_storage_data'));
     expect((await t.api('POST', '/api/monitors', admin, { monitor_id: 'after-1' })).status).toBe(201);
     expect(storageEvents.at(-1)).toMatchObject({ entity: 'data', details: { store: 'data', ok: true } });
 

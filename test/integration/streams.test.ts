@@ -7,20 +7,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DomainEvent } from '../../src/core/eventBus.js';
 import { jpegSize } from '../../src/camera/streaming/jpegFrames.js';
 import { startTestApp, type TestApp } from '../helpers/testApp.js';
-import { hasFfmpeg } from '../helpers/wait.js';
+import { hasFfmpeg, until } from '../helpers/wait.js';
 
 let t: TestApp;
 let token: string;
 let cameraId: string;
 const events: DomainEvent[] = [];
 
-const waitFor = async (pred: () => boolean, ms = 15_000, what = 'condition') => {
-  const until = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-};
 const cameraEvents = () => events.filter((e) => e.entity === cameraId).map((e) => e.event);
 const lifecycle = () => cameraEvents().filter((e) => ['demand', 'unDemand', 'read', 'unread', 'ready', 'notReady'].includes(e));
 
@@ -50,7 +43,7 @@ function mjpegReader(path: string, opts: { read?: boolean } = {}) {
 beforeAll(async () => {
   t = await startTestApp({ cameras: { simulated: 'always', stream_linger_seconds: 0 }, recording: { segment_seconds: 5 } });
   token = await t.login();
-  t.app.context.bus.subscribe((e) => events.push(e), ['camera']);
+  t.app.context.bus.subscribe(events, (e) => events.push(e), ['camera']);
   const list = (await (await fetch(`${t.url}/api/cameras`, { headers: { authorization: `Bearer ${token}` } })).json()) as { items: { id: string }[] };
   cameraId = list.items[0]!.id;
   // A small picture keeps ffmpeg cheap on the test machines.
@@ -66,14 +59,14 @@ describe.skipIf(!hasFfmpeg)('camera streams', () => {
   it('publishes demand, read, ready, unread and unDemand in order as readers come and go', async () => {
     events.length = 0;
     const a = mjpegReader(`/api/cameras/${cameraId}/stream.mjpeg`);
-    await waitFor(() => a.frames() >= 2, 20_000, 'frames for reader a');
+    await until('frames for reader a', () => a.frames() >= 2, 20_000);
     const b = mjpegReader(`/api/cameras/${cameraId}/stream.mjpeg`);
-    await waitFor(() => b.frames() >= 2, 20_000, 'frames for reader b');
+    await until('frames for reader b', () => b.frames() >= 2, 20_000);
     await a.close();
-    await waitFor(() => cameraEvents().filter((e) => e === 'unread').length === 1, 5000, 'unread a');
+    await until('unread a', () => cameraEvents().filter((e) => e === 'unread').length === 1, 5000);
     expect(lifecycle()).toEqual(['demand', 'read', 'ready', 'read', 'unread']);
     await b.close();
-    await waitFor(() => cameraEvents().includes('notReady'), 10_000, 'notReady');
+    await until('notReady', () => cameraEvents().includes('notReady'), 10_000);
     expect(lifecycle()).toEqual(['demand', 'read', 'ready', 'read', 'unread', 'unread', 'unDemand', 'notReady']);
     const reads = events.filter((e) => e.event === 'read').map((e) => e.details);
     expect(reads.every((d) => d.readerType === 'http' && typeof d.readerId === 'string')).toBe(true);
@@ -83,7 +76,7 @@ describe.skipIf(!hasFfmpeg)('camera streams', () => {
 
   it('shares one capture between many readers', async () => {
     const readers = Array.from({ length: 5 }, () => mjpegReader(`/api/cameras/${cameraId}/stream.mjpeg`));
-    await waitFor(() => readers.every((r) => r.frames() >= 1), 20_000, 'frames for 5 readers');
+    await until('frames for 5 readers', () => readers.every((r) => r.frames() >= 1), 20_000);
     const pid = t.app.context.streams.capturePid(cameraId);
     expect(pid).toBeTypeOf('number');
     // Children of this process only: other test files (and other checkouts) run captures too.
@@ -91,7 +84,7 @@ describe.skipIf(!hasFfmpeg)('camera streams', () => {
     expect(ffmpegs).toEqual([String(pid)]);
     expect(((await (await fetch(`${t.url}/api/cameras/${cameraId}`, { headers: { authorization: `Bearer ${token}` } })).json()) as { readers: number }).readers).toBe(5);
     await Promise.all(readers.map((r) => r.close()));
-    await waitFor(() => t.app.context.streams.capturePid(cameraId) === undefined, 10_000, 'capture stop');
+    await until('capture stop', () => t.app.context.streams.capturePid(cameraId) === undefined, 10_000);
   });
 
   it('takes a decodable JPEG snapshot at the configured resolution', async () => {
@@ -124,10 +117,10 @@ describe.skipIf(!hasFfmpeg)('camera streams', () => {
     const auth = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
     const svc = t.app.context.cameras;
     await svc.update({ kind: 'system', userId: null, username: 't', role: 'admin' }, cameraId, { record: 'on' });
-    await waitFor(() => events.some((e) => e.event === 'recording' && e.details.state === 'on'), 5000, 'recording on');
+    await until('recording on', () => events.some((e) => e.event === 'recording' && e.details.state === 'on'), 5000);
     await new Promise((r) => setTimeout(r, 3000));
     await svc.update({ kind: 'system', userId: null, username: 't', role: 'admin' }, cameraId, { record: 'off' });
-    await waitFor(() => events.some((e) => e.event === 'recording' && e.details.state === 'off'), 15_000, 'recording off');
+    await until('recording off', () => events.some((e) => e.event === 'recording' && e.details.state === 'off'), 15_000);
     const dir = t.app.context.recordings.dir(cameraId);
     const files = readdirSync(dir).filter((f) => f.endsWith('.mp4'));
     expect(files.length).toBeGreaterThan(0);
@@ -139,10 +132,10 @@ describe.skipIf(!hasFfmpeg)('camera streams', () => {
   it('keeps memory bounded when a reader stops reading', async () => {
     const stalled = mjpegReader(`/api/cameras/${cameraId}/stream.mjpeg`, { read: false });
     const live = mjpegReader(`/api/cameras/${cameraId}/stream.mjpeg`);
-    await waitFor(() => live.frames() >= 3, 20_000, 'live frames');
+    await until('live frames', () => live.frames() >= 3, 20_000);
     const before = process.memoryUsage().rss;
     const framesBefore = live.frames();
-    await waitFor(() => live.frames() >= framesBefore + 40, 30_000, 'forty more frames');
+    await until('forty more frames', () => live.frames() >= framesBefore + 40, 30_000);
     const grown = process.memoryUsage().rss - before;
     // Unread frames are dropped for the stalled reader (at most ~512 KB queued), the live one keeps up.
     expect(grown).toBeLessThan(64 * 1024 * 1024);
@@ -152,16 +145,16 @@ describe.skipIf(!hasFfmpeg)('camera streams', () => {
 
   it('restarts a killed capture: notReady, then ready again', async () => {
     const r = mjpegReader(`/api/cameras/${cameraId}/stream.mjpeg`);
-    await waitFor(() => r.frames() >= 2, 20_000, 'frames');
+    await until('frames', () => r.frames() >= 2, 20_000);
     events.length = 0;
     const pid = t.app.context.streams.capturePid(cameraId)!;
     process.kill(pid, 'SIGKILL');
-    await waitFor(() => cameraEvents().includes('notReady'), 10_000, 'notReady');
-    await waitFor(() => cameraEvents().includes('ready'), 20_000, 'ready again');
+    await until('notReady', () => cameraEvents().includes('notReady'), 10_000);
+    await until('ready again', () => cameraEvents().includes('ready'), 20_000);
     expect(lifecycle()).toEqual(['notReady', 'ready']);
     expect(t.app.context.streams.capturePid(cameraId)).not.toBe(pid);
     const n = r.frames();
-    await waitFor(() => r.frames() > n + 2, 20_000, 'frames after restart');
+    await until('frames after restart', () => r.frames() > n + 2, 20_000);
     await r.close();
   });
 });

@@ -53,7 +53,7 @@ async function setup(v4l2: (CameraDriver & { devices: SimulatedDriver }) | null 
   await db.open();
   const bus = new EventBus();
   const events: DomainEvent[] = [];
-  bus.subscribe((e) => events.push(e), ['camera']);
+  bus.subscribe(events, (e) => events.push(e), ['camera']);
   v4l2?.devices.add('/dev/video0');
   const config = camerasSchema.parse(v4l2 ? { simulated: 'never' } : { simulated: 'always' });
   const service = new CameraService({ cameras: db.collection('cameras'), bus, config, logger, simulated: new SimulatedDriver(), loadV4l2: async () => v4l2 });

@@ -15,6 +15,7 @@ import { EventBus, type DomainEvent } from '../../src/core/eventBus.js';
 import { Database, type Collection } from '../../src/store/database.js';
 import type { CameraRecord } from '../../src/camera/cameraRecord.js';
 import { storageRefusal } from '../../src/services/system/storageHealth.js';
+import { rejectionOf } from '../helpers/thrown.js';
 
 const USER: Actor = { kind: 'user', userId: 'u1', username: 'user', role: 'user' };
 const VIEWER: Actor = { kind: 'user', userId: 'v1', username: 'viewer', role: 'viewer' };
@@ -43,7 +44,7 @@ async function setup(cameras: Record<string, unknown> = { simulated: 'always' },
   await db.open();
   const bus = new EventBus();
   const events: DomainEvent[] = [];
-  bus.subscribe((e) => events.push(e), ['camera']);
+  bus.subscribe(events, (e) => events.push(e), ['camera']);
   const simulated = new SimulatedDriver();
   const service = new CameraService({ cameras: db.collection('cameras'), bus, config: camerasSchema.parse(cameras), logger, simulated, loadV4l2: async () => (extra.loads?.push('v4l2'), v4l2), v4l2NodesPresent: extra.v4l2NodesPresent });
   await service.start();
@@ -56,15 +57,7 @@ async function setup(cameras: Record<string, unknown> = { simulated: 'always' },
   return { service, db, bus, events, simulated, first };
 }
 
-const appError = async (p: Promise<unknown>): Promise<AppError> => {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof AppError) return err;
-    throw err;
-  }
-  throw new Error('expected an AppError');
-};
+const appError = (p: Promise<unknown>): Promise<AppError> => rejectionOf(AppError, p);
 
 describe('camera service', () => {
   it('adds a simulated camera and reads its settings in Rotoclear units', async () => {
@@ -403,7 +396,7 @@ describe('the one change path', () => {
     });
     const bus = new EventBus();
     const events: DomainEvent[] = [];
-    bus.subscribe((e) => events.push(e), ['camera']);
+    bus.subscribe(events, (e) => events.push(e), ['camera']);
     const simulated = new SimulatedDriver({ flash });
     const service = new CameraService({ cameras, bus, config: camerasSchema.parse({ simulated: 'always' }), logger, simulated, loadV4l2: async () => null });
     await service.start();

@@ -15,16 +15,10 @@ import { Scheduler } from '../../src/services/labs/scheduler.js';
 import { parseTopology } from '../../src/services/labs/topology.js';
 import { StatusMessageSources } from '../../src/services/statusMessages/busSources.js';
 import { StatusMessagesService } from '../../src/services/statusMessages/statusMessagesService.js';
+import { until } from '../helpers/wait.js';
+import { thrownBy } from '../helpers/thrown.js';
 
-const problems = (fn: () => unknown) => {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(AppError);
-    return (err as AppError).details;
-  }
-  throw new Error('expected a validation error');
-};
+const problems = (fn: () => unknown) => thrownBy(AppError, fn).details;
 
 describe('topology', () => {
   it('parses a containerlab-style topology and keeps unknown containerlab keys', () => {
@@ -141,10 +135,6 @@ const alive = (pid: number) => {
   }
 };
 
-const waitUntil = async (check: () => boolean) => {
-  for (let i = 0; i < 400 && !check(); i++) await new Promise((r) => setTimeout(r, 25));
-  expect(check()).toBe(true);
-};
 
 describe('ExecRuntime', () => {
   const node = (name: string, script: string) => ({ name, spec: { kind: 'exec', cmd: [process.execPath, '-e', script] } });
@@ -160,7 +150,7 @@ describe('ExecRuntime', () => {
     const h = handle();
     try {
       await rt.start(h, [{ name: 'n', spec: { kind: 'exec', cmd: [process.execPath, '-e', "console.log('out ' + (process.env.SWITCHBOARD_TEST_SECRET ?? 'none'));console.error('err ' + process.env.MINE)"], env: { MINE: 'yes' } } }]);
-      await waitUntil(() => h.exits.length === 1);
+      await until('the node to exit', () => h.exits.length === 1, 10_000);
       expect(h.lines.filter(([n]) => n === 'n').map(([, l]) => l).sort()).toEqual(['err yes', 'out none']);
       expect(h.exits).toEqual([['n', 'exited with code 0', false]]);
       expect(h.pids.get('n')).toBeNull();
@@ -173,7 +163,7 @@ describe('ExecRuntime', () => {
     const rt = new ExecRuntime({ allowed: true });
     const h = handle();
     await rt.start(h, [node('n', 'process.exit(3)')]);
-    await waitUntil(() => h.exits.length === 1);
+    await until('the node to exit', () => h.exits.length === 1, 10_000);
     expect(h.exits).toEqual([['n', 'exited with code 3', true]]);
   });
 
@@ -182,7 +172,7 @@ describe('ExecRuntime', () => {
     const h = handle();
     const stubborn = "process.on('SIGTERM',()=>console.log('ignoring'));console.log('ready');setTimeout(()=>process.exit(0),60000)";
     await rt.start(h, [node('a', stubborn), node('b', stubborn)]);
-    await waitUntil(() => h.lines.filter(([, l]) => l === 'ready').length === 2);
+    await until('both nodes ready', () => h.lines.filter(([, l]) => l === 'ready').length === 2, 10_000);
     const pidA = h.pids.get('a')!;
     const pidB = h.pids.get('b')!;
     await rt.stop(h, [{ name: 'a', spec: { kind: 'exec' } }]);
@@ -247,7 +237,7 @@ describe('status messages', () => {
   it('publishes on the bus with an RFC 3339 timestamp and keeps recent messages per audience', () => {
     const bus = new EventBus();
     const events: DomainEvent[] = [];
-    bus.subscribe((e) => events.push(e), ['statusMessage']);
+    bus.subscribe(events, (e) => events.push(e), ['statusMessage']);
     const svc = new StatusMessagesService(bus, undefined, 2);
     const m = svc.publish({ source: 'lab x', content: 'Lab x deployed', severity: 0, audience: { kind: 'user', userId: 'u1' } });
     expect(m).toEqual({ id: expect.any(String), timestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/), source: 'lab x', content: 'Lab x deployed', logContent: 'Lab x deployed', severity: 0 });

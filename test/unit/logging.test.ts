@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chooseLogFormat, createLogging } from '../../src/logging/logger.js';
+import { chooseLogFormat, loadPrettifier, createLogging } from '../../src/logging/logger.js';
 
 describe('logging', () => {
   it('redacts secrets at any of the first levels of nesting', () => {
@@ -41,7 +41,7 @@ describe('logging', () => {
   });
 });
 
-describe('redaction by path (issue 15, hole 9)', () => {
+describe('redaction by path', () => {
   it('keeps errno codes such as EADDRINUSE and redacts an OAuth code only where it is one', () => {
     const lines: string[] = [];
     const { logger } = createLogging({ level: 'info', out: (l) => lines.push(l) });
@@ -72,5 +72,10 @@ describe('log format for where the add-on runs', () => {
     expect(out).toContain('core-mosquitto');
     expect(out).not.toContain('hunter22');
     expect(hub.recent().at(-1)).toMatchObject({ level: 50, msg: 'reconnecting', service: 'mqtt' });
+  });
+
+  it('falls back to plain text lines where pino-pretty is not installed (the add-on image)', () => {
+    expect(loadPrettifier('pino-pretty-not-installed')).toBeNull();
+    expect(loadPrettifier()?.(JSON.stringify({ level: 30, time: 0, msg: 'hello' }))).toContain('hello');
   });
 });

@@ -1,4 +1,4 @@
-// The login throttle under the flood of issue 15 (hole 5): made-up usernames from many addresses
+// The login throttle under a flood of made-up usernames from many addresses, which
 // must not push an active lockout out of the table; one address is limited whatever names it tries.
 import { describe, expect, it } from 'vitest';
 import { LoginThrottle } from '../../src/auth/loginThrottle.js';

@@ -21,7 +21,7 @@ async function setup(openRegistration = false, dir = mkdtempSync(join(tmpdir(), 
   await db.open();
   const bus = new EventBus();
   const events: DomainEvent[] = [];
-  bus.subscribe((e) => events.push(e), ['monitor']);
+  bus.subscribe(events, (e) => events.push(e), ['monitor']);
   const service = new MonitorsService(db.collection('monitors'), bus, { openRegistration, commandTimeoutMs: 60_000 });
   await service.start();
   const modules = new ModuleRegistry();

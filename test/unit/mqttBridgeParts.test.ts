@@ -13,6 +13,7 @@ import { RefusalLimiter } from '../../src/bridges/mqtt/refusals.js';
 import { deviceIdOf, Topics } from '../../src/bridges/mqtt/topics.js';
 import { mqttSchema } from '../../src/config/schema.js';
 import { AppError } from '../../src/core/errors.js';
+import { thrownBy } from '../helpers/thrown.js';
 
 const logger = pino({ level: 'silent' });
 const noFetch = (() => {
@@ -20,14 +21,9 @@ const noFetch = (() => {
 }) as unknown as typeof fetch;
 
 function problem(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(AppError);
-    expect((err as AppError).kind).toBe('validation');
-    return (err as AppError).details[0]!.message;
-  }
-  throw new Error('expected a validation error');
+  const err = thrownBy(AppError, fn);
+  expect(err.kind).toBe('validation');
+  return err.details[0]!.message;
 }
 
 describe('command payload parsers', () => {

@@ -14,7 +14,7 @@ function setup() {
   const bus = new EventBus();
   const status = new StatusService('test', bus);
   const events: DomainEvent[] = [];
-  bus.subscribe((e) => events.push(e), ['system']);
+  bus.subscribe(events, (e) => events.push(e), ['system']);
   const storage = new StorageHealth(bus, status, pino({ level: 'silent' }), { probeIntervalMs: 3_600_000 });
   return { status, storage, storageEvents: () => events.filter((e) => e.event === 'storage') };
 }

@@ -2,7 +2,7 @@
 # Builds the vivid test VM once and caches it under .vm/ (gitignored): a Debian kernel, its
 # V4L2 modules in load order, busybox, node and v4l2-ctl with their shared libraries, and koffi.
 # The test's own code is packed separately per run (see vivid.ts), so editing src/ never rebuilds
-# this base. Recipe: /work/shared/V4L2-TESTBED.md. Needs: qemu-system-x86 busybox-static kmod cpio
+# this base. Recipe: docs/v4l2-testbed.md. Needs: qemu-system-x86 busybox-static kmod cpio
 # v4l-utils (Debian packages) and network access for `apt-get download` of the kernel package.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)

@@ -122,7 +122,7 @@ async function throughCameraService(): Promise<void> {
   await db.open();
   const bus = new EventBus();
   const events: { event: string; details: Record<string, unknown> }[] = [];
-  bus.subscribe((e) => events.push({ event: e.event, details: e.details }), ['camera']);
+  bus.subscribe(events, (e) => events.push({ event: e.event, details: e.details }), ['camera']);
   const service = new CameraService({
     cameras: db.collection('cameras'),
     bus,

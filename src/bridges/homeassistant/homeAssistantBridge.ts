@@ -37,7 +37,6 @@ export class HomeAssistantBridge implements Extension {
   readonly name = 'homeassistant';
   private conn: Connection | null = null;
   private readonly abort = new AbortController();
-  private readonly unsubscribers: (() => void)[] = [];
   private notifications: Notifications | null = null;
   private lights: LightBinding | null = null;
   private connecting: Promise<void> | null = null;
@@ -61,14 +60,14 @@ export class HomeAssistantBridge implements Extension {
     const cameras = this.deps.cameras;
     if (cameras) this.lights = new LightBinding(cameras, (service, entityId, data) => this.call('light', service, data, { entity_id: entityId }), this.deps.logger);
     // `system` only for notifications (storage faults); those events are not fired on HA's bus.
-    this.unsubscribers.push(this.deps.bus.subscribe((e) => this.onBusEvent(e), [...PUBLIC_DOMAINS, 'system']));
+    this.deps.bus.subscribe(this, (e) => this.onBusEvent(e), [...PUBLIC_DOMAINS, 'system']);
     this.connecting = this.connect(target);
   }
 
   async stop(): Promise<void> {
     this.abort.abort();
     if (this.heartbeat) clearInterval(this.heartbeat);
-    for (const off of this.unsubscribers.splice(0)) off();
+    this.deps.bus.removeListeners(this);
     this.conn?.close();
     await this.connecting;
     this.conn?.close();

@@ -1,6 +1,6 @@
 // Live video of a camera on Home Assistant dashboards: a Generic Camera config entry whose
 // stream_source is the camera's signed H.264 MPEG-TS URL (HA hands http:// sources to go2rtc as
-// they are; shared/reference/ha-live-view.md §2–3). This service owns the rules: one entry per
+// they are). This service owns the rules: one entry per
 // camera (idempotent), created on request or for every camera with `homeassistant.live_view: auto`,
 // re-signed whenever the process's URL key changed, removed with the camera.
 import { hostname } from 'node:os';
@@ -60,7 +60,7 @@ interface RegistryEntry {
 
 export class LiveViewService implements Extension {
   readonly name = 'live-views';
-  private unsubscribe: (() => void) | null = null;
+  private running = false;
   /** Entries re-signed by this process (their URLs carry this process's key). */
   private readonly signed = new Set<string>();
   private work: Promise<unknown> = Promise.resolve();
@@ -69,12 +69,13 @@ export class LiveViewService implements Extension {
   constructor(private readonly deps: LiveViewDeps) {}
 
   async start(): Promise<void> {
-    this.unsubscribe = this.deps.bus.subscribe((e) => this.onEvent(e), ['camera', 'system']);
+    this.running = true;
+    this.deps.bus.subscribe(this, (e) => this.onEvent(e), ['camera', 'system']);
   }
 
   async stop(): Promise<void> {
-    this.unsubscribe?.();
-    this.unsubscribe = null;
+    this.deps.bus.removeListeners(this);
+    this.running = false;
     if (this.waitingForServer) clearTimeout(this.waitingForServer);
     this.waitingForServer = null;
     await this.work.catch(() => undefined);
@@ -125,7 +126,7 @@ export class LiveViewService implements Extension {
     if (this.waitingForServer) return;
     const attempt = () => {
       this.waitingForServer = null;
-      if (!this.unsubscribe) return;
+      if (!this.running) return;
       if (!this.deps.baseUrl()) {
         this.waitingForServer = setTimeout(attempt, 250);
         this.waitingForServer.unref();

@@ -19,7 +19,8 @@ import { DEFAULT_BASE_TOPIC, deviceIdOf } from './topics.js';
 /** The default base topic keeps HA's plain entity ids; any other one (a second host) prefixes them. */
 const instancePrefix = (baseTopic: string): string | undefined => (baseTopic === DEFAULT_BASE_TOPIC ? undefined : baseTopic);
 
-export interface MqttBridgeDeps {
+/** The services the bridge translates, as the composition root hands them over (mqttBridge.ts takes the assembled tables). */
+export interface MqttBridgeServices {
   config: Config['mqtt'];
   dataDir: string;
   bus: EventBus;
@@ -34,7 +35,7 @@ export interface MqttBridgeDeps {
   boundPorts: Map<string, number>;
 }
 
-export function createMqttBridge(deps: MqttBridgeDeps): MqttBridge {
+export function createMqttBridge(deps: MqttBridgeServices): MqttBridge {
   // MQTT commands act as a least-privilege actor through the same permission table as every client.
   const actor: Actor = { kind: 'system', userId: null, username: 'mqtt', role: deps.config.command_role };
   const cameras = cameraTable(deps.cameras, actor, {

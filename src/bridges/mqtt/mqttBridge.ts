@@ -91,7 +91,6 @@ export class MqttBridge implements Extension {
   private brokerCredentials: (BrokerCredentials & { host: string; port: number }) | null = null;
   private conn: MqttConnection | null = null;
   private claim: InstanceClaim | null = null;
-  private unsubscribe: (() => void) | null = null;
   /** The latest evaluated devices, by device id (routes commands and event entities). */
   private devices = new Map<string, DeviceSnapshot>();
   /** What the broker holds, as far as we know: configs and retained payloads successfully published. */
@@ -138,7 +137,7 @@ export class MqttBridge implements Extension {
     }
     this.deps.status.setComponent('mqtt', 'connecting', redact(url));
     const domains = new Set<Domain>([...PUBLIC_DOMAINS, ...this.deps.sources.flatMap((s) => s.domains)]);
-    this.unsubscribe = this.deps.bus.subscribe((e) => this.onBusEvent(e), [...domains]);
+    this.deps.bus.subscribe(this, (e) => this.onBusEvent(e), [...domains]);
     this.refusalTimer = setInterval(() => this.flushRefusals(), (this.deps.refusalLimits ?? DEFAULT_REFUSAL_LIMITS).windowMs);
     this.refusalTimer.unref();
     // mqtt.js is CommonJS: its exports object is the default export both under Node and in the
@@ -172,8 +171,7 @@ export class MqttBridge implements Extension {
     this.stopped = true;
     if (this.refusalTimer) clearInterval(this.refusalTimer);
     if (this.birthTimer) clearTimeout(this.birthTimer);
-    this.unsubscribe?.();
-    this.unsubscribe = null;
+    this.deps.bus.removeListeners(this);
     await this.syncChain;
     await this.conn?.close({ topic: this.topics.bridgeState, payload: OFFLINE });
     this.conn = null;

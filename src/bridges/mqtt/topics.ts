@@ -1,5 +1,5 @@
 // Every MQTT topic the bridge uses, derived from `base_topic` and `discovery_prefix` in one place.
-// Layout (zigbee2mqtt's, see shared/reference/mqtt-discovery.md §5):
+// Layout (zigbee2mqtt's):
 //   <base>/bridge/state                     retained {"state":"online"|"offline"}, also the last will
 //   <base>/bridge/instance                  retained {"id","host"}: who holds the base topic (instanceClaim.ts)
 //   <base>/<device>/availability            retained {"state":"online"|"offline"}

@@ -62,7 +62,6 @@ const RETENTION_SWEEP_MS = 10 * 60_000;
 export class Recordings implements Extension {
   readonly name = 'recordings';
   private readonly armed = new Map<string, Armed>();
-  private unsubscribe: (() => void) | null = null;
   private timers: NodeJS.Timeout[] = [];
   /** Recorders being stopped (their ffmpeg finalizing): stop() waits for them, so none outlives the app. */
   private readonly finishing = new Set<Promise<void>>();
@@ -89,12 +88,11 @@ export class Recordings implements Extension {
   }
 
   async start(): Promise<void> {
-    const offCamera = this.bus.subscribe((e) => this.onCameraEvent(e), ['camera']);
+    this.bus.subscribe(this, (e) => this.onCameraEvent(e), ['camera']);
     // The media folder takes writes again: `continuous` means always, so those cameras switch back on.
-    const offStorage = this.bus.on('system', 'storage', (e) => {
+    this.bus.on(this, 'system', 'storage', (e) => {
       if (e.entity === 'media' && e.details.ok) for (const cam of this.cameras.all()) this.resume(cam.id);
     });
-    this.unsubscribe = () => (offCamera(), offStorage());
     this.storage.onRecoveryProbe('media', () => this.probeMedia());
     // Before anything records: folders named by camera id get the camera's name, and what an
     // unclean stop left behind goes.
@@ -111,7 +109,7 @@ export class Recordings implements Extension {
   }
 
   async stop(): Promise<void> {
-    this.unsubscribe?.();
+    this.bus.removeListeners(this);
     for (const t of this.timers) clearInterval(t);
     await Promise.all([...this.armed.keys()].map((id) => this.disarm(id)));
     await Promise.all(this.finishing);

@@ -86,7 +86,6 @@ export class StreamService implements Extension {
   readonly name = 'streams';
   private readonly streams = new Map<string, CameraStream>();
   private readonly snapshots = new Map<string, Snapshot>();
-  private unsubscribe: (() => void) | null = null;
   private imageTimer: NodeJS.Timeout | null = null;
   private readonly motionHeld = new Set<string>();
   private encoder: EncoderChoice = { encoder: 'libx264', reason: 'hardware encoder not probed yet, software' };
@@ -106,7 +105,7 @@ export class StreamService implements Extension {
   ) {}
 
   async start(): Promise<void> {
-    this.unsubscribe = this.bus.subscribe((e) => this.onCameraEvent(e), ['camera']);
+    this.bus.subscribe(this, (e) => this.onCameraEvent(e), ['camera']);
     const interval = this.config.cameras.image_interval_seconds;
     if (interval > 0) {
       this.imageTimer = setInterval(() => this.refreshIdleImages(), interval * 1000);
@@ -125,7 +124,7 @@ export class StreamService implements Extension {
   }
 
   async stop(): Promise<void> {
-    this.unsubscribe?.();
+    this.bus.removeListeners(this);
     await this.encoderProbe;
     if (this.imageTimer) clearInterval(this.imageTimer);
     this.motionHeld.clear();

@@ -27,7 +27,6 @@ export class AntimonyAdapter implements Extension {
   readonly name = 'antimony';
   private readonly logs: LabLogStreams;
   private namespaces: Namespace[] = [];
-  private unsubscribe: (() => void)[] = [];
 
   constructor(private readonly deps: AntimonyDeps) {
     this.logs = new LabLogStreams(deps.labs);
@@ -72,9 +71,7 @@ export class AntimonyAdapter implements Extension {
       s.once('disconnect', () => setImmediate(() => dropEmptyChild(io, logsNsp, s.nsp)));
     });
 
-    this.unsubscribe.push(
-      bus.subscribe((e) => this.onEvent(e, statusNsp, updatesNsp), ['lab', 'statusMessage']),
-    );
+    bus.subscribe(this, (e) => this.onEvent(e, statusNsp, updatesNsp), ['lab', 'statusMessage']);
   }
 
   private counted(socket: { once(ev: 'disconnect', fn: () => void): unknown }): void {
@@ -97,7 +94,7 @@ export class AntimonyAdapter implements Extension {
   }
 
   async stop(): Promise<void> {
-    for (const off of this.unsubscribe.splice(0)) off();
+    this.deps.bus.removeListeners(this);
     for (const nsp of this.namespaces) nsp.disconnectSockets(true);
     this.logs.dropAll();
   }

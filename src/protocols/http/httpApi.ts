@@ -1,6 +1,6 @@
 // The HTTP API (express). Translates requests to AuthService / ModuleRegistry calls and AppErrors
 // to `{error:{message, details}}` with a status code; holds no rules of its own. Every route, here
-// and on `extensions`, authenticates with `requireActor` and lets its errors reach the one error
+// and on `routes`, authenticates with `requireActor` and lets its errors reach the one error
 // handler at the end (express 5 forwards a throw or a rejected promise), which logs unexpected ones.
 import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Response, type Router } from 'express';
 import type { Logger } from 'pino';
@@ -28,7 +28,7 @@ export interface HttpApiDeps {
 export interface HttpApi {
   app: express.Express;
   /** Routes other parts add (streams, OAuth callback, the panel); matched before the generic module routes. */
-  extensions: Router;
+  routes: Router;
 }
 
 export const errorBody = (message: string, details: ErrorDetail[] = []) => ({ error: { message, details } });
@@ -121,8 +121,8 @@ export function createHttpApi(deps: HttpApiDeps): HttpApi {
     res.status(204).end();
   });
 
-  const extensions = express.Router();
-  app.use(extensions);
+  const routes = express.Router();
+  app.use(routes);
 
   const run = (command: 'list' | 'create' | 'read' | 'update' | 'delete', ok = 200) =>
     async (req: Request, res: Response) => {
@@ -151,5 +151,5 @@ export function createHttpApi(deps: HttpApiDeps): HttpApi {
   };
   app.use(onError);
 
-  return { app, extensions };
+  return { app, routes };
 }

@@ -60,7 +60,7 @@ export function mountStreamRoutes(router: Router, { sessions, streams, bus }: St
       Pragma: 'no-cache',
       Connection: 'close',
     });
-    const stopWatching = bus.subscribe((e) => {
+    const stopWatching = bus.subscribe(res, (e) => {
       if (e.entity === id && (e.event === 'disconnected' || e.event === 'disabled')) res.end(`--${BOUNDARY}--\r\n`);
     }, ['camera']);
     const end = () => {

@@ -17,7 +17,7 @@ import { tokenFromHandshake } from './handshakeToken.js';
 import { RESERVED_NAMES, decodeRequest, parseRequest, requestContext, requestIdOf, type RequestContext } from './requestEnvelope.js';
 import { TokenBucket } from '../../core/tokenBucket.js';
 
-/** Domains whose events are status topics (DESIGN.md "NestMTX Socket.IO API"). */
+/** Domains whose events are status topics (docs/protocols/nestmtx.md). */
 export const STATUS_DOMAINS: Domain[] = ['camera', 'credentials', 'monitor'];
 /** Every socket that passed authentication; broadcasts go here once instead of per socket. */
 const ROOM = 'nestmtx:authenticated';
@@ -88,7 +88,7 @@ const errorReply = (e: AppError, context?: RequestContext) => ({ error: { messag
 export class NestmtxAdapter implements Extension {
   readonly name = 'nestmtx';
   private readonly pending = new WeakMap<NestmtxSocket, Actor>();
-  private readonly unsubscribe: (() => void)[] = [];
+  private stopLogTail: (() => void) | null = null;
   private nsp: NestmtxNamespace | null = null;
   private running = false;
   private readonly rate: number;
@@ -112,20 +112,20 @@ export class NestmtxAdapter implements Extension {
     this.running = true;
     nsp.use((socket, next) => this.authenticate(socket, next));
     nsp.on('connection', this.onConnection);
-    this.unsubscribe.push(
-      bus.subscribe((e) => this.broadcastStatus(e), STATUS_DOMAINS),
-      logs.subscribe((line) => {
-        for (const scale of LOG_SCALES) {
-          if (nsp.adapter.rooms.get(LOG_ROOMS[scale])?.size) nsp.to(LOG_ROOMS[scale]).emit('log', onScale(line, scale));
-        }
-      }),
-    );
+    bus.subscribe(this, (e) => this.broadcastStatus(e), STATUS_DOMAINS);
+    this.stopLogTail = logs.subscribe((line) => {
+      for (const scale of LOG_SCALES) {
+        if (nsp.adapter.rooms.get(LOG_ROOMS[scale])?.size) nsp.to(LOG_ROOMS[scale]).emit('log', onScale(line, scale));
+      }
+    });
     this.deps.status.setClients('nestmtx', 0);
   }
 
   async stop(): Promise<void> {
     this.running = false;
-    for (const off of this.unsubscribe.splice(0)) off();
+    this.deps.bus.removeListeners(this);
+    this.stopLogTail?.();
+    this.stopLogTail = null;
     if (this.nsp) {
       this.nsp.off('connection', this.onConnection);
       this.nsp.disconnectSockets();

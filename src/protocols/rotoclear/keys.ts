@@ -1,4 +1,4 @@
-// The Rotoclear /api/v1 key table (specs/rotoclear-websocket.md, "API V1 State Mappings"): how each
+// The Rotoclear /api/v1 key table (docs/protocols/rotoclear.md, "Keys"): how each
 // key reads from and writes to the camera service, or to this adapter's own view (main camera, pip).
 // Validation and permissions stay there; this table only says which camera a key addresses and
 // whether it may be read without signing in.

@@ -55,7 +55,6 @@ export class RotoclearServer implements Extension {
   private flushTimer: NodeJS.Timeout | null = null;
   private flushImmediate: NodeJS.Immediate | null = null;
   private heartbeat: NodeJS.Timeout | null = null;
-  private unsubscribe: (() => void)[] = [];
 
   constructor(
     private readonly deps: RotoclearDeps,
@@ -80,7 +79,7 @@ export class RotoclearServer implements Extension {
 
   async start(): Promise<void> {
     this.last = readState(this.view, true);
-    this.unsubscribe.push(this.deps.bus.subscribe((e) => this.onCameraEvent(e), ['camera']));
+    this.deps.bus.subscribe(this, (e) => this.onCameraEvent(e), ['camera']);
     this.deps.server.on('upgrade', this.onUpgrade);
     this.heartbeat = setInterval(() => this.beat(), this.heartbeatMs);
     this.heartbeat.unref();
@@ -89,8 +88,7 @@ export class RotoclearServer implements Extension {
 
   async stop(): Promise<void> {
     this.deps.server.off('upgrade', this.onUpgrade);
-    for (const u of this.unsubscribe) u();
-    this.unsubscribe = [];
+    this.deps.bus.removeListeners(this);
     if (this.heartbeat) clearInterval(this.heartbeat);
     if (this.flushTimer) clearTimeout(this.flushTimer);
     if (this.flushImmediate) clearImmediate(this.flushImmediate);

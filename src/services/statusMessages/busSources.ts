@@ -7,7 +7,6 @@ import type { Extension } from '../../core/extension.js';
 
 export class StatusMessageSources implements Extension {
   readonly name = 'status-message-sources';
-  private unsubscribe: (() => void) | null = null;
 
   constructor(
     private readonly bus: EventBus,
@@ -15,12 +14,11 @@ export class StatusMessageSources implements Extension {
   ) {}
 
   async start(): Promise<void> {
-    this.unsubscribe = this.bus.subscribe((e) => this.onEvent(e), ['credentials', 'monitor']);
+    this.bus.subscribe(this, (e) => this.onEvent(e), ['credentials', 'monitor']);
   }
 
   async stop(): Promise<void> {
-    this.unsubscribe?.();
-    this.unsubscribe = null;
+    this.bus.removeListeners(this);
   }
 
   private onEvent(e: DomainEvent<'credentials' | 'monitor'>): void {

@@ -5,24 +5,12 @@ import type { Logger } from 'pino';
 import { can } from '../../auth/permissions.js';
 import type { Actor } from '../../auth/records.js';
 import type { EventBus } from '../../core/eventBus.js';
+import type { Audience, StatusMessage } from '../../core/events.js';
 import { newId } from '../../core/ids.js';
 
 export const Severity = { Success: 0, Info: 1, Warning: 2, Error: 3, Fatal: 4 } as const;
 export type Severity = (typeof Severity)[keyof typeof Severity];
 
-export interface StatusMessage {
-  id: string;
-  /** RFC 3339. */
-  timestamp: string;
-  source: string;
-  content: string;
-  /** More detail, for logging. */
-  logContent: string;
-  severity: Severity;
-}
-
-/** Who may see a message: everyone signed in, admins only, or one user (and the admins). */
-export type Audience = { kind: 'all' } | { kind: 'admins' } | { kind: 'user'; userId: string };
 
 export interface StatusMessageInput {
   source: string;

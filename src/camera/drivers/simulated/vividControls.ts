@@ -1,5 +1,5 @@
-// The control set of the kernel's `vivid` test driver as `v4l2-ctl --list-ctrls` shows it
-// (../shared/vivid-controls.txt), with vivid's menus. Data only: the simulated device serves it.
+// The control set of the kernel's `vivid` test driver as `v4l2-ctl --list-ctrls` shows it in the
+// V4L2 test bed (docs/v4l2-testbed.md), with vivid's menus. Data only: the simulated device serves it.
 import type { ControlFlags, ControlInfo, ControlType, MenuItem } from '../../driver.js';
 
 const NO_FLAGS: ControlFlags = {

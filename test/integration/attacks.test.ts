@@ -1,4 +1,4 @@
-// Regression tests for the holes of issue 15, each written as the attack: the flood, the guess, the
+// Attacks on a running server, each written as the attacker does it: the flood, the guess, the
 // replayed log, the anonymous broker client. Bounded loops, loopback only, no timing assertions.
 import { createHook } from 'node:async_hooks';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -33,9 +33,9 @@ const next = <T = Record<string, unknown>>(s: Socket, event: string): Promise<T>
     });
   });
 
-describe('hole 1: a generated admin password never reaches the log ring or a log stream', () => {
+describe('a generated admin password never reaches the log ring or a log stream', () => {
   it('writes it to an owner-only file; a viewer gets no log lines at all; the ring and the lines an admin receives do not contain it', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-hole1-'));
+    const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-admin-password-'));
     const logged: string[] = [];
     const app = createApp(
       parseConfig({ data_dir: dataDir, http_host: '127.0.0.1', http_port: 0, monitor_port: 0, mqtt: { url: 'disabled' }, homeassistant: { enabled: false }, cameras: { simulated: 'always', devices: [] }, recording: { media_dir: join(dataDir, 'media') } }),
@@ -77,7 +77,7 @@ describe('hole 1: a generated admin password never reaches the log ring or a log
   });
 });
 
-describe('holes against one running server', () => {
+describe('attacks on one running server', () => {
   let t: TestApp;
   let admin: string;
   let user: { id: string; token: string };
@@ -92,7 +92,7 @@ describe('holes against one running server', () => {
     await t?.stop();
   });
 
-  describe('hole 2: exec lab nodes need the admin role at create, update and deploy', () => {
+  describe('exec lab nodes need the admin role at create, update and deploy', () => {
     const execYaml = (name: string) => `name: ${name}\ntopology:\n  nodes:\n    sh:\n      kind: exec\n      cmd: ["cat", "${join(t.dataDir, 'db.json')}"]\n`;
 
     it('a user cannot create, update to, deploy or start an exec node; nothing is stored', async () => {
@@ -118,7 +118,7 @@ describe('holes against one running server', () => {
     });
   });
 
-  describe('hole 3: the embedded MQTT broker requires credentials', () => {
+  describe('the embedded MQTT broker requires credentials', () => {
     const connectBroker = (opts: mqtt.IClientOptions) =>
       new Promise<{ ok: true; client: mqtt.MqttClient } | { ok: false; code: number | undefined }>((resolve) => {
         const client = mqtt.connect(`mqtt://127.0.0.1:${t.app.ports().mqtt}`, { reconnectPeriod: 0, connectTimeout: 5000, ...opts });
@@ -164,7 +164,7 @@ describe('holes against one running server', () => {
     });
   });
 
-  describe('hole 4: Rotoclear caps keys per message and names unknown keys in one bounded error', () => {
+  describe('Rotoclear caps keys per message and names unknown keys in one bounded error', () => {
     it('answers a message of ~7,000 unknown keys with one error, and 64 unknown keys with one error naming them; the client lives on', async () => {
       const ws = new WebSocket(`${t.url.replace('http', 'ws')}/api/v1`);
       closers.push(() => ws.terminate());
@@ -197,7 +197,7 @@ describe('holes against one running server', () => {
     });
   });
 
-  describe('hole 7: login time does not tell whether a username exists', () => {
+  describe('login time does not tell whether a username exists', () => {
     it('runs one scrypt hash for an unknown username, as for a known one', async () => {
       const hashes = async (username: string): Promise<number> => {
         let n = 0;
@@ -214,7 +214,7 @@ describe('holes against one running server', () => {
       expect(await hashes('nobody-by-this-name')).toBe(1);
     });
   });
-  describe('hole 5: the login throttle cannot be reset by a flood of made-up usernames', () => {
+  describe('the login throttle cannot be reset by a flood of made-up usernames', () => {
     it('keeps the real user locked out after the flood, and limits the address', async () => {
       const tryLogin = (username: string, password: string) => t.api('POST', '/api/auth', null, { username, password });
       const victim = await t.createUser('victim', 'viewer', 'victim-password');
@@ -232,7 +232,7 @@ describe('holes against one running server', () => {
     });
   });
 
-  describe('hole 6: Altoponix key guesses are throttled and never block the right key', () => {
+  describe('Altoponix key guesses are throttled and never block the right key', () => {
     it('a flood of wrong keys from other addresses leaves the real monitor connecting with "Connection ok"', async () => {
       const key = 'the-real-key-123';
       expect((await t.api('POST', '/api/monitors', admin, { monitor_id: 'guarded', key })).status).toBe(201);
