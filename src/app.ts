@@ -17,7 +17,7 @@ import { EventBus } from './core/eventBus.js';
 import { CardInstaller } from './bridges/homeassistant/cardInstaller.js';
 import { HaCoreApi, resolveRestTarget } from './bridges/homeassistant/haCoreApi.js';
 import { HomeAssistantBridge } from './bridges/homeassistant/homeAssistantBridge.js';
-import { defaultBaseUrl, LiveViewService } from './bridges/homeassistant/liveViews.js';
+import { defaultBaseUrl, HaLiveViewEntries } from './bridges/homeassistant/liveViewEntries.js';
 import { createMqttBridge } from './bridges/mqtt/index.js';
 import type { MqttBridge } from './bridges/mqtt/mqttBridge.js';
 import { createLogging, type LogFormat, type LogHub } from './logging/logger.js';
@@ -47,6 +47,7 @@ import { MonitorsService } from './services/monitors/monitorsService.js';
 import { HealthModule, StatusService, VersionModule } from './services/system/statusService.js';
 import { isStorageFault, StorageHealth } from './services/system/storageHealth.js';
 import { UsersService } from './services/users/usersService.js';
+import { LiveViewService } from './services/liveViews/liveViewService.js';
 import { Database } from './store/database.js';
 import { CameraService } from './camera/cameraService.js';
 import { loadV4l2Driver, videoNodesPresent } from './camera/driverLoader.js';
@@ -260,15 +261,22 @@ export function createApp(config: Config, options: AppOptions = {}): App {
   extensions.push(haBridge);
   // Live view entries in HA: after the HA bridge, whose websocket reads the entity registry.
   const haRest = config.homeassistant.enabled ? resolveRestTarget(config.homeassistant, process.env) : null;
+  const liveViewEntries = haRest
+    ? new HaLiveViewEntries({
+        api: new HaCoreApi(haRest),
+        signedPaths: (id) => ({ stream: sessions.signLiveUrl(streams.livePath(id)), still: sessions.signLiveUrl(streams.livePath(id, 'snapshot.jpg')) }),
+        baseUrl: defaultBaseUrl(() => boundPorts.get('http')),
+        haCommand: (message) => haBridge.command(message),
+        logger: logger.child({ service: 'live-views' }),
+      })
+    : null;
   const liveViews = new LiveViewService({
     config: config.homeassistant,
     records: db.collection('live_views'),
     bus,
-    api: haRest ? new HaCoreApi(haRest) : null,
+    entries: liveViewEntries,
     cameras,
-    signedPaths: (id) => ({ stream: sessions.signLiveUrl(streams.livePath(id)), still: sessions.signLiveUrl(streams.livePath(id, 'snapshot.jpg')) }),
-    baseUrl: defaultBaseUrl(() => boundPorts.get('http')),
-    haCommand: (message) => haBridge.command(message),
+    listening: () => boundPorts.get('http') !== undefined,
     logger: logger.child({ service: 'live-views' }),
   });
   mountLiveViewRoutes(api.extensions, { sessions, liveViews });
@@ -277,7 +285,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
   // The MQTT bridge last: it starts after every service and stops first (publishing "offline").
   const mqttBridge = createMqttBridge({ config: config.mqtt, dataDir: config.data_dir, bus, status, logger: logger.child({ service: 'mqtt' }), cameras, streams, liveViews, credentials, monitors, boundPorts });
   extensions.push(mqttBridge);
-  mountBrokerRoute(api.extensions, { sessions, mqtt: mqttBridge });
+  mountBrokerRoute(api.extensions, { sessions, embeddedBroker: () => mqttBridge.embeddedBroker() });
 
   // Home Assistant ingress sign-in, then the web panel: mounted last so it never shadows an /api route.
   const ingress = new IngressSignIn({ users, auth, trustedProxies: config.ingress_trusted_proxies });
