@@ -54,6 +54,8 @@ import { loadV4l2Driver, videoNodesPresent } from './camera/driverLoader.js';
 import { SimulatedDriver } from './camera/drivers/simulated/simulatedDriver.js';
 import { RotoclearServer } from './protocols/rotoclear/rotoclearServer.js';
 import { IngressSignIn } from './auth/ingress.js';
+import { HaRoles } from './auth/haRoles.js';
+import { haUserDirectory } from './bridges/homeassistant/haUsers.js';
 import { mountIngressRoutes } from './protocols/http/ingressRoutes.js';
 import { mountPanel } from './protocols/http/panel.js';
 
@@ -259,6 +261,14 @@ export function createApp(config: Config, options: AppOptions = {}): App {
         : undefined,
   });
   extensions.push(haBridge);
+  // Home Assistant administrators are admins here (asked over the HA bridge's websocket).
+  const haRoles = new HaRoles({
+    directory: config.homeassistant.enabled ? haUserDirectory((message) => haBridge.command(message)) : null,
+    accounts: users,
+    bus,
+    logger: logger.child({ service: 'ha-roles' }),
+  });
+  extensions.push(haRoles);
   // Live view entries in HA: after the HA bridge, whose websocket reads the entity registry.
   const haRest = config.homeassistant.enabled ? resolveRestTarget(config.homeassistant, process.env) : null;
   const liveViewEntries = haRest
@@ -288,7 +298,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
   mountBrokerRoute(api.extensions, { sessions, embeddedBroker: () => mqttBridge.embeddedBroker() });
 
   // Home Assistant ingress sign-in, then the web panel: mounted last so it never shadows an /api route.
-  const ingress = new IngressSignIn({ users, auth, trustedProxies: config.ingress_trusted_proxies });
+  const ingress = new IngressSignIn({ users, auth, trustedProxies: config.ingress_trusted_proxies, roles: haRoles });
   mountIngressRoutes(api.extensions, ingress);
   mountPanel(api.extensions, { dir: PANEL_DIR, ingress, version: VERSION, ports: () => Object.fromEntries(boundPorts), logger: logger.child({ service: 'panel' }) });
 

@@ -9,6 +9,7 @@
 // loads (config/entity_registry/list_for_display, config/device_registry/list), the entity registry
 // an integration reads and edits (config/entity_registry/list, update), service calls the test
 // declares (recorded, answered, no state change: an MQTT entity waits for its device's state),
+// the user list (config/auth/list, admin-only as core's @require_admin makes it),
 // camera pictures over HTTP at /api/camera_proxy/<entity_id>?token=<access_token>, and over HTTP
 // the config-entry flows (haConfigFlows.ts). Used where a real HA
 // Core cannot run; it keeps its entities and notifications across stop()/start(), as HA does.
@@ -60,6 +61,35 @@ export interface PeerDevice {
   disabled_by: string | null;
 }
 
+/** A user as config/auth/list answers it (core components/config/auth.py `_user_info`). */
+export interface PeerUser {
+  id: string;
+  username: string | null;
+  name: string;
+  is_owner: boolean;
+  is_active: boolean;
+  local_only: boolean;
+  system_generated: boolean;
+  /** e.g. ['system-admin'] or ['system-users'] (homeassistant/auth/const.py). */
+  group_ids: string[];
+  credentials: { type: string }[];
+}
+
+/** A person with a login, as HA's user settings create one. */
+export function peerUser(id: string, name: string, opts: { admin?: boolean; owner?: boolean; active?: boolean } = {}): PeerUser {
+  return {
+    id,
+    username: name.toLowerCase(),
+    name,
+    is_owner: opts.owner === true,
+    is_active: opts.active !== false,
+    local_only: false,
+    system_generated: false,
+    group_ids: [opts.admin || opts.owner ? 'system-admin' : 'system-users'],
+    credentials: [{ type: 'homeassistant' }],
+  };
+}
+
 export interface ServiceCall {
   domain: string;
   service: string;
@@ -105,6 +135,12 @@ export class HaPeer extends EventEmitter {
   readonly services = new Set<string>();
   /** JPEG (or any image) per camera entity, served at /api/camera_proxy/<entity_id>. */
   readonly pictures = new Map<string, Buffer>();
+  /** HA's users (config/auth/list); the Supervisor's own system user is always among them. */
+  readonly users: PeerUser[] = [
+    { id: 'peer-supervisor', username: null, name: 'Supervisor', is_owner: false, is_active: true, local_only: false, system_generated: true, group_ids: ['system-admin'], credentials: [] },
+  ];
+  /** false: the websocket's token belongs to a user who is not an administrator (admin-only commands answer `unauthorized`). */
+  tokenIsAdmin = true;
   /** Path of the last websocket upgrade (e.g. /core/websocket, /api/websocket). */
   lastPath = '';
   private server: Server | null = null;
@@ -304,6 +340,10 @@ export class HaPeer extends EventEmitter {
       case 'lovelace/resources/delete':
         if (this.resourceMode === 'yaml') return this.error(c, id, 'unknown_command', 'Unknown command.');
         return this.resourceCommand(c, id, m);
+      case 'config/auth/list':
+        // websocket_api.require_admin: Unauthorized(...) → error code `unauthorized`.
+        if (!this.tokenIsAdmin) return this.error(c, id, 'unauthorized', 'Unauthorized');
+        return this.result(c, id, this.users.map((u) => ({ ...u, group_ids: [...u.group_ids], credentials: u.credentials.map((cr) => ({ ...cr })) })));
       case 'config/entity_registry/list':
         return this.result(c, id, this.flows.registry.map((e) => ({ ...e })));
       case 'config/entity_registry/update': {
