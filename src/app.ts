@@ -325,7 +325,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
       storage.track('media');
       const generated = await users.bootstrap(config.admin_username, config.admin_password, join(config.data_dir, ADMIN_PASSWORD_FILE));
       // Shown once to the operator, straight to stdout: never through the logger, its ring or its streams.
-      if (generated && options.logOut !== null) process.stdout.write(`switchboard: the admin user "${config.admin_username}" was created with the password ${generated} (also in ${join(config.data_dir, ADMIN_PASSWORD_FILE)}); change it after signing in\n`);
+      if (generated && options.logOut !== null) process.stdout.write(`switchboard: the admin user "${config.admin_username}" was created with the password ${generated} (also in ${join(config.data_dir, ADMIN_PASSWORD_FILE)}); sign in to the web panel and change it on its Users page\n`);
       sessions.start();
       for (const ext of extensions) {
         await ext.start();

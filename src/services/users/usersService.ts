@@ -166,7 +166,8 @@ export class UsersService implements ModuleService {
     if (!isAdmin && actor.userId !== id) throw forbidden('You may only change your own password');
     const current = this.get(id);
     const input = isAdmin ? parseInput(adminUpdateSchema, payload) : parseInput(selfUpdateSchema, payload);
-    if (input.password !== undefined && !isAdmin) {
+    // A current password, when given (always by non-admins; by anyone changing their own), must match.
+    if (input.password !== undefined && (!isAdmin || input.current_password !== undefined)) {
       if (!(await verifyPassword(input.current_password ?? '', current.password_hash))) {
         throw validationError('Validation failed', [{ path: 'payload.current_password', message: 'does not match' }]);
       }

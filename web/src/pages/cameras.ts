@@ -29,6 +29,7 @@ const LABELS: Record<string, string> = {
   sensor: 'Sensor input',
   enabled: 'Enabled',
   light_brightness: 'Light level',
+  motion: 'Motion detection',
 };
 
 /** A local edit wins over incoming values for this long, so a dragged slider does not jump back. */
@@ -53,6 +54,7 @@ class CameraCard {
   private readonly lightLevelOut = h('output', {});
   private readonly lightLevelRow = h('label', { class: 'row light-level', hidden: true }, h('span', {}, 'Light level'), this.lightLevel, this.lightLevelOut);
   private readonly enabled = h('input', { type: 'checkbox', role: 'switch', name: 'enabled' });
+  private readonly motion = h('input', { type: 'checkbox', role: 'switch', name: 'motion' });
   private readonly haButton = h('button', { type: 'button', title: 'Adds this camera with its live video to Home Assistant (a Generic Camera)' }, 'Show in Home Assistant');
   private readonly snapshot = h('div', { class: 'snapshot' });
   private readonly inputs = new Map<string, HTMLInputElement | HTMLSelectElement>();
@@ -98,6 +100,7 @@ class CameraCard {
     // Sent when the slider is let go: like Home Assistant's, a level switches the light on.
     this.lightLevel.addEventListener('change', () => void this.send({ light_brightness: Number(this.lightLevel.value) }, 'light_brightness'));
     this.enabled.addEventListener('change', () => void this.send({ enabled: this.enabled.checked }, 'enabled'));
+    this.motion.addEventListener('change', () => void this.send({ motion: this.motion.checked }, 'motion'));
     this.haButton.addEventListener('click', () => void this.showInHomeAssistant());
     this.record.addEventListener('change', () => this.setRecord(this.record.value));
     this.img.addEventListener('error', () => void this.liveFailed());
@@ -106,7 +109,7 @@ class CameraCard {
       { class: 'card camera', 'data-camera-id': cam.id },
       h('header', { class: 'card-head' }, this.title, this.badges),
       h('div', { class: 'viewer' }, this.img, this.overlay),
-      h('div', { class: 'actions' }, this.watchButton, this.snapButton, h('label', { class: 'switch' }, this.light, h('span', {}, 'Light')), h('label', { class: 'switch' }, this.enabled, h('span', {}, 'Enabled')), this.haButton, this.mainButton),
+      h('div', { class: 'actions' }, this.watchButton, this.snapButton, h('label', { class: 'switch' }, this.light, h('span', {}, 'Light')), h('label', { class: 'switch' }, this.enabled, h('span', {}, 'Enabled')), h('label', { class: 'switch' }, this.motion, h('span', {}, 'Motion detection')), this.haButton, this.mainButton),
       this.lightLevelRow,
       this.facts,
       this.status,
@@ -188,6 +191,7 @@ class CameraCard {
     if (cam.light_brightness !== null && !this.fresh('light_brightness')) this.lightLevel.value = String(cam.light_brightness);
     this.lightLevelOut.textContent = cam.light_brightness === null ? '' : this.lightLevel.value;
     this.enabled.checked = cam.enabled;
+    this.motion.checked = cam.motion;
     this.haButton.disabled = !cam.enabled;
     for (const k of RANGE_KEYS) {
       const input = this.inputs.get(k) as HTMLInputElement;
@@ -231,6 +235,7 @@ class CameraCard {
       else if (k === 'light' && typeof v === 'boolean') next.light = v;
       else if (k === 'light_brightness' && (typeof v === 'number' || v === null)) next.light_brightness = v;
       else if (k === 'record' && (v === 'on' || v === 'off' || v === 'pause')) next.record = v;
+      else if (k === 'motion' && typeof v === 'boolean') next.motion = v;
     }
     next.controls = controls as CameraView['controls'];
     this.update(next);
