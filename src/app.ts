@@ -130,6 +130,12 @@ const CARD_BUNDLE = fileURLToPath(new URL('../card/dist/switchboard-camera-card.
 /** The web panel built by `npm run build:web`; resolved here because the server bundle (dist/main.js) keeps only this file's place. */
 const PANEL_DIR = fileURLToPath(new URL('../web/dist', import.meta.url));
 
+/** Where a browser on this machine reaches the panel: a wildcard listen address means every interface. */
+function panelAddress(host: string, port: number): string {
+  const h = host === '0.0.0.0' || host === '::' || host === '' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
+  return `http://${h}:${port}/`;
+}
+
 export function createApp(config: Config, options: AppOptions = {}): App {
   const { logger, hub: logs } = createLogging({ level: config.log_level, out: options.logOut, format: options.logFormat });
   const bus = new EventBus(logger.child({ service: 'bus' }));
@@ -334,6 +340,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
       const httpPort = await listen(server, config.http_port, config.http_host);
       boundPorts.set('http', httpPort);
       logger.info({ ports: Object.fromEntries(boundPorts), version: VERSION, ms: Date.now() - t0 }, 'switchboard started');
+      logger.info({ url: panelAddress(config.http_host, httpPort) }, `the web panel is at ${panelAddress(config.http_host, httpPort)}${process.env.SUPERVISOR_TOKEN ? ' (and in Home Assistant’s sidebar)' : ''}`);
     },
     async stop() {
       abort.abort();
