@@ -59,7 +59,7 @@ export class LiveViewService implements Extension {
 
   /** "Show in Home Assistant": makes sure the camera has its Generic Camera entry; returns it. */
   async show(actor: Actor, cameraId: string): Promise<LiveViewRecord & { created: boolean }> {
-    authorize(actor, 'cameras.manage', 'Adding cameras to Home Assistant needs the admin role');
+    authorize(actor, 'cameras.liveView', 'Showing cameras live in Home Assistant needs the user role');
     const camera = this.deps.cameras.get(cameraId);
     if (!camera) throw notFound('Camera');
     if (!camera.enabled) throw unavailable(`Camera "${camera.name}" is disabled; switch it on first`);
@@ -68,7 +68,7 @@ export class LiveViewService implements Extension {
 
   /** Removes the camera's entry from Home Assistant (the panel's "Remove from Home Assistant"). */
   async hide(actor: Actor, cameraId: string): Promise<{ removed: boolean }> {
-    authorize(actor, 'cameras.manage', 'Removing cameras from Home Assistant needs the admin role');
+    authorize(actor, 'cameras.liveView', 'Removing live views from Home Assistant needs the user role');
     if (!this.deps.cameras.get(cameraId)) throw notFound('Camera');
     return this.serial(() => this.remove(cameraId));
   }
