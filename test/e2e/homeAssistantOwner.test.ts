@@ -167,6 +167,33 @@ describe.skipIf(!hasChromium)(TITLE, () => {
     await page.close();
   });
 
+  it('the HA administrator adds a credential, is told what is wrong, and deletes it', async () => {
+    const page = await browser!.context.newPage();
+    await page.goto(`${adminProxy.url}/#credentials`);
+    await page.getByText('olivia · admin').waitFor();
+    const add = page.getByRole('form', { name: 'Add a credential' });
+    await add.getByLabel('Description').fill('Garage OAuth');
+    await add.getByLabel('Client id').fill('client-123');
+    await add.getByLabel(/^Authorization URL/).fill('ftp://provider.example/authorize');
+    await add.getByLabel(/^Token URL/).fill('https://provider.example/token');
+    await add.getByRole('button', { name: 'Add credential' }).click();
+    await expect.poll(() => add.locator('.status').textContent()).toBe('Validation failed (authorize_url: must be an http or https URL)');
+    expect(app.app.context.credentials.all()).toHaveLength(0);
+
+    await add.getByLabel(/^Authorization URL/).fill('https://provider.example/authorize');
+    await add.getByRole('button', { name: 'Add credential' }).click();
+    await expect.poll(() => add.locator('.status').textContent()).toBe('Added Garage OAuth. Authorize it to sign in at the provider.');
+    const [cred] = app.app.context.credentials.all();
+    expect(cred).toMatchObject({ description: 'Garage OAuth', client_id: 'client-123', authorize_url: 'https://provider.example/authorize' });
+    const card = page.locator(`[data-credential-id="${cred!.id}"]`);
+    await card.waitFor();
+    await card.getByRole('button', { name: 'Delete' }).click();
+    await card.getByRole('button', { name: 'Really delete?' }).click();
+    await expect.poll(() => page.locator(`[data-credential-id="${cred!.id}"]`).count(), { timeout: 10_000 }).toBe(0);
+    expect(app.app.context.credentials.all()).toHaveLength(0);
+    await page.close();
+  });
+
   it('an HA user who is not an administrator is `user` and sees no user management', async () => {
     const page = await browser!.context.newPage();
     await page.goto(`${plainProxy.url}/#users`);
