@@ -93,6 +93,8 @@ describe.skipIf(!hasChromium)(TITLE, () => {
     expect((await app.api('POST', '/api/auth', null, { username: 'carol', password: 'carol-password-2' })).status).toBe(201);
     expect((await app.api('POST', '/api/auth', null, { username: 'carol', password: 'carol-password-1' })).status).toBe(400);
     await shot(page, '01-users');
+    await page.evaluate('window.scrollTo(0, 0)');
+    await page.screenshot({ path: join(SHOTS, 'panel-users.png'), clip: (await table.boundingBox())! });
 
     // Delete (two clicks: a deletion cannot be undone).
     await add.getByLabel('Username').fill('dave');
@@ -138,6 +140,16 @@ describe.skipIf(!hasChromium)(TITLE, () => {
     const id = await camera.getAttribute('data-camera-id');
     await expect.poll(async () => app.app.context.cameras.all().find((c) => c.id === id)?.motion).toBe(true);
     await shot(page, '02-motion');
+
+    // Live view in one step: the camera's Generic Camera entry in HA (the peer's config flow).
+    await camera.getByRole('button', { name: 'Show in Home Assistant' }).click();
+    await expect.poll(() => camera.locator('p.status').textContent(), { timeout: 15_000 }).toBe('Added to Home Assistant as camera.camera_1_live. Put it on a dashboard to watch it live.');
+    expect([...peer.flows.entries.values()].map((e) => e.domain)).toEqual(['generic']);
+    // For the documentation: the top of the camera's card down to that answer.
+    await page.evaluate('window.scrollTo(0, 0)');
+    const top = (await camera.boundingBox())!;
+    const bottom = (await camera.locator('p.status').boundingBox())!;
+    await page.screenshot({ path: join(SHOTS, 'panel-live-view.png'), clip: { x: top.x, y: top.y, width: top.width, height: bottom.y + bottom.height + 8 - top.y } });
 
     await page.getByRole('tab', { name: 'Monitors' }).click();
     const add = page.getByRole('form', { name: 'Add a monitor' });
