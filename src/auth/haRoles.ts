@@ -50,11 +50,14 @@ export interface HaRolesDeps {
 }
 
 export const HA_ROLES_MAX_AGE_MS = 5 * 60_000;
+/** After HA could not be asked, sign-ins wait this long before asking again (a burst asks once). */
+const RETRY_AFTER_FAILURE_MS = 10_000;
 
 export class HaRoles {
   readonly name = 'ha-roles';
   private admins = new Map<string, boolean>();
   private fetchedAt = -Infinity;
+  private failedAt = -Infinity;
   private inflight: Promise<boolean> | null = null;
   private unsubscribe: (() => void) | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -89,7 +92,8 @@ export class HaRoles {
   /** At an ingress sign-in: the user with the role HA's answer gives (asked again when stale). */
   async atSignIn(user: UserRecord): Promise<UserRecord> {
     if (!this.deps.directory || user.ha_user_id === undefined) return user;
-    if (this.now() - this.fetchedAt >= this.maxAgeMs) await this.fetch();
+    const now = this.now();
+    if (now - this.fetchedAt >= this.maxAgeMs && now - this.failedAt >= RETRY_AFTER_FAILURE_MS) await this.fetch();
     const admin = this.admins.get(user.ha_user_id);
     return admin === undefined ? user : this.deps.accounts.followHomeAssistant(user, admin);
   }
@@ -129,6 +133,7 @@ export class HaRoles {
       this.failing = false;
       return true;
     } catch (err) {
+      this.failedAt = this.now();
       if (!this.failing) this.deps.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'cannot ask Home Assistant who its administrators are; ingress users keep their last role');
       this.failing = true;
       return false;

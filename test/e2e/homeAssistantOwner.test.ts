@@ -216,6 +216,9 @@ describe.skipIf(!hasChromium)(TITLE, () => {
     await page.getByRole('tab', { name: 'Monitors' }).click();
     expect(await page.getByRole('form', { name: 'Add a monitor' }).count()).toBe(0);
     expect((await userNamed('fred'))?.role).toBe('user');
+    // The Logs page says why it is empty.
+    await page.getByRole('tab', { name: 'Logs' }).click();
+    await page.getByText('Server logs are shown to admins only; you are signed in as user.').waitFor();
     await page.close();
   });
 });
