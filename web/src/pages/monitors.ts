@@ -74,7 +74,7 @@ class MonitorCard {
   /** Admin: a new key (connections made with the old one end at once), and deletion. */
   private manageBox(): HTMLElement {
     const status = h('p', { class: 'status', role: 'status' });
-    const key = h('input', { name: 'key', type: 'password', autocomplete: 'new-password', placeholder: 'New key (at least 8 characters)', 'aria-label': 'New key' });
+    const key = h('input', { name: 'key', type: 'password', autocomplete: 'new-password', placeholder: 'New key', title: 'At least 8 characters', 'aria-label': 'New key' });
     const rotate = h('button', { type: 'button' }, 'Change key');
     rotate.addEventListener('click', () => {
       void buttonAction(rotate, status, async () => {
