@@ -56,6 +56,7 @@ import { RotoclearServer } from './protocols/rotoclear/rotoclearServer.js';
 import { IngressSignIn } from './auth/ingress.js';
 import { HaRoles } from './auth/haRoles.js';
 import { haUserDirectory } from './bridges/homeassistant/haUsers.js';
+import { resolveTarget } from './bridges/homeassistant/haSocket.js';
 import { mountIngressRoutes } from './protocols/http/ingressRoutes.js';
 import { mountPanel } from './protocols/http/panel.js';
 
@@ -269,7 +270,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
   extensions.push(haBridge);
   // Home Assistant administrators are admins here (asked over the HA bridge's websocket).
   const haRoles = new HaRoles({
-    directory: config.homeassistant.enabled ? haUserDirectory((message) => haBridge.command(message)) : null,
+    directory: 'disabled' in resolveTarget(config.homeassistant, process.env) ? null : haUserDirectory((message) => haBridge.command(message)),
     accounts: users,
     bus,
     logger: logger.child({ service: 'ha-roles' }),
