@@ -150,6 +150,11 @@ describe.skipIf(!hasChromium)(TITLE, () => {
     const top = (await camera.boundingBox())!;
     const bottom = (await camera.locator('p.status').boundingBox())!;
     await page.screenshot({ path: join(SHOTS, 'panel-live-view.png'), clip: { x: top.x, y: top.y, width: top.width, height: bottom.y + bottom.height + 8 - top.y } });
+    // The same button takes it away again.
+    await camera.getByRole('button', { name: 'Remove from Home Assistant' }).click();
+    await expect.poll(() => camera.locator('p.status').textContent(), { timeout: 15_000 }).toBe('Removed from Home Assistant.');
+    expect(peer.flows.entries.size).toBe(0);
+    await camera.getByRole('button', { name: 'Show in Home Assistant' }).waitFor();
 
     await page.getByRole('tab', { name: 'Monitors' }).click();
     const add = page.getByRole('form', { name: 'Add a monitor' });

@@ -56,6 +56,8 @@ class CameraCard {
   private readonly enabled = h('input', { type: 'checkbox', role: 'switch', name: 'enabled' });
   private readonly motion = h('input', { type: 'checkbox', role: 'switch', name: 'motion' });
   private readonly haButton = h('button', { type: 'button', title: 'Adds this camera with its live video to Home Assistant (a Generic Camera)' }, 'Show in Home Assistant');
+  /** Whether the camera has its live view entry in Home Assistant (null: not known yet). */
+  private liveView: boolean | null = null;
   private readonly snapshot = h('div', { class: 'snapshot' });
   private readonly inputs = new Map<string, HTMLInputElement | HTMLSelectElement>();
   private readonly outputs = new Map<string, HTMLOutputElement>();
@@ -101,7 +103,8 @@ class CameraCard {
     this.lightLevel.addEventListener('change', () => void this.send({ light_brightness: Number(this.lightLevel.value) }, 'light_brightness'));
     this.enabled.addEventListener('change', () => void this.send({ enabled: this.enabled.checked }, 'enabled'));
     this.motion.addEventListener('change', () => void this.send({ motion: this.motion.checked }, 'motion'));
-    this.haButton.addEventListener('click', () => void this.showInHomeAssistant());
+    this.haButton.addEventListener('click', () => void (this.liveView ? this.removeFromHomeAssistant() : this.showInHomeAssistant()));
+    void this.readLiveView();
     this.record.addEventListener('change', () => this.setRecord(this.record.value));
     this.img.addEventListener('error', () => void this.liveFailed());
     this.el = h(
@@ -268,6 +271,36 @@ class CameraCard {
     if (!this.backend.state.set({ record: value })) this.say('Recording cannot be changed: the camera state connection is not open.', true);
   }
 
+  private async readLiveView(): Promise<void> {
+    try {
+      await this.backend.http('GET', `/api/cameras/${encodeURIComponent(this.cam.id)}/live-view`);
+      this.setLiveView(true);
+    } catch (err) {
+      if (err instanceof PanelError && err.code === 404) this.setLiveView(false);
+    }
+  }
+
+  /** The live view entry came or went (this panel, the MQTT switch, the card). */
+  setLiveView(on: boolean): void {
+    this.liveView = on;
+    this.haButton.textContent = on ? 'Remove from Home Assistant' : 'Show in Home Assistant';
+  }
+
+  /** DELETE /api/cameras/:id/live-view: removes the Generic Camera entry from HA. */
+  private async removeFromHomeAssistant(): Promise<void> {
+    this.haButton.disabled = true;
+    this.say('Removing the live view from Home Assistant…');
+    try {
+      await this.backend.http('DELETE', `/api/cameras/${encodeURIComponent(this.cam.id)}/live-view`);
+      this.setLiveView(false);
+      this.say('Removed from Home Assistant.');
+    } catch (err) {
+      this.say(`Could not remove the camera from Home Assistant: ${describe(err)}`, true);
+    } finally {
+      this.haButton.disabled = !this.cam.enabled;
+    }
+  }
+
   /** POST /api/cameras/:id/live-view: the Generic Camera entry in HA (made once; a second click only reports it). */
   private async showInHomeAssistant(): Promise<void> {
     this.haButton.disabled = true;
@@ -275,6 +308,7 @@ class CameraCard {
     try {
       const r = await this.backend.http<{ entity_id: string | null; created: boolean }>('POST', `/api/cameras/${encodeURIComponent(this.cam.id)}/live-view`);
       const entity = r.entity_id ? ` as ${r.entity_id}` : '';
+      this.setLiveView(true);
       this.say(r.created ? `Added to Home Assistant${entity}. Put it on a dashboard to watch it live.` : `Already in Home Assistant${entity}.`);
     } catch (err) {
       this.say(`Could not add the camera to Home Assistant: ${describe(err)}`, true);
@@ -468,6 +502,7 @@ export function createCamerasPage(backend: Backend): Page {
   backend.onStatus('camera', (e) => {
     if (e.event === 'created' || e.event === 'deleted' || !e.entity || !cards.has(e.entity)) return void load();
     if (e.event === 'updated') cards.get(e.entity)?.patch(e.details.changes);
+    if (e.event === 'liveView') cards.get(e.entity)?.setLiveView(e.details.entry_id !== null);
     reread(e.entity);
   });
 
