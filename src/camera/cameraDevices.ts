@@ -168,6 +168,7 @@ export class CameraDevices {
       }
       this.lastAttachError.delete(id);
       this.sessions.set(id, session);
+      this.reportStatus();
       const controls = session.read();
       const light = session.readLight() ?? rec.light;
       // A level that is its own switch reads nothing while off: the stored level stays (full, if none yet).
@@ -208,12 +209,17 @@ export class CameraDevices {
     }
   }
 
+  /** Cameras their owner switched off are listed as off, not counted as missing: that is not a fault. */
   reportStatus(): void {
-    const total = this.deps.cameras.all().length;
-    const connected = this.sessions.size;
     if (!this.deps.status) return;
-    if (total === 0) this.deps.status.setComponent('cameras', 'disabled', 'no cameras');
-    else this.deps.status.setComponent('cameras', connected > 0 ? 'ok' : 'disconnected', `${connected} of ${total} connected`);
+    const all = this.deps.cameras.all();
+    const off = all.filter((r) => !isEnabled(r)).map((r) => r.name);
+    const on = all.length - off.length;
+    const connected = this.sessions.size;
+    const offText = off.length ? `switched off: ${off.join(', ')}` : '';
+    if (all.length === 0) this.deps.status.setComponent('cameras', 'disabled', 'no cameras');
+    else if (on === 0) this.deps.status.setComponent('cameras', 'ok', offText);
+    else this.deps.status.setComponent('cameras', connected > 0 ? 'ok' : 'disconnected', [`${connected} of ${on} connected`, offText].filter(Boolean).join('; '));
   }
 }
 

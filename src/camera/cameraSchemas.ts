@@ -28,8 +28,10 @@ export const resolution = z
   .string({ invalid_type_error: 'Value must be a resolution like "1920x1080"' })
   .regex(/^[1-9]\d{0,4}x[1-9]\d{0,4}$/, 'Value must be a resolution like "1920x1080"');
 
-const FPS_MESSAGE = 'Value must be an integer between 5 and 60';
-export const fps = z.number({ invalid_type_error: FPS_MESSAGE }).int(FPS_MESSAGE).min(5, FPS_MESSAGE).max(60, FPS_MESSAGE);
+// Which rates a camera offers is the device's to say (some offer 12.5 fps, large sizes only 1 or 2):
+// the shape is checked here, the rate against the device's own list when it is applied.
+const FPS_MESSAGE = 'Value must be a frame rate (frames per second, e.g. 30 or 12.5)';
+export const fps = z.number({ invalid_type_error: FPS_MESSAGE }).positive(FPS_MESSAGE).max(1000, FPS_MESSAGE);
 
 const SENSOR_MESSAGE = 'Value must be a sensor number (1, 2, ...)';
 export const sensor = z.number({ invalid_type_error: SENSOR_MESSAGE }).int(SENSOR_MESSAGE).min(1, SENSOR_MESSAGE).max(64, SENSOR_MESSAGE);
@@ -82,13 +84,11 @@ export const createSchema = z
 const RECORD_MESSAGE = 'Value must be true, false, "on", "off", "pause" or "pause_release"';
 export const recordValue = z.union([z.boolean(), z.enum(['on', 'off', 'pause', 'pause_release'])], { errorMap: () => ({ message: RECORD_MESSAGE }) });
 
-export interface StateInput {
-  record?: boolean | 'on' | 'off' | 'pause' | 'pause_release';
-  'jpeg-quality'?: number;
-  snap?: boolean;
-}
-
-export const updateSchema = z
+/**
+ * Any change to a camera, whoever asks (HTTP, NestMTX, Rotoclear, MQTT, the Home Assistant light,
+ * the recorder): every field goes through the one path of CameraService.change.
+ */
+export const changeSchema = z
   .object({
     name: name.optional(),
     slot: slot.optional(),
@@ -101,9 +101,12 @@ export const updateSchema = z
     motion: boolValue.optional(),
     /** Recording, as the Rotoclear `record` key and the MQTT switch set it. */
     record: recordValue.optional(),
+    /** true takes a snapshot (the Rotoclear `snap` key); false does nothing. */
+    snap: boolValue.optional(),
+    'jpeg-quality': percent.optional(),
+    /** The camera's Stream switch: true holds its stream on (a standing demand) until switched off. */
+    stream: boolValue.optional(),
   })
   .strict();
 
-export const stateSchema = z
-  .object({ record: recordValue.optional(), 'jpeg-quality': percent.optional(), snap: boolValue.optional() })
-  .strict() as unknown as z.ZodType<StateInput>;
+export type CameraChange = z.infer<typeof changeSchema>;

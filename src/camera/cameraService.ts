@@ -4,7 +4,7 @@
 // Finding devices and opening or closing them as they come and go is cameraDevices.ts, composed here.
 //
 // `record`, `snap` and `jpeg-quality` are kept as state and published as events only: capturing
-// snapshots and recordings is the streaming pipeline's job (a later issue), which acts on them.
+// snapshots and recordings is the streaming pipeline's job, which acts on them.
 import { authorize } from '../auth/permissions.js';
 import type { Actor } from '../auth/records.js';
 import { AppError, conflict, notFound, runtimeError, unavailable, validationError } from '../core/errors.js';
@@ -12,11 +12,12 @@ import { newId } from '../core/ids.js';
 import { parseInput } from '../core/validation.js';
 import type { ListQuery, ListResult, ModuleService } from '../services/modules.js';
 import { paginate } from '../services/modules.js';
-import { EMPTY_CONTROLS, NO_CAPABILITIES, type CameraControls, type CameraDriverName, type CameraRecord, type CameraView, type RecordState, type Slot } from './cameraRecord.js';
-import { boolValue, controlsSchema, createSchema, stateSchema, updateSchema, type ControlsInput } from './cameraSchemas.js';
+import { EMPTY_CONTROLS, NO_CAPABILITIES, type CameraDriverName, type CameraRecord, type CameraView, type RecordState, type Slot } from './cameraRecord.js';
+import { changeSchema, createSchema, type CameraChange, type ControlsInput } from './cameraSchemas.js';
 import { CameraDevices, diffControls as diff, isEnabled, type CameraDevicesDeps } from './cameraDevices.js';
 import { DemandTracker, type Reader } from './demand.js';
 import { CameraDriverError } from './driver.js';
+import type { DeviceSession } from './deviceSession.js';
 import type { Extension } from '../core/extension.js';
 
 /** What the service needs: the device side's needs, less the hooks the service itself provides. */
@@ -33,6 +34,8 @@ export class CameraService implements ModuleService, Extension {
   private readonly demand: DemandTracker;
   /** Serializes changes per camera so read-modify-write of the device and the record never interleave. */
   private readonly queues = new Map<string, Promise<unknown>>();
+  /** What each camera's device offered when it was last open (see toView). */
+  private readonly lastOffer = new Map<string, DeviceOffer>();
 
   constructor(private readonly deps: CameraServiceDeps) {
     this.demand = new DemandTracker(deps.bus);
@@ -91,140 +94,196 @@ export class CameraService implements ModuleService, Extension {
 
   // --- changes (user role) -----------------------------------------------------------------
 
-  /** `{name?, slot?, light_entity?, light?, light_brightness?, controls?}`: validated as a whole, applied all-or-nothing. */
-  async update(actor: Actor, id: string, payload: unknown): Promise<CameraView> {
+  /**
+   * The one way a camera changes, whoever asks (HTTP, NestMTX, Rotoclear, MQTT, the Home Assistant
+   * light, the recorder): `{name?, slot?, light_entity?, enabled?, controls?, light?,
+   * light_brightness?, motion?, record?, snap?, 'jpeg-quality'?, stream?}`. Every change takes the
+   * same checks in the same order: permission → validation → camera switched on → storage writable
+   * → device → store → one event. Nothing is half-made: the device is put back when the store
+   * refuses the change, and the store is written only after the device took it.
+   */
+  async update(actor: Actor, id: string, change: unknown): Promise<CameraView> {
     this.requireUser(actor);
     this.require(id);
-    const input = parseInput(updateSchema, payload, PREFIX, 'Invalid camera update');
+    const input = parseInput(changeSchema, change, PREFIX, 'Invalid camera update');
     return this.serial(id, async () => {
       const rec = this.require(id);
-      const changes: Record<string, unknown> = {};
-      const patch: Partial<CameraRecord> = {};
-      if (input.name !== undefined && input.name !== rec.name) patch.name = changes.name = input.name;
-      if (input.light_entity !== undefined && input.light_entity !== rec.light_entity) patch.light_entity = changes.light_entity = input.light_entity;
-      if (input.slot !== undefined && input.slot !== rec.slot) patch.slot = changes.slot = input.slot;
-      if (input.enabled !== undefined && input.enabled !== isEnabled(rec)) {
-        // Switching on or off is its own step (it opens or closes the device): not mixed with settings.
-        if (input.controls !== undefined || input.light !== undefined || input.light_brightness !== undefined) {
-          throw validationError('Invalid camera update', [{ path: `${PREFIX}.enabled`, message: 'change enabled on its own, without controls or light' }]);
-        }
-        if (patch.slot) await this.releaseSlot(patch.slot, id);
-        return this.switchEnabled(actor, rec, input.enabled, patch, changes);
+      const plan = this.plan(actor, rec, input);
+      if (!plan.touchesCamera.length && !Object.keys(plan.changes).length && !plan.steps.length && !plan.after.length) return this.toView(rec);
+      if (plan.touchesCamera.length && !isEnabled(rec)) throw this.switchedOff(rec, plan.touchesCamera);
+      // Only what is stored needs the store: holding the stream on is not written anywhere.
+      if (Object.keys(plan.patch).length || plan.steps.length) this.deps.cameras.assertWritable();
+      if (plan.startsRecording) this.deps.assertMediaWritable?.();
+      const undo = this.applySteps(rec, plan);
+      let view: CameraView;
+      try {
+        if (plan.patch.slot) await this.releaseSlot(plan.patch.slot, id);
+        view = await this.commit(rec, plan.patch, plan.changes, plan.notice);
+      } catch (err) {
+        undo();
+        throw err;
       }
-      if ((input.controls && Object.keys(input.controls).length) || (input.light !== undefined && input.light !== rec.light) || input.light_brightness !== undefined) this.requireEnabled(rec);
-      if (input.motion !== undefined && input.motion !== (rec.motion ?? false)) patch.motion = changes.motion = input.motion;
-      if (input.record !== undefined) this.applyRecord(rec, input.record, patch, changes);
-      if (input.controls && Object.keys(input.controls).length) {
-        const controls = this.applyControls(rec, input.controls, `${PREFIX}.controls`);
-        Object.assign(changes, diff(rec.controls, controls));
-        patch.controls = controls;
-      }
-      this.changeLight(rec, input, patch, changes);
-      if (patch.slot) await this.releaseSlot(patch.slot, id);
-      return this.commit(rec, patch, changes);
-    });
-  }
-
-  /** Image settings, resolution, fps and sensor in Rotoclear units, e.g. `{brightness: 60, resolution: '640x480'}`. */
-  async setControls(actor: Actor, id: string, controls: unknown): Promise<CameraView> {
-    this.requireUser(actor);
-    this.require(id);
-    const values = parseInput(controlsSchema, controls, 'controls', 'Invalid camera settings');
-    return this.serial(id, async () => {
-      const rec = this.require(id);
-      if (!Object.keys(values).length) return this.toView(rec);
-      this.requireEnabled(rec);
-      this.deps.cameras.assertWritable();
-      const next = this.applyControls(rec, values, 'controls');
-      return this.commit(rec, { controls: next }, diff(rec.controls, next));
-    });
-  }
-
-  async setLight(actor: Actor, id: string, on: unknown): Promise<CameraView> {
-    this.requireUser(actor);
-    this.require(id);
-    const value = parseInput(boolValue, on, 'light', 'Invalid light state');
-    return this.serial(id, async () => {
-      const rec = this.require(id);
-      if (rec.light === value) return this.toView(rec);
-      this.requireEnabled(rec);
-      this.deps.cameras.assertWritable();
-      const patch: Partial<CameraRecord> = {};
-      const changes: Record<string, unknown> = {};
-      this.changeLight(rec, { light: value }, patch, changes);
-      return this.commit(rec, patch, changes);
-    });
-  }
-
-  /** `{record?, 'jpeg-quality'?, snap?}`: recording and snapshot state (acted on by the streaming pipeline). */
-  /** The one rule for starting, pausing and stopping a recording, whichever way it is asked for. */
-  private applyRecord(rec: CameraRecord, wanted: RecordInput, patch: Partial<CameraRecord>, changes: Record<string, unknown>): void {
-    const next = nextRecordState(rec.record, wanted);
-    if (next !== 'off') {
-      this.requireEnabled(rec);
-      if (!this.devices.connected(rec.id)) throw unavailable(`Camera "${rec.name}" is not connected`);
-      // A new recording needs a media folder that takes writes (the storage refusal otherwise).
-      if (rec.record === 'off') this.deps.assertMediaWritable?.();
-    }
-    if (next !== rec.record) patch.record = changes.record = next;
-  }
-
-  async setState(actor: Actor, id: string, state: unknown): Promise<CameraView> {
-    this.requireUser(actor);
-    this.require(id);
-    const input = parseInput(stateSchema, state, 'state', 'Invalid camera state');
-    return this.serial(id, async () => {
-      const rec = this.require(id);
-      const patch: Partial<CameraRecord> = {};
-      const changes: Record<string, unknown> = {};
-      if (input.snap === true) this.requireEnabled(rec);
-      if (input.record !== undefined) this.applyRecord(rec, input.record, patch, changes);
-      if (input['jpeg-quality'] !== undefined && input['jpeg-quality'] !== rec.jpeg_quality) {
-        patch.jpeg_quality = input['jpeg-quality'];
-        changes['jpeg-quality'] = input['jpeg-quality'];
-      }
-      if (input.snap === true) {
-        if (!this.devices.connected(id)) throw unavailable(`Camera "${rec.name}" is not connected`);
-        patch.last_snap_at = new Date().toISOString();
-        changes.snap = true;
-      }
-      return this.commit(rec, patch, changes);
+      for (const after of plan.after) after();
+      return plan.after.length ? this.toView(this.require(id)) : view;
     });
   }
 
   /**
-   * Switches a camera on or off. Off: every demand is dropped, the device is closed (another
-   * program may open it) and demands and changes are refused until it is switched on again;
-   * the camera stays listed. Stored, so it survives restarts.
+   * Reads a change against the camera as it is: what to store, what to tell, what the device must
+   * do. Throws validation errors; changes nothing. Each kind of change is one block here (a new
+   * kind adds one block, and a device step where it reaches the device).
    */
-  async setEnabled(actor: Actor, id: string, enabled: unknown): Promise<CameraView> {
-    this.requireUser(actor);
-    this.require(id);
-    const value = parseInput(boolValue, enabled, 'enabled', 'Invalid enabled state');
-    return this.serial(id, async () => {
-      const rec = this.require(id);
-      if (isEnabled(rec) === value) return this.toView(rec);
-      return this.switchEnabled(actor, rec, value, {}, {});
+  private plan(actor: Actor, rec: CameraRecord, input: CameraChange): ChangePlan {
+    const plan: ChangePlan = { patch: {}, changes: {}, steps: [], after: [], touchesCamera: [], startsRecording: false, notice: null };
+    const { patch, changes } = plan;
+    const touch = (key: string, wanted: boolean) => {
+      if (wanted) plan.touchesCamera.push(key);
+    };
+    if (input.name !== undefined && input.name !== rec.name) patch.name = changes.name = input.name;
+    if (input.light_entity !== undefined && input.light_entity !== rec.light_entity) patch.light_entity = changes.light_entity = input.light_entity;
+    if (input.slot !== undefined && input.slot !== rec.slot) patch.slot = changes.slot = input.slot;
+
+    const controls = input.controls && Object.keys(input.controls).length ? input.controls : undefined;
+    touch('controls', controls !== undefined);
+    touch('light', input.light !== undefined && input.light !== rec.light);
+    touch('light_brightness', input.light_brightness !== undefined);
+    touch('motion', input.motion !== undefined && input.motion !== (rec.motion ?? false));
+    touch('record', input.record !== undefined);
+    touch('snap', input.snap === true);
+    touch('jpeg-quality', input['jpeg-quality'] !== undefined && input['jpeg-quality'] !== rec.jpeg_quality);
+    touch('stream', input.stream !== undefined && input.stream !== this.holdsStream(rec.id));
+
+    if (input.enabled !== undefined && input.enabled !== isEnabled(rec)) {
+      // Switching on or off is its own step (it opens or closes the device): not mixed with settings.
+      if (plan.touchesCamera.length) {
+        throw validationError('Invalid camera update', [{ path: `${PREFIX}.enabled`, message: `change enabled on its own, without ${plan.touchesCamera.join(', ')}` }]);
+      }
+      this.planEnabled(actor, rec, input.enabled, plan);
+      return plan;
+    }
+    if (!isEnabled(rec)) return plan;
+
+    if (input.motion !== undefined && input.motion !== (rec.motion ?? false)) patch.motion = changes.motion = input.motion;
+    if (input.record !== undefined) {
+      const next = nextRecordState(rec.record, input.record);
+      if (next !== 'off' && !this.devices.connected(rec.id)) throw unavailable(`Camera "${rec.name}" is not connected`);
+      // A new recording needs a media folder that takes writes (the storage refusal otherwise).
+      plan.startsRecording = next !== 'off' && rec.record === 'off';
+      if (next !== rec.record) patch.record = changes.record = next;
+    }
+    if (input['jpeg-quality'] !== undefined && input['jpeg-quality'] !== rec.jpeg_quality) {
+      patch.jpeg_quality = input['jpeg-quality'];
+      changes['jpeg-quality'] = input['jpeg-quality'];
+    }
+    if (input.snap === true) {
+      if (!this.devices.connected(rec.id)) throw unavailable(`Camera "${rec.name}" is not connected`);
+      patch.last_snap_at = new Date().toISOString();
+      changes.snap = true;
+    }
+    if (controls) {
+      // Checked against what the device offers now, before the storage check and before any step runs.
+      const session = this.devices.session(rec.id);
+      if (!session) throw unavailable(`Camera "${rec.name}" is not connected`);
+      try {
+        session.check(controls, `${PREFIX}.controls`);
+      } catch (err) {
+        throw this.deviceError(rec, err);
+      }
+      plan.steps.push(() => this.controlsStep(rec, session, controls, plan));
+    }
+    this.planLight(rec, input, plan);
+    if (input.stream !== undefined && input.stream !== this.holdsStream(rec.id)) {
+      const hold = input.stream;
+      plan.after.push(() => (hold ? this.demand.add(rec.id, STREAM_SWITCH_READER) : this.demand.remove(rec.id, STREAM_SWITCH_READER)));
+    }
+    return plan;
+  }
+
+  /**
+   * Switching off closes the device (another program may open it) but keeps the camera as it was:
+   * its stream demands, its recording intent and its settings, so switching on brings it all back.
+   * Stored, so it survives restarts. The device follows the store (never changed first).
+   */
+  private planEnabled(actor: Actor, rec: CameraRecord, enabled: boolean, plan: ChangePlan): void {
+    plan.patch.enabled = plan.changes.enabled = enabled;
+    plan.notice = enabled ? { event: 'enabled', details: { name: rec.name, enabled, by: actor.username } } : { event: 'disabled', details: { name: rec.name, enabled, by: actor.username } };
+    if (!enabled) plan.changes.exists = false;
+    plan.after.push(() => {
+      if (!enabled) this.devices.close(rec.id);
+      this.deps.logger.info({ camera: rec.name, enabled, by: actor.username }, enabled ? 'camera enabled' : 'camera disabled');
+      this.devices.reportStatus();
+      // Opening is the scan's job (it also restores settings); run it now rather than at the next tick.
+      if (enabled) setImmediate(() => void this.scan());
     });
   }
 
-  /** Inside the camera's queue: stores the switch (with other pending changes), then opens or closes the device. */
-  private async switchEnabled(actor: Actor, rec: CameraRecord, enabled: boolean, patch: Partial<CameraRecord>, changes: Record<string, unknown>): Promise<CameraView> {
-    if (!enabled) {
-      // Readers go first so the pipeline stops before the device is closed under it.
-      this.demand.clear(rec.id);
-      if (rec.record !== 'off') patch.record = changes.record = 'off';
-      this.devices.close(rec.id);
+  /** The one light rule, however it is asked for; a device step. */
+  private planLight(rec: CameraRecord, input: { light?: boolean; light_brightness?: number }, plan: ChangePlan): void {
+    const wanted = input.light_brightness;
+    if (wanted !== undefined) {
+      const session = this.devices.session(rec.id);
+      const hasLevels = session ? session.mapping.lightLevel !== undefined : rec.light_brightness != null;
+      if (!hasLevels) throw validationError('Invalid camera update', [{ path: `${PREFIX}.light_brightness`, message: "This camera's light has no levels" }]);
+      if (wanted === 0 && input.light === true) throw validationError('Invalid camera update', [{ path: `${PREFIX}.light_brightness`, message: '0 switches the light off; it cannot go with light: true' }]);
     }
-    patch.enabled = changes.enabled = enabled;
-    this.deps.logger.info({ camera: rec.name, enabled, by: actor.username }, enabled ? 'camera enabled' : 'camera disabled');
-    if (enabled) this.deps.bus.publish('camera', rec.id, 'enabled', { name: rec.name, enabled, by: actor.username });
-    else this.deps.bus.publish('camera', rec.id, 'disabled', { name: rec.name, enabled, by: actor.username });
-    const view = await this.commit(rec, patch, enabled ? changes : { ...changes, exists: false });
-    this.devices.reportStatus();
-    // Opening is the scan's job (it also restores settings); run it now rather than at the next tick.
-    if (enabled) setImmediate(() => void this.scan());
-    return view;
+    // `light` switches it; `light_brightness` (where the light has levels) sets how bright it shines
+    // and, without `light`, switches it on — 0 switches it off and keeps the level, as Home
+    // Assistant's brightness does.
+    const on = wanted === 0 ? false : wanted !== undefined ? (input.light ?? true) : (input.light ?? rec.light);
+    const level = wanted !== undefined && wanted > 0 ? wanted : (rec.light_brightness ?? undefined);
+    const levelChanged = level !== undefined && level !== rec.light_brightness;
+    if (on === rec.light && !levelChanged) return;
+    if (on !== rec.light) plan.patch.light = plan.changes.light = on;
+    if (levelChanged) plan.patch.light_brightness = plan.changes.light_brightness = level;
+    plan.steps.push((session) => {
+      if (!session?.mapping.light) return () => undefined;
+      session.setLight(on, level);
+      return () => session.setLight(rec.light, rec.light_brightness ?? undefined);
+    });
+  }
+
+  /** Image settings on the device (checked by plan), all or nothing; the values read back are what is stored. */
+  private controlsStep(rec: CameraRecord, session: DeviceSession, values: ControlsInput, plan: ChangePlan): () => void {
+    const before = session.read();
+    session.apply(values, `${PREFIX}.controls`);
+    const after = session.read();
+    Object.assign(plan.changes, diff(rec.controls, after));
+    plan.patch.controls = after;
+    return () => session.restore(before, (key, err) => this.deps.logger.warn({ camera: rec.name, key, err: (err as Error).message }, 'could not put a camera setting back'));
+  }
+
+  /** Runs the device steps in order; a failing step undoes the ones before it. Returns the undo of them all. */
+  private applySteps(rec: CameraRecord, plan: ChangePlan): () => void {
+    const undos: (() => void)[] = [];
+    const undoAll = () => {
+      for (const undo of undos.reverse()) {
+        try {
+          undo();
+        } catch (err) {
+          // Best effort: the device may be gone; the caller's error says what failed.
+          this.deps.logger.warn({ camera: rec.name, err: (err as Error).message }, 'could not put the camera back');
+        }
+      }
+    };
+    for (const step of plan.steps) {
+      try {
+        undos.push(step(this.devices.session(rec.id)));
+      } catch (err) {
+        undoAll();
+        throw this.deviceError(rec, err);
+      }
+    }
+    return undoAll;
+  }
+
+  private holdsStream(id: string): boolean {
+    return this.demand.list(id).some((r) => r.type === STREAM_SWITCH_READER.type && r.id === STREAM_SWITCH_READER.id);
+  }
+
+  /** A switched-off camera keeps what it was; changing it waits until it is switched on (a conflict, not a failure). */
+  private switchedOff(rec: CameraRecord, what: string[]): AppError {
+    this.deps.logger.debug({ camera: rec.name, refused: what }, 'change refused: the camera is switched off');
+    return conflict(`Camera "${rec.name}" is switched off; switch it on first`);
   }
 
   // --- create / delete (admin) -------------------------------------------------------------
@@ -259,6 +318,7 @@ export class CameraService implements ModuleService, Extension {
       this.devices.close(id);
       this.demand.clear(id);
       await this.deps.cameras.remove(id);
+      this.lastOffer.delete(id);
       if (rec.driver === 'simulated') this.deps.simulated.remove(rec.device);
       this.deps.bus.publish('camera', id, 'deleted', { name: rec.name, driver: rec.driver, device: rec.device });
       this.devices.reportStatus();
@@ -280,7 +340,7 @@ export class CameraService implements ModuleService, Extension {
   // --- internals -----------------------------------------------------------------------------
 
   private requireEnabled(rec: CameraRecord): void {
-    if (!isEnabled(rec)) throw unavailable(`Camera "${rec.name}" is disabled; switch it on first`);
+    if (!isEnabled(rec)) throw conflict(`Camera "${rec.name}" is switched off; switch it on first`);
   }
 
   private requireUser(actor: Actor): void {
@@ -302,53 +362,6 @@ export class CameraService implements ModuleService, Extension {
       if (this.queues.get(id) === tail) this.queues.delete(id);
     });
     return run;
-  }
-
-  /** Applies control changes on the device (all or nothing) and returns the values read back. */
-  private applyControls(rec: CameraRecord, values: ControlsInput, prefix: string): CameraControls {
-    const session = this.devices.session(rec.id);
-    if (!session) throw unavailable(`Camera "${rec.name}" is not connected`);
-    try {
-      session.check(values, prefix);
-      session.apply(values, prefix);
-      return session.read();
-    } catch (err) {
-      throw this.deviceError(rec, err);
-    }
-  }
-
-  /**
-   * The one light rule, however it is asked for: `light` switches it; `light_brightness` (where the
-   * light has levels) sets how bright it shines and, without `light`, switches it on — 0 switches it
-   * off and keeps the level, as Home Assistant's brightness does. Applied to the device, then patched.
-   */
-  private changeLight(rec: CameraRecord, input: { light?: boolean; light_brightness?: number }, patch: Partial<CameraRecord>, changes: Record<string, unknown>): void {
-    const wanted = input.light_brightness;
-    if (wanted !== undefined) {
-      const session = this.devices.session(rec.id);
-      const hasLevels = session ? session.mapping.lightLevel !== undefined : rec.light_brightness != null;
-      if (!hasLevels) throw validationError('Invalid camera update', [{ path: `${PREFIX}.light_brightness`, message: "This camera's light has no levels" }]);
-      if (wanted === 0 && input.light === true) throw validationError('Invalid camera update', [{ path: `${PREFIX}.light_brightness`, message: '0 switches the light off; it cannot go with light: true' }]);
-    }
-    const on = wanted === 0 ? false : wanted !== undefined ? (input.light ?? true) : (input.light ?? rec.light);
-    const level = wanted !== undefined && wanted > 0 ? wanted : (rec.light_brightness ?? undefined);
-    const levelChanged = level !== undefined && level !== rec.light_brightness;
-    if (on === rec.light && !levelChanged) return;
-    this.applyLight(rec, on, level, patch.controls !== undefined);
-    if (on !== rec.light) patch.light = changes.light = on;
-    if (levelChanged) patch.light_brightness = changes.light_brightness = level;
-  }
-
-  private applyLight(rec: CameraRecord, on: boolean, level: number | undefined, controlsApplied: boolean): void {
-    const session = this.devices.session(rec.id);
-    if (!session?.mapping.light) return;
-    try {
-      session.setLight(on, level);
-    } catch (err) {
-      // Image settings applied in the same update stay applied on the device only if the light worked.
-      if (controlsApplied) session.restore(rec.controls, () => undefined);
-      throw this.deviceError(rec, err);
-    }
   }
 
   /** Device failures as clear AppErrors; a vanished device marks the camera absent (the scan picks it up again). */
@@ -377,11 +390,16 @@ export class CameraService implements ModuleService, Extension {
     }
   }
 
-  /** Stores a change and publishes it once; an empty change is neither stored nor published. */
-  private async commit(rec: CameraRecord, patch: Partial<CameraRecord>, changes: Record<string, unknown>): Promise<CameraView> {
+  /**
+   * Stores a change and publishes it once (after a switch on or off, its `enabled`/`disabled` notice
+   * first); an empty change is neither stored nor published.
+   */
+  private async commit(rec: CameraRecord, patch: Partial<CameraRecord>, changes: Record<string, unknown>, notice: ChangePlan['notice'] = null): Promise<CameraView> {
     if (!Object.keys(changes).length) return this.toView(this.deps.cameras.get(rec.id) ?? rec);
     const next = await this.deps.cameras.update(rec.id, (cur) => ({ ...cur, ...patch, updated_at: new Date().toISOString() }));
     if (!next) throw notFound('Camera');
+    if (notice?.event === 'enabled') this.deps.bus.publish('camera', rec.id, 'enabled', notice.details);
+    else if (notice?.event === 'disabled') this.deps.bus.publish('camera', rec.id, 'disabled', notice.details);
     this.deps.bus.publish('camera', rec.id, 'updated', { changes });
     return this.toView(next);
   }
@@ -422,10 +440,13 @@ export class CameraService implements ModuleService, Extension {
 
   private toView(r: CameraRecord): CameraView {
     const session = this.devices.session(r.id);
-    let extra: Pick<CameraView, 'resolutions' | 'fps_options' | 'formats' | 'format' | 'capabilities'> = { resolutions: [], fps_options: [], formats: [], format: null, capabilities: NO_CAPABILITIES };
+    // While the device is closed (switched off, unplugged) the camera shows what it offered when
+    // last open, so its options (and the entities made from them) stay as they were.
+    let extra: DeviceOffer = this.lastOffer.get(r.id) ?? storedOffer(r);
     if (session) {
       try {
         extra = { resolutions: session.resolutions(), fps_options: session.fpsOptions, formats: session.formatList(), format: session.currentFormat(), capabilities: session.capabilities() };
+        this.lastOffer.set(r.id, extra);
       } catch (err) {
         if (err instanceof CameraDriverError && err.isGone) void this.devices.detach(r.id, `${err.op}: ${err.code}`);
       }
@@ -462,6 +483,36 @@ export class CameraService implements ModuleService, Extension {
   }
 }
 
+/** The demand the camera's Stream switch holds while it is on. */
+export const STREAM_SWITCH_READER: Reader = { type: 'switch', id: 'stream' };
+
+type DeviceOffer = Pick<CameraView, 'resolutions' | 'fps_options' | 'formats' | 'format' | 'capabilities'>;
+
+/** Before the device was ever open in this process: the stored size and rate are the only options known. */
+const storedOffer = (r: CameraRecord): DeviceOffer => ({
+  resolutions: r.controls.resolution === null ? [] : [r.controls.resolution],
+  fps_options: r.controls.fps === null ? [] : [r.controls.fps],
+  formats: [],
+  format: null,
+  capabilities: NO_CAPABILITIES,
+});
+
+/** One change, read against the camera (CameraService.plan) before anything is applied. */
+interface ChangePlan {
+  patch: Partial<CameraRecord>;
+  /** What the `updated` event says changed. */
+  changes: Record<string, unknown>;
+  /** Device work in order, each returning its undo (run when the store refuses the change). */
+  steps: ((session: DeviceSession | undefined) => () => void)[];
+  /** After the store took the change: opening or closing the device, the stream hold. */
+  after: (() => void)[];
+  /** The parts of the change that act on the camera itself: refused while it is switched off. */
+  touchesCamera: string[];
+  startsRecording: boolean;
+  /** The `enabled`/`disabled` notice a switch on or off publishes. */
+  notice: { event: 'enabled'; details: { name: string; enabled: true; by: string } } | { event: 'disabled'; details: { name: string; enabled: false; by: string } } | null;
+}
+
 /** The Rotoclear recording values: on/true starts, off/false stops, pause only while recording, pause_release only while paused. */
 type RecordInput = boolean | 'on' | 'off' | 'pause' | 'pause_release';
 
@@ -469,9 +520,9 @@ function nextRecordState(current: RecordState, wanted: RecordInput): RecordState
   if (wanted === true || wanted === 'on') return 'on';
   if (wanted === false || wanted === 'off') return 'off';
   if (wanted === 'pause') {
-    if (current === 'off') throw validationError('Invalid camera state', [{ path: 'state.record', message: 'Recording is not running' }]);
+    if (current === 'off') throw validationError('Invalid camera update', [{ path: `${PREFIX}.record`, message: 'Recording is not running' }]);
     return 'pause';
   }
-  if (current !== 'pause') throw validationError('Invalid camera state', [{ path: 'state.record', message: 'Recording is not paused' }]);
+  if (current !== 'pause') throw validationError('Invalid camera update', [{ path: `${PREFIX}.record`, message: 'Recording is not paused' }]);
   return 'on';
 }

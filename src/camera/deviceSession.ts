@@ -22,6 +22,9 @@ const capability = (c: ControlInfo): ControlCapability => ({
 
 const sizeKey = (w: number, h: number) => `${w}x${h}`;
 
+/** Rates as every client sees them: two decimals (a UVC interval of 333333 × 100 ns is 30 fps, not 30.0003). */
+const roundFps = (fps: number) => Math.round(fps * 100) / 100;
+
 export class DeviceSession {
   readonly mapping: DeviceMapping;
   private readonly controls: ControlInfo[];
@@ -48,16 +51,26 @@ export class DeviceSession {
     return this.device.getFormat();
   }
 
-  /** Sizes offered in the current pixel format. */
+  /** Sizes offered in the current pixel format (the current size always among them). */
   resolutions(): string[] {
-    const sizes = [...(this.currentFormatInfo()?.sizes ?? [])].sort((a, b) => a.width * a.height - b.width * b.height || a.width - b.width);
+    const sizes = [...(this.currentFormatInfo()?.sizes ?? [])];
+    const { width, height } = this.device.getFormat();
+    if (!sizes.some((s) => s.width === width && s.height === height)) sizes.push({ width, height, fps: [] });
+    sizes.sort((a, b) => a.width * a.height - b.width * b.height || a.width - b.width);
     return [...new Set(sizes.map((s) => sizeKey(s.width, s.height)))];
   }
 
-  /** Integer rates between 5 and 60 (what clients may choose) offered at the current size. */
+  /**
+   * The rates the device offers at the current size, as read() reports them (12.5 where it offers
+   * 12.5, only 1 and 2 where a large size offers no more); the current rate is always among them,
+   * so a published state is always one of the published options.
+   */
   get fpsOptions(): number[] {
     const { width, height } = this.device.getFormat();
-    return this.enumeratedFps(width, height) ?? this.probedFps;
+    const offered = new Set(this.enumeratedFps(width, height) ?? this.probedFps);
+    const current = this.device.getFrameRate();
+    if (current !== null) offered.add(roundFps(current));
+    return [...offered].sort((a, b) => a - b);
   }
 
   private currentFormatInfo(): FormatInfo | undefined {
@@ -65,11 +78,11 @@ export class DeviceSession {
     return this.formats.find((f) => f.fourcc === fourcc) ?? this.formats[0];
   }
 
-  /** The enumerated choosable rates at a size in the current format; null when the device does not enumerate intervals there. */
+  /** The enumerated rates at a size in the current format; null when the device does not enumerate intervals there. */
   private enumeratedFps(width: number, height: number): number[] | null {
     const size = this.currentFormatInfo()?.sizes.find((s) => s.width === width && s.height === height);
     if (!size?.fps.length) return null;
-    return size.fps.filter((f) => Number.isInteger(f) && f >= 5 && f <= 60);
+    return [...new Set(size.fps.filter((f) => f > 0).map(roundFps))];
   }
 
   /** Probes rates only where enumeration gives none: probing changes the device's rate back and forth. */
@@ -104,7 +117,7 @@ export class DeviceSession {
     const format = this.device.getFormat();
     out.resolution = sizeKey(format.width, format.height);
     const fps = this.device.getFrameRate();
-    out.fps = fps === null ? null : Math.round(fps * 100) / 100;
+    out.fps = fps === null ? null : roundFps(fps);
     out.sensor = this.inputs.length ? this.device.getInput() + 1 : null;
     return out;
   }
@@ -191,7 +204,7 @@ export class DeviceSession {
       const [width, height] = values.resolution?.split('x').map(Number) ?? [this.device.getFormat().width, this.device.getFormat().height];
       // A size that is not offered is reported above; rates are only checked where the device lists them.
       const offered = this.enumeratedFps(width!, height!) ?? (values.resolution === undefined && this.probedFps.length ? this.probedFps : null);
-      if (offered && !offered.includes(values.fps)) {
+      if (offered && !offered.some((f) => Math.abs(f - values.fps!) < 0.01)) {
         problems.push({ path: `${prefix}.fps`, message: `This camera does not offer ${values.fps} fps at ${sizeKey(width!, height!)}; choose one of ${offered.join(', ')}` });
       }
     }

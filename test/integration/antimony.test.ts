@@ -317,14 +317,14 @@ describe('Antimony namespaces', () => {
     }
   });
 
-  it('refuses to deploy a camera node on a disabled camera (5001 with the camera service’s reason)', async () => {
+  it('refuses to deploy a camera node on a switched-off camera (5001 with the camera service’s reason)', async () => {
     const camera = t.app.context.cameras!.all()[0]!;
     const put = await api(t, admin, 'PUT', `cameras/${camera.id}`, { enabled: false });
     expect(put.status).toBe(200);
     try {
       const lab = await createLab(t, alice.token, `name: offcam\ntopology:\n  nodes:\n    eye:\n      kind: camera\n      camera: ${camera.id}\n`);
       const cmd = await connected(t, '/lab-commands', alice.token, sockets);
-      expect(await command(cmd, { labId: lab.id, command: 0 })).toEqual({ code: 5001, message: `Camera "${camera.name}" is disabled; switch it on first` });
+      expect(await command(cmd, { labId: lab.id, command: 0 })).toEqual({ code: 5001, message: `Camera "${camera.name}" is switched off; switch it on first` });
       expect(t.app.context.cameras!.get(camera.id)!.demanded).toBe(false);
     } finally {
       await api(t, admin, 'PUT', `cameras/${camera.id}`, { enabled: true });

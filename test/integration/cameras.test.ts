@@ -103,16 +103,42 @@ describe('cameras module over HTTP', () => {
     const before = (await call('GET', `/api/cameras/${id}`, viewer)).body;
     const bad = await call('PUT', `/api/cameras/${id}`, user, { controls: { resolution: '1920x1080', fps: 30 } });
     expect(bad.status).toBe(422);
-    expect(bad.body.error?.details).toEqual([{ path: 'payload.controls.fps', message: 'This camera does not offer 30 fps at 1920x1080; choose one of 5' }]);
+    expect(bad.body.error?.details).toEqual([{ path: 'payload.controls.fps', message: 'This camera does not offer 30 fps at 1920x1080; choose one of 1, 2, 4, 5' }]);
     const socket = io(t.url, { auth: { token: user }, transports: ['websocket'] });
     try {
       const reply = new Promise<{ error?: { message: string; details: unknown[] } }>((resolve) => socket.once('fps-req', resolve));
       socket.emit('request', { requestId: 'fps-req', command: 'update', module: 'cameras', entity: id, payload: { controls: { fps: 60 } } });
-      expect((await reply).error).toMatchObject({ message: 'Invalid camera settings', details: [{ path: 'payload.controls.fps', message: 'This camera does not offer 60 fps at 640x360; choose one of 5, 10, 15, 25, 30, 40' }] });
+      expect((await reply).error).toMatchObject({ message: 'Invalid camera settings', details: [{ path: 'payload.controls.fps', message: 'This camera does not offer 60 fps at 640x360; choose one of 1, 2, 4, 5, 10, 12.5, 15, 25, 30, 40' }] });
     } finally {
       socket.disconnect();
     }
     expect((await call('GET', `/api/cameras/${id}`, viewer)).body).toEqual(before);
+  });
+
+  it('holds the stream on through the Stream switch for users only, and reports the health of a switched-off camera as ok', async () => {
+    const id = String((await call('GET', '/api/cameras', viewer)).body.items![0]!.id);
+    expect((await t.api('PUT', `/api/cameras/${id}`, '', { stream: true })).status).toBe(401);
+    expect((await call('PUT', `/api/cameras/${id}`, 'revoked-or-forged-token', { stream: true })).status).toBe(401);
+    expect((await call('PUT', `/api/cameras/${id}`, viewer, { stream: true })).status).toBe(403);
+    expect((await call('PUT', `/api/cameras/${id}`, user, { stream: 'yes' })).body.error?.details).toEqual([{ path: 'payload.stream', message: 'Value must be true or false' }]);
+    expect((await call('GET', `/api/cameras/${id}`, viewer)).body).toMatchObject({ demanded: false, readers: 0 });
+    const held = await call('PUT', `/api/cameras/${id}`, user, { stream: true });
+    expect(held.status).toBe(200);
+    expect(held.body).toMatchObject({ demanded: true, reader_list: [{ type: 'switch', id: 'stream' }] });
+    // Holding twice is one hold.
+    expect((await call('PUT', `/api/cameras/${id}`, user, { stream: true })).body).toMatchObject({ readers: 1 });
+
+    // Switched off: still held, health ok with the camera listed off; changes are a conflict (409).
+    expect((await call('PUT', `/api/cameras/${id}`, user, { enabled: false })).body).toMatchObject({ enabled: false, demanded: true });
+    const health = await call('GET', '/api/health', viewer);
+    expect(health.body).toMatchObject({ status: 'ok', components: { cameras: { state: 'ok', detail: expect.stringMatching(/^switched off: /) } } });
+    const refused = await call('PUT', `/api/cameras/${id}`, user, { stream: false });
+    expect([refused.status, refused.body.error?.message]).toEqual([409, expect.stringMatching(/is switched off; switch it on first$/)]);
+    expect((await call('PUT', `/api/cameras/${id}`, user, { enabled: true })).status).toBe(200);
+    await expect.poll(async () => (await call('GET', `/api/cameras/${id}`, viewer)).body.exists, { timeout: 15_000 }).toBe(true);
+    expect((await call('GET', `/api/cameras/${id}`, viewer)).body).toMatchObject({ demanded: true, reader_list: [{ type: 'switch', id: 'stream' }] });
+    expect((await call('GET', '/api/health', viewer)).body.components).toMatchObject({ cameras: { state: 'ok', detail: '1 of 1 connected' } });
+    expect((await call('PUT', `/api/cameras/${id}`, user, { stream: false })).body).toMatchObject({ demanded: false, readers: 0 });
   });
 
   it('lets admins add and delete simulated cameras, and v4l2 cameras by device path', async () => {

@@ -115,7 +115,7 @@ describe.skipIf(SKIP)('live view in Home Assistant (Generic Camera config flow)'
     }
   });
 
-  it('refuses viewers, disabled and unknown cameras with the HTTP error shape', async () => {
+  it('refuses viewers, switched-off and unknown cameras with the HTTP error shape', async () => {
     const id = t.app.context.cameras!.all()[0]!.id;
     const viewer = await t.createUser('liveviewer', 'viewer');
     expect(await t.api('POST', `/api/cameras/${id}/live-view`, viewer.token)).toEqual({ status: 403, body: { error: { message: 'Showing cameras live in Home Assistant needs the user role', details: [] } } });
@@ -124,7 +124,7 @@ describe.skipIf(SKIP)('live view in Home Assistant (Generic Camera config flow)'
     expect((await t.api('POST', '/api/cameras/nope/live-view', admin)).status).toBe(404);
     const cam = (await t.api('POST', '/api/cameras', admin, { name: 'Off' })).body;
     await t.api('PUT', `/api/cameras/${String(cam.id)}`, admin, { enabled: false });
-    expect(await t.api('POST', `/api/cameras/${String(cam.id)}/live-view`, admin)).toEqual({ status: 503, body: { error: { message: 'Camera "Off" is disabled; switch it on first', details: [] } } });
+    expect(await t.api('POST', `/api/cameras/${String(cam.id)}/live-view`, admin)).toEqual({ status: 409, body: { error: { message: 'Camera "Off" is switched off; switch it on first', details: [] } } });
   });
 
   it('the peer follows HA’s REST flow protocol: admin check, 404 unknown flow, 400 schema errors, the Supervisor path', async () => {

@@ -53,7 +53,7 @@ describe.skipIf(SKIP)('a full media folder', () => {
     // A small picture keeps ffmpeg cheap and the segments small.
     const area = (r: string) => r.split('x').map(Number).reduce((a, b) => a * b, 1);
     const small = cameras.all()[0]!.resolutions.filter((r) => r !== '320x180').sort((a, b) => area(a) - area(b))[0]!;
-    await cameras.setControls(SYSTEM_ACTOR, id, { resolution: small });
+    await cameras.update(SYSTEM_ACTOR, id, { controls: { resolution: small } });
   });
 
   afterAll(async () => {
@@ -70,7 +70,7 @@ describe.skipIf(SKIP)('a full media folder', () => {
     const switchTopic = `switchboard/camera_${id}/recording/state`;
     await mqtt.waitFor(problemTopic, (p) => p === 'OFF');
 
-    await cameras.setState(SYSTEM_ACTOR, id, { record: 'on' });
+    await cameras.update(SYSTEM_ACTOR, id, { record: 'on' });
     // At least one finished segment (the next one has started) before the disk fills.
     await until('a finished segment', () => mp4s(dir).length >= 2 && statSync(mp4s(dir)[0]!).size > 8192);
     const finished = mp4s(dir).slice(0, -1);
@@ -97,7 +97,7 @@ describe.skipIf(SKIP)('a full media folder', () => {
     expect(snapshot.status).toBe(200);
 
     // A new recording is refused: the service error (HTTP 507), Rotoclear's error, the MQTT switch stays OFF.
-    const refused = await cameras.setState(SYSTEM_ACTOR, id, { record: 'on' }).catch((e: unknown) => e);
+    const refused = await cameras.update(SYSTEM_ACTOR, id, { record: 'on' }).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(AppError);
     expect(refused).toMatchObject({ kind: 'storage', message: 'Insufficient storage: The media folder is full (no space left on the device)' });
     const admin = await t.login();
@@ -128,9 +128,9 @@ describe.skipIf(SKIP)('a full media folder', () => {
     expect(t.app.context.status.health().components.media_store).toMatchObject({ state: 'ok' });
     await mqtt.waitFor(problemTopic, (p) => p === 'OFF', { from: mqtt.messages.findLastIndex((m) => m.topic === problemTopic && m.payload === 'ON') });
     const before = new Set(mp4s(dir));
-    await cameras.setState(SYSTEM_ACTOR, id, { record: 'on' });
+    await cameras.update(SYSTEM_ACTOR, id, { record: 'on' });
     const fresh = await until('a new segment with data', () => mp4s(dir).find((f) => !before.has(f) && statSync(f).size > 8192));
-    await cameras.setState(SYSTEM_ACTOR, id, { record: 'off' });
+    await cameras.update(SYSTEM_ACTOR, id, { record: 'off' });
     await until('stopped', () => recordingEvents().at(-1)?.state === 'off' && !recordingEvents().at(-1)?.reason);
     expect(frames(fresh)).toBeGreaterThan(0);
     expect(readdirSync(mount).filter((f) => f.startsWith('.'))).toEqual([]);
@@ -163,7 +163,7 @@ describe.skipIf(SKIP)('a full media folder with continuous recording', () => {
     await t.app.context.storage.probe();
     await until('switched back on', () => cameras.get(id)!.record === 'on');
     const fresh = await until('a new segment with data', () => mp4s(dir).find((f) => !before.has(f) && statSync(f).size > 8192));
-    await cameras.setState(SYSTEM_ACTOR, id, { record: 'off' });
+    await cameras.update(SYSTEM_ACTOR, id, { record: 'off' });
     await until('stopped', () => cameras.get(id)!.record === 'off');
     expect(frames(fresh)).toBeGreaterThan(0);
   }, 90_000);

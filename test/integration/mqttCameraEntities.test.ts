@@ -53,7 +53,7 @@ describe.skipIf(SKIP)('camera entities and HA conventions', () => {
   beforeEach(async () => {
     const cameras = t.app.context.cameras!;
     const id = cameras.all()[0]!.id;
-    await cameras.setEnabled(SYSTEM_ACTOR, id, true);
+    await cameras.update(SYSTEM_ACTOR, id, { enabled: true });
     await expect.poll(() => cameras.get(id)!.exists, { timeout: 15_000 }).toBe(true);
   });
 
@@ -107,7 +107,7 @@ describe.skipIf(SKIP)('camera entities and HA conventions', () => {
     expect(addonCmps.clients_nestmtx!.enabled_by_default).toBeUndefined();
   });
 
-  it('Enabled round trip: MQTT → camera service → sockets → MQTT state; every protocol refuses a disabled camera', async () => {
+  it('Enabled round trip: MQTT → camera service → sockets → MQTT state; every protocol refuses changes to a switched-off camera with a conflict', async () => {
     const cameras = t.app.context.cameras!;
     const id = cameras.all()[0]!.id;
     const base = `switchboard/camera_${id}`;
@@ -126,16 +126,16 @@ describe.skipIf(SKIP)('camera entities and HA conventions', () => {
       const list = await t.api('GET', '/api/cameras', admin);
       expect((list.body.items as Json[]).map((c) => [c.id, c.enabled])).toContainEqual([id, false]);
       const put = await t.api('PUT', `/api/cameras/${id}`, admin, { controls: { brightness: 12 } });
-      expect(put).toEqual({ status: 503, body: { error: { message: 'Camera "Camera 1" is disabled; switch it on first', details: [] } } });
+      expect(put).toEqual({ status: 409, body: { error: { message: 'Camera "Camera 1" is switched off; switch it on first', details: [] } } });
       const stream = await fetch(`${t.url}/api/cameras/${id}/snapshot.jpg?token=${admin}`);
-      expect([stream.status, ((await stream.json()) as { error: { message: string } }).error.message]).toEqual([503, 'Camera is disabled; switch it on first']);
+      expect([stream.status, ((await stream.json()) as { error: { message: string } }).error.message]).toEqual([409, 'Camera is switched off; switch it on first']);
 
       // NestMTX request: the error on the requestId event.
       const reply = await new Promise<Json>((resolve) => {
         socket.once('r1', resolve);
         socket.emit('request', { command: 'update', module: 'cameras', requestId: 'r1', entity: id, payload: { light: true } });
       });
-      expect(reply).toMatchObject({ error: { message: 'Camera "Camera 1" is disabled; switch it on first', details: [] } });
+      expect(reply).toMatchObject({ error: { message: 'Camera "Camera 1" is switched off; switch it on first', details: [] } });
 
       // Rotoclear: {error, key, message}; the connection lives on.
       const ws = new WebSocket(`ws://127.0.0.1:${t.port}/api/v1`);
@@ -145,10 +145,10 @@ describe.skipIf(SKIP)('camera entities and HA conventions', () => {
       ws.send(JSON.stringify({ username: ADMIN.username, password: ADMIN.password }));
       await expect.poll(() => received.some((m) => m.authenticated === true), { timeout: 15_000 }).toBe(true);
       ws.send(JSON.stringify({ brightness: 33 }));
-      await expect.poll(() => received.find((m) => m.key === 'brightness' && 'error' in m), { timeout: 15_000 }).toEqual({ error: 'Unavailable', key: 'brightness', message: 'Camera "Camera 1" is disabled; switch it on first' });
+      await expect.poll(() => received.find((m) => m.key === 'brightness' && 'error' in m), { timeout: 15_000 }).toEqual({ error: 'Busy', key: 'brightness', message: 'Camera "Camera 1" is switched off; switch it on first' });
       ws.close();
 
-      // MQTT commands on a disabled camera change nothing; the stream switch cannot demand it.
+      // MQTT commands on a switched-off camera change nothing; the stream switch cannot demand it.
       await ha.publish(`${base}/stream/set`, 'ON');
       await ha.publish(`${base}/light/set`, 'ON');
       await ha.publish(`${base}/enabled/set`, 'ON');
@@ -171,19 +171,27 @@ describe.skipIf(SKIP)('camera entities and HA conventions', () => {
     }
   });
 
-  it('switching a streaming camera off stops its capture process at once and ends its readers', async () => {
+  it('switching a streaming camera off stops its capture at once but keeps every entity and the stream switch; on again, it streams as before', async () => {
     const cameras = t.app.context.cameras!;
     const streams = t.app.context.streams!;
     const id = cameras.all()[0]!.id;
     const base = `switchboard/camera_${id}`;
+    const topic = `homeassistant/device/switchboard_camera_${id}/config`;
+    // The device's config is published before its availability: read after availability, it is current.
+    const entityKeys = () => Object.keys((JSON.parse(ha.on(topic).at(-1)!.payload) as { cmps: Json }).cmps).sort();
     const from = ha.messages.length;
     await ha.publish(`${base}/stream/set`, 'ON');
     await ha.waitFor(`${base}/ready/state`, (p) => p === 'ON', { from, ms: 30_000 });
+    await ha.waitFor(`${base}/stream/state`, (p) => p === 'ON', { from });
+    const entitiesOn = entityKeys();
+    expect(entitiesOn).toEqual(expect.arrayContaining(['resolution', 'fps', 'brightness', 'stream', 'recording', 'light']));
     const pid = streams.capturePid(id)!;
     expect(pid).toBeGreaterThan(0);
+
+    const offAt = ha.messages.length;
     await ha.publish(`${base}/enabled/set`, 'OFF');
-    await ha.waitFor(`${base}/enabled/state`, (p) => p === 'OFF', { from });
-    await ha.waitFor(`${base}/stream/state`, (p) => p === 'OFF', { from });
+    await ha.waitFor(`${base}/enabled/state`, (p) => p === 'OFF', { from: offAt });
+    await ha.waitFor(`${base}/availability`, (p) => p === '{"state":"offline"}', { from: offAt });
     const alive = () => {
       try {
         process.kill(pid, 0);
@@ -192,12 +200,69 @@ describe.skipIf(SKIP)('camera entities and HA conventions', () => {
         return false;
       }
     };
-    // No linger for a disabled camera: the device must be free for other programs now.
+    // No linger for a switched-off camera: the device must be free for other programs now.
     await expect.poll(alive, { timeout: 10_000 }).toBe(false);
-    expect(cameras.get(id)).toMatchObject({ enabled: false, demanded: false, readers: 0 });
+    await ha.waitFor(`${base}/ready/state`, (p) => p === 'OFF', { from: offAt });
+    // Off is not gone: the same entities (shown unavailable), the stream switch still held.
+    expect(cameras.get(id)).toMatchObject({ enabled: false, exists: false, demanded: true });
+    expect(entityKeys()).toEqual(entitiesOn);
+    expect(ha.on(`${base}/stream/state`).slice(-1)[0]?.payload).toBe('ON');
+    const health = (await (await fetch(`${t.url}/api/health`)).json()) as { status: string; components: Record<string, { state: string; detail?: string }> };
+    expect(health.components.cameras).toEqual(expect.objectContaining({ state: 'ok', detail: 'switched off: Camera 1' }));
+
+    const onAt = ha.messages.length;
     await ha.publish(`${base}/enabled/set`, 'ON');
-    await ha.waitFor(`${base}/enabled/state`, (p) => p === 'ON', { from });
-    await expect.poll(() => cameras.get(id)!.exists, { timeout: 15_000 }).toBe(true);
+    await ha.waitFor(`${base}/enabled/state`, (p) => p === 'ON', { from: onAt });
+    await ha.waitFor(`${base}/availability`, (p) => p === '{"state":"online"}', { from: onAt });
+    // The held stream resumes by itself.
+    await ha.waitFor(`${base}/ready/state`, (p) => p === 'ON', { from: onAt, ms: 30_000 });
+    expect(streams.capturePid(id)).toBeGreaterThan(0);
+    expect(entityKeys()).toEqual(entitiesOn);
+    expect(ha.on(`${base}/stream/state`).slice(-1)[0]?.payload).toBe('ON');
+    await ha.publish(`${base}/stream/set`, 'OFF');
+    await ha.waitFor(`${base}/stream/state`, (p) => p === 'OFF', { from: onAt });
+  }, 90_000);
+
+  it('resolution and frame rate: after selecting each size, the frame-rate state is one of the published frame-rate options; 12.5 fps where offered', async () => {
+    const cameras = t.app.context.cameras!;
+    const id = cameras.all()[0]!.id;
+    const base = `switchboard/camera_${id}`;
+    const topic = `homeassistant/device/switchboard_camera_${id}/config`;
+    const published = () => (JSON.parse(ha.last(topic)!) as { cmps: Record<string, { options?: string[] }> }).cmps;
+    await ha.waitFor(topic, (p) => p.includes('"resolution"'));
+    const sizes = cameras.get(id)!.resolutions;
+    expect(sizes).toEqual(published().resolution!.options);
+    const original = cameras.get(id)!.controls.resolution!;
+    for (const size of [...sizes.filter((s) => s !== original), original]) {
+      const from = ha.messages.length;
+      await ha.publish(`${base}/resolution/set`, size);
+      await ha.waitFor(`${base}/resolution/state`, (p) => p === size, { from });
+      const fps = String(cameras.get(id)!.controls.fps);
+      // The rate the camera picked for the size is published, and so are the size's rates (config before states).
+      await expect.poll(() => ha.last(`${base}/fps/state`), { timeout: 8000 }).toBe(fps);
+      const options = published().fps?.options;
+      expect(options, `frame-rate options at ${size}`).toEqual(cameras.get(id)!.fps_options.map(String));
+      expect(options, `frame-rate state at ${size}`).toContain(fps);
+      expect(published().resolution!.options).toEqual(sizes);
+    }
+
+    // vivid offers 12.5 fps at 1280x720: 12.5 is an option and can be chosen.
+    const originalFps = String(cameras.get(id)!.controls.fps);
+    let from = ha.messages.length;
+    await ha.publish(`${base}/resolution/set`, '1280x720');
+    await ha.waitFor(`${base}/resolution/state`, (p) => p === '1280x720', { from });
+    await expect.poll(() => published().fps?.options).toEqual(['1', '2', '4', '5', '10', '12.5']);
+    from = ha.messages.length;
+    await ha.publish(`${base}/fps/set`, '10');
+    await ha.waitFor(`${base}/fps/state`, (p) => p === '10', { from });
+    await ha.publish(`${base}/fps/set`, '12.5');
+    await ha.waitFor(`${base}/fps/state`, (p) => p === '12.5', { from });
+    expect(cameras.get(id)!.controls).toMatchObject({ resolution: '1280x720', fps: 12.5 });
+    from = ha.messages.length;
+    await ha.publish(`${base}/resolution/set`, original);
+    await ha.waitFor(`${base}/resolution/state`, (p) => p === original, { from });
+    await ha.publish(`${base}/fps/set`, originalFps);
+    await expect.poll(() => ha.last(`${base}/fps/state`)).toBe(originalFps);
   }, 90_000);
 
   it('Light round trip: MQTT light → camera service → sockets → MQTT state', async () => {

@@ -496,8 +496,12 @@ describe.skipIf(SKIP)('MQTT bridge on Mosquitto', () => {
             "name": "Frame rate",
             "object_id": "camera_1_fps",
             "options": [
+              "1",
+              "2",
+              "4",
               "5",
               "10",
+              "12.5",
               "15",
               "25",
               "30",
@@ -780,13 +784,13 @@ describe.skipIf(SKIP)('MQTT bridge on Mosquitto', () => {
     const from = ha.messages.length;
     const set = (key: string, payload: string) => ha.publish(`${base}/${key}/set`, payload);
 
-    // Stream switch: holds a demand as reader {type: mqtt, id: switch}.
+    // Stream switch: holds a demand as reader {type: switch, id: stream}.
     await set('stream', 'ON');
     await ha.waitFor(`${base}/stream/state`, (p) => p === 'ON', { from });
     await ha.waitFor(`${base}/readers/state`, (p) => p === '1', { from });
-    expect(cameras.get(id)!.reader_list).toEqual([{ type: 'mqtt', id: 'switch' }]);
+    expect(cameras.get(id)!.reader_list).toEqual([{ type: 'switch', id: 'stream' }]);
     const demand = await ha.waitFor(`switchboard/events/camera/${id}/demand`, () => true, { from });
-    expect(JSON.parse(demand.payload).details).toEqual({ readerType: 'mqtt', readerId: 'switch' });
+    expect(JSON.parse(demand.payload).details).toEqual({ readerType: 'switch', readerId: 'stream' });
     await ha.waitFor(`${base}/event/state`, (p) => JSON.parse(p).event_type === 'demand', { from });
     await set('stream', 'OFF');
     await ha.waitFor(`${base}/stream/state`, (p) => p === 'OFF', { from });

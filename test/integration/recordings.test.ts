@@ -39,7 +39,7 @@ async function start(recording: Record<string, unknown>, extra: Record<string, u
   // it counts machine-wide with pgrep.
   const area = (r: string) => r.split('x').map(Number).reduce((a, b) => a * b, 1);
   const small = cameras.all()[0]!.resolutions.filter((r) => r !== '320x180').sort((a, b) => area(a) - area(b))[0]!;
-  await cameras.setControls(SYSTEM_ACTOR, id, { resolution: small });
+  await cameras.update(SYSTEM_ACTOR, id, { controls: { resolution: small } });
   return { t, id, events, dir: join(t.app.context.config.recording.media_dir, id) };
 }
 
@@ -98,14 +98,14 @@ describe.skipIf(SKIP)('recordings', () => {
     for (const f of mp4s(s.dir)) expect(frames(f), f).toBeGreaterThan(0);
 
     // The other way: a Rotoclear pause shows as ON (a paused recording is still on); off shows OFF.
-    await cameras.setState(SYSTEM_ACTOR, s.id, { record: 'on' });
+    await cameras.update(SYSTEM_ACTOR, s.id, { record: 'on' });
     from = ha.messages.length;
-    await cameras.setState(SYSTEM_ACTOR, s.id, { record: 'pause' });
+    await cameras.update(SYSTEM_ACTOR, s.id, { record: 'pause' });
     await until('the paused state', () => recordingEvents(s).some((d) => d.state === 'pause'));
     // The state topic catches up asynchronously: it shows ON, and never went OFF for the pause.
     await until('the switch to show ON', () => ha.last(`${base}/recording/state`) === 'ON');
     expect(ha.messages.slice(from).filter((m) => m.topic === `${base}/recording/state`).map((m) => m.payload)).not.toContain('OFF');
-    await cameras.setState(SYSTEM_ACTOR, s.id, { record: 'off' });
+    await cameras.update(SYSTEM_ACTOR, s.id, { record: 'off' });
     await ha.waitFor(`${base}/recording/state`, (p) => p === 'OFF', { from });
 
     // Over HTTP (the cameras module, which NestMTX's `update` shares): the same rule, the same switch.
@@ -121,10 +121,31 @@ describe.skipIf(SKIP)('recordings', () => {
     await ha.waitFor(`${base}/recording/state`, (p) => p === 'OFF', { from });
   }, 120_000);
 
+  it('switching the camera off ends the file but keeps the recording on; switched on, it records again into a new file', async () => {
+    const s = await start({ segment_seconds: 60 });
+    const cameras = s.t.app.context.cameras!;
+    await cameras.update(SYSTEM_ACTOR, s.id, { record: 'on' });
+    await until('the first file', () => mp4s(s.dir).length === 1 && statSync(mp4s(s.dir)[0]!).size > 0);
+    const started = recordingEvents(s).filter((d) => d.state === 'on').length;
+
+    await cameras.update(SYSTEM_ACTOR, s.id, { enabled: false });
+    await until('the recorder to stop', () => recordingEvents(s).at(-1)?.state === 'off');
+    expect(cameras.get(s.id)).toMatchObject({ enabled: false, record: 'on' });
+    expect(frames(mp4s(s.dir)[0]!)).toBeGreaterThan(0);
+
+    await cameras.update(SYSTEM_ACTOR, s.id, { enabled: true });
+    await until('recording again', () => recordingEvents(s).filter((d) => d.state === 'on').length > started);
+    await until('a second file', () => mp4s(s.dir).length === 2 && statSync(mp4s(s.dir)[1]!).size > 0);
+    expect(cameras.get(s.id)).toMatchObject({ enabled: true, record: 'on' });
+    await cameras.update(SYSTEM_ACTOR, s.id, { record: 'off' });
+    await until('stopped', () => recordingEvents(s).at(-1)?.state === 'off');
+    for (const f of mp4s(s.dir)) expect(frames(f), f).toBeGreaterThan(0);
+  }, 120_000);
+
   it('motion trigger: nothing while calm; a clip with pre-roll around motion; nothing once switched off', async () => {
     const s = await start({ trigger: 'motion', pre_seconds: 2, post_seconds: 1 });
     const { bus, cameras } = s.t.app.context;
-    await cameras!.setState(SYSTEM_ACTOR, s.id, { record: 'on' });
+    await cameras!.update(SYSTEM_ACTOR, s.id, { record: 'on' });
     await until('armed', () => recordingEvents(s).some((d) => d.state === 'on' && d.trigger === 'motion'));
     await until('the capture', () => s.events.some((e) => e.entity === s.id && e.event === 'ready'));
     // Let the pre-roll fill (2 s at 15 fps); armed but calm writes nothing.
@@ -142,7 +163,7 @@ describe.skipIf(SKIP)('recordings', () => {
       await new Promise((r) => setTimeout(r, 2500)); // the pre-roll fills again
     }
 
-    await cameras!.setState(SYSTEM_ACTOR, s.id, { record: 'off' });
+    await cameras!.update(SYSTEM_ACTOR, s.id, { record: 'off' });
     await until('disarmed', () => recordingEvents(s).at(-1)?.state === 'off');
     bus.publish('camera', s.id, 'motion', { motion: true });
     bus.publish('camera', s.id, 'motion', { motion: false });
@@ -159,9 +180,9 @@ describe.skipIf(SKIP)('recordings', () => {
     // A new frame rate ends the file and starts the next at the new rate.
     const cameras = s.t.app.context.cameras!;
     const fps = cameras.get(s.id)!.fps_options.find((f) => f !== cameras.get(s.id)!.controls.fps)!;
-    await cameras.setControls(SYSTEM_ACTOR, s.id, { fps });
+    await cameras.update(SYSTEM_ACTOR, s.id, { controls: { fps } });
     const next = await until('the next file', () => mp4s(s.dir).find((f) => f !== file && statSync(f).size > 10_000));
-    await cameras.setState(SYSTEM_ACTOR, s.id, { record: 'off' });
+    await cameras.update(SYSTEM_ACTOR, s.id, { record: 'off' });
     await until('stopped', () => recordingEvents(s).at(-1)?.state === 'off');
     expect(frames(file)).toBeGreaterThan(0);
     const rate = execFileSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=r_frame_rate', '-of', 'csv=p=0', next], { encoding: 'utf8' }).trim();
@@ -178,7 +199,7 @@ describe.skipIf(SKIP)('recordings', () => {
     cleanups.push(() => roto.close());
     const cameras = s.t.app.context.cameras!;
 
-    await cameras.setState(SYSTEM_ACTOR, s.id, { record: 'on' });
+    await cameras.update(SYSTEM_ACTOR, s.id, { record: 'on' });
     await until('recording', () => recordingEvents(s).some((d) => d.state === 'on'));
     // 600 KB + room for one more segment (1 MiB) would pass 1 MB: the older file went first.
     expect(existsSync(old)).toBe(false);
@@ -207,7 +228,7 @@ describe.skipIf(SKIP)('recordings', () => {
     writeFileSync(old, Buffer.alloc(1024));
     const cameras = s.t.app.context.cameras!;
 
-    await cameras.setState(SYSTEM_ACTOR, s.id, { record: 'on' });
+    await cameras.update(SYSTEM_ACTOR, s.id, { record: 'on' });
     await until('the notice', () => recordingEvents(s).some((d) => d.state === 'off'));
     expect(recordingEvents(s)).toEqual([expect.objectContaining({ state: 'off', reason: 'min_free', error: expect.stringContaining('recording.min_free_mb') })]);
     await until('the switch back off', () => cameras.get(s.id)!.record === 'off');

@@ -102,9 +102,9 @@ const reset = async () => {
   }
   const cams = t.app.context.cameras;
   const main = cams.all()[0]!;
-  await cams.setControls({ kind: 'system', userId: null, username: 'test', role: 'admin' }, main.id, { brightness: 50, contrast: 50, saturation: 50, resolution: '640x360', fps: 30, 'auto-exposure': true });
-  await cams.setState({ kind: 'system', userId: null, username: 'test', role: 'admin' }, main.id, { record: 'off' });
-  await cams.setLight({ kind: 'system', userId: null, username: 'test', role: 'admin' }, main.id, false);
+  await cams.update({ kind: 'system', userId: null, username: 'test', role: 'admin' }, main.id, { controls: { brightness: 50, contrast: 50, saturation: 50, resolution: '640x360', fps: 30, 'auto-exposure': true } });
+  await cams.update({ kind: 'system', userId: null, username: 'test', role: 'admin' }, main.id, { record: 'off' });
+  await cams.update({ kind: 'system', userId: null, username: 'test', role: 'admin' }, main.id, { light: false });
 };
 
 beforeAll(async () => {

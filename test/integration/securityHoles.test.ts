@@ -156,6 +156,11 @@ describe('holes against one running server', () => {
       await client.publishAsync(viewerOnly.app.context.mqtt!.topics.command(deviceIdOf('camera', camera.id), 'light'), camera.light ? 'OFF' : 'ON');
       await rejected;
       expect((await viewerOnly.api('GET', `/api/cameras/${camera.id}`, token)).body.light).toBe(camera.light);
+      // The stream switch is judged by the same table, in the camera service: a viewer cannot hold a stream on.
+      const streamRefused = new Promise<void>((resolve) => viewerOnly.app.context.logs.subscribe((l) => l.msg === 'MQTT command rejected' && resolve()));
+      await client.publishAsync(viewerOnly.app.context.mqtt!.topics.command(deviceIdOf('camera', camera.id), 'stream'), 'ON');
+      await streamRefused;
+      expect((await viewerOnly.api('GET', `/api/cameras/${camera.id}`, token)).body).toMatchObject({ demanded: false, readers: 0 });
     });
   });
 

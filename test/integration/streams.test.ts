@@ -123,10 +123,10 @@ describe.skipIf(!hasFfmpeg)('camera streams', () => {
   it('records MP4 segments that ffprobe reads with the right resolution', async () => {
     const auth = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
     const svc = t.app.context.cameras;
-    await svc.setState({ kind: 'system', userId: null, username: 't', role: 'admin' }, cameraId, { record: 'on' });
+    await svc.update({ kind: 'system', userId: null, username: 't', role: 'admin' }, cameraId, { record: 'on' });
     await waitFor(() => events.some((e) => e.event === 'recording' && e.details.state === 'on'), 5000, 'recording on');
     await new Promise((r) => setTimeout(r, 3000));
-    await svc.setState({ kind: 'system', userId: null, username: 't', role: 'admin' }, cameraId, { record: 'off' });
+    await svc.update({ kind: 'system', userId: null, username: 't', role: 'admin' }, cameraId, { record: 'off' });
     await waitFor(() => events.some((e) => e.event === 'recording' && e.details.state === 'off'), 15_000, 'recording off');
     const dir = join(t.app.context.config.recording.media_dir, cameraId);
     const files = readdirSync(dir).filter((f) => f.endsWith('.mp4'));

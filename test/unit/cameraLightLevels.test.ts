@@ -90,7 +90,7 @@ describe('camera light with levels', () => {
     expect(await service.update(USER, id, { light_brightness: 0 })).toMatchObject({ light: false, light_brightness: 40 });
     expect(device().getControl(CID.FLASH_LED_MODE)).toBe(LED_OFF);
     // Switching on without a level shines at the kept one.
-    expect(await service.setLight(USER, id, true)).toMatchObject({ light: true, light_brightness: 40 });
+    expect(await service.update(USER, id, { light: true })).toMatchObject({ light: true, light_brightness: 40 });
     expect([device().getControl(CID.FLASH_LED_MODE), device().getControl(CID.FLASH_TORCH_INTENSITY)]).toEqual([LED_TORCH, 95]);
     // An explicit `light` decides on/off; the level is set beside it.
     expect(await service.update(USER, id, { light: false, light_brightness: 100 })).toMatchObject({ light: false, light_brightness: 100 });
@@ -150,11 +150,11 @@ describe('camera light with levels', () => {
     expect(events).toEqual([]);
   });
 
-  it('refuses a level on a disabled camera', async () => {
+  it('refuses a level on a switched-off camera (a conflict)', async () => {
     const { service, first } = await setup();
     const id = first().id;
-    await service.setEnabled(USER, id, false);
-    expect((await appError(service.update(USER, id, { light_brightness: 30 }))).kind).toBe('unavailable');
+    await service.update(USER, id, { enabled: false });
+    expect((await appError(service.update(USER, id, { light_brightness: 30 }))).kind).toBe('conflict');
     expect(first()).toMatchObject({ light: false, light_brightness: 100 });
   });
 
@@ -187,7 +187,7 @@ describe('camera light with levels', () => {
     // 1 % of 0…10 rounds to the minimum, which is off: the lamp shines at its lowest step instead.
     expect(await service.update(USER, id, { light_brightness: 1 })).toMatchObject({ light: true, light_brightness: 1 });
     expect(lamp.lamp).toBe(1);
-    expect(await service.setLight(USER, id, false)).toMatchObject({ light: false, light_brightness: 1 });
+    expect(await service.update(USER, id, { light: false })).toMatchObject({ light: false, light_brightness: 1 });
     expect(lamp.lamp).toBe(0);
   });
 });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SYSTEM_ACTOR, type Actor } from '../../src/auth/records.js';
-import { CameraService } from '../../src/camera/cameraService.js';
+import { CameraService, STREAM_SWITCH_READER } from '../../src/camera/cameraService.js';
 import { CID } from '../../src/camera/controlMapping.js';
 import { videoNodesPresent } from '../../src/camera/driverLoader.js';
 import { CameraDriverError, type CameraDevice, type CameraDriver } from '../../src/camera/driver.js';
@@ -12,7 +12,9 @@ import { SimulatedDriver } from '../../src/camera/drivers/simulated/simulatedDri
 import { camerasSchema } from '../../src/config/schema.js';
 import { AppError } from '../../src/core/errors.js';
 import { EventBus, type DomainEvent } from '../../src/core/eventBus.js';
-import { Database } from '../../src/store/database.js';
+import { Database, type Collection } from '../../src/store/database.js';
+import type { CameraRecord } from '../../src/camera/cameraRecord.js';
+import { storageRefusal } from '../../src/services/system/storageHealth.js';
 
 const USER: Actor = { kind: 'user', userId: 'u1', username: 'user', role: 'user' };
 const VIEWER: Actor = { kind: 'user', userId: 'v1', username: 'viewer', role: 'viewer' };
@@ -74,7 +76,7 @@ describe('camera service', () => {
       'auto-exposure': true, 'auto-white-balance': null, 'noise-supression': null, resolution: '640x360', fps: 30, sensor: 1,
     });
     expect(cam.resolutions).toContain('1920x1080');
-    expect(cam.fps_options).toEqual([5, 10, 15, 25, 30, 40]);
+    expect(cam.fps_options).toEqual([1, 2, 4, 5, 10, 12.5, 15, 25, 30, 40]);
     expect(cam.capabilities.controls.brightness).toMatchObject({ v4l2_key: 'brightness', minimum: 0, maximum: 255 });
     expect(cam.capabilities.controls.hue).toMatchObject({ v4l2_key: 'hue', minimum: -128, maximum: 128, default: 0 });
     expect(events.map((e) => e.event)).toEqual(['created', 'connected', 'updated']);
@@ -84,12 +86,12 @@ describe('camera service', () => {
     const { service, first, simulated, events } = await setup();
     const dev = simulated.open(first().device);
     events.length = 0;
-    const view = await service.setControls(USER, first().id, { brightness: 75, contrast: 0, saturation: 100, hue: 25 });
+    const view = await service.update(USER, first().id, { controls: { brightness: 75, contrast: 0, saturation: 100, hue: 25 } });
     expect([dev.getControl(CID.BRIGHTNESS), dev.getControl(CID.CONTRAST), dev.getControl(CID.SATURATION), dev.getControl(CID.HUE)]).toEqual([191, 0, 255, -64]);
     expect(view.controls).toMatchObject({ brightness: 75, contrast: 0, saturation: 100, hue: 25 });
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({ event: 'updated', entity: first().id, details: { changes: { brightness: 75, contrast: 0, saturation: 100, hue: 25 } } });
-    await service.setControls(USER, first().id, { 'auto-exposure': false, resolution: '1280x720', sensor: 3 });
+    await service.update(USER, first().id, { controls: { 'auto-exposure': false, resolution: '1280x720', sensor: 3 } });
     expect([dev.getControl(CID.AUTOGAIN), dev.getFormat().width, dev.getInput()]).toEqual([0, 1280, 2]);
     expect(first().controls).toMatchObject({ 'auto-exposure': false, resolution: '1280x720', sensor: 3, fps: 12.5 });
   });
@@ -101,28 +103,29 @@ describe('camera service', () => {
     const before = structuredClone(db.collection('cameras').get(id));
     events.length = 0;
     const cases: [unknown, string, string][] = [
-      [{ brightness: 60, contrast: 150 }, 'controls.contrast', 'Value must be between 0 and 100'],
-      [{ brightness: 60.5 }, 'controls.brightness', 'Value must be an integer between 0 and 100'],
-      [{ brightness: '60' }, 'controls.brightness', 'Value must be an integer between 0 and 100'],
-      [{ sharpness: 50 }, 'controls.sharpness', 'This camera has no such control'],
-      [{ resolution: '1000x1000', brightness: 10 }, 'controls.resolution', 'Resolution not offered'],
-      [{ resolution: 'big' }, 'controls.resolution', 'Value must be a resolution like "1920x1080"'],
-      [{ fps: 4 }, 'controls.fps', 'Value must be an integer between 5 and 60'],
-      [{ sensor: 5 }, 'controls.sensor', 'Value must be between 1 and 4'],
-      [{ 'auto-exposure': 'maybe' }, 'controls.auto-exposure', 'Value must be true or false'],
-      [{ hue: 101 }, 'controls.hue', 'Value must be between 0 and 100'],
-      [{ hue: -1 }, 'controls.hue', 'Value must be between 0 and 100'],
-      [{ zoom: 5 }, 'controls', 'unknown key: zoom'],
+      [{ brightness: 60, contrast: 150 }, 'payload.controls.contrast', 'Value must be between 0 and 100'],
+      [{ brightness: 60.5 }, 'payload.controls.brightness', 'Value must be an integer between 0 and 100'],
+      [{ brightness: '60' }, 'payload.controls.brightness', 'Value must be an integer between 0 and 100'],
+      [{ sharpness: 50 }, 'payload.controls.sharpness', 'This camera has no such control'],
+      [{ resolution: '1000x1000', brightness: 10 }, 'payload.controls.resolution', 'Resolution not offered'],
+      [{ resolution: 'big' }, 'payload.controls.resolution', 'Value must be a resolution like "1920x1080"'],
+      [{ fps: 0 }, 'payload.controls.fps', 'Value must be a frame rate'],
+      [{ fps: 20 }, 'payload.controls.fps', 'This camera does not offer 20 fps at 640x360; choose one of 1, 2, 4, 5, 10, 12.5, 15, 25, 30, 40'],
+      [{ sensor: 5 }, 'payload.controls.sensor', 'Value must be between 1 and 4'],
+      [{ 'auto-exposure': 'maybe' }, 'payload.controls.auto-exposure', 'Value must be true or false'],
+      [{ hue: 101 }, 'payload.controls.hue', 'Value must be between 0 and 100'],
+      [{ hue: -1 }, 'payload.controls.hue', 'Value must be between 0 and 100'],
+      [{ zoom: 5 }, 'payload.controls', 'unknown key: zoom'],
     ];
     for (const [input, path, message] of cases) {
-      const err = await appError(service.setControls(USER, id, input));
+      const err = await appError(service.update(USER, id, { controls: input }));
       expect(err.kind).toBe('validation');
       expect(err.details[0]?.path).toBe(path);
       expect(err.details[0]?.message).toContain(message);
     }
     // Applied steps are undone when a later one fails: 1280x720 offers no 30 fps.
-    const err = await appError(service.setControls(USER, id, { brightness: 10, resolution: '1280x720', fps: 30 }));
-    expect(err.details[0]).toMatchObject({ path: 'controls.fps' });
+    const err = await appError(service.update(USER, id, { controls: { brightness: 10, resolution: '1280x720', fps: 30 } }));
+    expect(err.details[0]).toMatchObject({ path: 'payload.controls.fps' });
     expect(err.details[0]?.message).toContain('does not offer 30 fps at 1280x720');
     expect(dev.getFormat()).toMatchObject({ width: 640, height: 360 });
     expect(dev.getFrameRate()).toBe(30);
@@ -142,9 +145,9 @@ describe('camera service', () => {
     // vivid: the largest sizes offer only the slowest intervals.
     expect(yuyv.sizes.find((s) => s.width === 640 && s.height === 360)?.fps).toEqual([1, 2, 4, 5, 10, 12.5, 15, 25, 30, 40]);
     expect(yuyv.sizes.find((s) => s.width === 3840)?.fps).toEqual([1, 2]);
-    const view = await service.setControls(USER, cam.id, { resolution: '1280x720' });
+    const view = await service.update(USER, cam.id, { controls: { resolution: '1280x720' } });
     expect(view.format).toEqual({ fourcc: 'YUYV', width: 1280, height: 720 });
-    expect(view.fps_options).toEqual([5, 10]);
+    expect(view.fps_options).toEqual([1, 2, 4, 5, 10, 12.5]);
     const viewer = await service.read(VIEWER, cam.id);
     expect(viewer.formats).toEqual(cam.formats);
   });
@@ -154,14 +157,14 @@ describe('camera service', () => {
     const id = first().id;
     const dev = simulated.open(first().device);
     events.length = 0;
-    const offered = await appError(service.setControls(USER, id, { fps: 60 }));
+    const offered = await appError(service.update(USER, id, { controls: { fps: 60 } }));
     expect(offered.kind).toBe('validation');
-    expect(offered.details).toEqual([{ path: 'controls.fps', message: 'This camera does not offer 60 fps at 640x360; choose one of 5, 10, 15, 25, 30, 40' }]);
-    const atNewSize = await appError(service.setControls(USER, id, { resolution: '320x180', fps: 12, brightness: 0 }));
-    expect(atNewSize.details).toEqual([{ path: 'controls.fps', message: 'This camera does not offer 12 fps at 320x180; choose one of 5, 10, 15, 25, 30, 40, 50, 60' }]);
+    expect(offered.details).toEqual([{ path: 'payload.controls.fps', message: 'This camera does not offer 60 fps at 640x360; choose one of 1, 2, 4, 5, 10, 12.5, 15, 25, 30, 40' }]);
+    const atNewSize = await appError(service.update(USER, id, { controls: { resolution: '320x180', fps: 12, brightness: 0 } }));
+    expect(atNewSize.details).toEqual([{ path: 'payload.controls.fps', message: 'This camera does not offer 12 fps at 320x180; choose one of 1, 2, 4, 5, 10, 12.5, 15, 25, 30, 40, 50, 60' }]);
     expect([dev.getFormat().width, dev.getFrameRate(), dev.getControl(CID.BRIGHTNESS)]).toEqual([640, 30, 128]);
     expect(events).toEqual([]);
-    await service.setControls(USER, id, { resolution: '320x180', fps: 60 });
+    await service.update(USER, id, { controls: { resolution: '320x180', fps: 60 } });
     expect([dev.getFormat().width, dev.getFrameRate()]).toEqual([320, 60]);
   });
 
@@ -178,14 +181,14 @@ describe('camera service', () => {
     const { service, first } = await setup({ simulated: 'auto' }, v4l2);
     expect(first().formats[0]?.sizes[0]?.fps).toEqual([]);
     expect(first().fps_options).toEqual([5, 10, 15, 25, 30, 40]);
-    const err = await appError(service.setControls(USER, first().id, { fps: 60 }));
-    expect(err.details[0]).toMatchObject({ path: 'controls.fps', message: expect.stringContaining('does not offer 60 fps at 640x360') });
+    const err = await appError(service.update(USER, first().id, { controls: { fps: 60 } }));
+    expect(err.details[0]).toMatchObject({ path: 'payload.controls.fps', message: expect.stringContaining('does not offer 60 fps at 640x360') });
   });
 
   it('checks roles: viewers read, users change settings, admins create and delete', async () => {
     const { service, first } = await setup();
     expect((await service.read(VIEWER, first().id)).id).toBe(first().id);
-    expect((await appError(service.setControls(VIEWER, first().id, { brightness: 1 }))).kind).toBe('forbidden');
+    expect((await appError(service.update(VIEWER, first().id, { controls: { brightness: 1 } }))).kind).toBe('forbidden');
     expect((await appError(service.update(VIEWER, first().id, { name: 'x' }))).kind).toBe('forbidden');
     expect((await appError(service.create(USER, {}))).kind).toBe('forbidden');
     expect((await appError(service.delete(USER, first().id))).kind).toBe('forbidden');
@@ -220,19 +223,19 @@ describe('camera service', () => {
   it('keeps recording, snapshot and JPEG quality as state with the Rotoclear transitions', async () => {
     const { service, first, events } = await setup();
     const id = first().id;
-    expect((await appError(service.setState(USER, id, { record: 'pause' }))).details[0]?.message).toBe('Recording is not running');
-    expect((await service.setState(USER, id, { record: true })).record).toBe('on');
-    expect((await service.setState(USER, id, { record: 'pause' })).record).toBe('pause');
-    expect((await service.setState(USER, id, { record: 'pause_release' })).record).toBe('on');
-    expect((await appError(service.setState(USER, id, { record: 'pause_release' }))).details[0]?.message).toBe('Recording is not paused');
-    expect((await service.setState(USER, id, { record: 'off' })).record).toBe('off');
-    expect((await appError(service.setState(USER, id, { record: 'start' }))).kind).toBe('validation');
+    expect((await appError(service.update(USER, id, { record: 'pause' }))).details[0]?.message).toBe('Recording is not running');
+    expect((await service.update(USER, id, { record: true })).record).toBe('on');
+    expect((await service.update(USER, id, { record: 'pause' })).record).toBe('pause');
+    expect((await service.update(USER, id, { record: 'pause_release' })).record).toBe('on');
+    expect((await appError(service.update(USER, id, { record: 'pause_release' }))).details[0]?.message).toBe('Recording is not paused');
+    expect((await service.update(USER, id, { record: 'off' })).record).toBe('off');
+    expect((await appError(service.update(USER, id, { record: 'start' }))).kind).toBe('validation');
     events.length = 0;
-    await service.setState(USER, id, { snap: true, 'jpeg-quality': 55 });
+    await service.update(USER, id, { snap: true, 'jpeg-quality': 55 });
     expect(events).toHaveLength(1);
     expect(events[0]?.details).toEqual({ changes: { snap: true, 'jpeg-quality': 55 } });
     expect(first().jpeg_quality).toBe(55);
-    expect((await appError(service.setState(USER, id, { 'jpeg-quality': 101 }))).details[0]?.message).toBe('Value must be between 0 and 100');
+    expect((await appError(service.update(USER, id, { 'jpeg-quality': 101 }))).details[0]?.message).toBe('Value must be between 0 and 100');
   });
 
   it('tracks demand: first reader demands, last one leaving un-demands', async () => {
@@ -307,10 +310,10 @@ describe('camera discovery and hot-plug', () => {
     v4l2.devices.add('/dev/video0');
     const { service, first, events } = await setup({ simulated: 'auto' }, v4l2);
     const id = first().id;
-    await service.setControls(USER, id, { brightness: 80, resolution: '320x180', fps: 60 });
+    await service.update(USER, id, { controls: { brightness: 80, resolution: '320x180', fps: 60 } });
     v4l2.devices.unplug('/dev/video0');
     events.length = 0;
-    const err = await appError(service.setControls(USER, id, { brightness: 10 }));
+    const err = await appError(service.update(USER, id, { controls: { brightness: 10 } }));
     expect(err.kind).toBe('unavailable');
     expect(err.message).toContain('was disconnected');
     expect(first().exists).toBe(false);
@@ -318,7 +321,7 @@ describe('camera discovery and hot-plug', () => {
       ['disconnected', { device: '/dev/video0', reason: expect.stringContaining('ENODEV') }],
       ['updated', { changes: { exists: false } }],
     ]);
-    expect((await appError(service.setControls(USER, id, { brightness: 10 }))).message).toContain('is not connected');
+    expect((await appError(service.update(USER, id, { controls: { brightness: 10 } }))).message).toContain('is not connected');
     expect(first().controls.brightness).toBe(80); // last known values stay visible
 
     v4l2.devices.add('/dev/video0'); // replugged: the device starts from its defaults
@@ -365,7 +368,7 @@ describe('device errors', () => {
     const name = first().name;
     v4l2.failWith = 'EBUSY';
     events.length = 0;
-    const busy = await appError(service.setControls(USER, id, { brightness: 90, resolution: '1280x720' }));
+    const busy = await appError(service.update(USER, id, { controls: { brightness: 90, resolution: '1280x720' } }));
     expect(busy.kind).toBe('conflict');
     expect(busy.message).toContain('is busy (VIDIOC_S_FMT)');
     v4l2.failWith = 'EIO';
@@ -375,6 +378,96 @@ describe('device errors', () => {
     expect(first()).toMatchObject({ name, exists: true, controls: { brightness: 50, resolution: '640x360' } });
     expect(v4l2.devices.open('/dev/video0').getControl(CID.BRIGHTNESS)).toBe(128);
     expect(events).toEqual([]);
+  });
+});
+
+describe('the one change path', () => {
+  /** A data store whose disk can fill: the first write learns it (and fails), later changes are refused before the device. */
+  async function withStore(flash = false) {
+    const dir = mkdtempSync(join(tmpdir(), 'switchboard-cameras-'));
+    const db = Database.inDir(dir);
+    await db.open();
+    const real = db.collection('cameras');
+    const disk = { full: false, known: false };
+    const cameras = Object.assign(Object.create(real) as Collection<CameraRecord>, {
+      assertWritable: () => {
+        if (disk.known) throw storageRefusal('data', 'ENOSPC');
+      },
+      update: async (id: string, change: (cur: CameraRecord) => CameraRecord) => {
+        if (disk.full) {
+          disk.known = true;
+          throw storageRefusal('data', 'ENOSPC');
+        }
+        return real.update(id, change);
+      },
+    });
+    const bus = new EventBus();
+    const events: DomainEvent[] = [];
+    bus.subscribe((e) => events.push(e), ['camera']);
+    const simulated = new SimulatedDriver({ flash });
+    const service = new CameraService({ cameras, bus, config: camerasSchema.parse({ simulated: 'always' }), logger, simulated, loadV4l2: async () => null });
+    await service.start();
+    cleanups.push(async () => {
+      await service.stop();
+      await db.flush();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const cam = service.all()[0]!;
+    const device = simulated.open(cam.device);
+    cleanups.push(() => device.close());
+    const brightness = () => device.getControl(CID.BRIGHTNESS);
+    const light = () => (cam.capabilities.light ? device.getControl(cam.capabilities.light.v4l2_id) : null);
+    return { service, real, disk, events, id: cam.id, brightness, light };
+  }
+
+  it('checks in one order: permission, validation, switched on, storage, device; nothing changes on a refusal', async () => {
+    const { service, real, disk, events, id, brightness } = await withStore();
+    const before = { device: brightness(), stored: JSON.stringify(real.get(id)) };
+    disk.full = disk.known = true;
+    events.length = 0;
+    // A viewer is refused before the value is looked at; a bad value before the storage check.
+    expect((await appError(service.update(VIEWER, id, { controls: { brightness: 'x' } }))).kind).toBe('forbidden');
+    expect((await appError(service.update(USER, id, { controls: { brightness: 'x' } }))).kind).toBe('validation');
+    expect((await appError(service.update(USER, id, { controls: { resolution: '1000x1000' } }))).kind).toBe('validation');
+    expect((await appError(service.update(USER, id, { controls: { brightness: 10 } }))).kind).toBe('storage');
+    expect((await appError(service.update(USER, id, { light_brightness: 10 }))).kind).toBe('validation');
+    // Holding the stream stores nothing: it works while the disk is full.
+    expect(await service.update(USER, id, { stream: true })).toMatchObject({ demanded: true });
+    expect(await service.update(USER, id, { stream: false })).toMatchObject({ demanded: false });
+    expect(brightness()).toBe(before.device);
+    expect(JSON.stringify(real.get(id))).toBe(before.stored);
+    expect(events.filter((e) => e.event === 'updated')).toEqual([]);
+  });
+
+  it('puts the device back when the store refuses a change the device took', async () => {
+    const { service, real, disk, events, id, brightness } = await withStore();
+    const before = { device: brightness(), stored: JSON.stringify(real.get(id)) };
+    disk.full = true;
+    events.length = 0;
+    const err = await appError(service.update(USER, id, { controls: { brightness: 10, resolution: '1280x720' } }));
+    expect([err.kind, disk.known]).toEqual(['storage', true]);
+    expect(brightness()).toBe(before.device);
+    expect(service.get(id)!.controls).toMatchObject({ resolution: '640x360', fps: 30 });
+    expect(service.get(id)!.format).toMatchObject({ width: 640, height: 360 });
+    expect(JSON.stringify(real.get(id))).toBe(before.stored);
+    expect(events.filter((e) => e.event === 'updated')).toEqual([]);
+    // The disk has room again: the same change is made.
+    disk.full = disk.known = false;
+    expect((await service.update(USER, id, { controls: { brightness: 10 } })).controls.brightness).toBe(10);
+    expect(brightness()).not.toBe(before.device);
+  });
+
+  it('puts the light and the image settings back together when the store refuses them', async () => {
+    const { service, real, disk, id, brightness, light } = await withStore(true);
+    const before = { brightness: brightness(), light: light(), stored: JSON.stringify(real.get(id)) };
+    expect(before.light).not.toBeNull();
+    disk.full = true;
+    expect((await appError(service.update(USER, id, { light: true, light_brightness: 30, controls: { brightness: 10 } }))).kind).toBe('storage');
+    expect([brightness(), light()]).toEqual([before.brightness, before.light]);
+    expect(JSON.stringify(real.get(id))).toBe(before.stored);
+    disk.full = disk.known = false;
+    expect(await service.update(USER, id, { light: true, light_brightness: 30 })).toMatchObject({ light: true, light_brightness: 30 });
+    expect(light()).not.toBe(before.light);
   });
 });
 
@@ -396,33 +489,38 @@ describe('switching a camera off and on', () => {
     }
   }
 
-  it('closes the device, drops demands, refuses demands and changes, stays listed, and reopens with its settings', async () => {
+  it('closes the device but keeps demands, recording and settings, refuses changes with a conflict, stays listed, and reopens as it was', async () => {
     const v4l2 = new CountingV4l2();
     v4l2.devices.add('/dev/video0');
     const { service, first, events } = await setup({ simulated: 'never' }, v4l2);
     const id = first().id;
-    await service.setControls(USER, id, { brightness: 70 });
+    await service.update(USER, id, { controls: { brightness: 70 } });
     service.addDemand(id, { type: 'http', id: 'viewer' });
+    await service.update(USER, id, { stream: true, record: true });
+    const offered = { resolutions: first().resolutions, fps_options: first().fps_options };
     expect(v4l2.handles).toBe(1);
     events.length = 0;
 
-    const off = await service.setEnabled(USER, id, false);
-    expect(off).toMatchObject({ enabled: false, exists: false, readers: 0, demanded: false });
+    const off = await service.update(USER, id, { enabled: false });
+    expect(off).toMatchObject({ enabled: false, exists: false, readers: 2, demanded: true, record: 'on', ...offered });
     expect(v4l2.handles).toBe(0);
-    expect(events.map((e) => e.event)).toEqual(['unread', 'unDemand', 'disabled', 'updated']);
+    expect(events.map((e) => e.event)).toEqual(['disabled', 'updated']);
     expect(events.at(-1)?.details).toEqual({ changes: { enabled: false, exists: false } });
     expect(events.find((e) => e.event === 'disabled')?.details).toEqual({ name: first().name, enabled: false, by: 'user' });
 
     const before = JSON.stringify(first());
-    for (const attempt of [
-      () => service.setControls(USER, id, { brightness: 10 }),
-      () => service.setLight(USER, id, true),
-      () => service.update(USER, id, { controls: { contrast: 5 } }),
-      () => service.setState(USER, id, { record: true }),
-      async () => service.addDemand(id, { type: 'lab', id: 'n1' }),
-    ]) {
+    for (const [attempt, part] of [
+      [() => service.update(USER, id, { controls: { brightness: 10 } }), 'controls'],
+      [() => service.update(USER, id, { light: true }), 'light'],
+      [() => service.update(USER, id, { record: false }), 'record'],
+      [() => service.update(USER, id, { stream: false }), 'stream'],
+      [() => service.update(USER, id, { snap: true }), 'snap'],
+      [() => service.update(USER, id, { motion: true }), 'motion'],
+      [async () => service.addDemand(id, { type: 'lab', id: 'n1' }), null],
+    ] as const) {
       const err = await appError(attempt());
-      expect([err.kind, err.message]).toEqual(['unavailable', `Camera "${first().name}" is disabled; switch it on first`]);
+      expect([err.kind, err.message]).toEqual(['conflict', `Camera "${first().name}" is switched off; switch it on first`]);
+      expect(err.details, String(part)).toEqual([]);
     }
     expect(JSON.stringify(first())).toBe(before);
     // Still listed, still renamable; scans leave the device closed.
@@ -431,20 +529,21 @@ describe('switching a camera off and on', () => {
     await service.scan();
     expect(v4l2.handles).toBe(0);
 
-    const on = await service.setEnabled(USER, id, true);
+    const on = await service.update(USER, id, { enabled: true });
     expect(on.enabled).toBe(true);
     await service.scan();
     expect(v4l2.handles).toBe(1);
-    expect(first()).toMatchObject({ enabled: true, exists: true, name: 'Bench', controls: { brightness: 70 } });
+    expect(first()).toMatchObject({ enabled: true, exists: true, name: 'Bench', controls: { brightness: 70 }, readers: 2, record: 'on', ...offered });
+    expect(first().reader_list).toEqual([{ type: 'http', id: 'viewer' }, STREAM_SWITCH_READER]);
   });
 
   it('validates the value and the role, and refuses mixing enabled with settings in one update', async () => {
     const { service, first } = await setup();
     const id = first().id;
-    expect((await appError(service.setEnabled(USER, id, 'no'))).kind).toBe('validation');
-    expect((await appError(service.setEnabled(VIEWER, id, false))).kind).toBe('forbidden');
+    expect((await appError(service.update(USER, id, { enabled: 'no' }))).kind).toBe('validation');
+    expect((await appError(service.update(VIEWER, id, { enabled: false }))).kind).toBe('forbidden');
     const mixed = await appError(service.update(USER, id, { enabled: false, controls: { brightness: 1 } }));
-    expect(mixed.details).toEqual([{ path: 'payload.enabled', message: 'change enabled on its own, without controls or light' }]);
+    expect(mixed.details).toEqual([{ path: 'payload.enabled', message: 'change enabled on its own, without controls' }]);
     expect(first().enabled).toBe(true);
     expect((await service.update(USER, id, { enabled: false, name: 'Off cam' }))).toMatchObject({ enabled: false, name: 'Off cam' });
   });
@@ -461,7 +560,7 @@ describe('switching a camera off and on', () => {
     };
     const first = await boot();
     const id = first.service.all()[0]!.id;
-    await first.service.setEnabled(USER, id, false);
+    await first.service.update(USER, id, { enabled: false });
     await first.service.stop();
     await first.db.flush();
     const second = await boot();

@@ -11,8 +11,7 @@ import type { DomainEvent } from '../../core/eventBus.js';
 
 export interface LightCameras {
   all(): readonly { id: string; light: boolean; light_brightness: number | null; light_entity: string | null }[];
-  setLight(actor: Actor, id: string, on: boolean): Promise<unknown>;
-  update(actor: Actor, id: string, payload: { light_brightness: number }): Promise<unknown>;
+  update(actor: Actor, id: string, change: { light: boolean } | { light_brightness: number }): Promise<unknown>;
 }
 
 export type LightServiceCall = (service: 'turn_on' | 'turn_off', entityId: string, data: { brightness_pct?: number }) => Promise<boolean>;
@@ -61,7 +60,7 @@ export class LightBinding {
         // A level switches the camera light on as well (the camera service's rule).
         this.cameras.update(SYSTEM_ACTOR, cam.id, { light_brightness: level }).catch((err: Error) => this.logger.warn({ camera: cam.id, entity: entityId, err: err.message }, 'could not apply the light level from Home Assistant'));
       } else if (cam.light !== on) {
-        this.cameras.setLight(SYSTEM_ACTOR, cam.id, on).catch((err: Error) => this.logger.warn({ camera: cam.id, entity: entityId, err: err.message }, 'could not apply the light state from Home Assistant'));
+        this.cameras.update(SYSTEM_ACTOR, cam.id, { light: on }).catch((err: Error) => this.logger.warn({ camera: cam.id, entity: entityId, err: err.message }, 'could not apply the light state from Home Assistant'));
       }
     }
   }
@@ -75,7 +74,7 @@ export class LightBinding {
     if (!cam?.light_entity) return;
     const haOn = this.haState.get(cam.light_entity);
     if (keys.includes('light_entity')) {
-      if (haOn !== undefined && haOn !== cam.light) void this.cameras.setLight(SYSTEM_ACTOR, cam.id, haOn).catch(() => undefined);
+      if (haOn !== undefined && haOn !== cam.light) void this.cameras.update(SYSTEM_ACTOR, cam.id, { light: haOn }).catch(() => undefined);
       return;
     }
     const levelChanged = keys.includes('light_brightness') && cam.light && cam.light_brightness !== null && cam.light_brightness !== this.haLevel.get(cam.light_entity);

@@ -1,5 +1,5 @@
 // Recording per camera, driven by the camera's `record` state (Rotoclear `record`, the MQTT
-// Recording switch, the HTTP API: all go through cameraService.setState) and by `camera:motion`.
+// Recording switch, the HTTP API: all go through cameraService.update) and by `camera:motion`.
 // `recording.trigger` says what "on" means: record all the time, or clips around motion with a
 // pre-roll kept in memory while armed. Space limits are enforced ahead of time; when they cannot
 // be met, recording stops cleanly and the camera's `record` goes to off with a notice. A media
@@ -29,7 +29,7 @@ export interface RecordingCamera {
 export interface RecordingCameraSource {
   all(): readonly RecordingCamera[];
   get(id: string): RecordingCamera | undefined;
-  setState(actor: Actor, id: string, state: { record: RecordState }): Promise<unknown>;
+  update(actor: Actor, id: string, change: { record: RecordState }): Promise<unknown>;
 }
 
 /** The capture's frames; subscribing holds a demand so the capture runs. */
@@ -138,7 +138,7 @@ export class Recordings implements Extension {
     if (!cam?.exists) return;
     if (cam.record !== 'off') void this.apply(id, cam.record);
     else if (this.opts.trigger === 'continuous') {
-      this.cameras.setState(SYSTEM_ACTOR, id, { record: 'on' }).catch((err: Error) => this.logger.warn({ camera: id, err: err.message }, 'cannot start continuous recording'));
+      this.cameras.update(SYSTEM_ACTOR, id, { record: 'on' }).catch((err: Error) => this.logger.warn({ camera: id, err: err.message }, 'cannot start continuous recording'));
     }
   }
 
@@ -155,6 +155,8 @@ export class Recordings implements Extension {
       case 'connected':
         this.resume(id);
         break;
+      // Switched off or gone: the file ends; the camera's `record` stays, so it records again when connected.
+      case 'disabled':
       case 'disconnected':
       case 'deleted':
         void this.disarm(id);
@@ -270,7 +272,7 @@ export class Recordings implements Extension {
     if (!this.armed.has(id)) return;
     this.logger.warn({ camera: id, reason }, `recording stopped: ${message}`);
     await this.disarm(id, { reason, error: message });
-    await this.cameras.setState(SYSTEM_ACTOR, id, { record: 'off' }).catch((err: Error) => this.logger.warn({ camera: id, err: err.message }, 'cannot switch recording off'));
+    await this.cameras.update(SYSTEM_ACTOR, id, { record: 'off' }).catch((err: Error) => this.logger.warn({ camera: id, err: err.message }, 'cannot switch recording off'));
   }
 
   /** Starts `armed`'s recorder; false when it could not start (the recording was stopped with a notice). */

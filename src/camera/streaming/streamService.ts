@@ -6,7 +6,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../../config/schema.js';
 import type { DomainEvent, EventBus } from '../../core/eventBus.js';
-import { notFound, runtimeError, unavailable } from '../../core/errors.js';
+import { conflict, notFound, runtimeError, unavailable } from '../../core/errors.js';
 import { newId } from '../../core/ids.js';
 import { CapturePipeline } from './capturePipeline.js';
 import { motionSize, type CapturePath, type CaptureSpec } from './ffmpegArgs.js';
@@ -235,7 +235,7 @@ export class StreamService implements Extension {
   private requireCamera(cameraId: string): StreamCamera {
     const cam = this.cameras.get(cameraId);
     if (!cam) throw notFound('Camera');
-    if (cam.enabled === false) throw unavailable('Camera is disabled; switch it on first');
+    if (cam.enabled === false) throw conflict('Camera is switched off; switch it on first');
     if (!cam.exists) throw unavailable('Camera is not connected');
     return cam;
   }
@@ -378,13 +378,17 @@ export class StreamService implements Extension {
         if (changes.snap === true) this.snapshot(id).catch((err: Error) => this.logger.warn({ camera: id, err: err.message }, 'snapshot failed'));
         break;
       }
+      case 'disabled':
       case 'disconnected': {
-        // The device is gone: stop capturing (no retry loop against a missing device); demands stay.
+        // The device is gone or switched off: stop capturing (no retry loop against a missing
+        // device); demands stay, and the capture starts again when it is connected.
         this.lost.add(id);
         const s = this.streams.get(id);
         if (s?.lingerTimer) clearTimeout(s.lingerTimer);
         if (s) s.lingerTimer = null;
         s?.pipeline.stop();
+        // Switched off, live players get the end of their response (as MJPEG readers do) and reconnect later.
+        if (e.event === 'disabled') s?.pipeline.endTsClients();
         this.syncMotion(id);
         break;
       }
@@ -394,7 +398,6 @@ export class StreamService implements Extension {
         if (wasLost && this.demanded.has(id)) this.ensureStream(id).pipeline.start();
         break;
       }
-      case 'disabled':
       case 'deleted': {
         this.motionHeld.delete(id);
         this.demanded.delete(id);

@@ -50,7 +50,7 @@ const lightKey = (slot: Slot): KeyDef => ({
   type: 'boolean',
   public: true,
   read: (s) => s.slot(slot)?.light ?? false,
-  write: (r, a, v) => r.cameras.setLight(a, slotCamera(r, slot).id, v),
+  write: (r, a, v) => r.cameras.update(a, slotCamera(r, slot).id, { light: v }),
 });
 
 const existsKey = (slot: Slot): KeyDef => ({ key: `cam${slot}-exists`, type: 'boolean', public: true, read: (s) => s.slot(slot)?.exists ?? false });
@@ -60,16 +60,16 @@ const sensorKey = (slot: Slot): KeyDef => ({
   type: 'integer',
   public: false,
   read: (s) => s.slot(slot)?.controls.sensor ?? null,
-  write: (r, a, v) => r.cameras.setControls(a, slotCamera(r, slot).id, { sensor: v }),
+  write: (r, a, v) => r.cameras.update(a, slotCamera(r, slot).id, { controls: { sensor: v } }),
 });
 
-/** A control of the main camera, written through setControls. */
+/** A control of the main camera. */
 const mainControl = (key: RangeKey | SwitchKey | 'resolution' | 'fps', type: KeyDef['type'], isPublic: boolean): KeyDef => ({
   key,
   type,
   public: isPublic,
   read: (s) => s.main()?.controls[key] ?? null,
-  write: (r, a, v) => r.cameras.setControls(a, mainCamera(r).id, { [key]: v }),
+  write: (r, a, v) => r.cameras.update(a, mainCamera(r).id, { controls: { [key]: v } }),
 });
 
 /** In the document's order. */
@@ -106,21 +106,21 @@ export const KEY_TABLE: readonly KeyDef[] = [
     type: 'string/boolean',
     public: true,
     read: (s) => s.main()?.record ?? 'off',
-    write: (r, a, v) => r.cameras.setState(a, mainCamera(r).id, { record: v }),
+    write: (r, a, v) => r.cameras.update(a, mainCamera(r).id, { record: v }),
   },
   {
     key: 'snap',
     type: 'boolean',
     public: false,
     read: () => false,
-    write: (r, a, v) => r.cameras.setState(a, mainCamera(r).id, { snap: v }),
+    write: (r, a, v) => r.cameras.update(a, mainCamera(r).id, { snap: v }),
   },
   {
     key: 'jpeg-quality',
     type: 'integer',
     public: false,
     read: (s) => s.main()?.jpeg_quality ?? null,
-    write: (r, a, v) => r.cameras.setState(a, mainCamera(r).id, { 'jpeg-quality': v }),
+    write: (r, a, v) => r.cameras.update(a, mainCamera(r).id, { 'jpeg-quality': v }),
   },
 ];
 

@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { authorize } from '../../auth/permissions.js';
 import type { Actor } from '../../auth/records.js';
 import type { Config } from '../../config/schema.js';
-import { notFound, unavailable } from '../../core/errors.js';
+import { conflict, notFound, unavailable } from '../../core/errors.js';
 import type { DomainEvent, EventBus } from '../../core/eventBus.js';
 import type { Extension } from '../../core/extension.js';
 import type { Collection } from '../../store/database.js';
@@ -62,7 +62,7 @@ export class LiveViewService implements Extension {
     authorize(actor, 'cameras.liveView', 'Showing cameras live in Home Assistant needs the user role');
     const camera = this.deps.cameras.get(cameraId);
     if (!camera) throw notFound('Camera');
-    if (!camera.enabled) throw unavailable(`Camera "${camera.name}" is disabled; switch it on first`);
+    if (!camera.enabled) throw conflict(`Camera "${camera.name}" is switched off; switch it on first`);
     return this.serial(() => this.ensure(camera, true));
   }
 

@@ -1,17 +1,12 @@
 // Cameras: one HA device each. Controls act through the camera service exactly like the sockets
 // (a brightness set here is broadcast on /api/v1 and camera:* too); the stream switch holds a demand.
-import { authorize } from '../../../auth/permissions.js';
 import type { Actor } from '../../../auth/records.js';
 import type { CameraView } from '../../../camera/cameraRecord.js';
-import type { CameraService } from '../../../camera/cameraService.js';
+import { STREAM_SWITCH_READER, type CameraService } from '../../../camera/cameraService.js';
 import type { RangeKey } from '../../../camera/controlMapping.js';
-import type { Reader } from '../../../camera/demand.js';
 import { entitySlug } from '../../../core/ids.js';
 import type { DeviceTable, EntityRow } from '../entities.js';
 import { parseInteger, parseOnOff, parseOption, parsePress } from '../payloads.js';
-
-/** The demand the stream switch holds while it is ON. */
-export const MQTT_SWITCH_READER: Reader = { type: 'mqtt', id: 'switch' };
 
 export const CAMERA_EVENTS = [
   'demand', 'unDemand', 'ready', 'notReady', 'read', 'unread', 'updated', 'snapshot', 'recording', 'connected', 'disconnected',
@@ -52,7 +47,7 @@ const IMAGE_NUMBERS: { key: RangeKey; name: string; icon: string }[] = [
 ];
 
 const onOff = (v: boolean) => (v ? 'ON' : 'OFF');
-const holdsSwitchDemand = (c: CameraView) => c.reader_list.some((r) => r.type === MQTT_SWITCH_READER.type && r.id === MQTT_SWITCH_READER.id);
+const holdsSwitchDemand = (c: CameraView) => c.reader_list.some((r) => r.type === STREAM_SWITCH_READER.type && r.id === STREAM_SWITCH_READER.id);
 
 /** `actor`: who MQTT commands act as (mqtt.command_role), judged by the permission table. */
 export function cameraTable(cameras: CameraService, actor: Actor, { snapshots, liveViews, entityIdPrefix }: CameraTableOptions = {}): DeviceTable<CameraView> {
@@ -67,7 +62,7 @@ export function cameraTable(cameras: CameraService, actor: Actor, { snapshots, l
     applies: (c) => c.controls[key] !== null,
     state: (c) => (c.controls[key] === null ? null : String(c.controls[key])),
     command: async (c, payload) => {
-      await cameras.setControls(actor, c.id, { [key]: parseInteger(payload, 0, 100) });
+      await cameras.update(actor, c.id, { controls: { [key]: parseInteger(payload, 0, 100) } });
     },
   }));
   const imageRow: EntityRow<CameraView>[] = snapshots
@@ -113,9 +108,7 @@ export function cameraTable(cameras: CameraService, actor: Actor, { snapshots, l
         icon: 'mdi:video',
         state: (c) => onOff(holdsSwitchDemand(c)),
         command: async (c, payload) => {
-          authorize(actor, 'cameras.control');
-          if (parseOnOff(payload)) cameras.addDemand(c.id, MQTT_SWITCH_READER);
-          else cameras.removeDemand(c.id, MQTT_SWITCH_READER);
+          await cameras.update(actor, c.id, { stream: parseOnOff(payload) });
         },
       },
       {
@@ -127,7 +120,7 @@ export function cameraTable(cameras: CameraService, actor: Actor, { snapshots, l
         followsDevice: true,
         state: (c) => onOff(c.record !== 'off'),
         command: async (c, payload) => {
-          await cameras.setState(actor, c.id, { record: parseOnOff(payload) });
+          await cameras.update(actor, c.id, { record: parseOnOff(payload) });
         },
       },
       {
@@ -138,7 +131,7 @@ export function cameraTable(cameras: CameraService, actor: Actor, { snapshots, l
         entity_category: 'config',
         state: (c) => onOff(c.enabled),
         command: async (c, payload) => {
-          await cameras.setEnabled(actor, c.id, parseOnOff(payload));
+          await cameras.update(actor, c.id, { enabled: parseOnOff(payload) });
         },
       },
       {
@@ -149,7 +142,7 @@ export function cameraTable(cameras: CameraService, actor: Actor, { snapshots, l
         followsDevice: true,
         state: (c) => onOff(c.light),
         command: async (c, payload) => {
-          await cameras.setLight(actor, c.id, parseOnOff(payload));
+          await cameras.update(actor, c.id, { light: parseOnOff(payload) });
         },
         // HA's default light schema with levels: on_command_type "brightness" sends turn_on as one
         // brightness (1–100) and no "ON", so each HA action is one camera change.
@@ -177,7 +170,7 @@ export function cameraTable(cameras: CameraService, actor: Actor, { snapshots, l
         applies: (c) => c.resolutions.length > 0,
         state: (c) => c.controls.resolution,
         command: async (c, payload) => {
-          await cameras.setControls(actor, c.id, { resolution: parseOption(payload, c.resolutions) });
+          await cameras.update(actor, c.id, { controls: { resolution: parseOption(payload, c.resolutions) } });
         },
       },
       {
@@ -191,7 +184,7 @@ export function cameraTable(cameras: CameraService, actor: Actor, { snapshots, l
         applies: (c) => c.fps_options.length > 0,
         state: (c) => (c.controls.fps === null ? null : String(c.controls.fps)),
         command: async (c, payload) => {
-          await cameras.setControls(actor, c.id, { fps: Number(parseOption(payload, c.fps_options.map(String))) });
+          await cameras.update(actor, c.id, { controls: { fps: Number(parseOption(payload, c.fps_options.map(String))) } });
         },
       },
       {
@@ -202,7 +195,7 @@ export function cameraTable(cameras: CameraService, actor: Actor, { snapshots, l
         followsDevice: true,
         command: async (c, payload) => {
           parsePress(payload);
-          await cameras.setState(actor, c.id, { snap: true });
+          await cameras.update(actor, c.id, { snap: true });
         },
       },
       ...(liveViews ? [liveViewRow(liveViews, actor)] : []),

@@ -39,7 +39,12 @@ export class CameraRuntime implements NodeRuntime {
       if (!camera) throw runtimeError(`Node ${node.name}: camera ${cameraId} does not exist`);
       const reader = this.reader(lab.labId, node.name);
       if (this.held.has(reader.id)) continue;
-      await cameras.addDemand(cameraId, reader);
+      try {
+        await cameras.addDemand(cameraId, reader);
+      } catch (err) {
+        // A camera switched off is a conflict to the camera's clients; to the deploy it is a failure with that reason.
+        throw runtimeError((err as Error).message);
+      }
       this.held.set(reader.id, cameraId);
       lab.log(null, `node ${node.name}: demanding camera ${camera.name}`);
       lab.log(node.name, `camera ${camera.name} (${cameraId}) demanded`);
