@@ -17,7 +17,7 @@ import { EventBus } from './core/eventBus.js';
 import { CardInstaller } from './bridges/homeassistant/cardInstaller.js';
 import { HaCoreApi, resolveRestTarget } from './bridges/homeassistant/haCoreApi.js';
 import { HomeAssistantBridge } from './bridges/homeassistant/homeAssistantBridge.js';
-import { defaultBaseUrl, LiveViewService } from './bridges/homeassistant/liveViews.js';
+import { defaultBaseUrl, HaLiveViewEntries } from './bridges/homeassistant/liveViewEntries.js';
 import { createMqttBridge } from './bridges/mqtt/index.js';
 import type { MqttBridge } from './bridges/mqtt/mqttBridge.js';
 import { createLogging, type LogFormat, type LogHub } from './logging/logger.js';
@@ -49,12 +49,16 @@ import { MonitorsService } from './services/monitors/monitorsService.js';
 import { HealthModule, StatusService, VersionModule } from './services/system/statusService.js';
 import { isStorageFault, StorageHealth } from './services/system/storageHealth.js';
 import { UsersService } from './services/users/usersService.js';
+import { LiveViewService } from './services/liveViews/liveViewService.js';
 import { Database } from './store/database.js';
 import { CameraService } from './camera/cameraService.js';
 import { loadV4l2Driver, videoNodesPresent } from './camera/driverLoader.js';
 import { SimulatedDriver } from './camera/drivers/simulated/simulatedDriver.js';
 import { RotoclearServer } from './protocols/rotoclear/rotoclearServer.js';
 import { IngressSignIn } from './auth/ingress.js';
+import { HaRoles } from './auth/haRoles.js';
+import { haUserDirectory } from './bridges/homeassistant/haUsers.js';
+import { resolveTarget } from './bridges/homeassistant/haSocket.js';
 import { mountIngressRoutes } from './protocols/http/ingressRoutes.js';
 import { mountPanel } from './protocols/http/panel.js';
 
@@ -128,6 +132,12 @@ export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json
 const CARD_BUNDLE = fileURLToPath(new URL('../card/dist/switchboard-camera-card.js', import.meta.url));
 /** The web panel built by `npm run build:web`; resolved here because the server bundle (dist/main.js) keeps only this file's place. */
 const PANEL_DIR = fileURLToPath(new URL('../web/dist', import.meta.url));
+
+/** Where a browser on this machine reaches the panel: a wildcard listen address means every interface. */
+function panelAddress(host: string, port: number): string {
+  const h = host === '0.0.0.0' || host === '::' || host === '' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
+  return `http://${h}:${port}/`;
+}
 
 export function createApp(config: Config, options: AppOptions = {}): App {
   const { logger, hub: logs } = createLogging({ level: config.log_level, out: options.logOut, format: options.logFormat });
@@ -263,17 +273,32 @@ export function createApp(config: Config, options: AppOptions = {}): App {
         : undefined,
   });
   extensions.push(haBridge);
+  // Home Assistant administrators are admins here (asked over the HA bridge's websocket).
+  const haRoles = new HaRoles({
+    directory: 'disabled' in resolveTarget(config.homeassistant, process.env) ? null : haUserDirectory((message) => haBridge.command(message)),
+    accounts: users,
+    bus,
+    logger: logger.child({ service: 'ha-roles' }),
+  });
+  extensions.push(haRoles);
   // Live view entries in HA: after the HA bridge, whose websocket reads the entity registry.
   const haRest = config.homeassistant.enabled ? resolveRestTarget(config.homeassistant, process.env) : null;
+  const liveViewEntries = haRest
+    ? new HaLiveViewEntries({
+        api: new HaCoreApi(haRest),
+        signedPaths: (id) => ({ stream: sessions.signLiveUrl(streams.livePath(id)), still: sessions.signLiveUrl(streams.livePath(id, 'snapshot.jpg')) }),
+        baseUrl: defaultBaseUrl(() => boundPorts.get('http')),
+        haCommand: (message) => haBridge.command(message),
+        logger: logger.child({ service: 'live-views' }),
+      })
+    : null;
   const liveViews = new LiveViewService({
     config: config.homeassistant,
     records: db.collection('live_views'),
     bus,
-    api: haRest ? new HaCoreApi(haRest) : null,
+    entries: liveViewEntries,
     cameras,
-    signedPaths: (id) => ({ stream: sessions.signLiveUrl(streams.livePath(id)), still: sessions.signLiveUrl(streams.livePath(id, 'snapshot.jpg')) }),
-    baseUrl: defaultBaseUrl(() => boundPorts.get('http')),
-    haCommand: (message) => haBridge.command(message),
+    listening: () => boundPorts.get('http') !== undefined,
     logger: logger.child({ service: 'live-views' }),
   });
   mountLiveViewRoutes(api.routes, { sessions, liveViews });
@@ -282,10 +307,10 @@ export function createApp(config: Config, options: AppOptions = {}): App {
   // The MQTT bridge last: it starts after every service and stops first (publishing "offline").
   const mqttBridge = createMqttBridge({ config: config.mqtt, dataDir: config.data_dir, bus, status, logger: logger.child({ service: 'mqtt' }), cameras, streams, liveViews, credentials, monitors, boundPorts });
   extensions.push(mqttBridge);
-  mountBrokerRoute(api.routes, { sessions, mqtt: mqttBridge });
+  mountBrokerRoute(api.routes, { sessions, embeddedBroker: () => mqttBridge.embeddedBroker() });
 
   // Home Assistant ingress sign-in, then the web panel: mounted last so it never shadows an /api route.
-  const ingress = new IngressSignIn({ users, auth, trustedProxies: config.ingress_trusted_proxies });
+  const ingress = new IngressSignIn({ users, auth, trustedProxies: config.ingress_trusted_proxies, roles: haRoles });
   mountIngressRoutes(api.routes, ingress);
   mountPanel(api.routes, { dir: PANEL_DIR, ingress, version: VERSION, ports: () => Object.fromEntries(boundPorts), logger: logger.child({ service: 'panel' }) });
 
@@ -312,7 +337,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
       storage.track('media');
       const generated = await users.bootstrap(config.admin_username, config.admin_password, join(config.data_dir, ADMIN_PASSWORD_FILE));
       // Shown once to the operator, straight to stdout: never through the logger, its ring or its streams.
-      if (generated && options.logOut !== null) process.stdout.write(`switchboard: the admin user "${config.admin_username}" was created with the password ${generated} (also in ${join(config.data_dir, ADMIN_PASSWORD_FILE)}); change it after signing in\n`);
+      if (generated && options.logOut !== null) process.stdout.write(`switchboard: the admin user "${config.admin_username}" was created with the password ${generated} (also in ${join(config.data_dir, ADMIN_PASSWORD_FILE)}); sign in to the web panel and change it on its Users page\n`);
       sessions.start();
       for (const ext of extensions) {
         await ext.start();
@@ -321,6 +346,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
       const httpPort = await listen(server, config.http_port, config.http_host);
       boundPorts.set('http', httpPort);
       logger.info({ ports: Object.fromEntries(boundPorts), version: VERSION, ms: Date.now() - t0 }, 'switchboard started');
+      logger.info({ url: panelAddress(config.http_host, httpPort) }, `the web panel is at ${panelAddress(config.http_host, httpPort)}${process.env.SUPERVISOR_TOKEN ? ' (and in Home Assistant’s sidebar)' : ''}`);
     },
     async stop() {
       abort.abort();

@@ -1,7 +1,7 @@
 // The `switchboard-camera-card` element: one Switchboard camera's picture or live view, its
 // controls and its state, all driven through hass.callService on the camera's HA entities.
 import { html, LitElement, nothing, type PropertyValues, type TemplateResult } from 'lit';
-import { cameraView, IMAGE_NUMBERS, IMAGE_SELECTS, isUsable, switchboardCameras, watchedEntityIds, type CameraView, type EntityKey } from './cameraEntities.js';
+import { cameraView, deviceEntityIds, IMAGE_NUMBERS, IMAGE_SELECTS, isUsable, keysFromRegistry, switchboardCameras, watchedEntityIds, type CameraView, type EntityKey } from './cameraEntities.js';
 import type { CardConfig, HassEntity, HomeAssistant } from './hass.js';
 import { cardStyles } from './styles.js';
 
@@ -24,6 +24,9 @@ export class SwitchboardCameraCard extends LitElement {
   /** The last service call HA refused, shown until the next successful one. */
   declare failure: string | null;
   private timer: number | undefined;
+  /** The device's entities by their registry entries (see cameraEntities.ts), for `registryFor`. */
+  private keys: Map<string, EntityKey> | undefined;
+  private registryFor = '';
 
   constructor() {
     super();
@@ -72,12 +75,37 @@ export class SwitchboardCameraCard extends LitElement {
     if (!old || !this.hass || !this.config) return true;
     if (old.entities !== this.hass.entities || old.devices !== this.hass.devices || old.themes !== this.hass.themes) return true;
     const hass = this.hass;
-    return watchedEntityIds(hass, cameraView(hass, this.config)).some((id) => old.states[id] !== hass.states[id]);
+    return watchedEntityIds(hass, cameraView(hass, this.config, this.keys)).some((id) => old.states[id] !== hass.states[id]);
+  }
+
+  /** Reads the device's entity registry entries again whenever its set of entities changed. */
+  private readRegistry(hass: HomeAssistant, deviceId: string | undefined): void {
+    const ids = deviceEntityIds(hass, deviceId);
+    const wanted = ids.join(',');
+    if (wanted === this.registryFor) return;
+    this.registryFor = wanted;
+    this.keys = undefined;
+    if (!ids.length) return;
+    hass.connection
+      .sendMessagePromise<Record<string, { unique_id?: unknown } | null>>({ type: 'config/entity_registry/get_entries', entity_ids: ids })
+      .then(
+        (entries) => {
+          if (this.registryFor !== wanted) return;
+          this.keys = keysFromRegistry(entries);
+          this.requestUpdate();
+        },
+        // An HA without get_entries: the proposed entity ids stand in.
+        () => undefined,
+      );
+  }
+
+  protected override willUpdate(): void {
+    if (this.hass && this.config) this.readRegistry(this.hass, this.config.device_id);
   }
 
   protected override render(): TemplateResult | typeof nothing {
     if (!this.hass || !this.config) return nothing;
-    const view = cameraView(this.hass, this.config);
+    const view = cameraView(this.hass, this.config, this.keys);
     const { states, condition } = view;
     const dark = this.hass.themes?.darkMode ? 'dark' : 'light';
     return html`
@@ -139,6 +167,8 @@ export class SwitchboardCameraCard extends LitElement {
         ${this.action(view, 'snapshot', 'Snapshot', 'mdi:camera-iris', active, () => this.call('button', 'press', view.ids.snapshot!))}
         ${this.toggle(view, 'light', 'Light', 'mdi:lightbulb', active)}
         ${this.toggle(view, 'recording', 'Record', 'mdi:record-rec', active)}
+        ${this.toggle(view, 'motion_detection', 'Motion', 'mdi:motion-sensor', active)}
+        ${this.toggle(view, 'live_view', 'Live view', 'mdi:video-wireless', active)}
         ${this.toggle(view, 'enabled', 'Enabled', 'mdi:power', !offline)}
       </div>
       ${this.imageControls(view, active)}

@@ -1,6 +1,9 @@
-// Finds a Switchboard camera's entities in `hass` and sums up its condition. The add-on names every
-// entity `<domain>.<device object id>_<key>`; the card finds them by device, domain and `_<key>`
-// suffix, so a device renamed in HA keeps working, and the card config can name any entity instead.
+// Finds a Switchboard camera's entities in `hass` and sums up its condition. The camera's device
+// (hass.devices) holds its entities (hass.entities[…].device_id); which entity is which comes from
+// their entity registry entries: every unique_id is `<device's prefix>_<key>`, and it never changes
+// when a user renames an entity. Until those entries are read (or where HA refuses them) the
+// entity ids the add-on proposes (`<domain>.<device object id>_<key>`) stand in. The card config can
+// name any entity instead.
 import type { CardConfig, DeviceRegistryEntry, HassEntity, HomeAssistant } from './hass.js';
 
 export const ENTITY_KEYS = {
@@ -12,6 +15,8 @@ export const ENTITY_KEYS = {
   enabled: 'switch',
   recording: 'switch',
   motion: 'binary_sensor',
+  motion_detection: 'switch',
+  live_view: 'switch',
   snapshot: 'button',
   brightness: 'number',
   contrast: 'number',
@@ -67,14 +72,54 @@ export function switchboardCameras(hass: HomeAssistant): DeviceRegistryEntry[] {
 
 export const deviceName = (d: DeviceRegistryEntry) => d.name_by_user || d.name || d.id;
 
-export function cameraView(hass: HomeAssistant, config: CardConfig): CameraView {
+/** The device's entity ids (what to ask the entity registry about). */
+export function deviceEntityIds(hass: HomeAssistant, deviceId: string | undefined): string[] {
+  if (!deviceId) return [];
+  return Object.values(hass.entities)
+    .filter((e) => e.device_id === deviceId)
+    .map((e) => e.entity_id)
+    .sort();
+}
+
+/**
+ * entity id → key, from the registry entries of one device's entities (config/entity_registry/
+ * get_entries): the camera entity's unique_id ends in `_image`, and what comes before is the
+ * prefix every other entity of the device shares.
+ */
+export function keysFromRegistry(entries: Record<string, { unique_id?: unknown } | null>): Map<string, EntityKey> {
+  const keys = new Map<string, EntityKey>();
+  const uid = (entityId: string) => {
+    const u = entries[entityId]?.unique_id;
+    return typeof u === 'string' ? u : null;
+  };
+  const image = Object.keys(entries).find((e) => domainOf(e) === 'camera' && uid(e)?.endsWith('_image'));
+  if (!image) return keys;
+  const prefix = uid(image)!.slice(0, -'image'.length);
+  for (const entityId of Object.keys(entries)) {
+    const u = uid(entityId);
+    if (!u?.startsWith(prefix)) continue;
+    const key = u.slice(prefix.length);
+    if (key in ENTITY_KEYS && ENTITY_KEYS[key as EntityKey] === domainOf(entityId)) keys.set(entityId, key as EntityKey);
+  }
+  return keys;
+}
+
+/** `keys`: the device's entities by registry (keysFromRegistry); without it, the proposed entity ids. */
+export function cameraView(hass: HomeAssistant, config: CardConfig, keys?: ReadonlyMap<string, EntityKey>): CameraView {
   const device = config.device_id ? hass.devices[config.device_id] : undefined;
   const ids: Partial<Record<EntityKey, string>> = {};
   if (device) {
     const own = Object.values(hass.entities).filter((e) => e.device_id === device.id);
-    for (const [key, domain] of Object.entries(ENTITY_KEYS) as [EntityKey, string][]) {
-      const found = own.find((e) => domainOf(e.entity_id) === domain && e.entity_id.endsWith(`_${key}`));
-      if (found) ids[key] = found.entity_id;
+    if (keys && keys.size) {
+      for (const e of own) {
+        const key = keys.get(e.entity_id);
+        if (key) ids[key] = e.entity_id;
+      }
+    } else {
+      for (const [key, domain] of Object.entries(ENTITY_KEYS) as [EntityKey, string][]) {
+        const found = own.find((e) => domainOf(e.entity_id) === domain && e.entity_id.endsWith(`_${key}`));
+        if (found) ids[key] = found.entity_id;
+      }
     }
   }
   for (const [key, entityId] of Object.entries(config.entities ?? {})) {

@@ -2,11 +2,13 @@
 // the HA user and says who it is in X-Remote-User-* headers; those headers are believed only when the
 // connection comes from a configured proxy address (anyone can send headers, nobody else can be that
 // address on the add-on's network). Each HA user maps to one Switchboard user (`ha_user_id`),
-// created on first visit by the users service with role `user`; an admin may change the role later.
+// created on first visit by the users service with role `user`; Home Assistant administrators
+// become admins as soon as HA says so (haRoles.ts).
 import type { IncomingHttpHeaders } from 'node:http';
 import { isIP } from 'node:net';
 import { forbidden, validationError, type ErrorDetail } from '../core/errors.js';
 import type { AuthService, IssuedToken } from './authService.js';
+import type { HaRoles } from './haRoles.js';
 import type { UserRecord } from './records.js';
 
 /** What the Supervisor sends with every ingress request (supervisor/api/ingress.py). */
@@ -34,6 +36,8 @@ export interface IngressSignInDeps {
   users: HaUserAccounts;
   auth: AuthService;
   trustedProxies: readonly string[];
+  /** Home Assistant's administrators become admins; absent: roles are Switchboard's alone. */
+  roles?: HaRoles;
 }
 
 const MAX_HEADER = 256;
@@ -96,7 +100,8 @@ export class IngressSignIn {
     if (!this.isTrustedProxy(address)) throw forbidden('Home Assistant sign-in is only possible through the Home Assistant ingress proxy');
     const identity = this.identify(address, headers);
     if (!identity) throw forbidden('The ingress request carries no Home Assistant user');
-    const user = this.deps.users.findByHomeAssistantId(identity.id) ?? (await this.createOnce(identity));
+    const found = this.deps.users.findByHomeAssistantId(identity.id) ?? (await this.createOnce(identity));
+    const user = this.deps.roles ? await this.deps.roles.atSignIn(found) : found;
     if (!user.can_login) throw forbidden('This Home Assistant user is disabled in Switchboard');
     return this.deps.auth.issue(user);
   }

@@ -16,8 +16,14 @@ export const PERMISSIONS = {
   'cameras.read': 'viewer',
   /** Camera settings, light, demand, snapshot, recording, and switching a camera on or off (a privacy switch). */
   'cameras.control': 'user',
-  /** Add and remove cameras, and show them in Home Assistant (live view entries). */
+  /** Add and remove cameras. */
   'cameras.manage': 'admin',
+  /**
+   * Show a camera live in Home Assistant and remove it again (its Generic Camera entry). The entry's
+   * signed URL goes only to Home Assistant, and shows what the camera's HA entity already shows, so
+   * whoever controls cameras (the MQTT switch and the card included) may do it.
+   */
+  'cameras.liveView': 'user',
   /** MJPEG and live streams, snapshots and signed URLs for them. */
   'streams.view': 'viewer',
   /** Long-lived live-view URLs for Home Assistant, and revoking them all. */

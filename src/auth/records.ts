@@ -12,6 +12,8 @@ export interface UserRecord {
   updated_at: string;
   /** Set for users signed in through Home Assistant ingress. */
   ha_user_id?: string;
+  /** Home Assistant's last answer to "is this user an HA administrator?" (auth/haRoles.ts). */
+  ha_admin?: boolean;
 }
 
 export interface TokenRecord {

@@ -3,7 +3,7 @@
 import type { Logger } from 'pino';
 import type { TokenRecord, UserRecord } from '../auth/records.js';
 import type { CameraRecord } from '../camera/cameraRecord.js';
-import type { LiveViewRecord } from '../bridges/homeassistant/liveViews.js';
+import type { LiveViewRecord } from '../services/liveViews/records.js';
 import type { LabRecord } from '../services/labs/records.js';
 import type { CredentialRecord } from '../services/credentials/records.js';
 import type { MonitorRecord } from '../services/monitors/records.js';
@@ -16,7 +16,7 @@ export interface DbData {
   credentials: CredentialRecord[];
   monitors: MonitorRecord[];
   labs: LabRecord[];
-  /** Generic Camera entries in Home Assistant, one per camera (bridges/homeassistant/liveViews.ts). */
+  /** Generic Camera entries in Home Assistant, one per camera (services/liveViews). */
   live_views: LiveViewRecord[];
 }
 

@@ -34,6 +34,8 @@ const ENTITIES: [string, string, Record<string, unknown>][] = [
   [id('switch', 'enabled'), 'on', {}],
   [id('switch', 'recording'), 'off', {}],
   [id('binary_sensor', 'motion'), 'off', { device_class: 'motion' }],
+  [id('switch', 'motion_detection'), 'on', {}],
+  [id('switch', 'live_view'), 'off', {}],
   [id('button', 'snapshot'), 'unknown', {}],
   ...['brightness', 'contrast', 'saturation', 'sharpness', 'gain', 'hue'].map((k, i) => [id('number', k), String(40 + i * 5), { min: 0, max: 100, step: 1, mode: 'slider' }] as [string, string, Record<string, unknown>]),
   [id('select', 'resolution'), '1280x720', { options: ['640x480', '1280x720', '1920x1080'] }],
@@ -76,7 +78,8 @@ describe.skipIf(!hasChromium)(hasChromium ? 'camera card in a real browser (chro
       { id: ADDON_DEVICE, name: 'Switchboard', name_by_user: null, manufacturer: 'Switchboard', model: 'Switchboard add-on', disabled_by: null },
       { id: 'other-device', name: 'Kitchen plug', name_by_user: null, manufacturer: 'Acme', model: 'Plug', disabled_by: null },
     );
-    for (const [entityId] of ENTITIES) peer.entityRegistry.push({ entity_id: entityId, device_id: DEVICE, platform: 'mqtt' });
+    // unique_id as the add-on's discovery sets it: <base topic>_<device id>_<key>.
+    for (const [entityId] of ENTITIES) peer.entityRegistry.push({ entity_id: entityId, device_id: DEVICE, platform: 'mqtt', unique_id: `switchboard_camera_cam-1_${entityId.slice(entityId.indexOf(`${OBJ}_`) + OBJ.length + 1)}` });
     peer.entityRegistry.push({ entity_id: ADDON_SENSOR, device_id: ADDON_DEVICE, platform: 'mqtt' }, { entity_id: 'camera.generic_front_door', platform: 'generic' });
     peer.pictures.set(id('camera', 'image'), readFileSync(jpeg));
     peer.pictures.set('camera.generic_front_door', readFileSync(jpeg));
@@ -196,6 +199,46 @@ describe.skipIf(!hasChromium)(hasChromium ? 'camera card in a real browser (chro
     await expect.poll(callCount).toBe(before + 1);
     expect(lastCall()).toMatchObject({ domain: 'light', service: 'turn_off', target: { entity_id: id('light', 'light') } });
     await page.close();
+  });
+
+  it('switches motion detection and the live view in Home Assistant', async () => {
+    const page = await open();
+    const c = card(page);
+    await expect.poll(() => c.locator('[data-control="motion_detection"]').getAttribute('aria-pressed')).toBe('true');
+    await c.locator('[data-control="motion_detection"]').click();
+    await expect.poll(() => lastCall()).toEqual({ domain: 'switch', service: 'turn_off', service_data: {}, target: { entity_id: id('switch', 'motion_detection') } });
+    await c.locator('[data-control="live_view"]').click();
+    await expect.poll(() => lastCall()).toEqual({ domain: 'switch', service: 'turn_on', service_data: {}, target: { entity_id: id('switch', 'live_view') } });
+    await page.close();
+  });
+
+  it('finds entities a user renamed, by their entity registry entries', async () => {
+    const renames: [string, string][] = [
+      [id('switch', 'stream'), 'switch.porch_video_feed'],
+      [id('switch', 'recording'), 'switch.porch_recorder'],
+      [id('camera', 'image'), 'camera.porch'],
+    ];
+    const rename = (from: string, to: string) => {
+      const entry = peer.entityRegistry.find((e) => e.entity_id === from)!;
+      entry.entity_id = to;
+      const state = peer.states.get(from)!;
+      peer.states.delete(from);
+      peer.setState(to, state.state, state.attributes);
+    };
+    for (const [from, to] of renames) rename(from, to);
+    try {
+      const page = await open();
+      const c = card(page);
+      await expect.poll(() => c.locator('[data-control="stream"]').getAttribute('aria-pressed')).toBe('true');
+      expect(await c.locator('[data-problem]').count()).toBe(0);
+      await c.locator('[data-control="stream"]').click();
+      await expect.poll(() => lastCall()).toMatchObject({ domain: 'switch', service: 'turn_off', target: { entity_id: 'switch.porch_video_feed' } });
+      await c.locator('[data-control="recording"]').click();
+      await expect.poll(() => lastCall()).toMatchObject({ domain: 'switch', service: 'turn_on', target: { entity_id: 'switch.porch_recorder' } });
+      await page.close();
+    } finally {
+      for (const [from, to] of renames) rename(to, from);
+    }
   });
 
   it('says so when HA refuses a call, and keeps working', async () => {

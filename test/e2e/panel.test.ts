@@ -69,11 +69,13 @@ describe.skipIf(!hasChromium)(TITLE, () => {
   const openSignedIn = async (hash: string): Promise<Page> => {
     const page = await context.newPage();
     await page.goto(`${app.url}/${hash}`);
-    const form = page.getByLabel('Username');
+    // The sign-in form's fields (the Users page has a Username field of its own).
+    const login = page.getByRole('form', { name: 'Sign in' });
+    const form = login.getByLabel('Username');
     await form.or(page.locator('.topbar')).first().waitFor();
     if (await form.count()) {
       await form.fill(ADMIN.username);
-      await page.getByLabel('Password').fill(ADMIN.password);
+      await login.getByLabel('Password').fill(ADMIN.password);
       await page.getByRole('button', { name: 'Sign in' }).click();
       await page.locator('.topbar').waitFor();
     }

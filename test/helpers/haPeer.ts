@@ -7,8 +7,10 @@
 // (lovelace/info, lovelace/resources and, in storage resource mode only, …/create, /update, /delete,
 // as core lovelace/__init__.py registers them), the entity and device registry lists the frontend
 // loads (config/entity_registry/list_for_display, config/device_registry/list), the entity registry
-// an integration reads and edits (config/entity_registry/list, update), service calls the test
+// an integration reads and edits (config/entity_registry/list, update), the full entries a card
+// asks for (config/entity_registry/get_entries), service calls the test
 // declares (recorded, answered, no state change: an MQTT entity waits for its device's state),
+// the user list (config/auth/list, admin-only as core's @require_admin makes it),
 // camera pictures over HTTP at /api/camera_proxy/<entity_id>?token=<access_token>, and over HTTP
 // the config-entry flows (haConfigFlows.ts). Used where a real HA
 // Core cannot run; it keeps its entities and notifications across stop()/start(), as HA does.
@@ -48,6 +50,8 @@ export interface PeerRegistryEntity {
   name?: string;
   platform?: string;
   hidden?: boolean;
+  /** What the integration registered it under (MQTT: the discovery's unique_id); never changes with a rename. */
+  unique_id?: string;
 }
 
 /** A device registry entry (home-assistant/frontend src/data/device/device_registry.ts fields). */
@@ -58,6 +62,35 @@ export interface PeerDevice {
   manufacturer: string | null;
   model: string | null;
   disabled_by: string | null;
+}
+
+/** A user as config/auth/list answers it (core components/config/auth.py `_user_info`). */
+export interface PeerUser {
+  id: string;
+  username: string | null;
+  name: string;
+  is_owner: boolean;
+  is_active: boolean;
+  local_only: boolean;
+  system_generated: boolean;
+  /** e.g. ['system-admin'] or ['system-users'] (homeassistant/auth/const.py). */
+  group_ids: string[];
+  credentials: { type: string }[];
+}
+
+/** A person with a login, as HA's user settings create one. */
+export function peerUser(id: string, name: string, opts: { admin?: boolean; owner?: boolean; active?: boolean } = {}): PeerUser {
+  return {
+    id,
+    username: name.toLowerCase(),
+    name,
+    is_owner: opts.owner === true,
+    is_active: opts.active !== false,
+    local_only: false,
+    system_generated: false,
+    group_ids: [opts.admin || opts.owner ? 'system-admin' : 'system-users'],
+    credentials: [{ type: 'homeassistant' }],
+  };
 }
 
 export interface ServiceCall {
@@ -105,6 +138,12 @@ export class HaPeer extends EventEmitter {
   readonly services = new Set<string>();
   /** JPEG (or any image) per camera entity, served at /api/camera_proxy/<entity_id>. */
   readonly pictures = new Map<string, Buffer>();
+  /** HA's users (config/auth/list); the Supervisor's own system user is always among them. */
+  readonly users: PeerUser[] = [
+    { id: 'peer-supervisor', username: null, name: 'Supervisor', is_owner: false, is_active: true, local_only: false, system_generated: true, group_ids: ['system-admin'], credentials: [] },
+  ];
+  /** false: the websocket's token belongs to a user who is not an administrator (admin-only commands answer `unauthorized`). */
+  tokenIsAdmin = true;
   /** Path of the last websocket upgrade (e.g. /core/websocket, /api/websocket). */
   lastPath = '';
   private server: Server | null = null;
@@ -304,6 +343,16 @@ export class HaPeer extends EventEmitter {
       case 'lovelace/resources/delete':
         if (this.resourceMode === 'yaml') return this.error(c, id, 'unknown_command', 'Unknown command.');
         return this.resourceCommand(c, id, m);
+      case 'config/auth/list':
+        // websocket_api.require_admin: Unauthorized(...) → error code `unauthorized`.
+        if (!this.tokenIsAdmin) return this.error(c, id, 'unauthorized', 'Unauthorized');
+        return this.result(c, id, this.users.map((u) => ({ ...u, group_ids: [...u.group_ids], credentials: u.credentials.map((cr) => ({ ...cr })) })));
+      case 'config/entity_registry/get_entries': {
+        // core entity_registry.py websocket_get_entities: {entity_id: extended entry or null}.
+        const ids = m.entity_ids;
+        if (!Array.isArray(ids) || !ids.every((e) => typeof e === 'string' && /^[a-z0-9_]+\.[a-z0-9_]+$/.test(e))) return this.error(c, id, 'invalid_format', "Entity IDs are invalid for dictionary value @ data['entity_ids']");
+        return this.result(c, id, Object.fromEntries((ids as string[]).map((e) => [e, this.registryEntry(e)])));
+      }
       case 'config/entity_registry/list':
         return this.result(c, id, this.flows.registry.map((e) => ({ ...e })));
       case 'config/entity_registry/update': {
@@ -313,6 +362,38 @@ export class HaPeer extends EventEmitter {
       default:
         return this.error(c, id, 'unknown_command', 'Unknown command.');
     }
+  }
+
+  /** An entity's extended registry entry (frontend data/entity/entity_registry.ts ExtEntityRegistryEntry), or null. */
+  private registryEntry(entityId: string): Msg | null {
+    const shown = this.entityRegistry.find((e) => e.entity_id === entityId);
+    if (shown) {
+      return {
+        id: `reg-${shown.unique_id ?? shown.entity_id}`,
+        entity_id: shown.entity_id,
+        unique_id: shown.unique_id ?? shown.entity_id,
+        platform: shown.platform ?? 'mqtt',
+        device_id: shown.device_id ?? null,
+        config_entry_id: null,
+        area_id: null,
+        name: null,
+        original_name: shown.name ?? null,
+        icon: null,
+        disabled_by: null,
+        hidden_by: shown.hidden ? 'user' : null,
+        entity_category: null,
+        has_entity_name: true,
+        labels: [],
+        options: {},
+        capabilities: null,
+        device_class: null,
+        original_device_class: null,
+        original_icon: null,
+        aliases: [],
+      };
+    }
+    const flow = this.flows.registry.find((e) => e.entity_id === entityId);
+    return flow ? { ...flow, id: `reg-${flow.unique_id}`, device_id: null, labels: [], options: {}, aliases: [] } : null;
   }
 
   private callService(c: Client, id: number, m: Msg): void {

@@ -115,10 +115,11 @@ describe.skipIf(SKIP)('live view in Home Assistant (Generic Camera config flow)'
     }
   });
 
-  it('refuses non-admins, switched-off and unknown cameras with the HTTP error shape', async () => {
+  it('refuses viewers, switched-off and unknown cameras with the HTTP error shape', async () => {
     const id = t.app.context.cameras!.all()[0]!.id;
-    const user = await t.createUser('liveuser', 'user');
-    expect(await t.api('POST', `/api/cameras/${id}/live-view`, user.token)).toEqual({ status: 403, body: { error: { message: 'Adding cameras to Home Assistant needs the admin role', details: [] } } });
+    const viewer = await t.createUser('liveviewer', 'viewer');
+    expect(await t.api('POST', `/api/cameras/${id}/live-view`, viewer.token)).toEqual({ status: 403, body: { error: { message: 'Showing cameras live in Home Assistant needs the user role', details: [] } } });
+    expect(await t.api('DELETE', `/api/cameras/${id}/live-view`, viewer.token)).toEqual({ status: 403, body: { error: { message: 'Removing live views from Home Assistant needs the user role', details: [] } } });
     expect((await t.api('POST', `/api/cameras/${id}/live-view`, null)).status).toBe(401);
     expect((await t.api('POST', '/api/cameras/nope/live-view', admin)).status).toBe(404);
     const cam = (await t.api('POST', '/api/cameras', admin, { name: 'Off' })).body;
@@ -142,6 +143,26 @@ describe.skipIf(SKIP)('live view in Home Assistant (Generic Camera config flow)'
     expect((await api(TOKEN).request('POST', flowPath, { advanced: { framerate: 2 } })).body).toMatchObject({ type: 'form', step_id: 'user', errors: { base: 'no_still_image_or_stream_url' } });
     expect(await api(TOKEN).request('DELETE', flowPath)).toEqual({ status: 200, body: { message: 'Flow aborted' } });
     expect((await api(TOKEN).request('GET', flowPath)).status).toBe(404);
+  });
+
+  it('the camera’s MQTT switch “Live view in Home Assistant” adds and removes the entry (as mqtt.command_role)', async () => {
+    const cam = (await t.api('POST', '/api/cameras', admin, { name: 'Porch' })).body;
+    const base = `switchboard/camera_${String(cam.id)}`;
+    const discovery = JSON.parse((await ha.waitFor(`homeassistant/device/switchboard_camera_${String(cam.id)}/config`)).payload) as { cmps: Record<string, Json> };
+    expect(discovery.cmps.live_view).toMatchObject({ p: 'switch', name: 'Live view in Home Assistant', entity_category: 'config', command_topic: `${base}/live_view/set`, state_topic: `${base}/live_view/state` });
+    await ha.waitFor(`${base}/live_view/state`, (p) => p === 'OFF');
+    const from = ha.messages.length;
+    await ha.publish(`${base}/live_view/set`, 'ON');
+    await ha.waitFor(`${base}/live_view/state`, (p) => p === 'ON', { from, ms: 15_000 });
+    await ha.waitFor(`${base}/image/attributes`, (p) => (JSON.parse(p) as Json).live_entity === 'camera.porch_live', { from, ms: 15_000 });
+    const entryId = t.app.context.liveViews!.read(String(cam.id))!.entry_id;
+    expect(peer.flows.entries.has(entryId)).toBe(true);
+
+    const off = ha.messages.length;
+    await ha.publish(`${base}/live_view/set`, 'OFF');
+    await ha.waitFor(`${base}/live_view/state`, (p) => p === 'OFF', { from: off, ms: 15_000 });
+    expect(peer.flows.entries.has(entryId)).toBe(false);
+    expect((await t.api('DELETE', `/api/cameras/${String(cam.id)}`, admin)).status).toBe(200);
   });
 
   it('removes the entry with the camera', async () => {

@@ -11,6 +11,7 @@ import { createLabsPage } from './pages/labs.js';
 import { createLogsPage } from './pages/logs.js';
 import { createMonitorsPage } from './pages/monitors.js';
 import { createStatusPage } from './pages/status.js';
+import { createUsersPage } from './pages/users.js';
 import { forgetSession, ingressSession, loginForm, storedSession, type Session } from './session.js';
 
 const root = h('div', { id: 'app' });
@@ -52,6 +53,7 @@ function runPanel(boot: Boot, session: Session): void {
     createLabsPage(backend),
     createLogsPage(backend),
     createStatusPage(backend),
+    createUsersPage(backend),
   ];
 
   const dot = h('span', { class: 'link-dot', 'aria-hidden': 'true' });

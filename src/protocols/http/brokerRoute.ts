@@ -4,13 +4,20 @@ import type { Router } from 'express';
 import { authorize } from '../../auth/permissions.js';
 import type { SessionRegistry } from '../../auth/sessions.js';
 import { notFound } from '../../core/errors.js';
-import type { MqttBridge } from '../../bridges/mqtt/mqttBridge.js';
 import { actorOf, requireActor } from './httpApi.js';
 
-export function mountBrokerRoute(router: Router, deps: { sessions: SessionRegistry; mqtt: MqttBridge }): void {
+/** The embedded broker's address and Switchboard's own login there (null: no embedded broker). */
+export interface EmbeddedBrokerLogin {
+  host: string;
+  port: number;
+  username: string;
+  password: string;
+}
+
+export function mountBrokerRoute(router: Router, deps: { sessions: SessionRegistry; embeddedBroker: () => EmbeddedBrokerLogin | null }): void {
   router.get('/api/mqtt/broker', requireActor(deps.sessions), (req, res) => {
     authorize(actorOf(req), 'mqtt.credentials', 'Only admins may see the MQTT broker credentials');
-    const broker = deps.mqtt.embeddedBroker();
+    const broker = deps.embeddedBroker();
     if (!broker) throw notFound('Embedded MQTT broker');
     res.setHeader('Cache-Control', 'no-store');
     res.json({ embedded: true, ...broker });

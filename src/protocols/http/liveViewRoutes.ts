@@ -4,7 +4,7 @@
 import type { Router } from 'express';
 import type { SessionRegistry } from '../../auth/sessions.js';
 import { notFound } from '../../core/errors.js';
-import type { LiveViewService } from '../../bridges/homeassistant/liveViews.js';
+import type { LiveViewService } from '../../services/liveViews/liveViewService.js';
 import { actorOf, requireActor } from './httpApi.js';
 
 export function mountLiveViewRoutes(router: Router, deps: { sessions: SessionRegistry; liveViews: LiveViewService }): void {

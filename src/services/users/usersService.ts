@@ -96,6 +96,33 @@ export class UsersService implements ModuleService {
     return this.users.find((u) => u.ha_user_id === haUserId);
   }
 
+  /** Every user mapped to a Home Assistant user. */
+  homeAssistantUsers(): UserRecord[] {
+    return this.users.filter((u) => u.ha_user_id !== undefined);
+  }
+
+  /**
+   * Home Assistant says whether this user is an HA administrator. When that answer differs from the
+   * last one seen, the role follows it (admin, or `user`); a role an admin set in between stays
+   * until HA's answer changes. The `updated` event makes the session registry re-judge open sessions.
+   */
+  async followHomeAssistant(user: UserRecord, haAdmin: boolean): Promise<UserRecord> {
+    const current = this.users.get(user.id);
+    if (!current || current.ha_admin === haAdmin) return current ?? user;
+    let role: Role = haAdmin ? 'admin' : 'user';
+    if (current.role === 'admin' && role !== 'admin' && current.can_login && this.adminCount() <= 1) {
+      this.logger?.warn({ username: current.username }, 'Home Assistant no longer lists this user as an administrator, but it is the last Switchboard admin: it stays admin');
+      role = 'admin';
+    }
+    const next: UserRecord = { ...current, ha_admin: haAdmin, role, updated_at: new Date().toISOString() };
+    await this.users.update(current.id, () => next);
+    if (role !== current.role) {
+      this.logger?.info({ username: current.username, from: current.role, to: role }, 'role follows Home Assistant');
+      this.bus.publish('user', current.id, 'updated', { fields: ['role'] });
+    }
+    return next;
+  }
+
   private async insert(name: string, pw: string, r: Role, canLogin: boolean, haUserId?: string): Promise<UserRecord> {
     const now = new Date().toISOString();
     const record: UserRecord = { id: newId(), username: name, role: r, can_login: canLogin, password_hash: await hashPassword(pw), created_at: now, updated_at: now };
@@ -139,7 +166,8 @@ export class UsersService implements ModuleService {
     if (!isAdmin && actor.userId !== id) throw forbidden('You may only change your own password');
     const current = this.get(id);
     const input = isAdmin ? parseInput(adminUpdateSchema, payload) : parseInput(selfUpdateSchema, payload);
-    if (input.password !== undefined && !isAdmin) {
+    // A current password, when given (always by non-admins; by anyone changing their own), must match.
+    if (input.password !== undefined && (!isAdmin || input.current_password !== undefined)) {
       if (!(await verifyPassword(input.current_password ?? '', current.password_hash))) {
         throw validationError('Validation failed', [{ path: 'payload.current_password', message: 'does not match' }]);
       }

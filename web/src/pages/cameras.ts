@@ -29,6 +29,7 @@ const LABELS: Record<string, string> = {
   sensor: 'Sensor input',
   enabled: 'Enabled',
   light_brightness: 'Light level',
+  motion: 'Motion detection',
 };
 
 /** A local edit wins over incoming values for this long, so a dragged slider does not jump back. */
@@ -53,7 +54,10 @@ class CameraCard {
   private readonly lightLevelOut = h('output', {});
   private readonly lightLevelRow = h('label', { class: 'row light-level', hidden: true }, h('span', {}, 'Light level'), this.lightLevel, this.lightLevelOut);
   private readonly enabled = h('input', { type: 'checkbox', role: 'switch', name: 'enabled' });
+  private readonly motion = h('input', { type: 'checkbox', role: 'switch', name: 'motion' });
   private readonly haButton = h('button', { type: 'button', title: 'Adds this camera with its live video to Home Assistant (a Generic Camera)' }, 'Show in Home Assistant');
+  /** Whether the camera has its live view entry in Home Assistant (null: not known yet). */
+  private liveView: boolean | null = null;
   private readonly snapshot = h('div', { class: 'snapshot' });
   private readonly inputs = new Map<string, HTMLInputElement | HTMLSelectElement>();
   private readonly outputs = new Map<string, HTMLOutputElement>();
@@ -98,7 +102,9 @@ class CameraCard {
     // Sent when the slider is let go: like Home Assistant's, a level switches the light on.
     this.lightLevel.addEventListener('change', () => void this.send({ light_brightness: Number(this.lightLevel.value) }, 'light_brightness'));
     this.enabled.addEventListener('change', () => void this.send({ enabled: this.enabled.checked }, 'enabled'));
-    this.haButton.addEventListener('click', () => void this.showInHomeAssistant());
+    this.motion.addEventListener('change', () => void this.send({ motion: this.motion.checked }, 'motion'));
+    this.haButton.addEventListener('click', () => void (this.liveView ? this.removeFromHomeAssistant() : this.showInHomeAssistant()));
+    void this.readLiveView();
     this.record.addEventListener('change', () => this.setRecord(this.record.value));
     this.img.addEventListener('error', () => void this.liveFailed());
     this.el = h(
@@ -106,7 +112,7 @@ class CameraCard {
       { class: 'card camera', 'data-camera-id': cam.id },
       h('header', { class: 'card-head' }, this.title, this.badges),
       h('div', { class: 'viewer' }, this.img, this.overlay),
-      h('div', { class: 'actions' }, this.watchButton, this.snapButton, h('label', { class: 'switch' }, this.light, h('span', {}, 'Light')), h('label', { class: 'switch' }, this.enabled, h('span', {}, 'Enabled')), this.haButton, this.mainButton),
+      h('div', { class: 'actions' }, this.watchButton, this.snapButton, h('label', { class: 'switch' }, this.light, h('span', {}, 'Light')), h('label', { class: 'switch' }, this.enabled, h('span', {}, 'Enabled')), h('label', { class: 'switch' }, this.motion, h('span', {}, 'Motion detection')), this.haButton, this.mainButton),
       this.lightLevelRow,
       this.facts,
       this.status,
@@ -188,6 +194,7 @@ class CameraCard {
     if (cam.light_brightness !== null && !this.fresh('light_brightness')) this.lightLevel.value = String(cam.light_brightness);
     this.lightLevelOut.textContent = cam.light_brightness === null ? '' : this.lightLevel.value;
     this.enabled.checked = cam.enabled;
+    this.motion.checked = cam.motion;
     this.haButton.disabled = !cam.enabled;
     for (const k of RANGE_KEYS) {
       const input = this.inputs.get(k) as HTMLInputElement;
@@ -231,6 +238,7 @@ class CameraCard {
       else if (k === 'light' && typeof v === 'boolean') next.light = v;
       else if (k === 'light_brightness' && (typeof v === 'number' || v === null)) next.light_brightness = v;
       else if (k === 'record' && (v === 'on' || v === 'off' || v === 'pause')) next.record = v;
+      else if (k === 'motion' && typeof v === 'boolean') next.motion = v;
     }
     next.controls = controls as CameraView['controls'];
     this.update(next);
@@ -263,6 +271,36 @@ class CameraCard {
     if (!this.backend.state.set({ record: value })) this.say('Recording cannot be changed: the camera state connection is not open.', true);
   }
 
+  private async readLiveView(): Promise<void> {
+    try {
+      await this.backend.http('GET', `/api/cameras/${encodeURIComponent(this.cam.id)}/live-view`);
+      this.setLiveView(true);
+    } catch (err) {
+      if (err instanceof PanelError && err.code === 404) this.setLiveView(false);
+    }
+  }
+
+  /** The live view entry came or went (this panel, the MQTT switch, the card). */
+  setLiveView(on: boolean): void {
+    this.liveView = on;
+    this.haButton.textContent = on ? 'Remove from Home Assistant' : 'Show in Home Assistant';
+  }
+
+  /** DELETE /api/cameras/:id/live-view: removes the Generic Camera entry from HA. */
+  private async removeFromHomeAssistant(): Promise<void> {
+    this.haButton.disabled = true;
+    this.say('Removing the live view from Home Assistant…');
+    try {
+      await this.backend.http('DELETE', `/api/cameras/${encodeURIComponent(this.cam.id)}/live-view`);
+      this.setLiveView(false);
+      this.say('Removed from Home Assistant.');
+    } catch (err) {
+      this.say(`Could not remove the camera from Home Assistant: ${describe(err)}`, true);
+    } finally {
+      this.haButton.disabled = !this.cam.enabled;
+    }
+  }
+
   /** POST /api/cameras/:id/live-view: the Generic Camera entry in HA (made once; a second click only reports it). */
   private async showInHomeAssistant(): Promise<void> {
     this.haButton.disabled = true;
@@ -270,6 +308,7 @@ class CameraCard {
     try {
       const r = await this.backend.http<{ entity_id: string | null; created: boolean }>('POST', `/api/cameras/${encodeURIComponent(this.cam.id)}/live-view`);
       const entity = r.entity_id ? ` as ${r.entity_id}` : '';
+      this.setLiveView(true);
       this.say(r.created ? `Added to Home Assistant${entity}. Put it on a dashboard to watch it live.` : `Already in Home Assistant${entity}.`);
     } catch (err) {
       this.say(`Could not add the camera to Home Assistant: ${describe(err)}`, true);
@@ -463,6 +502,7 @@ export function createCamerasPage(backend: Backend): Page {
   backend.onStatus('camera', (e) => {
     if (e.event === 'created' || e.event === 'deleted' || !e.entity || !cards.has(e.entity)) return void load();
     if (e.event === 'updated') cards.get(e.entity)?.patch(e.details.changes);
+    if (e.event === 'liveView') cards.get(e.entity)?.setLiveView(e.details.entry_id !== null);
     reread(e.entity);
   });
 

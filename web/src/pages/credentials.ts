@@ -1,9 +1,11 @@
 // Credentials: status of each OAuth credential and the (re-)authorize button, which asks the
-// credentials module for the provider's URL (`update` with {origin}) and opens it.
+// credentials module for the provider's URL (`update` with {origin}) and opens it. Admins add
+// credentials and delete them (the module's own checks and error messages).
 import type { Backend } from '../backend.js';
-import type { CredentialView } from '../../../src/services/credentials/records.js';
+import { PROVIDERS, type CredentialView } from '../../../src/services/credentials/records.js';
 import { clear, h, spinner } from '../dom.js';
 import { describe } from '../errors.js';
+import { actionForm, buttonAction, field } from '../forms.js';
 import type { Page } from '../page.js';
 
 function statusWords(c: CredentialView): { text: string; tone: 'ok' | 'warn' | 'error' } {
@@ -28,7 +30,45 @@ export function createCredentialsPage(backend: Backend): Page {
       : null,
     notice,
     list,
+    isAdmin ? addCard() : null,
   );
+
+  function addCard(): HTMLElement {
+    const description = h('input', { name: 'description', autocomplete: 'off', required: true });
+    const provider = h('select', { name: 'provider' }, ...PROVIDERS.map((p) => h('option', { value: p, selected: p === 'generic' }, p === 'google-device-access' ? 'Google Device Access' : 'Generic OAuth 2.0')));
+    const clientId = h('input', { name: 'client_id', autocomplete: 'off', required: true });
+    const secret = h('input', { name: 'client_secret', type: 'password', autocomplete: 'off' });
+    const authorizeUrl = h('input', { name: 'authorize_url', type: 'url', autocomplete: 'off', placeholder: 'https://provider/authorize' });
+    const tokenUrl = h('input', { name: 'token_url', type: 'url', autocomplete: 'off', placeholder: 'https://provider/token' });
+    const scopes = h('input', { name: 'scopes', autocomplete: 'off', placeholder: 'space separated' });
+    const projectId = h('input', { name: 'project_id', autocomplete: 'off' });
+    const form = actionForm({
+      label: 'Add a credential',
+      submit: 'Add credential',
+      fields: [
+        field('Description', description),
+        field('Provider', provider),
+        field('Client id', clientId),
+        field('Client secret', secret),
+        field('Authorization URL (generic)', authorizeUrl),
+        field('Token URL (generic)', tokenUrl),
+        field('Scopes', scopes),
+        field('Project id (Google Device Access)', projectId),
+      ],
+      action: async () => {
+        // Empty fields are left out: the module fills in the provider's defaults.
+        const payload: Record<string, string> = { description: description.value, provider: provider.value, client_id: clientId.value };
+        for (const [k, input] of [['client_secret', secret], ['authorize_url', authorizeUrl], ['token_url', tokenUrl], ['scopes', scopes], ['project_id', projectId]] as const) {
+          if (input.value.trim()) payload[k] = input.value.trim();
+        }
+        const c = await backend.request<CredentialView>('credentials', 'create', undefined, payload);
+        for (const input of [description, clientId, secret, authorizeUrl, tokenUrl, scopes, projectId]) input.value = '';
+        void load();
+        return `Added ${c.description}. Authorize it to sign in at the provider.`;
+      },
+    });
+    return h('article', { class: 'card' }, h('h2', {}, 'Add a credential'), form.el);
+  }
 
   const authorize = async (c: CredentialView, button: HTMLButtonElement, status: HTMLElement) => {
     if (!origin) return;
@@ -56,6 +96,23 @@ export function createCredentialsPage(backend: Backend): Page {
     button.disabled = !isAdmin || !origin;
     button.title = !isAdmin ? 'Only admins can authorize credentials' : !origin ? 'Open the add-on on its direct port to authorize' : '';
     button.addEventListener('click', () => void authorize(c, button, status));
+    const remove = h('button', { type: 'button', hidden: !isAdmin }, 'Delete');
+    let armed = false;
+    remove.addEventListener('click', () => {
+      // Two clicks: the provider's tokens go with it.
+      if (!armed) {
+        armed = true;
+        remove.textContent = 'Really delete?';
+        return;
+      }
+      armed = false;
+      remove.textContent = 'Delete';
+      void buttonAction(remove, status, async () => {
+        await backend.request<CredentialView>('credentials', 'delete', c.id);
+        void load();
+        return 'Deleted.';
+      });
+    });
     return h(
       'article',
       { class: 'card', 'data-credential-id': c.id },
@@ -72,7 +129,7 @@ export function createCredentialsPage(backend: Backend): Page {
         c.last_error ? h('dt', {}, 'Last problem') : null,
         c.last_error ? h('dd', { class: 'error' }, c.last_error) : null,
       ),
-      h('div', { class: 'actions' }, button),
+      h('div', { class: 'actions' }, button, remove),
       status,
     );
   };
@@ -81,7 +138,7 @@ export function createCredentialsPage(backend: Backend): Page {
     try {
       const creds = await backend.listAll<CredentialView>('credentials');
       clear(list, ...creds.map(card));
-      notice.textContent = creds.length ? '' : 'No credentials yet. An admin adds them through the API.';
+      notice.textContent = creds.length ? '' : isAdmin ? 'No credentials yet. Add one below.' : 'No credentials yet. An admin adds them here.';
       notice.classList.remove('error');
     } catch (err) {
       clear(list);

@@ -26,6 +26,8 @@ export function createLogsPage(backend: Backend): Page {
     'section',
     { class: 'page', 'aria-label': 'Logs' },
     h('h1', {}, 'Logs'),
+    // The server sends log lines to admins only (logs.read): say so rather than show an empty box.
+    backend.user.role === 'admin' ? null : h('p', { class: 'notice' }, `Server logs are shown to admins only; you are signed in as ${backend.user.role}.`),
     h('div', { class: 'toolbar' }, h('label', {}, 'Show ', filter), h('label', { class: 'switch' }, follow, h('span', {}, 'Follow new lines')), count),
     box,
   );

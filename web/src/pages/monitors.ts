@@ -1,9 +1,12 @@
 // Monitors: online state, last command and result, and a command box. Commands go through the HTTP
 // API (POST /api/monitors/:id/command), which Home Assistant ingress forwards like the panel itself.
+// Admins add monitors, rotate their keys and delete them through the `monitors` module (the API's
+// own checks and error messages).
 import type { Backend } from '../backend.js';
 import type { MonitorView } from '../../../src/services/monitors/records.js';
 import { clear, h, since, spinner } from '../dom.js';
 import { describe } from '../errors.js';
+import { actionForm, buttonAction, field } from '../forms.js';
 import type { Page } from '../page.js';
 
 type Progress = (text: string, state: 'working' | 'done' | 'error') => void;
@@ -27,6 +30,7 @@ class MonitorCard {
   private readonly input = h('input', { name: 'command', placeholder: 'Command', maxlength: 1024, autocomplete: 'off', 'aria-label': 'Command' });
   private readonly button = h('button', { type: 'submit', class: 'primary' }, 'Send');
   private readonly reply = h('p', { class: 'status', role: 'status', 'data-role': 'reply' });
+  private readonly manage: HTMLElement | null;
   private view: MonitorView;
 
   constructor(
@@ -39,7 +43,8 @@ class MonitorCard {
       ev.preventDefault();
       void this.send();
     });
-    this.el = h('article', { class: 'card monitor', 'data-monitor-id': view.monitor_id }, h('header', { class: 'card-head' }, this.title, this.badge), this.facts, form, this.reply);
+    this.manage = backend.user.role === 'admin' ? this.manageBox() : null;
+    this.el = h('article', { class: 'card monitor', 'data-monitor-id': view.monitor_id }, h('header', { class: 'card-head' }, this.title, this.badge), this.facts, form, this.reply, this.manage);
     this.update(view);
   }
 
@@ -53,6 +58,8 @@ class MonitorCard {
       this.facts,
       h('dt', {}, 'Monitor id'),
       h('dd', {}, view.monitor_id),
+      h('dt', {}, 'Key'),
+      h('dd', { 'data-fact': 'key' }, view.has_key ? 'Set' : 'None (the monitor connects without a key)'),
       h('dt', {}, 'Last seen'),
       h('dd', {}, since(view.last_seen)),
       h('dt', {}, 'Last command'),
@@ -62,6 +69,36 @@ class MonitorCard {
       view.pending ? h('dt', {}, 'Waiting') : null,
       view.pending ? h('dd', {}, `${view.pending} command(s)`) : null,
     );
+  }
+
+  /** Admin: a new key (connections made with the old one end at once), and deletion. */
+  private manageBox(): HTMLElement {
+    const status = h('p', { class: 'status', role: 'status' });
+    const key = h('input', { name: 'key', type: 'password', autocomplete: 'new-password', placeholder: 'New key', title: 'At least 8 characters', 'aria-label': 'New key' });
+    const rotate = h('button', { type: 'button' }, 'Change key');
+    rotate.addEventListener('click', () => {
+      void buttonAction(rotate, status, async () => {
+        await this.backend.request<MonitorView>('monitors', 'update', this.view.id, { key: key.value });
+        key.value = '';
+        return 'Key changed. The monitor must connect with the new key.';
+      });
+    });
+    const remove = h('button', { type: 'button' }, 'Delete monitor');
+    let armed = false;
+    remove.addEventListener('click', () => {
+      if (!armed) {
+        armed = true;
+        remove.textContent = 'Really delete?';
+        return;
+      }
+      armed = false;
+      remove.textContent = 'Delete monitor';
+      void buttonAction(remove, status, async () => {
+        await this.backend.request<MonitorView>('monitors', 'delete', this.view.id);
+        return 'Deleted.';
+      });
+    });
+    return h('details', {}, h('summary', {}, 'Manage'), h('div', { class: 'actions' }, key, rotate), h('div', { class: 'actions' }, remove), status);
   }
 
   private async send(): Promise<void> {
@@ -88,14 +125,34 @@ class MonitorCard {
 export function createMonitorsPage(backend: Backend): Page {
   const list = h('div', { class: 'grid' });
   const notice = h('p', { class: 'notice', role: 'status' });
-  const el = h('section', { class: 'page', 'aria-label': 'Monitors' }, h('h1', {}, 'Monitors'), notice, list);
+  let addCard: HTMLElement | null = null;
+  if (backend.user.role === 'admin') {
+    const name = h('input', { name: 'name', autocomplete: 'off', required: true });
+    const monitorId = h('input', { name: 'monitor_id', autocomplete: 'off', required: true });
+    const key = h('input', { name: 'key', type: 'password', autocomplete: 'new-password' });
+    const add = actionForm({
+      label: 'Add a monitor',
+      submit: 'Add monitor',
+      fields: [field('Name', name), field('Monitor id (what the monitor sends when it connects)', monitorId), field('Key (at least 8 characters; empty: none)', key)],
+      action: async () => {
+        const payload: Record<string, string> = { monitor_id: monitorId.value, name: name.value };
+        if (key.value) payload.key = key.value;
+        const m = await backend.request<MonitorView>('monitors', 'create', undefined, payload);
+        name.value = monitorId.value = key.value = '';
+        void load();
+        return `Added ${m.name}. It appears online when it connects.`;
+      },
+    });
+    addCard = h('article', { class: 'card' }, h('h2', {}, 'Add a monitor'), add.el);
+  }
+  const el = h('section', { class: 'page', 'aria-label': 'Monitors' }, h('h1', {}, 'Monitors'), notice, list, addCard);
   const cards = new Map<string, MonitorCard>();
   let timer: number | null = null;
 
   const load = async () => {
     try {
       const monitors = await backend.listAll<MonitorView>('monitors');
-      notice.textContent = monitors.length ? '' : 'No monitors registered yet. An admin adds them (module "monitors"); they appear here when they connect.';
+      notice.textContent = monitors.length ? '' : backend.user.role === 'admin' ? 'No monitors yet. Add one below.' : 'No monitors yet. An admin adds them here.';
       notice.classList.remove('error');
       const seen = new Set(monitors.map((m) => m.id));
       for (const m of monitors) {

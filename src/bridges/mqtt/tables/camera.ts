@@ -22,6 +22,10 @@ export interface SnapshotSource {
 /** The Generic Camera entity Home Assistant made for a camera's live view, where there is one. */
 export interface LiveEntitySource {
   liveEntity(cameraId: string): string | null;
+  /** Whether the camera has a live view entry in Home Assistant; show/hide judge the actor. */
+  read(cameraId: string): unknown;
+  show(actor: Actor, cameraId: string): Promise<unknown>;
+  hide(actor: Actor, cameraId: string): Promise<unknown>;
 }
 
 export interface CameraTableOptions {
@@ -198,8 +202,24 @@ export function cameraTable(cameras: CameraService, actor: Actor, { snapshots, l
           await cameras.update(actor, c.id, { snap: true });
         },
       },
+      ...(liveViews ? [liveViewRow(liveViews, actor)] : []),
       { key: 'event', component: 'event', name: 'Event', entity_category: 'diagnostic', enabledByDefault: true, events: CAMERA_EVENTS },
     ],
+  };
+}
+
+/** Live view in Home Assistant (a Generic Camera entry): ON while the camera has one. */
+function liveViewRow(liveViews: LiveEntitySource, actor: Actor): EntityRow<CameraView> {
+  return {
+    key: 'live_view',
+    component: 'switch',
+    name: 'Live view in Home Assistant',
+    entity_category: 'config',
+    state: (c) => onOff(liveViews.read(c.id) !== undefined),
+    command: async (c, payload) => {
+      if (parseSwitch(payload, liveViews.read(c.id) !== undefined)) await liveViews.show(actor, c.id);
+      else await liveViews.hide(actor, c.id);
+    },
   };
 }
 

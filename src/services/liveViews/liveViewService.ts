@@ -1,61 +1,30 @@
 // Live video of a camera on Home Assistant dashboards: a Generic Camera config entry whose
-// stream_source is the camera's signed H.264 MPEG-TS URL (HA hands http:// sources to go2rtc as
-// they are). This service owns the rules: one entry per
+// stream_source is the camera's signed H.264 MPEG-TS URL. This service owns the rules: one entry per
 // camera (idempotent), created on request or for every camera with `homeassistant.live_view: auto`,
-// re-signed whenever the process's URL key changed, removed with the camera.
-import { hostname } from 'node:os';
+// re-signed whenever the process's URL key changed, removed with the camera. The entries themselves
+// are written by the Home Assistant bridge (LiveViewEntries).
 import type { Logger } from 'pino';
 import { authorize } from '../../auth/permissions.js';
 import type { Actor } from '../../auth/records.js';
 import type { Config } from '../../config/schema.js';
-import { AppError, conflict, notFound, unavailable } from '../../core/errors.js';
-import { entitySlug } from '../../core/ids.js';
+import { conflict, notFound, unavailable } from '../../core/errors.js';
 import type { DomainEvent, EventBus } from '../../core/eventBus.js';
-import type { Collection } from '../../store/database.js';
-import { runFlow } from './configFlow.js';
-import type { HaCoreApi } from './haCoreApi.js';
 import type { Extension } from '../../core/extension.js';
+import type { Collection } from '../../store/database.js';
+import type { LiveViewCamera, LiveViewEntries, LiveViewRecord } from './records.js';
 
-export interface LiveViewRecord {
-  /** The camera id. */
-  id: string;
-  /** The Generic Camera config entry in HA. */
-  entry_id: string;
-  /** The camera entity HA created for it; null until the entity registry was read. */
-  entity_id: string | null;
-  created_at: string;
-  updated_at: string;
-}
-
-export interface LiveViewCamera {
-  id: string;
-  name: string;
-  enabled: boolean;
-}
+export type { LiveViewCamera, LiveViewEntries, LiveViewRecord } from './records.js';
 
 export interface LiveViewDeps {
-  config: Config['homeassistant'];
+  config: Pick<Config['homeassistant'], 'live_view'>;
   records: Collection<LiveViewRecord>;
   bus: EventBus;
   /** null: no Home Assistant to talk to (neither the Supervisor nor homeassistant.url/token). */
-  api: HaCoreApi | null;
+  entries: LiveViewEntries | null;
   cameras: { get(id: string): LiveViewCamera | undefined; all(): LiveViewCamera[] };
-  /** Self-authenticating paths for a camera's live stream and still image (HA stores them). */
-  signedPaths(cameraId: string): { stream: string; still: string };
-  /** Where Home Assistant reaches this server, e.g. http://a0d7b954-switchboard:2000. */
-  baseUrl(): string | undefined;
-  /** A Home Assistant websocket command (the entity registry lives there). */
-  haCommand<T>(message: { type: string; [key: string]: unknown }): Promise<T>;
+  /** Whether the HTTP server listens (the entries' URLs need its address). */
+  listening(): boolean;
   logger: Logger;
-}
-
-/** Long enough to outlive any uptime; the URLs are re-signed when the process (and its key) changes. */
-/** The data entry flow handler of HA's Generic Camera integration. */
-const GENERIC = 'generic';
-
-interface RegistryEntry {
-  entity_id: string;
-  config_entry_id: string | null;
 }
 
 export class LiveViewService implements Extension {
@@ -91,7 +60,7 @@ export class LiveViewService implements Extension {
 
   /** "Show in Home Assistant": makes sure the camera has its Generic Camera entry; returns it. */
   async show(actor: Actor, cameraId: string): Promise<LiveViewRecord & { created: boolean }> {
-    authorize(actor, 'cameras.manage', 'Adding cameras to Home Assistant needs the admin role');
+    authorize(actor, 'cameras.liveView', 'Showing cameras live in Home Assistant needs the user role');
     const camera = this.deps.cameras.get(cameraId);
     if (!camera) throw notFound('Camera');
     if (!camera.enabled) throw conflict(`Camera "${camera.name}" is switched off; switch it on first`);
@@ -100,7 +69,7 @@ export class LiveViewService implements Extension {
 
   /** Removes the camera's entry from Home Assistant (the panel's "Remove from Home Assistant"). */
   async hide(actor: Actor, cameraId: string): Promise<{ removed: boolean }> {
-    authorize(actor, 'cameras.manage', 'Removing cameras from Home Assistant needs the admin role');
+    authorize(actor, 'cameras.liveView', 'Removing live views from Home Assistant needs the user role');
     if (!this.deps.cameras.get(cameraId)) throw notFound('Camera');
     return this.serial(() => this.remove(cameraId));
   }
@@ -127,7 +96,7 @@ export class LiveViewService implements Extension {
     const attempt = () => {
       this.waitingForServer = null;
       if (!this.running) return;
-      if (!this.deps.baseUrl()) {
+      if (!this.deps.listening()) {
         this.waitingForServer = setTimeout(attempt, 250);
         this.waitingForServer.unref();
         return;
@@ -149,47 +118,42 @@ export class LiveViewService implements Extension {
 
   /** Creates the entry, or re-signs and completes an existing one; `recreate`: also when HA lost it. */
   private async ensure(camera: LiveViewCamera, recreate: boolean): Promise<LiveViewRecord & { created: boolean }> {
-    const api = this.requireApi();
+    const entries = this.requireEntries();
     const existing = this.deps.records.get(camera.id);
     if (existing) {
       if (!this.signed.has(existing.entry_id)) {
-        try {
-          await runFlow(api, 'options', existing.entry_id, this.flowValues(camera.id));
+        if (await entries.resign(existing.entry_id, camera)) {
           this.signed.add(existing.entry_id);
           this.deps.logger.info({ camera: camera.name, entry: existing.entry_id }, 'live view: stream URLs re-signed in Home Assistant');
-        } catch (err) {
-          if (!(err instanceof AppError && err.kind === 'unavailable' && /does not know this flow/.test(err.message))) throw err;
+        } else {
           // The entry was deleted in HA. Only an explicit request brings it back.
           await this.forget(camera.id);
           if (!recreate) throw unavailable(`The live view of "${camera.name}" was removed in Home Assistant`);
-          return this.create(api, camera);
+          return this.create(entries, camera);
         }
       }
-      const entityId = existing.entity_id ?? (await this.findEntity(existing.entry_id, camera));
+      const entityId = existing.entity_id ?? (await entries.findEntity(existing.entry_id, camera));
       const rec = entityId === existing.entity_id ? existing : await this.store({ ...existing, entity_id: entityId });
       return { ...rec, created: false };
     }
-    return this.create(api, camera);
+    return this.create(entries, camera);
   }
 
-  private async create(api: HaCoreApi, camera: LiveViewCamera): Promise<LiveViewRecord & { created: boolean }> {
-    const step = await runFlow(api, 'config', GENERIC, this.flowValues(camera.id));
-    const entryId = (step.result as { entry_id?: unknown } | undefined)?.entry_id;
-    if (typeof entryId !== 'string') throw unavailable('Home Assistant created the entry but did not say its id');
+  private async create(entries: LiveViewEntries, camera: LiveViewCamera): Promise<LiveViewRecord & { created: boolean }> {
+    const entryId = await entries.create(camera);
     this.signed.add(entryId);
     const now = new Date().toISOString();
     const rec = await this.store({ id: camera.id, entry_id: entryId, entity_id: null, created_at: now, updated_at: now });
     this.deps.logger.info({ camera: camera.name, entry: entryId }, 'live view: added to Home Assistant');
-    const entityId = await this.findEntity(entryId, camera);
+    const entityId = await entries.findEntity(entryId, camera);
     return { ...(entityId ? await this.store({ ...rec, entity_id: entityId }) : rec), created: true };
   }
 
   private async remove(cameraId: string): Promise<{ removed: boolean }> {
     const rec = this.deps.records.get(cameraId);
     if (!rec) return { removed: false };
-    const reply = await this.requireApi().request('DELETE', `/config/config_entries/entry/${encodeURIComponent(rec.entry_id)}`);
-    // 404: already gone in HA; anything else but success keeps the record for the next attempt.
-    if (reply.status !== 200 && reply.status !== 404) throw unavailable(`Home Assistant did not remove the live view entry (${reply.status})`);
+    // A failure keeps the record for the next attempt.
+    await this.requireEntries().remove(rec.entry_id);
     await this.forget(cameraId);
     this.deps.logger.info({ camera: cameraId, entry: rec.entry_id }, 'live view: removed from Home Assistant');
     return { removed: true };
@@ -211,50 +175,9 @@ export class LiveViewService implements Extension {
     return next;
   }
 
-  /**
-   * The entity HA made for the entry, renamed to `camera.<camera>_live` so it is found next to the
-   * camera's MQTT entities; null while HA's websocket is away (filled in on the next reconnect).
-   */
-  private async findEntity(entryId: string, camera: LiveViewCamera): Promise<string | null> {
-    try {
-      const entries = await this.deps.haCommand<RegistryEntry[]>({ type: 'config/entity_registry/list' });
-      const found = entries.find((e) => e.config_entry_id === entryId)?.entity_id ?? null;
-      if (!found) return null;
-      const wanted = `camera.${entitySlug(camera.name) || 'switchboard'}_live`;
-      if (found === wanted) return found;
-      try {
-        const updated = await this.deps.haCommand<{ entity_entry: { entity_id: string } }>({ type: 'config/entity_registry/update', entity_id: found, new_entity_id: wanted, name: `${camera.name} live` });
-        return updated.entity_entry.entity_id;
-      } catch (err) {
-        // Taken by another entity: keep HA's own id.
-        this.deps.logger.debug({ entity: found, wanted, err: describe(err) }, 'live view: entity kept its id');
-        return found;
-      }
-    } catch (err) {
-      this.deps.logger.debug({ err: describe(err) }, 'live view: entity registry not readable yet');
-      return null;
-    }
-  }
-
-  private flowValues(cameraId: string): Record<string, unknown> {
-    const base = this.deps.baseUrl();
-    if (!base) throw unavailable('The HTTP server is not listening yet');
-    const paths = this.deps.signedPaths(cameraId);
-    return {
-      stream_source: `${base}${paths.stream}`,
-      still_image_url: `${base}${paths.still}`,
-      // The signature is the credential: no user name or password in the entry.
-      authentication: 'basic',
-      framerate: 2,
-      verify_ssl: false,
-      limit_refetch_to_url_change: false,
-      confirmed_ok: true,
-    };
-  }
-
-  private requireApi(): HaCoreApi {
-    if (!this.deps.api) throw unavailable('Home Assistant is not configured: run as an add-on, or set homeassistant.url and homeassistant.token');
-    return this.deps.api;
+  private requireEntries(): LiveViewEntries {
+    if (!this.deps.entries) throw unavailable('Home Assistant is not configured: run as an add-on, or set homeassistant.url and homeassistant.token');
+    return this.deps.entries;
   }
 
   /** One change at a time: two clicks never make two entries. */
@@ -267,13 +190,4 @@ export class LiveViewService implements Extension {
 
 function describe(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
-}
-
-/** Where HA reaches this server: the container's (add-on) or machine's host name and the HTTP port. */
-export function defaultBaseUrl(port: () => number | undefined): () => string | undefined {
-  const host = hostname();
-  return () => {
-    const p = port();
-    return p ? `http://${host}:${p}` : undefined;
-  };
 }
