@@ -600,6 +600,22 @@ describe.skipIf(SKIP)('MQTT bridge on Mosquitto', () => {
             "state_topic": "switchboard/camera_<id>/light/state",
             "unique_id": "switchboard_camera_<id>_light",
           },
+          "live_view": {
+            "availability": [
+              {
+                "topic": "switchboard/bridge/state",
+                "value_template": "{{ value_json.state }}",
+              },
+            ],
+            "command_topic": "switchboard/camera_<id>/live_view/set",
+            "default_entity_id": "switch.camera_1_live_view",
+            "entity_category": "config",
+            "name": "Live view in Home Assistant",
+            "object_id": "camera_1_live_view",
+            "p": "switch",
+            "state_topic": "switchboard/camera_<id>/live_view/state",
+            "unique_id": "switchboard_camera_<id>_live_view",
+          },
           "motion": {
             "availability": [
               {
@@ -822,7 +838,12 @@ describe.skipIf(SKIP)('MQTT bridge on Mosquitto', () => {
                 "topic": "switchboard/bridge/state",
                 "value_template": "{{ value_json.state }}",
               },
+              {
+                "topic": "switchboard/camera_<id>/availability",
+                "value_template": "{{ value_json.state }}",
+              },
             ],
+            "availability_mode": "all",
             "command_topic": "switchboard/camera_<id>/stream/set",
             "default_entity_id": "switch.camera_1_stream",
             "name": "Stream",
