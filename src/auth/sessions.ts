@@ -13,7 +13,8 @@
 //   ... later: const now = s.current(); if (!now) return;    // refused: the session is over
 // URLs that carry their own credential (signed for a token, or live-view URLs for Home Assistant)
 // are judged here too (`authenticateRequest`); a live-view stream is a session that ends when the
-// live key is rotated (`revokeLiveUrls`).
+// live key is rotated (`revokeLiveUrls`). A monitor's connection is a session of the key it proved:
+// it ends as soon as that key is changed or removed, or the monitor is deleted (`openMonitor`).
 import type { Logger } from 'pino';
 import type { DomainEvent, EventBus } from '../core/eventBus.js';
 import type { AuthService } from './authService.js';
@@ -34,7 +35,18 @@ export interface UrlRequest {
 }
 
 /** Why a session ended, as adapters may tell their clients. */
-export type SessionEndReason = 'Token revoked' | 'Token expired' | 'User removed or disabled' | 'Live URLs revoked';
+export type SessionEndReason = 'Token revoked' | 'Token expired' | 'User removed or disabled' | 'Live URLs revoked' | MonitorEndReason;
+
+/** Why a monitor's connection no longer stands. */
+export type MonitorEndReason = 'Monitor key changed' | 'Monitor removed';
+
+/** A monitor connection as the registry judges it: which record, and whether the key it proved still stands. */
+export interface MonitorCredential {
+  recordId: string;
+  monitorId: string;
+  /** Null while the key the monitor proved is still the record's key; else why it is not. */
+  check(): MonitorEndReason | null;
+}
 
 export interface SessionHooks {
   /** The session is over; close the connection (or downgrade it where the protocol allows). */
@@ -63,7 +75,10 @@ export interface SessionRegistryOptions {
 
 
 /** What keeps a session open: a bearer token of a user, or the live key as it was when the stream began. */
-type Credential = { type: 'token'; tokenId: string; userId: string } | { type: 'live-url'; generation: number };
+type Credential =
+  | { type: 'token'; tokenId: string; userId: string }
+  | { type: 'live-url'; generation: number }
+  | ({ type: 'monitor' } & MonitorCredential);
 
 class OpenSession implements Session {
   timer: NodeJS.Timeout | null = null;
@@ -107,7 +122,7 @@ export class SessionRegistry {
   ) {}
 
   start(): void {
-    this.unsubscribe = this.bus.subscribe((e) => this.onAccountEvent(e), ['auth', 'user']);
+    this.unsubscribe = this.bus.subscribe((e) => this.onAccountEvent(e), ['auth', 'user', 'monitor']);
     this.sweepTimer = setInterval(() => this.sweep(), this.sweepMs);
     this.sweepTimer.unref();
   }
@@ -178,6 +193,17 @@ export class SessionRegistry {
     return session;
   }
 
+  /**
+   * Tracks a monitor's connection: judged again whenever its monitor changes (and at every sweep),
+   * it ends as soon as the key it connected with is no longer the monitor's key.
+   */
+  openMonitor(credential: MonitorCredential, kind: string, hooks: SessionHooks): Session {
+    const actor: Actor = { kind: 'system', userId: null, username: `monitor ${credential.monitorId}`, role: 'viewer' };
+    const session = new OpenSession(this, kind, actor, { type: 'monitor', ...credential }, hooks);
+    this.sessions.add(session);
+    return session;
+  }
+
   /** Open sessions, optionally of one kind (status counts, tests). */
   count(kind?: string): number {
     let n = 0;
@@ -201,6 +227,12 @@ export class SessionRegistry {
     if (credential.type === 'live-url') {
       if (credential.generation === this.urls.liveKeyGeneration) return session.actor;
       this.end(session, 'Live URLs revoked');
+      return null;
+    }
+    if (credential.type === 'monitor') {
+      const ended = credential.check();
+      if (ended === null) return session.actor;
+      this.end(session, ended);
       return null;
     }
     const actor = this.auth.actorOfTokenId(credential.tokenId);
@@ -272,6 +304,8 @@ export class SessionRegistry {
       for (const s of [...this.sessions]) if (s.tokenId !== null && ids.has(s.tokenId)) this.judge(s);
     } else if (e.domain === 'user' && e.entity !== null) {
       for (const s of [...this.sessions]) if (s.userId === e.entity) this.judge(s);
+    } else if (e.domain === 'monitor' && (e.event === 'updated' || e.event === 'deleted') && e.entity !== null) {
+      for (const s of [...this.sessions]) if (s.credential.type === 'monitor' && s.credential.recordId === e.entity) this.judge(s);
     }
   }
 }
