@@ -1,9 +1,7 @@
 // Composition root: builds every service and adapter with explicit dependencies, so a test can
 // start a whole server on ephemeral ports and stop it again.
-import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
@@ -26,6 +24,7 @@ import { mountStreamRoutes } from './protocols/http/streamRoutes.js';
 import { mountLiveViewRoutes } from './protocols/http/liveViewRoutes.js';
 import { mountMonitorCommandRoute } from './protocols/http/monitorCommandRoute.js';
 import { mountBrokerRoute } from './protocols/http/brokerRoute.js';
+import { HttpListener } from './protocols/http/httpListener.js';
 import { StreamService } from './camera/streaming/streamService.js';
 import { Recordings } from './camera/streaming/recordings.js';
 import { AltoponixServer } from './protocols/altoponix/altoponixServer.js';
@@ -258,6 +257,11 @@ export function createApp(config: Config, options: AppOptions = {}): App {
         : undefined,
   });
   extensions.push(haBridge);
+
+  // HTTP listens once every service and adapter behind its routes has started, and before the
+  // extensions that hand out its address.
+  extensions.push(new HttpListener({ server, host: config.http_host, port: config.http_port, onListening: (port) => boundPorts.set('http', port), logger: logger.child({ service: 'http' }) }));
+
   // Live view entries in HA: after the HA bridge, whose websocket reads the entity registry.
   const haRest = config.homeassistant.enabled ? resolveRestTarget(config.homeassistant, process.env) : null;
   const liveViews = new LiveViewService({
@@ -269,6 +273,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
     signedPaths: (id) => ({ stream: sessions.signLiveUrl(streams.livePath(id)), still: sessions.signLiveUrl(streams.livePath(id, 'snapshot.jpg')) }),
     baseUrl: defaultBaseUrl(() => boundPorts.get('http')),
     haCommand: (message) => haBridge.command(message),
+    haConnected: () => status.health().components.homeassistant?.state === 'ok',
     logger: logger.child({ service: 'live-views' }),
   });
   mountLiveViewRoutes(api.extensions, { sessions, liveViews });
@@ -291,12 +296,6 @@ export function createApp(config: Config, options: AppOptions = {}): App {
     mqtt: mqttBridge, credentials, monitors, statusMessages, labs, cameras, streams, recordings, liveViews,
   };
 
-  const listen = async (srv: Server, port: number, host: string): Promise<number> => {
-    srv.listen(port, host);
-    await once(srv, 'listening'); // rejects on 'error' (EADDRINUSE)
-    return (srv.address() as AddressInfo).port;
-  };
-
   return {
     context,
     ports: () => Object.fromEntries(boundPorts),
@@ -313,8 +312,6 @@ export function createApp(config: Config, options: AppOptions = {}): App {
         await ext.start();
         started.push(ext);
       }
-      const httpPort = await listen(server, config.http_port, config.http_host);
-      boundPorts.set('http', httpPort);
       logger.info({ ports: Object.fromEntries(boundPorts), version: VERSION, ms: Date.now() - t0 }, 'switchboard started');
     },
     async stop() {

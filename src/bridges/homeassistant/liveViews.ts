@@ -46,6 +46,8 @@ export interface LiveViewDeps {
   baseUrl(): string | undefined;
   /** A Home Assistant websocket command (the entity registry lives there). */
   haCommand<T>(message: { type: string; [key: string]: unknown }): Promise<T>;
+  /** Whether the Home Assistant bridge is connected now (it may have connected before this service started). */
+  haConnected(): boolean;
   logger: Logger;
 }
 
@@ -64,19 +66,19 @@ export class LiveViewService implements Extension {
   /** Entries re-signed by this process (their URLs carry this process's key). */
   private readonly signed = new Set<string>();
   private work: Promise<unknown> = Promise.resolve();
-  private waitingForServer: NodeJS.Timeout | null = null;
 
   constructor(private readonly deps: LiveViewDeps) {}
 
+  /** Starts after the HTTP server listens (the entries' URLs carry its address). */
   async start(): Promise<void> {
     this.unsubscribe = this.deps.bus.subscribe((e) => this.onEvent(e), ['camera', 'system']);
+    // Home Assistant may have answered while the extensions before this one started.
+    if (this.deps.haConnected()) this.reconcileNow();
   }
 
   async stop(): Promise<void> {
     this.unsubscribe?.();
     this.unsubscribe = null;
-    if (this.waitingForServer) clearTimeout(this.waitingForServer);
-    this.waitingForServer = null;
     await this.work.catch(() => undefined);
   }
 
@@ -107,7 +109,7 @@ export class LiveViewService implements Extension {
   private onEvent(e: DomainEvent): void {
     if (e.domain === 'system' && e.event === 'component' && e.entity === 'homeassistant' && e.details.state === 'ok') {
       // (Re)connected: fill in what could not be done while HA was away.
-      this.reconcileWhenListening();
+      this.reconcileNow();
     } else if (e.domain === 'camera' && e.entity && e.event === 'deleted') {
       const id = e.entity;
       void this.serial(() => this.remove(id)).catch((err: unknown) => this.deps.logger.warn({ camera: id, err: describe(err) }, 'live view: could not remove the Home Assistant entry'));
@@ -117,23 +119,8 @@ export class LiveViewService implements Extension {
     }
   }
 
-  /**
-   * At start-up Home Assistant may answer before the HTTP server listens, and the entries' URLs need
-   * its address: wait for it (it comes once every extension has started), then reconcile.
-   */
-  private reconcileWhenListening(): void {
-    if (this.waitingForServer) return;
-    const attempt = () => {
-      this.waitingForServer = null;
-      if (!this.unsubscribe) return;
-      if (!this.deps.baseUrl()) {
-        this.waitingForServer = setTimeout(attempt, 250);
-        this.waitingForServer.unref();
-        return;
-      }
-      void this.serial(() => this.reconcile()).catch((err: unknown) => this.deps.logger.warn({ err: describe(err) }, 'live views: reconciling with Home Assistant failed'));
-    };
-    attempt();
+  private reconcileNow(): void {
+    void this.serial(() => this.reconcile()).catch((err: unknown) => this.deps.logger.warn({ err: describe(err) }, 'live views: reconciling with Home Assistant failed'));
   }
 
   private async reconcile(): Promise<void> {
