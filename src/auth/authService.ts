@@ -7,7 +7,7 @@ import { newId, newSecret } from '../core/ids.js';
 import type { Collection } from '../store/database.js';
 import { LoginThrottle } from './loginThrottle.js';
 import { hashPassword, verifyPassword } from './passwords.js';
-import type { Actor, TokenRecord, UserRecord } from './records.js';
+import type { Actor, Role, TokenRecord, UserRecord } from './records.js';
 import { findByUsername } from './usernames.js';
 
 export interface IssuedToken {
@@ -99,6 +99,12 @@ export class AuthService {
     const user = this.users.get(record.user_id);
     if (!user || !user.can_login) return null;
     return { kind: 'user', userId: user.id, username: user.username, role: user.role, tokenId: record.id };
+  }
+
+  /** The role a user holds now, or null when the user is gone or may not sign in (disabled). */
+  roleOfUser(userId: string): Role | null {
+    const user = this.users.get(userId);
+    return user && user.can_login ? user.role : null;
   }
 
   /** When the token expires (ms since the epoch), or null when it is gone. */

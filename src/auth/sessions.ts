@@ -13,18 +13,19 @@
 //   ... later: const now = s.current(); if (!now) return;    // refused: the session is over
 // URLs that carry their own credential (signed for a token, or live-view URLs for Home Assistant)
 // are judged here too (`authenticateRequest`); a live-view stream is a session that ends when the
-// live key is rotated (`revokeLiveUrls`). A monitor's connection is a session of the key it proved:
+// live key is rotated (`revokeLiveUrls`), when its URL expires, and, for a URL an admin asked for,
+// when that admin is deleted, disabled or no longer an admin. A monitor's connection is a session of the key it proved:
 // it ends as soon as that key is changed or removed, or the monitor is deleted (`openMonitor`).
 import type { Logger } from 'pino';
 import type { DomainEvent, EventBus } from '../core/eventBus.js';
 import type { AuthService } from './authService.js';
 import { bearerFrom } from './bearer.js';
-import { authorize } from './permissions.js';
+import { authorize, can } from './permissions.js';
 import type { Actor } from './records.js';
 import { forbidden } from '../core/errors.js';
 import type { SignedUrls } from './signedUrls.js';
 
-/** Who a live-view URL (made for Home Assistant with the persistent live key) speaks for: it may only view. */
+/** What a live-view URL (made for Home Assistant with the persistent live key) speaks as: it may only view. */
 export const LIVE_VIEW_ACTOR: Readonly<Actor> = Object.freeze({ kind: 'system', userId: null, username: 'live-view', role: 'viewer' });
 
 /** What a stream request carries: its path, query and Authorization header. */
@@ -35,7 +36,7 @@ export interface UrlRequest {
 }
 
 /** Why a session ended, as adapters may tell their clients. */
-export type SessionEndReason = 'Token revoked' | 'Token expired' | 'User removed or disabled' | 'Live URLs revoked' | MonitorEndReason;
+export type SessionEndReason = 'Token revoked' | 'Token expired' | 'User removed or disabled' | 'Live URLs revoked' | 'Live URL expired' | 'Live URL issuer is no longer an admin' | MonitorEndReason;
 
 /** Why a monitor's connection no longer stands. */
 export type MonitorEndReason = 'Monitor key changed' | 'Monitor removed';
@@ -77,7 +78,8 @@ export interface SessionRegistryOptions {
 /** What keeps a session open: a bearer token of a user, or the live key as it was when the stream began. */
 type Credential =
   | { type: 'token'; tokenId: string; userId: string }
-  | { type: 'live-url'; generation: number }
+  /** `by`: the admin the URL was made for (null: the add-on's own); `exp` in ms since the epoch. */
+  | { type: 'live-url'; generation: number; by: string | null; exp: number }
   | ({ type: 'monitor' } & MonitorCredential);
 
 class OpenSession implements Session {
@@ -96,8 +98,10 @@ class OpenSession implements Session {
     return this.credential.type === 'token' ? this.credential.tokenId : null;
   }
 
+  /** The user whose account decides this session: the token's, or the admin a live-view URL was made for. */
   get userId(): string | null {
-    return this.credential.type === 'token' ? this.credential.userId : null;
+    if (this.credential.type === 'token') return this.credential.userId;
+    return this.credential.type === 'live-url' ? this.credential.by : null;
   }
 
   current(): Actor | null {
@@ -113,6 +117,8 @@ export class SessionRegistry {
   private readonly sessions = new Set<OpenSession>();
   private unsubscribe: (() => void) | null = null;
   private sweepTimer: NodeJS.Timeout | null = null;
+  /** What each live-view actor handed out by `authenticateRequest` was signed for. */
+  private readonly liveGrants = new WeakMap<Actor, { by: string | null; exp: number; generation: number }>();
 
   constructor(
     private readonly auth: AuthService,
@@ -153,7 +159,7 @@ export class SessionRegistry {
   authenticateRequest(req: UrlRequest, opts: { liveUrl?: boolean } = {}): Actor | null {
     const { exp, tid, sig, token } = req.query;
     if (sig !== undefined) {
-      if (tid === undefined) return opts.liveUrl && this.urls.verifyLive(req.path, exp, sig) ? LIVE_VIEW_ACTOR : null;
+      if (tid === undefined) return opts.liveUrl ? this.liveActor(req.path, exp, req.query.by, sig) : null;
       const tokenId = this.urls.tokenIdOf(req.path, exp, tid, sig);
       return tokenId === null ? null : this.auth.actorOfTokenId(tokenId);
     }
@@ -170,9 +176,29 @@ export class SessionRegistry {
     return this.urls.signForToken(path, actor.tokenId, ttlSeconds);
   }
 
-  /** A long-lived live-view URL for Home Assistant (the caller has checked `streams.liveUrls`). */
-  signLiveUrl(path: string): string {
-    return this.urls.signLive(path);
+  /**
+   * A live-view URL for Home Assistant. With `issuer` (an admin asking through the API) it speaks
+   * for that admin and stops working once they are no longer one; without, it is the add-on's own
+   * (the live-view entries it keeps in Home Assistant and re-signs).
+   */
+  signLiveUrl(path: string, issuer?: Actor): string {
+    if (!issuer) return this.urls.signLive(path, null);
+    authorize(issuer, 'streams.liveUrls');
+    if (issuer.userId === null) throw forbidden('Live URLs are made by a signed-in admin');
+    return this.urls.signLive(path, issuer.userId);
+  }
+
+  private liveActor(path: string, exp: unknown, by: unknown, sig: unknown): Actor | null {
+    const grant = this.urls.verifyLive(path, exp, by, sig);
+    if (!grant || (grant.by !== null && !this.mayIssueLiveUrls(grant.by))) return null;
+    const actor: Actor = Object.freeze({ ...LIVE_VIEW_ACTOR });
+    this.liveGrants.set(actor, { ...grant, generation: this.urls.liveKeyGeneration });
+    return actor;
+  }
+
+  private mayIssueLiveUrls(userId: string): boolean {
+    const role = this.auth.roleOfUser(userId);
+    return role !== null && can(role, 'streams.liveUrls');
   }
 
   /** Revokes every live-view URL handed out so far and ends the streams open on them. */
@@ -184,7 +210,8 @@ export class SessionRegistry {
   /** Tracks a long-lived connection of an actor signed in with a token, or on a live-view URL. */
   open(actor: Actor, kind: string, hooks: SessionHooks): Session {
     let credential: Credential;
-    if (actor === LIVE_VIEW_ACTOR) credential = { type: 'live-url', generation: this.urls.liveKeyGeneration };
+    const grant = this.liveGrants.get(actor);
+    if (grant) credential = { type: 'live-url', ...grant };
     else if (actor.tokenId !== undefined && actor.userId !== null) credential = { type: 'token', tokenId: actor.tokenId, userId: actor.userId };
     else throw new Error('a session needs an actor signed in with a token or a live-view URL');
     const session = new OpenSession(this, kind, actor, credential, hooks);
@@ -225,8 +252,12 @@ export class SessionRegistry {
     if (!session.open) return null;
     const { credential } = session;
     if (credential.type === 'live-url') {
-      if (credential.generation === this.urls.liveKeyGeneration) return session.actor;
-      this.end(session, 'Live URLs revoked');
+      let ended: SessionEndReason | null = null;
+      if (credential.generation !== this.urls.liveKeyGeneration) ended = 'Live URLs revoked';
+      else if (credential.exp <= (this.opts.now?.() ?? Date.now())) ended = 'Live URL expired';
+      else if (credential.by !== null && !this.mayIssueLiveUrls(credential.by)) ended = 'Live URL issuer is no longer an admin';
+      if (ended === null) return session.actor;
+      this.end(session, ended);
       return null;
     }
     if (credential.type === 'monitor') {
@@ -285,8 +316,9 @@ export class SessionRegistry {
    * such list behind for every connection ever made.)
    */
   private armExpiry(session: OpenSession): void {
-    if (session.tokenId === null || session.timer) return;
-    const expiry = this.auth.tokenExpiry(session.tokenId);
+    if (session.timer) return;
+    const { credential } = session;
+    const expiry = credential.type === 'token' ? this.auth.tokenExpiry(credential.tokenId) : credential.type === 'live-url' ? credential.exp : null;
     if (expiry === null) return;
     const delay = Math.max(0, expiry - (this.opts.now?.() ?? Date.now())) + 5;
     if (delay > this.sweepMs) return;

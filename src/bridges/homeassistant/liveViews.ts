@@ -2,7 +2,8 @@
 // stream_source is the camera's signed H.264 MPEG-TS URL (HA hands http:// sources to go2rtc as
 // they are; shared/reference/ha-live-view.md §2–3). This service owns the rules: one entry per
 // camera (idempotent), created on request or for every camera with `homeassistant.live_view: auto`,
-// re-signed whenever the process's URL key changed, removed with the camera.
+// removed with the camera. The URLs are the add-on's own (no admin's: they outlive whoever pressed
+// the button) and expire after 30 days, so they are re-signed at every start and once a day.
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { authorize } from '../../auth/permissions.js';
@@ -48,10 +49,13 @@ export interface LiveViewDeps {
   haCommand<T>(message: { type: string; [key: string]: unknown }): Promise<T>;
   /** Whether the Home Assistant bridge is connected now (it may have connected before this service started). */
   haConnected(): boolean;
+  /** How often the entries' URLs are signed anew (default daily; they are valid for 30 days). */
+  resignEveryMs?: number;
   logger: Logger;
 }
 
-/** Long enough to outlive any uptime; the URLs are re-signed when the process (and its key) changes. */
+/** Well within the URLs' 30 days: a day, or a week, of Home Assistant being away loses nothing. */
+const RESIGN_EVERY_MS = 86_400_000;
 /** The data entry flow handler of HA's Generic Camera integration. */
 const GENERIC = 'generic';
 
@@ -66,6 +70,7 @@ export class LiveViewService implements Extension {
   /** Entries re-signed by this process (their URLs carry this process's key). */
   private readonly signed = new Set<string>();
   private work: Promise<unknown> = Promise.resolve();
+  private resignTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly deps: LiveViewDeps) {}
 
@@ -74,11 +79,15 @@ export class LiveViewService implements Extension {
     this.unsubscribe = this.deps.bus.subscribe((e) => this.onEvent(e), ['camera', 'system']);
     // Home Assistant may have answered while the extensions before this one started.
     if (this.deps.haConnected()) this.reconcileNow();
+    this.resignTimer = setInterval(() => this.resignUrls(), this.deps.resignEveryMs ?? RESIGN_EVERY_MS);
+    this.resignTimer.unref();
   }
 
   async stop(): Promise<void> {
     this.unsubscribe?.();
     this.unsubscribe = null;
+    if (this.resignTimer) clearInterval(this.resignTimer);
+    this.resignTimer = null;
     await this.work.catch(() => undefined);
   }
 
@@ -117,6 +126,12 @@ export class LiveViewService implements Extension {
       const camera = this.deps.cameras.get(e.entity);
       if (camera?.enabled) void this.serial(() => this.ensure(camera, false)).catch((err: unknown) => this.deps.logger.warn({ camera: camera.name, err: describe(err) }, 'live view: could not add the camera to Home Assistant'));
     }
+  }
+
+  /** Every entry gets fresh URLs (through its options flow); while HA is away, when it is back. */
+  resignUrls(): void {
+    this.signed.clear();
+    if (this.deps.haConnected()) this.reconcileNow();
   }
 
   private reconcileNow(): void {
