@@ -137,6 +137,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
   storage.onRecoveryProbe('data', () => db.persist());
   const auth = new AuthService(db.collection('users'), db.collection('tokens'), bus, {
     tokenTtlMs: config.token_ttl_hours * 3_600_000,
+    trustedProxies: config.trusted_proxies,
     logger: logger.child({ service: 'auth' }),
   });
   const sessions = new SessionRegistry(auth, bus, new SignedUrls({ dataDir: config.data_dir, logger: logger.child({ service: 'signed-urls' }) }), { logger: logger.child({ service: 'sessions' }) });

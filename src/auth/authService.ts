@@ -5,6 +5,7 @@ import type { EventBus } from '../core/eventBus.js';
 import { rateLimited, validationError } from '../core/errors.js';
 import { newId, newSecret } from '../core/ids.js';
 import type { Collection } from '../store/database.js';
+import { ForwardedAddress } from './forwardedAddress.js';
 import { LoginThrottle } from './loginThrottle.js';
 import { hashPassword, verifyPassword } from './passwords.js';
 import type { Actor, Role, TokenRecord, UserRecord } from './records.js';
@@ -39,14 +40,21 @@ const dummy = (): Promise<string> => (dummyHash ??= hashPassword(newSecret(16)))
 
 export class AuthService {
   readonly throttle: LoginThrottle;
+  private readonly forwarded: ForwardedAddress;
 
   constructor(
     private readonly users: Collection<UserRecord>,
     private readonly tokens: Collection<TokenRecord>,
     private readonly bus: EventBus,
-    private readonly opts: { tokenTtlMs: number; logger?: Logger; now?: () => number; throttle?: LoginThrottle },
+    private readonly opts: { tokenTtlMs: number; logger?: Logger; now?: () => number; throttle?: LoginThrottle; trustedProxies?: readonly string[] },
   ) {
     this.throttle = opts.throttle ?? new LoginThrottle();
+    this.forwarded = new ForwardedAddress(opts.trustedProxies ?? [], opts.logger);
+  }
+
+  /** The address a login attempt is throttled by: the peer's, or the client's behind a trusted proxy. */
+  loginAddress(peer: string | undefined, forwardedFor: string | string[] | undefined): string {
+    return this.forwarded.clientOf(peer, forwardedFor);
   }
 
   private now(): number {
