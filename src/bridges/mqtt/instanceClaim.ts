@@ -29,9 +29,9 @@ export interface Claim {
 export type ClaimVerdict = 'not-mine' | 'handled' | { yield: Claim } | { contested: Claim };
 
 /** Answers (our claim published again) at most this often. */
-export const ANSWER_INTERVAL_MS = 1000;
+const ANSWER_INTERVAL_MS = 1000;
 /** A holder must echo this many probes in a row to keep a newcomer off. */
-export const PROBE_ROUNDS = 3;
+const PROBE_ROUNDS = 3;
 /** Nonces echoed per answer: probes that arrived since the last answer, newest kept. */
 const MAX_ECHOED_NONCES = 8;
 const MAX_NONCE_LENGTH = 64;
