@@ -205,6 +205,7 @@ export class SessionRegistry {
   revokeLiveUrls(): void {
     this.urls.rotateLiveKey();
     for (const s of [...this.sessions]) if (s.credential.type === 'live-url') this.judge(s);
+    this.bus.publish('auth', null, 'liveUrlsRevoked', {});
   }
 
   /** Tracks a long-lived connection of an actor signed in with a token, or on a live-view URL. */

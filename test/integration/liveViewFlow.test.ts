@@ -167,10 +167,19 @@ describe.skipIf(SKIP)('live view in Home Assistant (Generic Camera config flow)'
     const steps = () => flowRequests().filter((r) => r.path.startsWith('/api/config/config_entries/options/flow/')).length;
     const asked = steps();
     t.app.context.liveViews!.resignUrls();
-    await expect.poll(steps, { timeout: 15_000 }).toBeGreaterThan(asked);
+    // Both steps: the new URLs, then the confirmation.
+    await expect.poll(steps, { timeout: 15_000 }).toBeGreaterThanOrEqual(asked + 2);
     const after = new URL(peer.flows.entries.get(entryId)!.options.stream_source as string);
     expect(Number(after.searchParams.get('exp'))).toBeGreaterThanOrEqual(Number(before.searchParams.get('exp')));
     expect(t.app.context.sessions.authenticateRequest({ path: after.pathname, query: Object.fromEntries(after.searchParams) }, { liveUrl: true })).toMatchObject({ username: 'live-view' });
+    // Revoking every live URL gives the entries new ones at once.
+    expect((await t.api('POST', '/api/streams/live-urls/revoke', admin)).status).toBe(200);
+    const held = () => {
+      const u = new URL(peer.flows.entries.get(entryId)!.options.stream_source as string);
+      return t.app.context.sessions.authenticateRequest({ path: u.pathname, query: Object.fromEntries(u.searchParams) }, { liveUrl: true });
+    };
+    expect(t.app.context.sessions.authenticateRequest({ path: after.pathname, query: Object.fromEntries(after.searchParams) }, { liveUrl: true })).toBeNull();
+    await expect.poll(held, { timeout: 15_000 }).toMatchObject({ username: 'live-view' });
   });
 
   it('as a departing admin: a live URL asked for by an admin stops working when they are demoted or deleted', async () => {

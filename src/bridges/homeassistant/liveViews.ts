@@ -76,7 +76,7 @@ export class LiveViewService implements Extension {
 
   /** Starts after the HTTP server listens (the entries' URLs carry its address). */
   async start(): Promise<void> {
-    this.unsubscribe = this.deps.bus.subscribe((e) => this.onEvent(e), ['camera', 'system']);
+    this.unsubscribe = this.deps.bus.subscribe((e) => this.onEvent(e), ['camera', 'system', 'auth']);
     // Home Assistant may have answered while the extensions before this one started.
     if (this.deps.haConnected()) this.reconcileNow();
     this.resignTimer = setInterval(() => this.resignUrls(), this.deps.resignEveryMs ?? RESIGN_EVERY_MS);
@@ -116,7 +116,10 @@ export class LiveViewService implements Extension {
   }
 
   private onEvent(e: DomainEvent): void {
-    if (e.domain === 'system' && e.event === 'component' && e.entity === 'homeassistant' && e.details.state === 'ok') {
+    if (e.domain === 'auth' && e.event === 'liveUrlsRevoked') {
+      // The entries' URLs died with the old key: Home Assistant gets new ones at once.
+      this.resignUrls();
+    } else if (e.domain === 'system' && e.event === 'component' && e.entity === 'homeassistant' && e.details.state === 'ok') {
       // (Re)connected: fill in what could not be done while HA was away.
       this.reconcileNow();
     } else if (e.domain === 'camera' && e.entity && e.event === 'deleted') {
