@@ -2,7 +2,7 @@
 // Prints one JSON line per figure, then a readable summary with the targets.
 // Knobs (env): BENCH_SECONDS (per phase, default 8), BENCH_CLIENTS (100), BENCH_FANOUT (1000),
 // BENCH_RATE (20 sets/s), BENCH_ROUNDS (2 request rounds per server), BENCH_EVENTS (2000), BENCH_EVENT_RATE (500 events/s),
-// BENCH_ONLY (comma list of phases: footprint,request,fanout,mqtt,streams,passthrough,image,soak), BENCH_SERVER_NODE_ARGS
+// BENCH_ONLY (comma list of phases: footprint,signin,request,fanout,mqtt,streams,passthrough,image,soak), BENCH_SERVER_NODE_ARGS
 // (extra node flags for the server process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"), BENCH_BASELINE_NODE_ARGS
 // (the same for the baseline servers; each request round prints its monotonic window and count, so
 // `bench/profileSummary.ts` can cut a profile to it),
@@ -11,9 +11,10 @@
 // BENCH_REQUEST_RATE (total req/s the request clients pace themselves to; default 0: as fast as
 // replies come. Paced, both servers get the same load, so CPU per request and p99 compare fairly
 // on a busy machine), BENCH_PASSTHROUGH_SIZES (640x360,1280x720,1920x1080: the paced-file sizes of the
-// passthrough phase).
+// passthrough phase), BENCH_SIGNINS (5: password sign-ins before the signin phase reads RSS).
 // Opt-in, not in the default run: `npm run bench:vm` (bench/vm/: Switchboard vs µStreamer on vivid in qemu).
-// The server is the shipped command: `node <run script's flags> dist/main.js` (bench/shipped.ts).
+// The server is the shipped command: `node <run script's flags> dist/main.js` with the variables the
+// run script exports (bench/shipped.ts).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -28,7 +29,7 @@ import { createApp } from '../src/app.js';
 import { parseConfig } from '../src/config/load.js';
 import { coresUsed, cpuWithReapedChildren, rssMbOf, sampleCpu } from './procStats.js';
 import { camerasSchema } from '../src/config/schema.js';
-import { shippedNodeFlags } from './shipped.js';
+import { shippedEnv, shippedNodeFlags } from './shipped.js';
 import { measureCapture, prepareSource, type SourceFormat } from './passthrough.js';
 import { lastThirdGrowthPct, soak } from './soak.js';
 import { ffmpegFloor, streamFanout } from './streams.js';
@@ -43,7 +44,8 @@ const EVENTS = Number(process.env.BENCH_EVENTS ?? 2000);
 const EVENT_RATE = Number(process.env.BENCH_EVENT_RATE ?? 500);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const REQUEST_RATE = Number(process.env.BENCH_REQUEST_RATE ?? 0);
-const ONLY = new Set((process.env.BENCH_ONLY ?? 'footprint,request,fanout,mqtt,streams,passthrough,image,soak').split(','));
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'footprint,signin,request,fanout,mqtt,streams,passthrough,image,soak').split(','));
+const SIGNINS = Number(process.env.BENCH_SIGNINS ?? 5);
 const PASSTHROUGH_SIZES = (process.env.BENCH_PASSTHROUGH_SIZES ?? '640x360,1280x720,1920x1080').split(',').map((s) => {
   const [width, height] = s.split('x').map(Number);
   return { width: width!, height: height! };
@@ -98,26 +100,40 @@ interface Server {
   dataDir: string;
 }
 
-/** Starts the built add-on (dist/) as a child process on its embedded defaults, MQTT off; by default with the run script's node flags. */
-async function startSwitchboard(flags = serverNodeFlags(), extraEnv: Record<string, string> = {}): Promise<Server> {
+interface StartOptions {
+  /** The add-on's default: the embedded MQTT broker on (else MQTT off). */
+  mqtt?: boolean;
+  /** The variables the run script exports (default); false: the C library's defaults. */
+  shippedEnv?: boolean;
+  /** More variables for the server (e.g. an option under test). */
+  env?: Record<string, string>;
+}
+
+/** Starts the built add-on (dist/) as a child process, MQTT off unless asked; by default with the run script's node flags and variables. */
+async function startSwitchboard(flags = serverNodeFlags(), opts: StartOptions = {}): Promise<Server> {
   const dataDir = mkdtempSync(join(tmpdir(), 'sb-bench-'));
   const [port, monitorPort] = [await freePort(), await freePort()];
+  const runScriptEnv = shippedEnv();
+  const inherited = { ...process.env };
+  // An experiment without them must not inherit them from the shell either.
+  for (const name of Object.keys(runScriptEnv)) delete inherited[name];
   const t0 = performance.now();
   const nodeArgs = [...flags, ...(process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean)];
   const child = spawn(process.execPath, [...nodeArgs, join(import.meta.dirname, '..', 'dist', 'main.js')], {
     stdio: ['ignore', 'ignore', 'inherit'],
     env: {
-      ...process.env,
+      ...inherited,
+      ...(opts.shippedEnv === false ? {} : runScriptEnv),
       SWITCHBOARD_DATA_DIR: dataDir,
       SWITCHBOARD_HTTP_HOST: '127.0.0.1',
       SWITCHBOARD_HTTP_PORT: String(port),
       SWITCHBOARD_MONITOR_PORT: String(monitorPort),
-      SWITCHBOARD_MQTT_URL: 'disabled',
+      ...(opts.mqtt ? { SWITCHBOARD_MQTT_URL: 'embedded', SWITCHBOARD_MQTT_EMBEDDED_PORT: String(await freePort()) } : { SWITCHBOARD_MQTT_URL: 'disabled' }),
       SWITCHBOARD_HOMEASSISTANT_ENABLED: 'false',
       SWITCHBOARD_ADMIN_PASSWORD: ADMIN_PASSWORD,
       SWITCHBOARD_LOG_LEVEL: 'warn',
       SWITCHBOARD_CAMERAS_SIMULATED: 'always',
-      ...extraEnv,
+      ...opts.env,
     },
   });
   for (;;) {
@@ -298,6 +314,44 @@ async function eventToMqtt(): Promise<{ p50: number; p99: number; received: numb
   return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), received: latencies.length };
 }
 
+/** Waits until the server's MQTT bridge is connected (its broker holds the base topic). */
+async function mqttOk(port: number): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    const health = (await (await fetch(`http://127.0.0.1:${port}/api/health`)).json()) as { components?: { mqtt?: { state?: string } } };
+    if (health.components?.mqtt?.state === 'ok') return;
+    await sleep(50);
+  }
+  throw new Error('the MQTT bridge did not connect to the embedded broker');
+}
+
+/**
+ * RSS idle at healthy and idle after SIGNINS password sign-ins (scrypt), in the add-on's default
+ * configuration (embedded broker on, one simulated camera) next to MQTT off; and without the run
+ * script's variables, the C library's own behaviour.
+ */
+async function signinFootprint(): Promise<void> {
+  const libc = process.report.getReport() as { header?: { glibcVersionRuntime?: string } };
+  const cLibrary = libc.header?.glibcVersionRuntime ? `glibc ${libc.header.glibcVersionRuntime}` : 'not glibc';
+  for (const [name, opts] of [
+    ['mqtt_on', { mqtt: true }],
+    ['mqtt_off', { mqtt: false }],
+    ['mqtt_on_without_run_script_env', { mqtt: true, shippedEnv: false }],
+  ] as const) {
+    progress(`sign-in footprint: ${name.replaceAll('_', ' ')}`);
+    const sb = await startSwitchboard(serverNodeFlags(), opts);
+    if (opts.mqtt) await mqttOk(sb.port);
+    await sleep(3000);
+    const idle = rssMbOf(sb.child.pid!);
+    for (let i = 0; i < SIGNINS; i++) await token(sb.port);
+    await sleep(3000);
+    const after = rssMbOf(sb.child.pid!);
+    const extra = { c_library: cLibrary, env: opts.shippedEnv === false ? {} : shippedEnv(), cameras: 1, mqtt: opts.mqtt ? 'embedded' : 'disabled' };
+    figure(`rss_idle_${name}_mb`, idle, 'MB', extra);
+    figure(`rss_after_signins_${name}_mb`, after, 'MB', { ...extra, signins: SIGNINS });
+    await stopSwitchboard(sb);
+  }
+}
+
 async function stopSwitchboard(sb: Server): Promise<void> {
   sb.child.kill('SIGTERM');
   await new Promise((r) => sb.child.once('exit', r));
@@ -353,7 +407,7 @@ async function imageRefresh(): Promise<void> {
   const every = 2;
   const windowS = Math.max(SECONDS, 10);
   const cpuOver = async (interval: number): Promise<number> => {
-    const sb = await startSwitchboard(serverNodeFlags(), { SWITCHBOARD_CAMERAS_IMAGE_INTERVAL_SECONDS: String(interval) });
+    const sb = await startSwitchboard(serverNodeFlags(), { env: { SWITCHBOARD_CAMERAS_IMAGE_INTERVAL_SECONDS: String(interval) } });
     await sleep(3000);
     const before = cpuWithReapedChildren(sb.child.pid!);
     await sleep(windowS * 1000);
@@ -382,6 +436,7 @@ async function main(): Promise<void> {
     figure('rss_idle_without_flags_mb', rssMbOf(bare.child.pid!), 'MB');
     await stopSwitchboard(bare);
   }
+  if (ONLY.has('signin')) await signinFootprint();
   if (ONLY.has('footprint') || ONLY.has('request') || ONLY.has('fanout') || ONLY.has('streams')) {
     const sb = await startSwitchboard();
     figure('start_to_healthy_ms', sb.startMs, 'ms', { cpu_ms: sb.startCpuMs, load_average_1m: loadavg()[0], node_flags: serverNodeFlags() });
@@ -482,6 +537,7 @@ async function main(): Promise<void> {
     ['fan-out p99 ≤ 1.2× bare ws relay', 'fanout_p99_ratio', (v) => v <= 1.2],
     ['event → MQTT p99 ≤ 10 ms', 'event_to_mqtt_p99_ms', (v) => v <= 10],
     ['RSS idle of the shipped command ≤ 64 MB', 'rss_idle_mb', (v) => v <= 64],
+    [`RSS idle after ${SIGNINS} sign-ins, add-on defaults (embedded MQTT, one camera) ≤ 72 MB`, 'rss_after_signins_mqtt_on_mb', (v) => v <= 72],
     [`RSS with ${FANOUT} clients ≤ 200 MB`, 'rss_with_clients_mb', (v) => v <= 200],
     ['start to healthy ≤ 700 ms', 'start_to_healthy_ms', (v) => v <= 700],
     ['50 MJPEG readers ≤ 1.5× the CPU of 1', 'stream_50_vs_1_cpu_ratio', (v) => v <= 1.5],

@@ -1,9 +1,7 @@
 // Composition root: builds every service and adapter with explicit dependencies, so a test can
 // start a whole server on ephemeral ports and stop it again.
-import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
@@ -26,6 +24,7 @@ import { mountStreamRoutes } from './protocols/http/streamRoutes.js';
 import { mountLiveViewRoutes } from './protocols/http/liveViewRoutes.js';
 import { mountMonitorCommandRoute } from './protocols/http/monitorCommandRoute.js';
 import { mountBrokerRoute } from './protocols/http/brokerRoute.js';
+import { HttpListener } from './protocols/http/httpListener.js';
 import { StreamService } from './camera/streaming/streamService.js';
 import { Recordings } from './camera/streaming/recordings.js';
 import { MediaFolders } from './camera/streaming/mediaFolders.js';
@@ -150,6 +149,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
   storage.onRecoveryProbe('data', () => db.persist());
   const auth = new AuthService(db.collection('users'), db.collection('tokens'), bus, {
     tokenTtlMs: config.token_ttl_hours * 3_600_000,
+    trustedProxies: config.trusted_proxies,
     logger: logger.child({ service: 'auth' }),
   });
   const sessions = new SessionRegistry(auth, bus, new SignedUrls({ dataDir: config.data_dir, logger: logger.child({ service: 'signed-urls' }) }), { logger: logger.child({ service: 'sessions' }) });
@@ -281,6 +281,11 @@ export function createApp(config: Config, options: AppOptions = {}): App {
     logger: logger.child({ service: 'ha-roles' }),
   });
   extensions.push(haRoles);
+
+  // HTTP listens once every service and adapter behind its routes has started, and before the
+  // extensions that hand out its address.
+  extensions.push(new HttpListener({ server, host: config.http_host, port: config.http_port, onListening: (port) => boundPorts.set('http', port), logger: logger.child({ service: 'http' }) }));
+
   // Live view entries in HA: after the HA bridge, whose websocket reads the entity registry.
   const haRest = config.homeassistant.enabled ? resolveRestTarget(config.homeassistant, process.env) : null;
   const liveViewEntries = haRest
@@ -298,7 +303,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
     bus,
     entries: liveViewEntries,
     cameras,
-    listening: () => boundPorts.get('http') !== undefined,
+    haConnected: () => status.health().components.homeassistant?.state === 'ok',
     logger: logger.child({ service: 'live-views' }),
   });
   mountLiveViewRoutes(api.routes, { sessions, liveViews });
@@ -321,12 +326,6 @@ export function createApp(config: Config, options: AppOptions = {}): App {
     mqtt: mqttBridge, credentials, monitors, statusMessages, labs, cameras, streams, recordings, liveViews,
   };
 
-  const listen = async (srv: Server, port: number, host: string): Promise<number> => {
-    srv.listen(port, host);
-    await once(srv, 'listening'); // rejects on 'error' (EADDRINUSE)
-    return (srv.address() as AddressInfo).port;
-  };
-
   return {
     context,
     ports: () => Object.fromEntries(boundPorts),
@@ -343,10 +342,9 @@ export function createApp(config: Config, options: AppOptions = {}): App {
         await ext.start();
         started.push(ext);
       }
-      const httpPort = await listen(server, config.http_port, config.http_host);
-      boundPorts.set('http', httpPort);
       logger.info({ ports: Object.fromEntries(boundPorts), version: VERSION, ms: Date.now() - t0 }, 'switchboard started');
-      logger.info({ url: panelAddress(config.http_host, httpPort) }, `the web panel is at ${panelAddress(config.http_host, httpPort)}${process.env.SUPERVISOR_TOKEN ? ' (and in Home Assistant’s sidebar)' : ''}`);
+      const panelUrl = panelAddress(config.http_host, boundPorts.get('http') ?? config.http_port);
+      logger.info({ url: panelUrl }, `the web panel is at ${panelUrl}${process.env.SUPERVISOR_TOKEN ? ' (and in Home Assistant’s sidebar)' : ''}`);
     },
     async stop() {
       abort.abort();

@@ -5,9 +5,10 @@ import type { EventBus } from '../core/eventBus.js';
 import { rateLimited, validationError } from '../core/errors.js';
 import { newId, newSecret } from '../core/ids.js';
 import type { Collection } from '../store/database.js';
+import { ForwardedAddress } from './forwardedAddress.js';
 import { LoginThrottle } from './loginThrottle.js';
 import { hashPassword, verifyPassword } from './passwords.js';
-import type { Actor, TokenRecord, UserRecord } from './records.js';
+import type { Actor, Role, TokenRecord, UserRecord } from './records.js';
 import { findByUsername } from './usernames.js';
 
 export interface IssuedToken {
@@ -39,14 +40,21 @@ const dummy = (): Promise<string> => (dummyHash ??= hashPassword(newSecret(16)))
 
 export class AuthService {
   readonly throttle: LoginThrottle;
+  private readonly forwarded: ForwardedAddress;
 
   constructor(
     private readonly users: Collection<UserRecord>,
     private readonly tokens: Collection<TokenRecord>,
     private readonly bus: EventBus,
-    private readonly opts: { tokenTtlMs: number; logger?: Logger; now?: () => number; throttle?: LoginThrottle },
+    private readonly opts: { tokenTtlMs: number; logger?: Logger; now?: () => number; throttle?: LoginThrottle; trustedProxies?: readonly string[] },
   ) {
     this.throttle = opts.throttle ?? new LoginThrottle();
+    this.forwarded = new ForwardedAddress(opts.trustedProxies ?? [], opts.logger);
+  }
+
+  /** The address a login attempt is throttled by: the peer's, or the client's behind a trusted proxy. */
+  loginAddress(peer: string | undefined, forwardedFor: string | string[] | undefined): string {
+    return this.forwarded.clientOf(peer, forwardedFor);
   }
 
   private now(): number {
@@ -99,6 +107,12 @@ export class AuthService {
     const user = this.users.get(record.user_id);
     if (!user || !user.can_login) return null;
     return { kind: 'user', userId: user.id, username: user.username, role: user.role, tokenId: record.id };
+  }
+
+  /** The role a user holds now, or null when the user is gone or may not sign in (disabled). */
+  roleOfUser(userId: string): Role | null {
+    const user = this.users.get(userId);
+    return user && user.can_login ? user.role : null;
   }
 
   /** When the token expires (ms since the epoch), or null when it is gone. */

@@ -1,5 +1,6 @@
 // The one permission table: which role may do which action. Services ask it; adapters and bridges
-// never compare roles themselves. DOCS.md "Security" shows the same table for users.
+// never compare roles themselves. DOCS.md "Security" shows the same table for users, each row naming
+// its permissions (test/unit/permissionsDocs.test.ts holds the two together).
 //
 // How a new route asks (e.g. an HTTP handler, src/protocols/http/httpApi.ts):
 //   router.post(path, requireActor(sessions, 'cameras.control'), handler)   // 401 / 403 before the handler

@@ -13,17 +13,19 @@
 //   ... later: const now = s.current(); if (!now) return;    // refused: the session is over
 // URLs that carry their own credential (signed for a token, or live-view URLs for Home Assistant)
 // are judged here too (`authenticateRequest`); a live-view stream is a session that ends when the
-// live key is rotated (`revokeLiveUrls`).
+// live key is rotated (`revokeLiveUrls`), when its URL expires, and, for a URL an admin asked for,
+// when that admin is deleted, disabled or no longer an admin. A monitor's connection is a session of the key it proved:
+// it ends as soon as that key is changed or removed, or the monitor is deleted (`openMonitor`).
 import type { Logger } from 'pino';
 import type { DomainEvent, EventBus } from '../core/eventBus.js';
 import type { AuthService } from './authService.js';
 import { bearerFrom } from './bearer.js';
-import { authorize } from './permissions.js';
+import { authorize, can } from './permissions.js';
 import type { Actor } from './records.js';
 import { forbidden } from '../core/errors.js';
 import type { SignedUrls } from './signedUrls.js';
 
-/** Who a live-view URL (made for Home Assistant with the persistent live key) speaks for: it may only view. */
+/** What a live-view URL (made for Home Assistant with the persistent live key) speaks as: it may only view. */
 export const LIVE_VIEW_ACTOR: Readonly<Actor> = Object.freeze({ kind: 'system', userId: null, username: 'live-view', role: 'viewer' });
 
 /** What a stream request carries: its path, query and Authorization header. */
@@ -34,7 +36,18 @@ export interface UrlRequest {
 }
 
 /** Why a session ended, as adapters may tell their clients. */
-export type SessionEndReason = 'Token revoked' | 'Token expired' | 'User removed or disabled' | 'Live URLs revoked';
+export type SessionEndReason = 'Token revoked' | 'Token expired' | 'User removed or disabled' | 'Live URLs revoked' | 'Live URL expired' | 'Live URL issuer is no longer an admin' | MonitorEndReason;
+
+/** Why a monitor's connection no longer stands. */
+export type MonitorEndReason = 'Monitor key changed' | 'Monitor removed';
+
+/** A monitor connection as the registry judges it: which record, and whether the key it proved still stands. */
+export interface MonitorCredential {
+  recordId: string;
+  monitorId: string;
+  /** Null while the key the monitor proved is still the record's key; else why it is not. */
+  check(): MonitorEndReason | null;
+}
 
 export interface SessionHooks {
   /** The session is over; close the connection (or downgrade it where the protocol allows). */
@@ -63,7 +76,11 @@ export interface SessionRegistryOptions {
 
 
 /** What keeps a session open: a bearer token of a user, or the live key as it was when the stream began. */
-type Credential = { type: 'token'; tokenId: string; userId: string } | { type: 'live-url'; generation: number };
+type Credential =
+  | { type: 'token'; tokenId: string; userId: string }
+  /** `by`: the admin the URL was made for (null: the add-on's own); `exp` in ms since the epoch. */
+  | { type: 'live-url'; generation: number; by: string | null; exp: number }
+  | ({ type: 'monitor' } & MonitorCredential);
 
 class OpenSession implements Session {
   timer: NodeJS.Timeout | null = null;
@@ -81,8 +98,10 @@ class OpenSession implements Session {
     return this.credential.type === 'token' ? this.credential.tokenId : null;
   }
 
+  /** The user whose account decides this session: the token's, or the admin a live-view URL was made for. */
   get userId(): string | null {
-    return this.credential.type === 'token' ? this.credential.userId : null;
+    if (this.credential.type === 'token') return this.credential.userId;
+    return this.credential.type === 'live-url' ? this.credential.by : null;
   }
 
   current(): Actor | null {
@@ -97,6 +116,8 @@ class OpenSession implements Session {
 export class SessionRegistry {
   private readonly sessions = new Set<OpenSession>();
   private sweepTimer: NodeJS.Timeout | null = null;
+  /** What each live-view actor handed out by `authenticateRequest` was signed for. */
+  private readonly liveGrants = new WeakMap<Actor, { by: string | null; exp: number; generation: number }>();
 
   constructor(
     private readonly auth: AuthService,
@@ -106,7 +127,7 @@ export class SessionRegistry {
   ) {}
 
   start(): void {
-    this.bus.subscribe(this, (e) => this.onAccountEvent(e), ['auth', 'user']);
+    this.bus.subscribe(this, (e) => this.onAccountEvent(e), ['auth', 'user', 'monitor']);
     this.sweepTimer = setInterval(() => this.sweep(), this.sweepMs);
     this.sweepTimer.unref();
   }
@@ -136,7 +157,7 @@ export class SessionRegistry {
   authenticateRequest(req: UrlRequest, opts: { liveUrl?: boolean } = {}): Actor | null {
     const { exp, tid, sig, token } = req.query;
     if (sig !== undefined) {
-      if (tid === undefined) return opts.liveUrl && this.urls.verifyLive(req.path, exp, sig) ? LIVE_VIEW_ACTOR : null;
+      if (tid === undefined) return opts.liveUrl ? this.liveActor(req.path, exp, req.query.by, sig) : null;
       const tokenId = this.urls.tokenIdOf(req.path, exp, tid, sig);
       return tokenId === null ? null : this.auth.actorOfTokenId(tokenId);
     }
@@ -153,26 +174,59 @@ export class SessionRegistry {
     return this.urls.signForToken(path, actor.tokenId, ttlSeconds);
   }
 
-  /** A long-lived live-view URL for Home Assistant (the caller has checked `streams.liveUrls`). */
-  signLiveUrl(path: string): string {
-    return this.urls.signLive(path);
+  /**
+   * A live-view URL for Home Assistant. With `issuer` (an admin asking through the API) it speaks
+   * for that admin and stops working once they are no longer one; without, it is the add-on's own
+   * (the live-view entries it keeps in Home Assistant and re-signs).
+   */
+  signLiveUrl(path: string, issuer?: Actor): string {
+    if (!issuer) return this.urls.signLive(path, null);
+    authorize(issuer, 'streams.liveUrls');
+    if (issuer.userId === null) throw forbidden('Live URLs are made by a signed-in admin');
+    return this.urls.signLive(path, issuer.userId);
+  }
+
+  private liveActor(path: string, exp: unknown, by: unknown, sig: unknown): Actor | null {
+    const grant = this.urls.verifyLive(path, exp, by, sig);
+    if (!grant || (grant.by !== null && !this.mayIssueLiveUrls(grant.by))) return null;
+    const actor: Actor = Object.freeze({ ...LIVE_VIEW_ACTOR });
+    this.liveGrants.set(actor, { ...grant, generation: this.urls.liveKeyGeneration });
+    return actor;
+  }
+
+  private mayIssueLiveUrls(userId: string): boolean {
+    const role = this.auth.roleOfUser(userId);
+    return role !== null && can(role, 'streams.liveUrls');
   }
 
   /** Revokes every live-view URL handed out so far and ends the streams open on them. */
   revokeLiveUrls(): void {
     this.urls.rotateLiveKey();
     for (const s of [...this.sessions]) if (s.credential.type === 'live-url') this.judge(s);
+    this.bus.publish('auth', null, 'liveUrlsRevoked', {});
   }
 
   /** Tracks a long-lived connection of an actor signed in with a token, or on a live-view URL. */
   open(actor: Actor, kind: string, hooks: SessionHooks): Session {
     let credential: Credential;
-    if (actor === LIVE_VIEW_ACTOR) credential = { type: 'live-url', generation: this.urls.liveKeyGeneration };
+    const grant = this.liveGrants.get(actor);
+    if (grant) credential = { type: 'live-url', ...grant };
     else if (actor.tokenId !== undefined && actor.userId !== null) credential = { type: 'token', tokenId: actor.tokenId, userId: actor.userId };
     else throw new Error('a session needs an actor signed in with a token or a live-view URL');
     const session = new OpenSession(this, kind, actor, credential, hooks);
     this.sessions.add(session);
     this.armExpiry(session);
+    return session;
+  }
+
+  /**
+   * Tracks a monitor's connection: judged again whenever its monitor changes (and at every sweep),
+   * it ends as soon as the key it connected with is no longer the monitor's key.
+   */
+  openMonitor(credential: MonitorCredential, kind: string, hooks: SessionHooks): Session {
+    const actor: Actor = { kind: 'system', userId: null, username: `monitor ${credential.monitorId}`, role: 'viewer' };
+    const session = new OpenSession(this, kind, actor, { type: 'monitor', ...credential }, hooks);
+    this.sessions.add(session);
     return session;
   }
 
@@ -197,8 +251,18 @@ export class SessionRegistry {
     if (!session.open) return null;
     const { credential } = session;
     if (credential.type === 'live-url') {
-      if (credential.generation === this.urls.liveKeyGeneration) return session.actor;
-      this.end(session, 'Live URLs revoked');
+      let ended: SessionEndReason | null = null;
+      if (credential.generation !== this.urls.liveKeyGeneration) ended = 'Live URLs revoked';
+      else if (credential.exp <= (this.opts.now?.() ?? Date.now())) ended = 'Live URL expired';
+      else if (credential.by !== null && !this.mayIssueLiveUrls(credential.by)) ended = 'Live URL issuer is no longer an admin';
+      if (ended === null) return session.actor;
+      this.end(session, ended);
+      return null;
+    }
+    if (credential.type === 'monitor') {
+      const ended = credential.check();
+      if (ended === null) return session.actor;
+      this.end(session, ended);
       return null;
     }
     const actor = this.auth.actorOfTokenId(credential.tokenId);
@@ -251,8 +315,9 @@ export class SessionRegistry {
    * such list behind for every connection ever made.)
    */
   private armExpiry(session: OpenSession): void {
-    if (session.tokenId === null || session.timer) return;
-    const expiry = this.auth.tokenExpiry(session.tokenId);
+    if (session.timer) return;
+    const { credential } = session;
+    const expiry = credential.type === 'token' ? this.auth.tokenExpiry(credential.tokenId) : credential.type === 'live-url' ? credential.exp : null;
     if (expiry === null) return;
     const delay = Math.max(0, expiry - (this.opts.now?.() ?? Date.now())) + 5;
     if (delay > this.sweepMs) return;
@@ -270,6 +335,8 @@ export class SessionRegistry {
       for (const s of [...this.sessions]) if (s.tokenId !== null && ids.has(s.tokenId)) this.judge(s);
     } else if (e.domain === 'user' && e.entity !== null) {
       for (const s of [...this.sessions]) if (s.userId === e.entity) this.judge(s);
+    } else if (e.domain === 'monitor' && (e.event === 'updated' || e.event === 'deleted') && e.entity !== null) {
+      for (const s of [...this.sessions]) if (s.credential.type === 'monitor' && s.credential.recordId === e.entity) this.judge(s);
     }
   }
 }

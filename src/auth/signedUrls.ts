@@ -1,14 +1,19 @@
 // URLs that carry their own credential, for clients that cannot send a header: an <img> tag, Home
 // Assistant's MJPEG camera (a short-lived URL bound to the token that made it) and HA's Generic
-// Camera (a long-lived live-view URL signed with a key kept in the data folder). The session
-// registry decides who such a URL speaks for; this file only signs and checks signatures.
+// Camera (a live-view URL signed with a key kept in the data folder, for 30 days, and either for
+// the admin who asked for it (`by`) or for the add-on itself, which re-signs the URLs it keeps in
+// Home Assistant well before they expire). The session registry decides who such a URL speaks for
+// and whether its issuer still stands; this file only signs and checks signatures.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 
-/** Live-view URLs are stored by Home Assistant, so they are made to last (ten years). */
-export const LIVE_URL_TTL_SECONDS = 10 * 365 * 86_400;
+/**
+ * Live-view URLs are stored by Home Assistant, so they last a month: the add-on re-signs its own
+ * daily; one an admin asked for ends with that admin's role, or after this.
+ */
+export const LIVE_URL_TTL_SECONDS = 30 * 86_400;
 
 const EXP = /^\d{1,12}$/;
 const TOKEN_ID = /^[\w-]{1,64}$/;
@@ -33,15 +38,21 @@ export class SignedUrls {
     return matches(hmac(this.tokenKey, `${path}\n${exp}\n${tid}`), sig) ? tid : null;
   }
 
-  /** `path?exp=…&sig=…` with the persistent live key: valid until it expires or the key is rotated. */
-  signLive(path: string, ttlSeconds = LIVE_URL_TTL_SECONDS): string {
+  /**
+   * `path?exp=…[&by=…]&sig=…` with the persistent live key: valid until it expires or the key is
+   * rotated. `by`: the user id of the admin it speaks for; null: the add-on's own.
+   */
+  signLive(path: string, by: string | null, ttlSeconds = LIVE_URL_TTL_SECONDS): string {
     const exp = this.nowSeconds() + ttlSeconds;
-    return `${path}?exp=${exp}&sig=${hmac(this.currentLiveKey(), `${path}\n${exp}`)}`;
+    return `${path}?exp=${exp}${by === null ? '' : `&by=${encodeURIComponent(by)}`}&sig=${hmac(this.currentLiveKey(), liveText(path, exp, by))}`;
   }
 
-  /** Whether a live-view URL is validly signed with the current key and unexpired. */
-  verifyLive(path: string, exp: unknown, sig: unknown): boolean {
-    return this.fresh(exp) && matches(hmac(this.currentLiveKey(), `${path}\n${exp}`), sig);
+  /** Whom a live-view URL validly signed with the current key and unexpired speaks for (`by`, or null: the add-on), else undefined. */
+  verifyLive(path: string, exp: unknown, by: unknown, sig: unknown): { by: string | null; exp: number } | undefined {
+    if (by !== undefined && (typeof by !== 'string' || !TOKEN_ID.test(by))) return undefined;
+    if (!this.fresh(exp)) return undefined;
+    const issuer = by ?? null;
+    return matches(hmac(this.currentLiveKey(), liveText(path, exp, issuer)), sig) ? { by: issuer, exp: Number(exp) * 1000 } : undefined;
   }
 
   /** Counts key rotations: a live-view session opened under an older generation has been revoked. */
@@ -85,6 +96,11 @@ export class SignedUrls {
   private nowSeconds(): number {
     return Math.floor((this.opts.now?.() ?? Date.now()) / 1000);
   }
+}
+
+/** What a live-view signature covers; the leading word keeps it apart from every older form. */
+function liveText(path: string, exp: number | string, by: string | null): string {
+  return `live\n${path}\n${exp}\n${by ?? ''}`;
 }
 
 function hmac(key: Buffer, text: string): string {

@@ -150,6 +150,8 @@ export const configSchema = z
     token_ttl_hours: z.number().int().min(1).max(24 * 365).default(24 * 7),
     /** Addresses of the Supervisor's ingress proxy: only requests from these may sign in as a Home Assistant user. */
     ingress_trusted_proxies: z.array(z.string().ip({ message: 'must be an IP address' })).max(16).default(['172.30.32.2']),
+    /** Reverse proxies whose X-Forwarded-For names the client a failed login is counted for. */
+    trusted_proxies: z.array(z.string().ip({ message: 'must be an IP address' })).max(16).default([]),
     mqtt: mqttSchema.default({}),
     homeassistant: homeassistantSchema.default({}),
     cameras: camerasSchema.default({}),

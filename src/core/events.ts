@@ -111,6 +111,8 @@ export type DomainEventDetails = {
   /** Tokens revoked: socket adapters drop the connections that used them. */
   auth: {
     tokensRevoked: { tokenIds: string[] };
+    /** Every live-view URL handed out so far stopped working (a new signing key). */
+    liveUrlsRevoked: Record<string, never>;
   };
   /** The add-on's own parts (mqtt, homeassistant, sockets). */
   system: {

@@ -517,6 +517,65 @@ describe('altoponix relay: stored state', () => {
   });
 });
 
+describe('altoponix relay: a leaked monitor key, as an attacker uses it', () => {
+  it('changing the key cuts the impostor off at once; it gets no more commands and the real monitor gets in', async () => {
+    const created = await api('POST', 'monitors', adminToken, { monitor_id: 'garage', key: 'leaked-key-1' });
+    expect(created.status).toBe(201);
+    const id = created.body.id as string;
+    const impostor = await monitor('garage', 'leaked-key-1');
+    const u = await user(alice.token, 'garage');
+    u.emit('command send', { command: 'open garage' });
+    expect(await u.next('command ok')).toEqual({ reason: 'Command ok' });
+    expect(await impostor.next('command do')).toEqual({ command: 'open garage' });
+
+    const changed = await api('PUT', `monitors/${id}`, adminToken, { key: 'fresh-key-22' });
+    expect(changed.status).toBe(200);
+    // The command the impostor held fails, the monitor is offline, and the impostor is disconnected.
+    expect(await u.next('command failed')).toEqual({ reason: 'Monitor key changed' });
+    expect(await impostor.next('disconnect')).toBe('io server disconnect');
+    expect(monitorEvents('garage')).toContainEqual(expect.objectContaining({ event: 'offline', reason: 'Monitor key changed' }));
+    // Its fake "done" (were it still able to send one) has nothing to answer; a new command does not reach it.
+    impostor.emit('command done');
+    u.emit('command send', { command: 'open garage' });
+    expect(await u.next('command failed')).toEqual({ reason: 'Monitor offline' });
+    expect(impostor.of('command do')).toHaveLength(1);
+    // The old key is refused; the real monitor with the new key is accepted and gets the commands.
+    const stale = await connect();
+    stale.emit('con', { monitor_id: 'garage', key: 'leaked-key-1' });
+    expect(await stale.next('con failed')).toEqual({ reason: 'Invalid key' });
+    const real = await monitor('garage', 'fresh-key-22');
+    u.emit('command send', { command: 'close garage' });
+    expect(await u.next('command ok')).toEqual({ reason: 'Command ok' });
+    expect(await real.next('command do')).toEqual({ command: 'close garage' });
+    real.emit('command done');
+    expect(await u.next('command finish')).toEqual({ reason: 'Command finish' });
+    // A change that leaves the key alone (the name) keeps the monitor connected.
+    expect((await api('PUT', `monitors/${id}`, adminToken, { name: 'Garage door' })).status).toBe(200);
+    u.emit('command send', { command: 'light' });
+    expect(await real.next('command do')).toEqual({ command: 'light' });
+    real.emit('command done');
+    expect(await u.next('command finish')).toEqual({ reason: 'Command finish' });
+    expect(real.of('disconnect')).toEqual([]);
+  });
+
+  it('removing the key or deleting the monitor cuts the connection made with it', async () => {
+    const created = await api('POST', 'monitors', adminToken, { monitor_id: 'shed', key: 'leaked-key-2' });
+    const id = created.body.id as string;
+    const first = await monitor('shed', 'leaked-key-2');
+    expect((await api('PUT', `monitors/${id}`, adminToken, { key: null })).status).toBe(200);
+    expect(await first.next('disconnect')).toBe('io server disconnect');
+    expect(monitorEvents('shed')).toContainEqual(expect.objectContaining({ event: 'offline', reason: 'Monitor key changed' }));
+
+    const second = await monitor('shed');
+    const u = await user(alice.token, 'shed');
+    expect((await api('DELETE', `monitors/${id}`, adminToken)).status).toBe(200);
+    expect(await second.next('disconnect')).toBe('io server disconnect');
+    u.emit('command send', { command: 'x' });
+    expect(await u.next('command failed')).toEqual({ reason: 'Unknown monitor' });
+    expect(t.app.context.sessions.count('altoponix-monitor')).toBe(0);
+  });
+});
+
 describe('altoponix relay: open registration', () => {
   let url: string;
   const openEvents: DomainEvent<'monitor'>[] = [];

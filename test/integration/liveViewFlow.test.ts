@@ -175,6 +175,69 @@ describe.skipIf(SKIP)('live view in Home Assistant (Generic Camera config flow)'
     await expect.poll(() => t.app.context.liveViews!.read(String(cam.id)), { timeout: 15_000 }).toBeUndefined();
   });
 
+  it('the entries carry the add-on’s own URLs for 30 days, signed anew daily through the options flow', async () => {
+    const id = t.app.context.cameras!.all()[0]!.id;
+    const entryId = t.app.context.liveViews!.read(id)!.entry_id;
+    const before = new URL(peer.flows.entries.get(entryId)!.options.stream_source as string);
+    // No admin is named: the entry outlives whoever pressed the button.
+    expect(before.searchParams.get('by')).toBeNull();
+    const days = (u: URL) => (Number(u.searchParams.get('exp')) * 1000 - Date.now()) / 86_400_000;
+    expect(days(before)).toBeGreaterThan(29.9);
+    expect(days(before)).toBeLessThanOrEqual(30);
+    // The options flow's step (after its start) carries the new URLs into the entry.
+    const steps = () => flowRequests().filter((r) => r.path.startsWith('/api/config/config_entries/options/flow/')).length;
+    const asked = steps();
+    t.app.context.liveViews!.resignUrls();
+    // Both steps: the new URLs, then the confirmation.
+    await expect.poll(steps, { timeout: 15_000 }).toBeGreaterThanOrEqual(asked + 2);
+    const after = new URL(peer.flows.entries.get(entryId)!.options.stream_source as string);
+    expect(Number(after.searchParams.get('exp'))).toBeGreaterThanOrEqual(Number(before.searchParams.get('exp')));
+    expect(t.app.context.sessions.authenticateRequest({ path: after.pathname, query: Object.fromEntries(after.searchParams) }, { liveUrl: true })).toMatchObject({ username: 'live-view' });
+    // Revoking every live URL gives the entries new ones at once.
+    expect((await t.api('POST', '/api/streams/live-urls/revoke', admin)).status).toBe(200);
+    const held = () => {
+      const u = new URL(peer.flows.entries.get(entryId)!.options.stream_source as string);
+      return t.app.context.sessions.authenticateRequest({ path: u.pathname, query: Object.fromEntries(u.searchParams) }, { liveUrl: true });
+    };
+    expect(t.app.context.sessions.authenticateRequest({ path: after.pathname, query: Object.fromEntries(after.searchParams) }, { liveUrl: true })).toBeNull();
+    await expect.poll(held, { timeout: 15_000 }).toMatchObject({ username: 'live-view' });
+  });
+
+  it('as a departing admin: a live URL asked for by an admin stops working when they are demoted or deleted', async () => {
+    const { sessions } = t.app.context;
+    const id = t.app.context.cameras!.all()[0]!.id;
+    const askFor = async (token: string) => {
+      const res = await t.api('POST', `/api/cameras/${id}/live-url`, token, { base_url: t.url });
+      expect(res.status).toBe(200);
+      const u = new URL(res.body.url as string);
+      return { path: `${u.pathname}${u.search}`, asked: { path: u.pathname, query: Object.fromEntries(u.searchParams) } };
+    };
+    const ada = await t.createUser('ada', 'admin');
+    const url = await askFor(ada.token);
+    expect(url.asked.query.by).toBe(ada.id);
+    const actor = sessions.authenticateRequest(url.asked, { liveUrl: true });
+    expect(actor).toMatchObject({ username: 'live-view', role: 'viewer' });
+    // A stream open on it ends with the admin's role.
+    const ended: string[] = [];
+    sessions.open(actor!, 'live-h264', { onEnd: (reason) => ended.push(reason) });
+    expect((await t.api('PUT', `/api/users/${ada.id}`, admin, { role: 'user' })).status).toBe(200);
+    expect(ended).toEqual(['Live URL issuer is no longer an admin']);
+    expect(sessions.authenticateRequest(url.asked, { liveUrl: true })).toBeNull();
+    expect((await t.api('GET', url.path)).status).toBe(401);
+    // Made an admin again, the URL speaks for them again (the role is judged at each use) ...
+    expect((await t.api('PUT', `/api/users/${ada.id}`, admin, { role: 'admin' })).status).toBe(200);
+    expect(sessions.authenticateRequest(url.asked, { liveUrl: true })).not.toBeNull();
+    // ... until the account is deleted.
+    expect((await t.api('DELETE', `/api/users/${ada.id}`, admin)).status).toBe(200);
+    expect(sessions.authenticateRequest(url.asked, { liveUrl: true })).toBeNull();
+    expect((await t.api('GET', url.path)).status).toBe(401);
+    // A forged issuer (another admin's id on this signature) is refused.
+    const mine = await askFor(admin);
+    const forged = { ...mine.asked, query: { ...mine.asked.query, by: ada.id } };
+    expect(sessions.authenticateRequest(forged, { liveUrl: true })).toBeNull();
+    expect(sessions.authenticateRequest(mine.asked, { liveUrl: true })).not.toBeNull();
+  });
+
   it('after a restart re-signs the URLs through the options flow; with live_view auto every camera gets one', async () => {
     const first = t.app.context.cameras!.all()[0]!.id;
     const entryId = t.app.context.liveViews!.read(first)!.entry_id;

@@ -5,6 +5,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { io as connectClient, type Socket as ClientSocket } from 'socket.io-client';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import mqtt from 'mqtt';
 import { WebSocket } from 'ws';
 import { SYSTEM_ACTOR } from '../../src/auth/records.js';
 import { haProblems } from '../helpers/haDiscovery.js';
@@ -413,9 +414,10 @@ describe.skipIf(SKIP)('two Switchboards that keep the same base topic', () => {
     const detail = second.app.context.status.health().components.mqtt!.detail!;
     expect(detail).toContain('base topic "switchboard" is used by another Switchboard');
     expect(detail).toContain(clientIdOf(first));
-    // It published nothing of its own: no state, no discovery, no claim; the first is untouched.
-    const published = ha.messages.slice(from).map((m) => m.topic);
-    expect(published.filter((t) => t !== 'switchboard/bridge/instance/probe')).toEqual(['switchboard/bridge/instance']);
+    // It published nothing of its own: no state, no discovery, no claim; the first answered each probe.
+    const published = ha.messages.slice(from).filter((m) => m.topic !== 'switchboard/bridge/instance/probe');
+    expect(published.length).toBeGreaterThanOrEqual(3);
+    expect(published.every((m) => m.topic === 'switchboard/bridge/instance' && m.payload.includes(clientIdOf(first)))).toBe(true);
     expect(await claimNow()).toMatchObject({ id: clientIdOf(first) });
     expect((await retainedNow(broker.url, 'switchboard/bridge/state')).get('switchboard/bridge/state')).toBe('{"state":"online"}');
     // Stopping the one that stayed off changes nothing for the first (no last will).
@@ -474,4 +476,80 @@ describe.skipIf(SKIP)('two Switchboards that keep the same base topic', () => {
     expect((await retainedNow(broker.url, 'switchboard/bridge/state')).get('switchboard/bridge/state')).toBe('{"state":"online"}');
     expect((await fetch(`${holder.url}/api/health`)).status).toBe(200);
   }, 90_000);
+
+  it('as an attacker: client-id takeover, a forged retained claim and an answered probe; Switchboard is back by itself', async () => {
+    for (const x of apps.splice(0)) {
+      await x.stop();
+      rmSync(x.dataDir, { recursive: true, force: true });
+    }
+    const victim = await start();
+    const id = clientIdOf(victim);
+    await expect.poll(claimNow, { timeout: 15_000 }).toMatchObject({ id });
+    const health = () => victim.app.context.status.health().components.mqtt?.state;
+    await expect.poll(health, { timeout: 10_000 }).toBe('ok');
+    // Past the window in which a simultaneous start may still win the topic.
+    await new Promise((r) => setTimeout(r, 2000));
+    // An accomplice answers every probe it sees with a forged claim echoing the probe's nonce, once.
+    const accomplice = await Recorder.connect(broker.url, ['switchboard/bridge/instance/probe']);
+    let answered = 0;
+    accomplice.client.on('message', (_topic, payload) => {
+      const probe = JSON.parse(payload.toString('utf8')) as { nonce?: string };
+      if (answered++ > 0) return;
+      void accomplice.publish('switchboard/bridge/instance', JSON.stringify({ id: '0', host: 'evil', nonces: probe.nonce ? [probe.nonce] : [] }), true);
+    });
+    // Connecting with the victim's client id makes the broker drop it; a forged claim is left retained.
+    const from = ha.messages.length;
+    const impostor = await mqtt.connectAsync(broker.url, { clientId: id, reconnectPeriod: 0 });
+    await impostor.publishAsync('switchboard/bridge/instance', JSON.stringify({ id: '0', host: 'evil' }), { qos: 1, retain: true });
+    await impostor.endAsync(true);
+    // The victim came back (taking its client id back) and re-asserted its claim over the forged one.
+    const forged = await ha.waitFor('switchboard/bridge/instance', (p) => p.includes('evil'), { from });
+    await ha.waitFor('switchboard/bridge/state', (p) => p === '{"state":"online"}', { from: ha.messages.indexOf(forged), ms: 60_000 });
+    await expect.poll(claimNow, { timeout: 60_000 }).toMatchObject({ id });
+    await expect.poll(health, { timeout: 60_000 }).toBe('ok');
+    await accomplice.close();
+    expect((await retainedNow(broker.url, 'switchboard/bridge/state')).get('switchboard/bridge/state')).toBe('{"state":"online"}');
+  }, 120_000);
+
+  it('as an attacker: one forged answer at start-up does not keep a new Switchboard off the broker', async () => {
+    for (const x of apps.splice(0)) {
+      await x.stop();
+      rmSync(x.dataDir, { recursive: true, force: true });
+    }
+    const attacker = await Recorder.connect(broker.url, ['switchboard/bridge/instance/probe']);
+    await attacker.publish('switchboard/bridge/instance', JSON.stringify({ id: '0', host: 'evil' }), true);
+    let answers = 0;
+    attacker.client.on('message', (_topic, payload) => {
+      const probe = JSON.parse(payload.toString('utf8')) as { id?: string; nonce?: string };
+      if (probe.id === '0' || answers++ > 0) return;
+      void attacker.publish('switchboard/bridge/instance', JSON.stringify({ id: '0', host: 'evil', nonces: probe.nonce ? [probe.nonce] : [] }), true);
+    });
+    const newcomer = await start();
+    await expect.poll(claimNow, { timeout: 30_000 }).toMatchObject({ id: clientIdOf(newcomer) });
+    await expect.poll(() => newcomer.app.context.status.health().components.mqtt?.state, { timeout: 30_000 }).toBe('ok');
+    expect(answers).toBeGreaterThanOrEqual(2);
+    await attacker.close();
+  }, 90_000);
+
+  it('as an attacker: a forged holder answering every probe keeps a new Switchboard off only while it answers', async () => {
+    for (const x of apps.splice(0)) {
+      await x.stop();
+      rmSync(x.dataDir, { recursive: true, force: true });
+    }
+    const attacker = await Recorder.connect(broker.url, ['switchboard/bridge/instance/probe']);
+    await attacker.publish('switchboard/bridge/instance', JSON.stringify({ id: '0', host: 'evil' }), true);
+    attacker.client.on('message', (_topic, payload) => {
+      const probe = JSON.parse(payload.toString('utf8')) as { nonce?: string };
+      void attacker.publish('switchboard/bridge/instance', JSON.stringify({ id: '0', host: 'evil', nonces: probe.nonce ? [probe.nonce] : [] }), true);
+    });
+    const newcomer = await start();
+    const health = () => newcomer.app.context.status.health().components.mqtt;
+    await expect.poll(() => health()?.state, { timeout: 30_000 }).toBe('error');
+    expect(health()?.detail).toContain('client id 0 on evil');
+    expect(health()?.detail).toContain('checked again every 30 s');
+    // The forged holder goes away: the next check finds nobody answering and takes the topic.
+    await attacker.close();
+    await expect.poll(claimNow, { timeout: 60_000 }).toMatchObject({ id: clientIdOf(newcomer) });
+    await expect.poll(() => health()?.state, { timeout: 10_000 }).toBe('ok');
+  }, 120_000);
 });

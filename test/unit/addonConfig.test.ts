@@ -242,6 +242,7 @@ const NOT_ADDON_OPTIONS: Record<string, string> = {
 const CHECKED_IN_APP_ONLY: Record<string, { reason: string; sample: string }> = {
   admin_password: { reason: 'at least 8 characters', sample: 'a'.repeat(8) },
   'mqtt.client_id': { reason: '1 to 64 characters', sample: 'switchboard_test' },
+  'trusted_proxies[]': { reason: 'an IPv4 or IPv6 address (config.yaml admits only its characters)', sample: '192.168.1.10' },
 };
 
 interface ZodLeaf {

@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { createHmac } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -39,19 +40,39 @@ describe('SignedUrls', () => {
   it('keeps the live key in the data folder, private, until it is rotated', () => {
     const dir = dataDir();
     const first = new SignedUrls({ dataDir: dir });
-    const [path, exp, , sig] = parts(first.signLive('/api/cameras/a/live.ts'));
-    expect(first.verifyLive(path, exp, sig)).toBe(true);
+    const [path, exp, , sig] = parts(first.signLive('/api/cameras/a/live.ts', null));
+    expect(first.verifyLive(path, exp, undefined, sig)).toEqual({ by: null, exp: Number(exp) * 1000 });
     expect(statSync(join(dir, 'live-url.key')).mode & 0o777).toBe(0o600);
     // A restart reads the same key: Home Assistant's stored URLs keep working.
     const again = new SignedUrls({ dataDir: dir });
-    expect(again.verifyLive(path, exp, sig)).toBe(true);
+    expect(again.verifyLive(path, exp, undefined, sig)).toBeDefined();
     const generation = again.liveKeyGeneration;
     again.rotateLiveKey();
     expect(again.liveKeyGeneration).toBe(generation + 1);
-    expect(again.verifyLive(path, exp, sig)).toBe(false);
-    expect(new SignedUrls({ dataDir: dir }).verifyLive(path, exp, sig)).toBe(false);
+    expect(again.verifyLive(path, exp, undefined, sig)).toBeUndefined();
+    expect(new SignedUrls({ dataDir: dir }).verifyLive(path, exp, undefined, sig)).toBeUndefined();
     // A token-bound signature is no live-view signature.
     const [tpath, texp, , tsig] = parts(again.signForToken('/api/cameras/a/live.ts', 'tok1', 60));
-    expect(again.verifyLive(tpath, texp, tsig)).toBe(false);
+    expect(again.verifyLive(tpath, texp, undefined, tsig)).toBeUndefined();
+  });
+
+  it('signs live URLs for 30 days, for the admin who asked or for the add-on; neither can pass for the other', () => {
+    let now = 1_000_000_000_000;
+    const dir = dataDir();
+    const urls = new SignedUrls({ dataDir: dir, now: () => now });
+    const admin = new URL(urls.signLive('/api/cameras/a/live.ts', 'admin-1'), 'http://x');
+    const q = Object.fromEntries(admin.searchParams);
+    expect(Number(q.exp)).toBe(now / 1000 + 30 * 86_400);
+    expect(urls.verifyLive(admin.pathname, q.exp, q.by, q.sig)).toEqual({ by: 'admin-1', exp: Number(q.exp) * 1000 });
+    // Dropping or changing the issuer breaks the signature.
+    expect(urls.verifyLive(admin.pathname, q.exp, undefined, q.sig)).toBeUndefined();
+    expect(urls.verifyLive(admin.pathname, q.exp, 'admin-2', q.sig)).toBeUndefined();
+    for (const bad of [7, ['admin-1'], '', 'x'.repeat(65), 'a b']) expect(urls.verifyLive(admin.pathname, q.exp, bad, q.sig)).toBeUndefined();
+    // The form used before issuers were signed (path and expiry only, for ten years) no longer verifies.
+    const oldSig = createHmac('sha256', readFileSync(join(dir, 'live-url.key'))).update(`${admin.pathname}\n${q.exp}`).digest('base64url');
+    expect(urls.verifyLive(admin.pathname, q.exp, undefined, oldSig)).toBeUndefined();
+    // After 30 days it has expired.
+    now += 30 * 86_400_000 + 1000;
+    expect(urls.verifyLive(admin.pathname, q.exp, q.by, q.sig)).toBeUndefined();
   });
 });

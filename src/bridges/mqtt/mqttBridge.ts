@@ -35,6 +35,8 @@ export interface MqttBridgeTiming {
   sweepWindowMs: number;
   /** How long the holder of a claimed base topic has to answer before its claim is taken as stale. */
   claimWindowMs: number;
+  /** After yielding the base topic to another Switchboard: how long until it is checked again. */
+  claimRetryMs: number;
   backoff: { baseMs: number; maxMs: number };
 }
 
@@ -43,6 +45,7 @@ export const DEFAULT_TIMING: MqttBridgeTiming = {
   birthJitterMs: 2000,
   sweepWindowMs: 1000,
   claimWindowMs: 1500,
+  claimRetryMs: 30_000,
   backoff: { baseMs: 1000, maxMs: 30_000 },
 };
 
@@ -91,6 +94,8 @@ export class MqttBridge implements Extension {
   private brokerCredentials: (BrokerCredentials & { host: string; port: number }) | null = null;
   private conn: MqttConnection | null = null;
   private claim: InstanceClaim | null = null;
+  private openConnection: (() => MqttConnection) | null = null;
+  private claimRetry: NodeJS.Timeout | null = null;
   /** The latest evaluated devices, by device id (routes commands and event entities). */
   private devices = new Map<string, DeviceSnapshot>();
   /** What the broker holds, as far as we know: configs and retained payloads successfully published. */
@@ -105,6 +110,7 @@ export class MqttBridge implements Extension {
   private sweep: { found: Map<string, string> } | null = null;
   private stopped = false;
   private freshConnection = false;
+  private connectedUrl = '';
   private configurationUrl: () => string | undefined = () => undefined;
   private readonly refusals: RefusalLimiter<RefusalDetails>;
   private refusalTimer: NodeJS.Timeout | null = null;
@@ -146,7 +152,7 @@ export class MqttBridge implements Extension {
     const login = target.kind === 'remote' ? target : this.brokerCredentials;
     const clientId = stableClientId(this.deps.config.client_id, this.deps.dataDir, this.log);
     this.claim = new InstanceClaim(this.topics.base, { id: clientId, host: hostname() }, this.timing.claimWindowMs);
-    this.conn = new MqttConnection({
+    this.openConnection = () => new MqttConnection({
       url,
       connect,
       clientId,
@@ -164,6 +170,7 @@ export class MqttBridge implements Extension {
       },
       onMessage: (topic, payload, retained) => void this.onMessage(topic, payload, retained),
     });
+    this.conn = this.openConnection();
     // Connecting happens in the background: the add-on works without its broker.
   }
 
@@ -171,6 +178,8 @@ export class MqttBridge implements Extension {
     this.stopped = true;
     if (this.refusalTimer) clearInterval(this.refusalTimer);
     if (this.birthTimer) clearTimeout(this.birthTimer);
+    if (this.claimRetry) clearTimeout(this.claimRetry);
+    this.claimRetry = null;
     this.deps.bus.removeListeners(this);
     await this.syncChain;
     await this.conn?.close({ topic: this.topics.bridgeState, payload: OFFLINE });
@@ -200,7 +209,9 @@ export class MqttBridge implements Extension {
   }
 
   private onConnect(url: string): void {
-    this.deps.status.setComponent('mqtt', 'ok', url);
+    // Healthy once the base topic is ours (at once when this process held it before).
+    this.connectedUrl = url;
+    this.deps.status.setComponent('mqtt', this.claim?.reasserts ? 'ok' : 'connecting', url);
     this.log.info({ url }, 'MQTT connected');
     this.freshConnection = true;
     this.requestSync(true);
@@ -216,8 +227,10 @@ export class MqttBridge implements Extension {
       await this.leaveTakenTopic(holder);
       return false;
     }
+    this.deps.status.setComponent('mqtt', 'ok', this.connectedUrl);
     const replaced = this.claim!.replaced;
-    if (replaced) this.log.info({ clientId: replaced.id, host: replaced.host }, 'MQTT: the Switchboard that last used this base topic no longer answers; taking it over');
+    if (replaced && this.claim!.reasserted) this.log.warn({ clientId: replaced.id, host: replaced.host }, 'MQTT: a foreign claim of this base topic was left while we were away; ours is published again');
+    else if (replaced) this.log.info({ clientId: replaced.id, host: replaced.host }, 'MQTT: the Switchboard that last used this base topic no longer answers; taking it over');
     // The broker may have lost everything (restart without persistence): republish it all.
     this.retained.clear();
     this.images.clear();
@@ -229,15 +242,27 @@ export class MqttBridge implements Extension {
     return true;
   }
 
-  /** Another Switchboard uses our base topic: publish nothing more, leave without the last will, say why. */
+  /**
+   * Another Switchboard uses our base topic: publish nothing more, leave without the last will, say
+   * why, and check again later (a holder that stopped answering, or never was one, loses the topic).
+   */
   private async leaveTakenTopic(holder: Claim): Promise<void> {
     const conn = this.conn;
     this.conn = null;
     this.sweep = null;
-    const reason = `base topic "${this.topics.base}" is used by another Switchboard (client id ${holder.id}${holder.host ? ` on ${holder.host}` : ''}); give each its own mqtt.base_topic`;
-    this.log.error({ baseTopic: this.topics.base, otherClientId: holder.id, otherHost: holder.host }, 'MQTT bridge stopped: another Switchboard uses the same mqtt.base_topic on this broker; give each its own');
+    const retryS = Math.round(this.timing.claimRetryMs / 1000);
+    const reason = `base topic "${this.topics.base}" is used by another Switchboard (client id ${holder.id}${holder.host ? ` on ${holder.host}` : ''}); give each its own mqtt.base_topic (checked again every ${retryS} s)`;
+    this.log.error({ baseTopic: this.topics.base, otherClientId: holder.id, otherHost: holder.host, retryS }, 'MQTT bridge stopped: another Switchboard uses the same mqtt.base_topic on this broker; give each its own');
     await conn?.close();
     this.deps.status.setComponent('mqtt', 'error', reason);
+    if (this.stopped || !this.openConnection) return;
+    const open = this.openConnection;
+    this.claimRetry = setTimeout(() => {
+      this.claimRetry = null;
+      if (this.stopped || this.conn) return;
+      this.conn = open();
+    }, this.timing.claimRetryMs);
+    this.claimRetry.unref();
   }
 
   /** Clears retained discovery configs of ours whose object no longer exists (deleted while we were away). */

@@ -21,7 +21,8 @@ type AltoponixSocket = Socket<AltoponixClientEvents, AltoponixServerEvents, Reco
 type Role =
   | { kind: 'none' }
   | { kind: 'connecting' }
-  | { kind: 'monitor'; session: MonitorSession }
+  /** `trust`: the registry's session of the key it proved; it ends the connection when that key no longer stands. */
+  | { kind: 'monitor'; session: MonitorSession; trust: Session }
   /** `session`: null for the open flow's anonymous user; judged again on every command. */
   | { kind: 'user'; attachment: UserAttachment; session: Session | null }
   | { kind: 'closing' };
@@ -93,8 +94,27 @@ export class AltoponixConnection {
     }
     // Gone (or refused for a second `con`) while the key was checked.
     if (!this.socket.connected || this.role.kind !== 'connecting') return this.deps.monitors.monitorDisconnected(session);
-    this.role = { kind: 'monitor', session };
+    const trust = this.deps.sessions.openMonitor(
+      { recordId: session.recordId, monitorId: session.monitorId, check: () => this.deps.monitors.credentialCheck(session) },
+      'altoponix-monitor',
+      { onEnd: (reason) => this.endMonitor(session, reason) },
+    );
+    this.role = { kind: 'monitor', session, trust };
+    // The key may have changed while it was checked: then the session ends here, before `con ok`.
+    if (!trust.current()) return;
     this.emit(EV.conOk, { reason: REASON.connectionOk });
+  }
+
+  /**
+   * The key this monitor connected with no longer stands: at once it gets no more commands and its
+   * answers count for nothing; the connection closes.
+   */
+  private endMonitor(session: MonitorSession, reason: string): void {
+    if (this.role.kind !== 'monitor' || this.role.session !== session) return;
+    this.role = { kind: 'closing' };
+    this.deps.monitors.monitorDisconnected(session, reason);
+    this.deps.logger.info({ socket: this.socket.id, monitor_id: session.monitorId, reason }, 'monitor connection ended');
+    setImmediate(() => this.close());
   }
 
   private onQuery(data: unknown): void {
@@ -170,7 +190,10 @@ export class AltoponixConnection {
       this.role.session?.close();
       this.deps.monitors.detachUser(this.role.attachment);
     }
-    if (this.role.kind === 'monitor') this.deps.monitors.monitorDisconnected(this.role.session);
+    if (this.role.kind === 'monitor') {
+      this.role.trust.close();
+      this.deps.monitors.monitorDisconnected(this.role.session);
+    }
   }
 
   private onDisconnect(): void {

@@ -94,7 +94,7 @@ export function createHttpApi(deps: HttpApiDeps): HttpApi {
   app.post('/api/auth', async (req, res) => {
     try {
       const body = (req.body ?? {}) as Record<string, unknown>;
-      const issued = await auth.login(body.username, body.password, clientAddress(req));
+      const issued = await auth.login(body.username, body.password, auth.loginAddress(req.socket.remoteAddress, req.headers['x-forwarded-for']));
       res.status(201).json({ bearer: issued.token, expiration: issued.expiresAt.toISOString(), user: toPublicUser(issued.user) });
     } catch (err) {
       if (err instanceof AppError && err.kind === 'validation') return void res.status(400).json(errorBody('Invalid user credentials'));
@@ -106,7 +106,7 @@ export function createHttpApi(deps: HttpApiDeps): HttpApi {
   app.post('/api/login', async (req, res) => {
     try {
       const body = (req.body ?? {}) as Record<string, unknown>;
-      const issued = await auth.login(body.username, body.password, clientAddress(req));
+      const issued = await auth.login(body.username, body.password, auth.loginAddress(req.socket.remoteAddress, req.headers['x-forwarded-for']));
       res.status(200).json({ token: issued.token, expiration: issued.expiresAt.toISOString() });
     } catch (err) {
       if (err instanceof AppError && err.kind === 'validation') return void res.status(401).json(errorBody('Invalid user credentials'));

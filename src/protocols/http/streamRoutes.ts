@@ -114,8 +114,8 @@ export function mountStreamRoutes(router: Router, { sessions, streams, bus }: St
     res.json(streams.info(String(req.params.id)));
   });
 
-  // The long-lived live URL for Home Assistant: POST {base_url?} → {url, path}. Admins only: it
-  // stays valid until the live URL key is rotated.
+  // A live URL for Home Assistant or a player: POST {base_url?} → {url, path}. Admins only: it is
+  // valid for 30 days while its admin stays one, until the live URL key is rotated.
   router.post('/api/cameras/:id/live-url', requireActor(sessions, 'streams.liveUrls'), (req: Request, res: Response) => {
     const body = (req.body ?? {}) as Record<string, unknown>;
     const base = body.base_url ?? `${req.protocol}://${req.get('host') ?? 'localhost'}`;
@@ -124,7 +124,7 @@ export function mountStreamRoutes(router: Router, { sessions, streams, bus }: St
     }
     const id = String(req.params.id);
     streams.requireKnownCamera(id);
-    const path = sessions.signLiveUrl(streams.livePath(id));
+    const path = sessions.signLiveUrl(streams.livePath(id), actorOf(req));
     res.json({ url: `${base.replace(/\/+$/, '')}${path}`, path });
   });
 

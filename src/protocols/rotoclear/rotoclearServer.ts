@@ -99,7 +99,7 @@ export class RotoclearServer implements Extension {
   }
 
   private onConnection(ws: WebSocket, req: IncomingMessage): void {
-    const address = req.socket.remoteAddress ?? 'unknown';
+    const address = this.deps.auth.loginAddress(req.socket.remoteAddress, req.headers['x-forwarded-for']);
     const client = new RotoclearClient(ws, {
       view: this.view,
       auth: this.deps.auth,

@@ -1,8 +1,9 @@
 // Live video of a camera on Home Assistant dashboards: a Generic Camera config entry whose
 // stream_source is the camera's signed H.264 MPEG-TS URL. This service owns the rules: one entry per
 // camera (idempotent), created on request or for every camera with `homeassistant.live_view: auto`,
-// re-signed whenever the process's URL key changed, removed with the camera. The entries themselves
-// are written by the Home Assistant bridge (LiveViewEntries).
+// removed with the camera. The URLs are the add-on's own (no admin's: they outlive whoever pressed
+// the button) and expire after 30 days, so they are re-signed at every start and once a day. The
+// entries themselves are written by the Home Assistant bridge (LiveViewEntries).
 import type { Logger } from 'pino';
 import { authorize } from '../../auth/permissions.js';
 import type { Actor } from '../../auth/records.js';
@@ -22,31 +23,38 @@ export interface LiveViewDeps {
   /** null: no Home Assistant to talk to (neither the Supervisor nor homeassistant.url/token). */
   entries: LiveViewEntries | null;
   cameras: { get(id: string): LiveViewCamera | undefined; all(): LiveViewCamera[] };
-  /** Whether the HTTP server listens (the entries' URLs need its address). */
-  listening(): boolean;
+  /** Whether the Home Assistant bridge is connected now (it may have connected before this service started). */
+  haConnected(): boolean;
+  /** How often the entries' URLs are signed anew (default daily; they are valid for 30 days). */
+  resignEveryMs?: number;
   logger: Logger;
 }
 
+/** Well within the URLs' 30 days: a day, or a week, of Home Assistant being away loses nothing. */
+const RESIGN_EVERY_MS = 86_400_000;
+
 export class LiveViewService implements Extension {
   readonly name = 'live-views';
-  private running = false;
   /** Entries re-signed by this process (their URLs carry this process's key). */
   private readonly signed = new Set<string>();
   private work: Promise<unknown> = Promise.resolve();
-  private waitingForServer: NodeJS.Timeout | null = null;
+  private resignTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly deps: LiveViewDeps) {}
 
+  /** Starts after the HTTP server listens (the entries' URLs carry its address). */
   async start(): Promise<void> {
-    this.running = true;
-    this.deps.bus.subscribe(this, (e) => this.onEvent(e), ['camera', 'system']);
+    this.deps.bus.subscribe(this, (e) => this.onEvent(e), ['camera', 'system', 'auth']);
+    // Home Assistant may have answered while the extensions before this one started.
+    if (this.deps.haConnected()) this.reconcileNow();
+    this.resignTimer = setInterval(() => this.resignUrls(), this.deps.resignEveryMs ?? RESIGN_EVERY_MS);
+    this.resignTimer.unref();
   }
 
   async stop(): Promise<void> {
     this.deps.bus.removeListeners(this);
-    this.running = false;
-    if (this.waitingForServer) clearTimeout(this.waitingForServer);
-    this.waitingForServer = null;
+    if (this.resignTimer) clearInterval(this.resignTimer);
+    this.resignTimer = null;
     await this.work.catch(() => undefined);
   }
 
@@ -75,9 +83,12 @@ export class LiveViewService implements Extension {
   }
 
   private onEvent(e: DomainEvent): void {
-    if (e.domain === 'system' && e.event === 'component' && e.entity === 'homeassistant' && e.details.state === 'ok') {
+    if (e.domain === 'auth' && e.event === 'liveUrlsRevoked') {
+      // The entries' URLs died with the old key: Home Assistant gets new ones at once.
+      this.resignUrls();
+    } else if (e.domain === 'system' && e.event === 'component' && e.entity === 'homeassistant' && e.details.state === 'ok') {
       // (Re)connected: fill in what could not be done while HA was away.
-      this.reconcileWhenListening();
+      this.reconcileNow();
     } else if (e.domain === 'camera' && e.entity && e.event === 'deleted') {
       const id = e.entity;
       void this.serial(() => this.remove(id)).catch((err: unknown) => this.deps.logger.warn({ camera: id, err: describe(err) }, 'live view: could not remove the Home Assistant entry'));
@@ -87,23 +98,14 @@ export class LiveViewService implements Extension {
     }
   }
 
-  /**
-   * At start-up Home Assistant may answer before the HTTP server listens, and the entries' URLs need
-   * its address: wait for it (it comes once every extension has started), then reconcile.
-   */
-  private reconcileWhenListening(): void {
-    if (this.waitingForServer) return;
-    const attempt = () => {
-      this.waitingForServer = null;
-      if (!this.running) return;
-      if (!this.deps.listening()) {
-        this.waitingForServer = setTimeout(attempt, 250);
-        this.waitingForServer.unref();
-        return;
-      }
-      void this.serial(() => this.reconcile()).catch((err: unknown) => this.deps.logger.warn({ err: describe(err) }, 'live views: reconciling with Home Assistant failed'));
-    };
-    attempt();
+  /** Every entry gets fresh URLs (through its options flow); while HA is away, when it is back. */
+  resignUrls(): void {
+    this.signed.clear();
+    if (this.deps.haConnected()) this.reconcileNow();
+  }
+
+  private reconcileNow(): void {
+    void this.serial(() => this.reconcile()).catch((err: unknown) => this.deps.logger.warn({ err: describe(err) }, 'live views: reconciling with Home Assistant failed'));
   }
 
   private async reconcile(): Promise<void> {

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { hashPassword, verifyPassword } from '../../auth/passwords.js';
 import { authorize } from '../../auth/permissions.js';
 import type { Actor } from '../../auth/records.js';
+import type { MonitorEndReason } from '../../auth/sessions.js';
 import type { EventBus } from '../../core/eventBus.js';
 import { AppError, conflict, notFound, rateLimited, runtimeError, unauthorized, unavailable, validationError } from '../../core/errors.js';
 import { newId } from '../../core/ids.js';
@@ -80,6 +81,8 @@ export class MonitorsService implements ModuleService, Extension {
   private readonly connecting = new Set<string>();
   private readonly keyChecks = new KeyCheckThrottle();
   private readonly attached = new Map<string, Set<UserAttachment>>();
+  /** The key hash each connected monitor proved (null: it needed none), kept inside the service. */
+  private readonly provedKeys = new WeakMap<MonitorSession, string | null>();
 
   constructor(
     private readonly records: Collection<MonitorRecord>,
@@ -256,6 +259,7 @@ export class MonitorsService implements ModuleService, Extension {
     const current = this.records.get(record.id);
     if (!current || current.monitor_id !== id) throw new AppError('not_found', 'Unknown monitor');
     const session: MonitorSession = { recordId: current.id, monitorId: id };
+    this.provedKeys.set(session, record.key_hash);
     const queue = new CommandQueue(
       (command) => link.deliver(command),
       this.opts.commandTimeoutMs,
@@ -278,9 +282,19 @@ export class MonitorsService implements ModuleService, Extension {
     return true;
   }
 
-  /** The monitor's connection is gone: its pending commands fail and it goes offline. */
-  monitorDisconnected(session: MonitorSession): void {
-    if (this.current(session)) this.goOffline(session, 'Monitor disconnected');
+  /**
+   * Whether the key a connected monitor proved is still its record's key (the session registry asks):
+   * null while it is, else why the connection no longer stands.
+   */
+  credentialCheck(session: MonitorSession): MonitorEndReason | null {
+    const record = this.records.get(session.recordId);
+    if (!record || record.monitor_id !== session.monitorId) return 'Monitor removed';
+    return record.key_hash === this.provedKeys.get(session) ? null : 'Monitor key changed';
+  }
+
+  /** The monitor's connection is gone (or was ended): its pending commands fail and it goes offline. */
+  monitorDisconnected(session: MonitorSession, reason = 'Monitor disconnected'): void {
+    if (this.current(session)) this.goOffline(session, reason);
   }
 
   private goOffline(session: MonitorSession, reason: string): void {
