@@ -4,10 +4,16 @@
 // trusted proxy itself: the one the nearest trusted proxy saw (a client can prepend anything).
 import { isIP } from 'node:net';
 import type { Logger } from 'pino';
-import { normalizeAddress } from './ingress.js';
 
 /** Peers whose unheeded X-Forwarded-For is told (once each) in the log. */
 const MAX_HINTS = 16;
+
+/** `::ffff:172.30.32.2` (an IPv4 peer on a dual-stack socket) is the same address as `172.30.32.2`. */
+export function normalizeAddress(address: string | undefined): string {
+  const a = (address ?? '').trim().toLowerCase();
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(a);
+  return mapped ? mapped[1]! : a;
+}
 
 export class ForwardedAddress {
   private readonly trusted: ReadonlySet<string>;

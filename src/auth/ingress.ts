@@ -10,6 +10,7 @@ import { forbidden, validationError, type ErrorDetail } from '../core/errors.js'
 import type { AuthService, IssuedToken } from './authService.js';
 import type { HaRoles } from './haRoles.js';
 import type { UserRecord } from './records.js';
+import { normalizeAddress } from './forwardedAddress.js';
 
 /** What the Supervisor sends with every ingress request (supervisor/api/ingress.py). */
 export const HA_HEADERS = {
@@ -42,13 +43,6 @@ export interface IngressSignInDeps {
 
 const MAX_HEADER = 256;
 const USERNAME_MAX = 64;
-
-/** `::ffff:172.30.32.2` (an IPv4 peer on a dual-stack socket) is the same address as `172.30.32.2`. */
-export function normalizeAddress(address: string | undefined): string {
-  const a = (address ?? '').trim().toLowerCase();
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(a);
-  return mapped ? mapped[1]! : a;
-}
 
 const hasControlChars = (v: string): boolean => [...v].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f);
 

@@ -1,6 +1,7 @@
 // Pure parts of the ingress sign-in and the panel page: address matching, usernames, base paths.
 import { describe, expect, it } from 'vitest';
-import { normalizeAddress, usernameFor } from '../../src/auth/ingress.js';
+import { usernameFor } from '../../src/auth/ingress.js';
+import { normalizeAddress } from '../../src/auth/forwardedAddress.js';
 import { renderIndex } from '../../src/protocols/http/panel.js';
 
 describe('ingress helpers', () => {
