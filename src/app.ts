@@ -28,6 +28,7 @@ import { mountMonitorCommandRoute } from './protocols/http/monitorCommandRoute.j
 import { mountBrokerRoute } from './protocols/http/brokerRoute.js';
 import { StreamService } from './camera/streaming/streamService.js';
 import { Recordings } from './camera/streaming/recordings.js';
+import { FfmpegHealth } from './camera/streaming/ffmpegHealth.js';
 import { AltoponixServer } from './protocols/altoponix/altoponixServer.js';
 import { NestmtxAdapter, type NestmtxClientEvents, type NestmtxServerEvents, type NestmtxSocketData } from './protocols/nestmtx/nestmtxAdapter.js';
 import { mountCredentialsCallback } from './protocols/http/credentialsCallbackRoute.js';
@@ -196,6 +197,8 @@ export function createApp(config: Config, options: AppOptions = {}): App {
   );
 
   // Cameras before everything that demands or controls them (credentials, labs, bridges).
+  const ffmpeg = new FfmpegHealth(config.cameras.ffmpeg_path, status, logger.child({ service: 'ffmpeg' }));
+  extensions.push(ffmpeg);
   const simulated = new SimulatedDriver({ flash: options.simulatedFlash === true });
   const cameras = new CameraService({
     cameras: db.collection('cameras'),
@@ -206,14 +209,15 @@ export function createApp(config: Config, options: AppOptions = {}): App {
     simulated,
     loadV4l2: () => loadV4l2Driver(logger.child({ service: 'cameras' })),
     v4l2NodesPresent: () => videoNodesPresent(config.cameras.devices),
-    assertMediaWritable: () => storage.assertWritable('media'),
+    // A recording needs a media folder that takes writes and a working ffmpeg.
+    assertMediaWritable: () => (storage.assertWritable('media'), ffmpeg.assertUsable()),
   });
   modules.register(cameras);
   extensions.push(cameras);
-  const streams = new StreamService(cameras, bus, config, logger.child({ service: 'streams' }));
+  const streams = new StreamService(cameras, bus, config, logger.child({ service: 'streams' }), ffmpeg);
   mountStreamRoutes(api.extensions, { sessions, streams, bus });
   extensions.push(streams);
-  const recordings = new Recordings(cameras, streams, bus, config, storage, logger.child({ service: 'recordings' }));
+  const recordings = new Recordings(cameras, streams, bus, config, storage, logger.child({ service: 'recordings' }), ffmpeg);
   extensions.push(recordings);
   extensions.push(new RotoclearServer({ server, cameras, auth, sessions, bus, status, logger: logger.child({ service: 'rotoclear' }) }));
 
