@@ -1,9 +1,7 @@
 // Composition root: builds every service and adapter with explicit dependencies, so a test can
 // start a whole server on ephemeral ports and stop it again.
-import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
@@ -14,6 +12,7 @@ import { SignedUrls } from './auth/signedUrls.js';
 import type { Config } from './config/schema.js';
 import type { Extension } from './core/extension.js';
 import { EventBus } from './core/eventBus.js';
+import { listenOn } from './core/listen.js';
 import { CardInstaller } from './bridges/homeassistant/cardInstaller.js';
 import { HaCoreApi, resolveRestTarget } from './bridges/homeassistant/haCoreApi.js';
 import { HomeAssistantBridge } from './bridges/homeassistant/homeAssistantBridge.js';
@@ -295,12 +294,6 @@ export function createApp(config: Config, options: AppOptions = {}): App {
     mqtt: mqttBridge, credentials, monitors, statusMessages, labs, cameras, streams, recordings, liveViews,
   };
 
-  const listen = async (srv: Server, port: number, host: string): Promise<number> => {
-    srv.listen(port, host);
-    await once(srv, 'listening'); // rejects on 'error' (EADDRINUSE)
-    return (srv.address() as AddressInfo).port;
-  };
-
   return {
     context,
     ports: () => Object.fromEntries(boundPorts),
@@ -317,7 +310,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
         await ext.start();
         started.push(ext);
       }
-      const httpPort = await listen(server, config.http_port, config.http_host);
+      const httpPort = await listenOn(server, config.http_port, config.http_host, 'http_port');
       boundPorts.set('http', httpPort);
       logger.info({ ports: Object.fromEntries(boundPorts), version: VERSION, ms: Date.now() - t0 }, 'switchboard started');
     },
