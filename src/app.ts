@@ -208,8 +208,8 @@ export function createApp(config: Config, options: AppOptions = {}): App {
     simulated,
     loadV4l2: () => loadV4l2Driver(logger.child({ service: 'cameras' })),
     v4l2NodesPresent: () => videoNodesPresent(config.cameras.devices),
-    // A recording needs a media folder that takes writes and a working ffmpeg.
-    assertMediaWritable: () => (storage.assertWritable('media'), ffmpeg.assertUsable()),
+    assertMediaWritable: () => storage.assertWritable('media'),
+    assertCaptureWorks: () => ffmpeg.assertUsable(),
   });
   modules.register(cameras);
   extensions.push(cameras);

@@ -23,6 +23,8 @@ import type { Extension } from '../core/extension.js';
 export type CameraServiceDeps = Omit<CameraDevicesDeps, 'serial' | 'insert' | 'commit'> & {
   /** Throws the storage refusal while the media folder cannot be written (StorageHealth). Default: never. */
   assertMediaWritable?: () => void;
+  /** Throws the 503 refusal while nothing can capture (ffmpeg missing or failing). Default: never. */
+  assertCaptureWorks?: () => void;
 };
 
 const PREFIX = 'payload';
@@ -165,6 +167,7 @@ export class CameraService implements ModuleService, Extension {
       if (!this.devices.connected(rec.id)) throw unavailable(`Camera "${rec.name}" is not connected`);
       // A new recording needs a media folder that takes writes (the storage refusal otherwise).
       if (rec.record === 'off') this.deps.assertMediaWritable?.();
+      if (rec.record === 'off') this.deps.assertCaptureWorks?.();
     }
     if (next !== rec.record) patch.record = changes.record = next;
   }
@@ -185,6 +188,7 @@ export class CameraService implements ModuleService, Extension {
       }
       if (input.snap === true) {
         if (!this.devices.connected(id)) throw unavailable(`Camera "${rec.name}" is not connected`);
+        this.deps.assertCaptureWorks?.();
         patch.last_snap_at = new Date().toISOString();
         changes.snap = true;
       }

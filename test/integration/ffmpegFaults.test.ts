@@ -130,7 +130,7 @@ describe.skipIf(!hasFfmpeg).each(CASES)('ffmpeg $kind', ({ kind }) => {
     }
   });
 
-  it('health names ffmpeg and the option; every stream kind answers 503 with that reason', async () => {
+  it('health names ffmpeg and the option; every stream kind answers 503 with that reason, the socket APIs in their shapes', async () => {
     // MJPEG first: for the failing binary this is the request that finds out.
     const mjpeg = await fetch(`${t.url}/api/cameras/${cam}/stream.mjpeg?token=${token}`);
     expect(mjpeg.status).toBe(503);
@@ -150,6 +150,23 @@ describe.skipIf(!hasFfmpeg).each(CASES)('ffmpeg $kind', ({ kind }) => {
     const rec = await t.api('PUT', `/api/cameras/${cam}`, token, { record: 'on' });
     expect(rec.status).toBe(503);
     namesFfmpeg((rec.body.error as { message: string }).message, ffmpegPath);
+
+    // The socket APIs refuse the same in their own shapes: NestMTX `{error:{message}}`, Rotoclear `{error, key, message}`.
+    const nest = io(t.url, { transports: ['websocket'], forceNew: true, reconnection: false, auth: { token } });
+    const roto = await rotoclear(t.url);
+    try {
+      await connected(nest);
+      const reply = new Promise<{ error: { message: string } }>((resolve) => nest.once('rec-1', resolve));
+      nest.emit('request', { command: 'update', module: 'cameras', entity: cam, payload: { record: 'on' }, requestId: 'rec-1' });
+      namesFfmpeg((await reply).error.message, ffmpegPath);
+      expect(await roto.ask({ username: 'admin', password: 'admin-password-1' }, (m) => 'authenticated' in m)).toMatchObject({ authenticated: true });
+      const snap = await roto.ask({ snap: true }, (m) => 'snap' in m || 'error' in m);
+      expect(snap).toMatchObject({ error: 'Unavailable', key: 'snap' });
+      namesFfmpeg(snap.message, ffmpegPath);
+    } finally {
+      nest.disconnect();
+      roto.close();
+    }
     expect(t.app.context.cameras.get(cam)!.record).toBe('off');
   });
 
