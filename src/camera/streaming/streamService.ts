@@ -87,6 +87,8 @@ export class StreamService implements Extension {
   private readonly motionHeld = new Set<string>();
   private encoder: EncoderChoice = { encoder: 'libx264', reason: 'hardware encoder not probed yet, software' };
   private encoderProbe: Promise<void> | null = null;
+  /** The encoder was chosen while ffmpeg failed: probed again after the first frame. */
+  private encoderStale = false;
   /** Cameras with at least one demand (readers, switch, labs, recorder): kept while a camera is unplugged. */
   private readonly demanded = new Set<string>();
   /** Cameras unplugged while streaming: their capture waits for the replug instead of retrying. */
@@ -116,6 +118,8 @@ export class StreamService implements Extension {
     if (this.encoderProbe) return;
     this.encoderProbe = chooseEncoder(this.config.cameras.hwaccel, this.config.cameras.ffmpeg_path).then((choice) => {
       this.encoder = choice;
+      // Probed while ffmpeg did not work: the choice says nothing about the hardware; ask again once it does.
+      this.encoderStale = this.ffmpeg.problem !== null;
       for (const id of this.streams.keys()) this.applySpec(id);
     });
   }
@@ -332,6 +336,11 @@ export class StreamService implements Extension {
     const pipeline = new CapturePipeline(this.spec(cam), this.config.cameras.ffmpeg_path, {
       onReady: () => {
         this.ffmpeg.works();
+        if (this.encoderStale) {
+          this.encoderStale = false;
+          this.encoderProbe = null;
+          this.probeEncoder();
+        }
         this.bus.publish('camera', cameraId, 'ready', { path: pipeline.path });
       },
       onNotReady: (reason) => this.bus.publish('camera', cameraId, 'notReady', { reason: this.lost.has(cameraId) ? 'camera disconnected' : reason }),
