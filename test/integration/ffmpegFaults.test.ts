@@ -196,6 +196,26 @@ describe.skipIf(!hasFfmpeg).each(CASES)('ffmpeg $kind', ({ kind }) => {
   });
 });
 
+describe.skipIf(!hasFfmpeg)('continuous recording while ffmpeg is missing', () => {
+  it('stays off with the reason, and switches on by itself once ffmpeg works', { timeout: 60_000 }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'switchboard-ffmpeg-'));
+    const ffmpegPath = join(dir, 'bin', 'ffmpeg');
+    const t = await startTestApp({ cameras: { ffmpeg_path: ffmpegPath }, recording: { trigger: 'continuous' } });
+    try {
+      const cam = t.app.context.cameras.all()[0]!.id;
+      expect(t.app.context.cameras.get(cam)!.record).toBe('off');
+      expect(t.app.context.status.health().components.ffmpeg?.state).toBe('error');
+      mkdirSync(join(dir, 'bin'));
+      writeFlippableFfmpeg(ffmpegPath, join(dir, 'mode'));
+      writeFileSync(join(dir, 'mode'), 'work');
+      await until('continuous recording on', () => t.app.context.cameras.get(cam)!.record === 'on', 30_000);
+      await until('the capture feeding it', () => t.app.context.streams.isReady(cam), 30_000);
+    } finally {
+      await t.stop();
+    }
+  });
+});
+
 describe('a recorder whose ffmpeg is missing', () => {
   it('reports the failed start instead of throwing an unhandled error', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'switchboard-recorder-'));

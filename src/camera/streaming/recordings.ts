@@ -14,7 +14,7 @@ import type { DomainEvent, EventBus } from '../../core/eventBus.js';
 import type { RecordState } from '../cameraRecord.js';
 import type { Reader } from '../demand.js';
 import { isStorageFault, type StorageHealth } from '../../services/system/storageHealth.js';
-import type { FfmpegHealth } from './ffmpegHealth.js';
+import { FFMPEG_COMPONENT, type FfmpegHealth } from './ffmpegHealth.js';
 import { MediaFiles } from './mediaFiles.js';
 import { Recorder, enforceSpace, probeMediaDir, removeEmptySegments, trimCutSegment, type SpaceVerdict } from './recorder.js';
 import type { Extension } from '../../core/extension.js';
@@ -92,7 +92,11 @@ export class Recordings implements Extension {
     const offStorage = this.bus.on('system', 'storage', (e) => {
       if (e.entity === 'media' && e.details.ok) for (const cam of this.cameras.all()) this.resume(cam.id);
     });
-    this.unsubscribe = () => (offCamera(), offStorage());
+    // ffmpeg works again: the same for `continuous` (other cameras were switched off with a notice).
+    const offFfmpeg = this.bus.on('system', 'component', (e) => {
+      if (e.entity === FFMPEG_COMPONENT && e.details.state === 'ok') for (const cam of this.cameras.all()) this.resume(cam.id);
+    });
+    this.unsubscribe = () => (offCamera(), offStorage(), offFfmpeg());
     this.storage.onRecoveryProbe('media', () => this.probeMedia());
     // Before anything records: what an unclean stop left behind.
     await removeEmptySegments(this.opts.media_dir, this.logger);
