@@ -1,5 +1,5 @@
 // Configuration mistakes are told, not swallowed: a camera path that does not exist is a camera
-// problem in health naming the path; a Home Assistant URL that refuses or never answers is
+// problem in health naming the path; a Home Assistant URL that refuses, does not resolve or never answers is
 // `homeassistant: error` with the reason (and back to ok once HA is there); a taken port stops the
 // real process with one line naming the port and the option, and a non-zero exit.
 import { spawn } from 'node:child_process';
@@ -70,6 +70,12 @@ describe('homeassistant.url that cannot be reached', () => {
     expect(haHealth(t)?.detail).toContain('homeassistant.url');
     expect(haHealth(t)?.detail).toContain('ECONNREFUSED');
     expect(t.app.context.status.health().status).toBe('degraded');
+  });
+
+  it('a name that does not resolve: error naming the lookup failure', async () => {
+    const t = await app({ homeassistant: { enabled: true, url: 'http://switchboard-no-such-host.invalid:8123', token: HA_TOKEN } });
+    await until('homeassistant error', () => haHealth(t)?.state === 'error', 20_000);
+    expect(haHealth(t)?.detail).toMatch(/homeassistant\.url.*(ENOTFOUND|EAI_AGAIN)/);
   });
 
   it('a socket that accepts and never answers: error within twenty seconds, then ok once Home Assistant answers there', { timeout: 90_000 }, async () => {
