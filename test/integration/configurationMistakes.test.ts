@@ -62,6 +62,13 @@ describe('a configured camera path that does not exist', () => {
   });
 });
 
+describe('a configured camera path that is not a camera', () => {
+  it('is a camera problem in health naming the path', async () => {
+    const t = await app({ cameras: { simulated: 'auto', devices: ['/dev/null'] } });
+    expect(t.app.context.status.health().components.cameras).toMatchObject({ state: 'error', detail: expect.stringMatching(/cameras\.devices: \/dev\/null (is not a video capture device|cannot be opened)/) });
+  });
+});
+
 describe('homeassistant.url that cannot be reached', () => {
   it('a port nobody listens on: error with the reason in health, overall degraded', async () => {
     const port = await freePort();
