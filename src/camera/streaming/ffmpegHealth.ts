@@ -3,6 +3,7 @@
 // not. Every ffmpeg child reports here: a spawn failure or an exit before its first output makes
 // it a problem; a first frame clears it. While failing, a tiny test encode runs every few seconds,
 // so a fixed binary is noticed without anyone asking for a stream.
+import type { ChildProcess } from 'node:child_process';
 import { access, constants } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import type { Logger } from 'pino';
@@ -26,6 +27,7 @@ export class FfmpegHealth implements Extension {
   private current: string | null = null;
   private timer: NodeJS.Timeout | null = null;
   private probing: Promise<void> | null = null;
+  private probeChild: ChildProcess | null = null;
   private stopped = false;
 
   constructor(
@@ -42,9 +44,12 @@ export class FfmpegHealth implements Extension {
     else this.failed('was not found or is not executable');
   }
 
+  /** A test encode still running is ended: no child outlives the app. */
   async stop(): Promise<void> {
     this.stopped = true;
     this.disarm();
+    this.probeChild?.kill('SIGKILL');
+    await this.probing;
   }
 
   /** What is wrong with ffmpeg, or null while it works. */
@@ -97,10 +102,12 @@ export class FfmpegHealth implements Extension {
       let spawnError: string | null = null;
       let stderr = '';
       const child = spawnChild(this.ffmpegPath, PROBE_ARGS, { stdio: ['ignore', 'ignore', 'pipe'] }, (_err, words) => (spawnError ??= words));
+      this.probeChild = child;
       child.stderr?.on('data', (c: Buffer) => (stderr = (stderr + c.toString('utf8')).slice(-500)));
       const timer = setTimeout(() => child.kill('SIGKILL'), PROBE_TIMEOUT_MS);
       child.once('close', (code, signal) => {
         clearTimeout(timer);
+        this.probeChild = null;
         resolve(spawnError ?? (code === 0 ? null : exitWords(code, signal, stderr)));
       });
     });
