@@ -29,6 +29,7 @@ import { StreamService } from './camera/streaming/streamService.js';
 import { Recordings } from './camera/streaming/recordings.js';
 import { MediaFolders } from './camera/streaming/mediaFolders.js';
 import { SnapshotFiles } from './camera/streaming/snapshotFiles.js';
+import { FfmpegHealth } from './camera/streaming/ffmpegHealth.js';
 import { AltoponixServer } from './protocols/altoponix/altoponixServer.js';
 import { NestmtxAdapter, type NestmtxClientEvents, type NestmtxServerEvents, type NestmtxSocketData } from './protocols/nestmtx/nestmtxAdapter.js';
 import { mountCredentialsCallback } from './protocols/http/credentialsCallbackRoute.js';
@@ -208,6 +209,8 @@ export function createApp(config: Config, options: AppOptions = {}): App {
   );
 
   // Cameras before everything that demands or controls them (credentials, labs, bridges).
+  const ffmpeg = new FfmpegHealth(config.cameras.ffmpeg_path, status, logger.child({ service: 'ffmpeg' }));
+  extensions.push(ffmpeg);
   const simulated = new SimulatedDriver({ flash: options.simulatedFlash === true });
   const cameras = new CameraService({
     cameras: db.collection('cameras'),
@@ -219,16 +222,17 @@ export function createApp(config: Config, options: AppOptions = {}): App {
     loadV4l2: () => loadV4l2Driver(logger.child({ service: 'cameras' })),
     v4l2NodesPresent: () => videoNodesPresent(config.cameras.devices),
     assertMediaWritable: () => storage.assertWritable('media'),
+    assertCaptureWorks: () => ffmpeg.assertUsable(),
   });
   modules.register(cameras);
   extensions.push(cameras);
   // One map of camera → media folder for recordings and saved snapshots.
   const mediaFolders = new MediaFolders(config.recording.media_dir, logger.child({ service: 'recordings' }));
   const snapshotFiles = new SnapshotFiles(mediaFolders, config.recording.snapshot_keep, logger.child({ service: 'streams' }));
-  const streams = new StreamService(cameras, bus, config, logger.child({ service: 'streams' }), snapshotFiles);
+  const streams = new StreamService(cameras, bus, config, logger.child({ service: 'streams' }), snapshotFiles, ffmpeg);
   mountStreamRoutes(api.routes, { sessions, streams, bus });
   extensions.push(streams);
-  const recordings = new Recordings(cameras, streams, bus, config, storage, logger.child({ service: 'recordings' }), mediaFolders);
+  const recordings = new Recordings(cameras, streams, bus, config, storage, logger.child({ service: 'recordings' }), mediaFolders, ffmpeg);
   extensions.push(recordings);
   extensions.push(new RotoclearServer({ server, cameras, auth, sessions, bus, status, logger: logger.child({ service: 'rotoclear' }) }));
 

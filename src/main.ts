@@ -2,6 +2,7 @@
 // SIGTERM and waits `timeout` seconds, 10 by default, before killing).
 import { createApp } from './app.js';
 import { ConfigError, isAddon, loadConfig } from './config/load.js';
+import { PortInUseError } from './core/listen.js';
 import { chooseLogFormat } from './logging/logger.js';
 
 const STOP_DEADLINE_MS = 8_000;
@@ -40,6 +41,12 @@ async function main(): Promise<void> {
   try {
     await app.start();
   } catch (err) {
+    if (err instanceof PortInUseError) {
+      // The operator's fix is a setting: one line naming the port and the option, no stack.
+      process.stderr.write(`switchboard: cannot start: ${err.message}\n`);
+      await app.stop().catch(() => undefined);
+      process.exit(1);
+    }
     logger.fatal({ err }, 'failed to start');
     await app.stop().catch(() => undefined);
     process.exit(1);

@@ -2,6 +2,7 @@
 // V4L2 driver when a node first appears, and hot-plug — opening a device session when a camera's
 // device is present and enabled, closing it when the device goes away. The camera service composes
 // this and owns the records and settings; this file never decides what a setting is.
+import { existsSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { EventBus } from '../core/eventBus.js';
@@ -37,6 +38,8 @@ export class CameraDevices {
   /** Cameras whose capture runs (the streaming pipeline's `ready`/`notReady`). */
   private readonly ready = new Set<string>();
   private readonly lastAttachError = new Map<string, string>();
+  /** Configured device paths (`cameras.devices`) that are not usable, with why: health names them. */
+  private deviceProblems = new Map<string, string>();
   private v4l2: CameraDriver | null = null;
   /** Loading the V4L2 driver was tried (it is not retried when it failed to load). */
   private v4l2Tried = false;
@@ -109,12 +112,28 @@ export class CameraDevices {
       else this.deps.simulated.unplug(r.device);
     }
     const present = new Set([...v4l2Present.map((i) => `v4l2|${i.path}`), ...this.deps.simulated.discover().map((i) => `simulated|${i.path}`)]);
+    this.checkConfiguredDevices(v4l2Present);
     for (const rec of this.deps.cameras.all()) {
       const here = present.has(`${rec.driver}|${rec.device}`);
       if (!here && this.sessions.has(rec.id)) await this.detach(rec.id, 'device is gone');
       else if (here && !this.sessions.has(rec.id) && isEnabled(rec)) await this.attach(rec.id);
     }
     this.reportStatus();
+  }
+
+  /**
+   * Every path in `cameras.devices` that discovery did not find (missing, not a capture device,
+   * or no V4L2 driver here) is a problem for health, logged once per path and reason.
+   */
+  private checkConfiguredDevices(found: readonly DeviceInfo[]): void {
+    const problems = new Map<string, string>();
+    for (const path of this.deps.config.devices) {
+      if (found.some((i) => i.path === path)) continue;
+      const why = !existsSync(path) ? 'does not exist' : this.v4l2 ? 'is not a video capture device or cannot be opened' : 'cannot be opened (the V4L2 driver is not available here)';
+      problems.set(path, why);
+      if (this.deviceProblems.get(path) !== why) this.deps.logger.error({ device: path, option: 'cameras.devices' }, `cameras.devices: ${path} ${why}`);
+    }
+    this.deviceProblems = problems;
   }
 
   /** Most installs have no camera node: the driver's FFI runtime is loaded only once one appears. */
@@ -216,7 +235,14 @@ export class CameraDevices {
     const on = all.length - off.length;
     const connected = this.sessions.size;
     const offText = off.length ? `switched off: ${off.join(', ')}` : '';
-    if (all.length === 0) this.deps.status.setComponent('cameras', 'disabled', 'no cameras');
+    // A configured device that cannot be used is an error even when another camera (the simulated one) works.
+    const opened = (rec: CameraRecord) => !isEnabled(rec) || this.sessions.has(rec.id) || rec.driver !== 'v4l2' || !this.deps.config.devices.includes(rec.device);
+    const problems = [
+      ...[...this.deviceProblems].map(([path, why]) => `cameras.devices: ${path} ${why}`),
+      ...all.filter((r) => !opened(r) && this.lastAttachError.has(r.id)).map((r) => `cameras.devices: ${r.device} cannot be opened: ${this.lastAttachError.get(r.id)}`),
+    ];
+    if (problems.length) this.deps.status.setComponent('cameras', 'error', [`${connected} of ${on} connected`, ...problems, offText].filter(Boolean).join('; '));
+    else if (all.length === 0) this.deps.status.setComponent('cameras', 'disabled', 'no cameras');
     else if (on === 0) this.deps.status.setComponent('cameras', 'ok', offText);
     else this.deps.status.setComponent('cameras', connected > 0 ? 'ok' : 'disconnected', [`${connected} of ${on} connected`, offText].filter(Boolean).join('; '));
   }

@@ -24,6 +24,8 @@ import type { Extension } from '../core/extension.js';
 export type CameraServiceDeps = Omit<CameraDevicesDeps, 'serial' | 'insert' | 'commit'> & {
   /** Throws the storage refusal while the media folder cannot be written (StorageHealth). Default: never. */
   assertMediaWritable?: () => void;
+  /** Throws the 503 refusal while nothing can capture (ffmpeg missing or failing). Default: never. */
+  assertCaptureWorks?: () => void;
 };
 
 const PREFIX = 'payload';
@@ -114,6 +116,8 @@ export class CameraService implements ModuleService, Extension {
       // Only what is stored needs the store: holding the stream on is not written anywhere.
       if (Object.keys(plan.patch).length || plan.steps.length) this.deps.cameras.assertWritable();
       if (plan.startsRecording) this.deps.assertMediaWritable?.();
+      // A recording needs an ffmpeg that works (the ffmpeg refusal, naming cameras.ffmpeg_path).
+      if (plan.startsRecording) this.deps.assertCaptureWorks?.();
       const undo = this.applySteps(rec, plan);
       let view: CameraView;
       try {
@@ -183,6 +187,7 @@ export class CameraService implements ModuleService, Extension {
     }
     if (input.snap === true) {
       if (!this.devices.connected(rec.id)) throw unavailable(`Camera "${rec.name}" is not connected`);
+      this.deps.assertCaptureWorks?.();
       patch.last_snap_at = new Date().toISOString();
       changes.snap = true;
     }

@@ -33,7 +33,7 @@ const mjpegInput = () => withInput(['-re', '-stream_loop', '-1', '-f', 'mjpeg', 
 const lavfi = (graph: string) => withInput(['-re', '-f', 'lavfi', '-i', graph]);
 
 function pipeline(spec: CaptureSpec, build: (s: CaptureSpec) => string[]): CapturePipeline {
-  return new CapturePipeline(spec, 'ffmpeg', { onReady: () => {}, onNotReady: () => {} }, logger, build);
+  return new CapturePipeline(spec, 'ffmpeg', { onReady: () => {}, onNotReady: () => {}, onStartFailed: () => {} }, logger, build);
 }
 
 function collector(): TsSink & { chunks: Buffer[]; bytes: () => number; slow: boolean; ended: boolean } {

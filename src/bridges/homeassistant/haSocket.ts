@@ -36,8 +36,8 @@ function toWebsocketUrl(base: string, path: string): string {
 const AUTH_TIMEOUT_MS = 10_000;
 const MAX_SETUP_DELAY_MS = 30_000;
 
-/** One attempt: resolves with an authenticated socket, rejects with ERR_INVALID_AUTH or ERR_CANNOT_CONNECT. */
-function openOnce(target: HaTarget, logger: Logger): Promise<HaWebSocket> {
+/** One attempt: resolves with an authenticated socket, rejects with ERR_INVALID_AUTH or ERR_CANNOT_CONNECT; `failed` hears why. */
+function openOnce(target: HaTarget, logger: Logger, failed: (why: string) => void): Promise<HaWebSocket> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(target.url, { handshakeTimeout: AUTH_TIMEOUT_MS, maxPayload: 64 * 1024 * 1024 });
     let settled = false;
@@ -46,11 +46,12 @@ function openOnce(target: HaTarget, logger: Logger): Promise<HaWebSocket> {
       settled = true;
       clearTimeout(timer);
       logger.debug({ url: target.url, why }, 'home assistant connection attempt failed');
+      if (code !== ERR_INVALID_AUTH) failed(why);
       ws.removeAllListeners('message');
       ws.terminate();
       reject(code);
     };
-    const timer = setTimeout(() => fail(ERR_CANNOT_CONNECT, 'auth phase timed out'), AUTH_TIMEOUT_MS);
+    const timer = setTimeout(() => fail(ERR_CANNOT_CONNECT, `no answer within ${AUTH_TIMEOUT_MS / 1000} s`), AUTH_TIMEOUT_MS);
     ws.on('error', (err) => fail(ERR_CANNOT_CONNECT, err.message));
     ws.on('close', () => fail(ERR_CANNOT_CONNECT, 'closed during auth'));
     ws.on('message', (data) => {
@@ -84,15 +85,16 @@ function openOnce(target: HaTarget, logger: Logger): Promise<HaWebSocket> {
 
 /**
  * createSocket for createConnection. options.setupRetry: -1 retries forever (with back-off), 0 once.
- * Invalid auth is never retried. `signal` ends the retrying when the add-on stops.
+ * Invalid auth is never retried. `signal` ends the retrying when the add-on stops; every failed
+ * attempt is told to `onAttemptFailed` with why (refused, DNS, no answer, rejected token).
  */
-export function haSocketFactory(target: HaTarget, logger: Logger, signal: AbortSignal) {
+export function haSocketFactory(target: HaTarget, logger: Logger, signal: AbortSignal, onAttemptFailed: (why: string) => void = () => undefined) {
   return async (options: ConnectionOptions): Promise<HaWebSocket> => {
     let left = options.setupRetry;
     for (let attempt = 0; ; attempt++) {
       if (signal.aborted) throw ERR_CANNOT_CONNECT;
       try {
-        return await openOnce(target, logger);
+        return await openOnce(target, logger, onAttemptFailed);
       } catch (err) {
         if (err === ERR_INVALID_AUTH || left === 0) throw err;
         if (left > 0) left--;

@@ -77,11 +77,11 @@ export class HomeAssistantBridge implements Extension {
   private async connect(target: HaTarget): Promise<void> {
     let conn: Connection;
     try {
-      conn = await createConnection({ createSocket: haSocketFactory(target, this.deps.logger, this.abort.signal), setupRetry: -1 });
+      conn = await createConnection({ createSocket: haSocketFactory(target, this.deps.logger, this.abort.signal, (why) => this.attemptFailed(target, why)), setupRetry: -1 });
     } catch (err) {
       if (this.abort.signal.aborted) return;
       const invalid = err === ERR_INVALID_AUTH;
-      this.deps.status.setComponent(COMPONENT, 'error', invalid ? 'Home Assistant rejected the access token' : 'cannot connect');
+      this.deps.status.setComponent(COMPONENT, 'error', invalid ? `Home Assistant rejected the access token (${target.via === 'standalone' ? 'homeassistant.token' : 'SUPERVISOR_TOKEN'})` : 'cannot connect');
       this.deps.logger.error({ url: target.url }, invalid ? 'Home Assistant rejected the access token; the bridge stays off until restart' : 'cannot connect to Home Assistant');
       return;
     }
@@ -93,7 +93,7 @@ export class HomeAssistantBridge implements Extension {
       this.deps.logger.warn('lost the Home Assistant connection; reconnecting');
     });
     conn.addEventListener('reconnect-error', () => {
-      this.deps.status.setComponent(COMPONENT, 'error', 'Home Assistant rejected the access token');
+      this.deps.status.setComponent(COMPONENT, 'error', `Home Assistant rejected the access token (${target.via === 'standalone' ? 'homeassistant.token' : 'SUPERVISOR_TOKEN'})`);
       this.deps.logger.error('Home Assistant rejected the access token on reconnect; the bridge stays off until restart');
     });
     // The library re-subscribes on every reconnect; the first state arrives on subscription.
@@ -108,6 +108,18 @@ export class HomeAssistantBridge implements Extension {
     this.heartbeat = setInterval(() => this.ping(), this.deps.pingIntervalMs ?? 30_000);
     this.heartbeat.unref();
     this.onReady(target);
+  }
+
+  /**
+   * An attempt to reach HA failed (refused, DNS, no answer, rejected token): health says why at
+   * once, while the retries go on; the log has it once per reason, not once per retry.
+   */
+  private attemptFailed(target: HaTarget, why: string): void {
+    if (this.abort.signal.aborted) return;
+    const where = target.via === 'standalone' ? `${target.url} (homeassistant.url)` : `${target.url} (the Supervisor proxy)`;
+    const detail = `cannot reach Home Assistant at ${where}: ${why}; retrying`;
+    if (this.deps.status.health().components[COMPONENT]?.detail !== detail) this.deps.logger.warn({ url: target.url, why }, 'cannot reach Home Assistant; retrying');
+    this.deps.status.setComponent(COMPONENT, 'error', detail);
   }
 
   /**

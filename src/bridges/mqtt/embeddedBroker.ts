@@ -1,14 +1,13 @@
 // The in-process broker for standalone use (`mqtt.url: embedded`): aedes on a plain TCP listener.
 // It requires credentials: one user, generated on first start and kept (owner-only) in
 // `<data_dir>/mqtt-embedded.json`, so `mosquitto_sub -u … -P …` works with what the panel shows admins.
-import { once } from 'node:events';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { timingSafeEqual } from 'node:crypto';
 import type { Aedes } from 'aedes';
 import { newSecret } from '../../core/ids.js';
+import { listenOn } from '../../core/listen.js';
 
 export interface BrokerCredentials {
   username: string;
@@ -57,9 +56,7 @@ export class EmbeddedBroker {
       },
     });
     const server = createServer(aedes.handle);
-    server.listen(port, host);
-    await once(server, 'listening'); // rejects on 'error' (EADDRINUSE)
-    const bound = (server.address() as AddressInfo).port;
+    const bound = await listenOn(server, port, host, 'mqtt.embedded_port');
     return new EmbeddedBroker(aedes, server, bound);
   }
 

@@ -1,8 +1,11 @@
 // One camera's capture: an ffmpeg child producing MJPEG (split into frames and fanned out to
 // subscribers), and on demand H.264 in MPEG-TS (fanned out by TsFanout) and small grey frames for
-// motion detection. Restarts with back-off when ffmpeg dies while the stream is wanted.
-import { spawn, type ChildProcess } from 'node:child_process';
+// motion detection. Restarts with back-off when ffmpeg dies while the stream is wanted; a start
+// that fails before the first frame is reported, so waiting readers get an answer instead of silence.
+import type { ChildProcess } from 'node:child_process';
 import type { Logger } from 'pino';
+import { spawnChild } from '../../core/childProcess.js';
+import { exitWords } from './ffmpegHealth.js';
 import { captureArgs, capturePath, MJPEG_FD, MOTION_FD, TS_FD, type CapturePath, type CaptureSpec } from './ffmpegArgs.js';
 import { JpegFrameSplitter } from './jpegFrames.js';
 import { TsFanout, type TsSink } from './tsFanout.js';
@@ -14,6 +17,16 @@ export interface PipelineEvents {
   onReady(): void;
   /** Capture stopped (on purpose or by a crash). */
   onNotReady(reason: string): void;
+  /**
+   * The capture ended before its first frame without being asked to. `spawnError`: ffmpeg could
+   * not be started at all (words such as "ffmpeg was not found"); otherwise `reason` has its exit.
+   */
+  onStartFailed(reason: string, spawnError: string | null): void;
+}
+
+interface FrameWaiter {
+  resolve(frame: Buffer): void;
+  reject(err: Error): void;
 }
 
 const BACKOFF_MS = [500, 1000, 2000, 5000, 10_000];
@@ -26,7 +39,8 @@ export class CapturePipeline {
   private failures = 0;
   private restartTimer: NodeJS.Timeout | null = null;
   private lastFrame: Buffer | null = null;
-  private readonly firstFrameWaiters: ((f: Buffer) => void)[] = [];
+  private readonly firstFrameWaiters: FrameWaiter[] = [];
+  private readonly startFailureListeners = new Set<(err: Error) => void>();
   private stderrTail = '';
   private readonly ts = new TsFanout();
   private motionListener: ((chunk: Buffer) => void) | null = null;
@@ -107,27 +121,44 @@ export class CapturePipeline {
     return () => this.listeners.delete(fn);
   }
 
+  /** `fn` hears `failStart`: the capture could not start for readers still waiting for a frame. */
+  onStartFailure(fn: (err: Error) => void): () => void {
+    this.startFailureListeners.add(fn);
+    return () => this.startFailureListeners.delete(fn);
+  }
+
+  /** Answers everyone waiting for a first frame with `err` (after onStartFailed was weighed). */
+  failStart(err: Error): void {
+    if (this.ready) return;
+    for (const w of this.firstFrameWaiters.splice(0)) w.reject(err);
+    for (const fn of [...this.startFailureListeners]) fn(err);
+  }
+
   /** Resolves with the next frame (or the latest, when ready). */
   nextFrame(timeoutMs: number): Promise<Buffer> {
     if (this.latest) return Promise.resolve(this.latest);
     return new Promise((resolve, reject) => {
       const t = setTimeout(() => {
-        const i = this.firstFrameWaiters.indexOf(done);
+        const i = this.firstFrameWaiters.indexOf(waiter);
         if (i >= 0) this.firstFrameWaiters.splice(i, 1);
         reject(new Error(`no frame within ${timeoutMs} ms${this.stderrTail ? ': ' + this.stderrTail.trim().split('\n').pop() : ''}`));
       }, timeoutMs);
-      const done = (f: Buffer) => {
-        clearTimeout(t);
-        resolve(f);
+      const waiter: FrameWaiter = {
+        resolve: (f) => (clearTimeout(t), resolve(f)),
+        reject: (err) => (clearTimeout(t), reject(err)),
       };
-      this.firstFrameWaiters.push(done);
+      this.firstFrameWaiters.push(waiter);
     });
   }
 
   private spawn(): void {
     const args = this.buildArgs(this.spec);
     this.logger.debug({ args }, 'starting capture');
-    const child = spawn(this.ffmpegPath, args, { stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'] });
+    let spawnError: string | null = null;
+    const child = spawnChild(this.ffmpegPath, args, { stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'] }, (err, words) => {
+      if (child.pid === undefined) spawnError ??= words;
+      else this.logger.warn({ err: err.message }, 'capture process error');
+    });
     this.child = child;
     this.stderrTail = '';
     this.ts.reset();
@@ -139,10 +170,7 @@ export class CapturePipeline {
     child.stderr!.on('data', (chunk: Buffer) => {
       this.stderrTail = (this.stderrTail + chunk.toString('utf8')).slice(-2000);
     });
-    child.once('error', (err) => {
-      this.logger.error({ err: err.message }, 'cannot start ffmpeg');
-    });
-    child.once('close', (code, signal) => this.onExit(child, code, signal));
+    child.once('close', (code, signal) => this.onExit(child, code, signal, spawnError));
   }
 
   private onFrame(frame: Buffer): void {
@@ -152,11 +180,11 @@ export class CapturePipeline {
       this.failures = 0;
       this.events.onReady();
     }
-    for (const w of this.firstFrameWaiters.splice(0)) w(frame);
+    for (const w of this.firstFrameWaiters.splice(0)) w.resolve(frame);
     for (const l of this.listeners) l(frame);
   }
 
-  private onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+  private onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null, spawnError: string | null): void {
     if (this.child !== child) return;
     this.child = null;
     const wasReady = this.ready;
@@ -164,8 +192,9 @@ export class CapturePipeline {
     this.lastFrame = null;
     const planned = this.reconfiguring;
     this.reconfiguring = false;
-    const reason = planned ? 'restarting with new settings' : this.wanted ? `capture exited (${signal ?? code})${this.stderrTail ? ': ' + this.stderrTail.trim().split('\n').pop() : ''}` : 'stopped';
+    const reason = planned ? 'restarting with new settings' : !this.wanted ? 'stopped' : spawnError ?? `capture ${exitWords(code, signal, this.stderrTail)}`;
     if (wasReady) this.events.onNotReady(reason);
+    else if (this.wanted && !planned) this.events.onStartFailed(reason, spawnError);
     if (!this.wanted) return;
     if (planned) {
       this.spawn();

@@ -1,9 +1,9 @@
 // Chooses the H.264 encoder for cameras that do not deliver H.264: `cameras.hwaccel` names a
 // hardware encoder (or `auto` tries them), and a short real test encode decides whether it works
 // here. Anything that fails falls back to libx264.
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
+import { spawnChild } from '../../core/childProcess.js';
 import { encoderProbeArgs, VAAPI_DEVICE, type H264Encoder } from './ffmpegArgs.js';
 
 export type HwAccel = 'auto' | 'none' | 'vaapi' | 'v4l2m2m';
@@ -32,13 +32,15 @@ export function encoderCandidates(hwaccel: HwAccel, exists: (path: string) => bo
 }
 
 export async function probeEncoder(ffmpegPath: string, encoder: H264Encoder): Promise<boolean> {
-  const child = spawn(ffmpegPath, encoderProbeArgs(encoder), { stdio: 'ignore' });
+  let spawned = true;
+  // No ffmpeg at that path: the encoder is not usable here (ffmpeg's own health says why).
+  const child = spawnChild(ffmpegPath, encoderProbeArgs(encoder), { stdio: 'ignore' }, () => (spawned = false));
   const timer = setTimeout(() => child.kill('SIGKILL'), PROBE_TIMEOUT_MS);
   try {
     const [code] = (await once(child, 'close')) as [number | null];
-    return code === 0;
+    return spawned && code === 0;
   } catch {
-    return false; // no ffmpeg at that path: once() rejects on the spawn 'error'
+    return false; // once() rejects on the spawn 'error' too
   } finally {
     clearTimeout(timer);
   }

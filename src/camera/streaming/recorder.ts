@@ -1,12 +1,13 @@
 // Records one camera: frames from the capture pipeline piped into an ffmpeg that writes H.264
 // fragmented MP4 segments under <media_dir>/<camera id>/. Pause stops feeding frames; the file
 // resumes after. Also the media folder's space rules, checked before the disk fills.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { mkdir, open, readdir, stat, statfs, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { spawnChild } from '../../core/childProcess.js';
 import { MediaFiles } from './mediaFiles.js';
 import { recordArgs } from './ffmpegArgs.js';
 
@@ -18,8 +19,11 @@ export interface RecorderOptions {
 }
 
 export interface RecorderEvents {
-  /** ffmpeg failed; `fault`: the storage error its output names (the media folder is full, read-only…), else null. */
-  failed(message: string, fault: NodeJS.ErrnoException | null): void;
+  /**
+   * ffmpeg failed; `fault`: the storage error its output names (the media folder is full,
+   * read-only…), else null; `spawnError`: ffmpeg could not be started at all (in words), else null.
+   */
+  failed(message: string, fault: NodeJS.ErrnoException | null, spawnError: string | null): void;
   /** ffmpeg ended cleanly with every segment written. */
   finished(): void;
 }
@@ -64,7 +68,11 @@ export class Recorder {
     mkdirSync(this.opts.dir, { recursive: true });
     // The run id keeps two clips that start within the same second from sharing a file name.
     const pattern = join(this.opts.dir, `%Y-%m-%d_%H-%M-%S_${randomBytes(3).toString('hex')}.mp4`);
-    const child = spawn(this.opts.ffmpegPath, recordArgs(this.opts.fps, this.opts.segmentSeconds, pattern), { stdio: ['pipe', 'ignore', 'pipe'] });
+    let spawnError: string | null = null;
+    const child = spawnChild(this.opts.ffmpegPath, recordArgs(this.opts.fps, this.opts.segmentSeconds, pattern), { stdio: ['pipe', 'ignore', 'pipe'] }, (err, words) => {
+      if (child.pid === undefined) spawnError ??= words;
+      else this.logger.warn({ err: err.message }, 'recording process error');
+    });
     this.child = child;
     this.paused = false;
     let stderr = '';
@@ -75,10 +83,14 @@ export class Recorder {
     this.closed = new Promise((resolve) => {
       child.once('close', (code) => {
         if (this.child === child) this.child = null;
-        if (code !== 0 && code !== null) {
+        if (spawnError) {
+          const message = `recording stopped: ${spawnError}`;
+          this.logger.error(message);
+          this.events.failed(message, null, spawnError);
+        } else if (code !== 0 && code !== null) {
           const message = `recording stopped: ffmpeg exited ${code}${stderr ? ': ' + stderr.trim().split('\n').pop() : ''}`;
           this.logger.error({ code }, message);
-          this.events.failed(message, storageFaultIn(stderr));
+          this.events.failed(message, storageFaultIn(stderr), null);
         } else if (code === 0) {
           // ffmpeg finalized every segment on end of input: the media folder took them.
           this.events.finished();

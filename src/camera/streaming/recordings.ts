@@ -14,6 +14,7 @@ import type { DomainEvent, EventBus } from '../../core/eventBus.js';
 import type { RecordState } from '../cameraRecord.js';
 import type { Reader } from '../demand.js';
 import { isStorageFault, type StorageHealth } from '../../services/system/storageHealth.js';
+import { FFMPEG_COMPONENT, type FfmpegHealth } from './ffmpegHealth.js';
 import { MediaFiles } from './mediaFiles.js';
 import { MediaFolders } from './mediaFolders.js';
 import { Recorder, enforceSpace, probeMediaDir, removeEmptySegments, trimCutSegment, type SpaceVerdict } from './recorder.js';
@@ -37,7 +38,7 @@ export interface RecordingCameraSource {
 
 /** The capture's frames; subscribing holds a demand so the capture runs. */
 export interface FrameSource {
-  attachReader(cameraId: string, reader: Reader, onFrame: (frame: Buffer) => void): () => void;
+  attachReader(cameraId: string, reader: Reader, onFrame: (frame: Buffer) => void, onStartFailed?: (err: Error) => void): () => void;
 }
 
 /** Why a recording stopped by itself (the `reason` of a `camera:recording` event). */
@@ -77,8 +78,10 @@ export class Recordings implements Extension {
     private readonly config: Config,
     private readonly storage: StorageHealth,
     private readonly logger: Logger,
-    /** Whose folder is which (shared with the snapshots); by default its own. */
-    private readonly folders: MediaFolders = new MediaFolders(config.recording.media_dir, logger),
+    /** Whose folder is which (shared with the snapshots). */
+    private readonly folders: MediaFolders,
+    /** A recording cannot start without a working ffmpeg; its failures are reported there. */
+    private readonly ffmpeg: FfmpegHealth,
   ) {
     this.mediaFiles = new MediaFiles(config.recording.media_dir, RETENTION_SWEEP_MS);
   }
@@ -92,6 +95,10 @@ export class Recordings implements Extension {
     // The media folder takes writes again: `continuous` means always, so those cameras switch back on.
     this.bus.on(this, 'system', 'storage', (e) => {
       if (e.entity === 'media' && e.details.ok) for (const cam of this.cameras.all()) this.resume(cam.id);
+    });
+    // ffmpeg works again: the same for `continuous` (other cameras were switched off with a notice).
+    this.bus.on(this, 'system', 'component', (e) => {
+      if (e.entity === FFMPEG_COMPONENT && e.details.state === 'ok') for (const cam of this.cameras.all()) this.resume(cam.id);
     });
     this.storage.onRecoveryProbe('media', () => this.probeMedia());
     // Before anything records: folders named by camera id get the camera's name, and what an
@@ -189,6 +196,7 @@ export class Recordings implements Extension {
     // reconnect comes straight here, so it is stopped with the same notice.
     const media = this.storage.state('media');
     if (media && !media.ok) return this.stopWithNotice(id, 'storage', media.error ?? 'the media folder cannot be written');
+    if (this.ffmpeg.problem) return this.stopWithNotice(id, 'ffmpeg', this.ffmpeg.problem);
     const verdict = await this.checkSpace().catch((err: Error) => {
       this.logger.warn({ camera: id, err: err.message }, 'recording space check failed');
       return null;
@@ -199,7 +207,10 @@ export class Recordings implements Extension {
       if (wanted === 'pause') armed.recorder!.pause();
     }
     try {
-      armed.detach = this.frames.attachReader(id, RECORDER_READER, (frame) => this.onFrame(id, armed, frame));
+      armed.detach = this.frames.attachReader(id, RECORDER_READER, (frame) => this.onFrame(id, armed, frame), () => {
+        // The capture could not start: without ffmpeg nothing will be recorded, so the switch goes off.
+        if (this.ffmpeg.problem) void this.stopWithNotice(id, 'ffmpeg', this.ffmpeg.problem);
+      });
     } catch (err) {
       // The camera went away between the state change and now: nothing was recorded.
       this.logger.warn({ camera: id, err: (err as Error).message }, 'cannot record');
@@ -286,7 +297,7 @@ export class Recordings implements Extension {
       { ffmpegPath: this.config.cameras.ffmpeg_path, dir: this.dir(id), fps: this.fps(id), segmentSeconds: this.opts.segment_seconds },
       this.logger.child({ camera: id, part: 'recorder' }),
       {
-        failed: (message, fault) => void (fault ? this.mediaFault(fault) : this.stopWithNotice(id, 'ffmpeg', message)),
+        failed: (message, fault, spawnError) => void (fault ? this.mediaFault(fault) : this.ffmpegFailed(id, message, spawnError)),
         finished: () => this.storage.written('media'),
       },
     );
@@ -299,6 +310,13 @@ export class Recordings implements Extension {
     }
     armed.recorder = recorder;
     return true;
+  }
+
+  /** The recorder's ffmpeg failed: ffmpeg's health weighs it, and the recording stops with the reason. */
+  private async ffmpegFailed(id: string, message: string, spawnError: string | null): Promise<void> {
+    if (spawnError) this.ffmpeg.failed(spawnError);
+    else await this.ffmpeg.suspect();
+    await this.stopWithNotice(id, 'ffmpeg', this.ffmpeg.problem ?? message);
   }
 
   /** The media folder cannot be written: the storage health says so everywhere, and every recording stops with the notice. */

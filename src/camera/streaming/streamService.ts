@@ -6,9 +6,10 @@
 import type { Logger } from 'pino';
 import type { Config } from '../../config/schema.js';
 import type { DomainEvent, EventBus } from '../../core/eventBus.js';
-import { conflict, notFound, runtimeError, unavailable } from '../../core/errors.js';
+import { AppError, conflict, notFound, runtimeError, unavailable } from '../../core/errors.js';
 import { newId } from '../../core/ids.js';
 import { CapturePipeline } from './capturePipeline.js';
+import type { FfmpegHealth } from './ffmpegHealth.js';
 import { motionSize, type CapturePath, type CaptureSpec } from './ffmpegArgs.js';
 import { chooseEncoder, type EncoderChoice } from './hwEncoder.js';
 import { jpegSize } from './jpegFrames.js';
@@ -90,6 +91,8 @@ export class StreamService implements Extension {
   private readonly motionHeld = new Set<string>();
   private encoder: EncoderChoice = { encoder: 'libx264', reason: 'hardware encoder not probed yet, software' };
   private encoderProbe: Promise<void> | null = null;
+  /** The encoder was chosen while ffmpeg failed: probed again after the first frame. */
+  private encoderStale = false;
   /** Cameras with at least one demand (readers, switch, labs, recorder): kept while a camera is unplugged. */
   private readonly demanded = new Set<string>();
   /** Cameras unplugged while streaming: their capture waits for the replug instead of retrying. */
@@ -100,8 +103,10 @@ export class StreamService implements Extension {
     private readonly bus: EventBus,
     private readonly config: Config,
     private readonly logger: Logger,
-    /** Where asked-for snapshots are saved (the camera's media folder); none: not saved. */
-    private readonly snapshotFiles?: SnapshotFiles,
+    /** Where asked-for snapshots are saved (the camera's media folder). */
+    private readonly snapshotFiles: SnapshotFiles,
+    /** Whether ffmpeg works: streams and snapshots are refused (503) with its reason while it does not. */
+    private readonly ffmpeg: FfmpegHealth,
   ) {}
 
   async start(): Promise<void> {
@@ -119,6 +124,8 @@ export class StreamService implements Extension {
     if (this.encoderProbe) return;
     this.encoderProbe = chooseEncoder(this.config.cameras.hwaccel, this.config.cameras.ffmpeg_path).then((choice) => {
       this.encoder = choice;
+      // Probed while ffmpeg did not work: the choice says nothing about the hardware; ask again once it does.
+      this.encoderStale = this.ffmpeg.problem !== null;
       for (const id of this.streams.keys()) this.applySpec(id);
     });
   }
@@ -160,17 +167,23 @@ export class StreamService implements Extension {
     return this.snapshots.get(cameraId);
   }
 
-  /** Subscribes a reader to the camera's frames. The demand it adds starts the capture. */
-  attachReader(cameraId: string, reader: Reader, onFrame: (frame: Buffer) => void): () => void {
+  /**
+   * Subscribes a reader to the camera's frames. The demand it adds starts the capture.
+   * `onStartFailed`: the capture could not start (ffmpeg missing or failing) before a first frame.
+   */
+  attachReader(cameraId: string, reader: Reader, onFrame: (frame: Buffer) => void, onStartFailed?: (err: Error) => void): () => void {
     this.requireCamera(cameraId);
+    this.ffmpeg.assertUsable();
     this.cameras.addDemand(cameraId, reader);
     const stream = this.ensureStream(cameraId);
     const off = stream.pipeline.subscribe(onFrame);
+    const offFailure = onStartFailed ? stream.pipeline.onStartFailure(onStartFailed) : () => undefined;
     let detached = false;
     return () => {
       if (detached) return;
       detached = true;
       off();
+      offFailure();
       this.cameras.removeDemand(cameraId, reader);
     };
   }
@@ -179,8 +192,9 @@ export class StreamService implements Extension {
    * Subscribes an HTTP client to the camera's live H.264 (MPEG-TS). All clients share the one
    * capture; the first one adds the H.264 output to it.
    */
-  attachLive(cameraId: string, reader: Reader, sink: TsSink): () => void {
+  attachLive(cameraId: string, reader: Reader, sink: TsSink, onStartFailed?: (err: Error) => void): () => void {
     this.requireCamera(cameraId);
+    this.ffmpeg.assertUsable();
     const stream = this.ensureStream(cameraId);
     const off = stream.pipeline.addTsClient(sink);
     try {
@@ -189,12 +203,14 @@ export class StreamService implements Extension {
       off();
       throw err;
     }
+    const offFailure = onStartFailed ? stream.pipeline.onStartFailure(onStartFailed) : () => undefined;
     this.applySpec(cameraId);
     let detached = false;
     return () => {
       if (detached) return;
       detached = true;
       off();
+      offFailure();
       this.cameras.removeDemand(cameraId, reader);
     };
   }
@@ -212,6 +228,7 @@ export class StreamService implements Extension {
   /** One frame as the camera's latest image; `image` marks a routine refresh, not a user's snapshot. */
   private async takeFrame(cameraId: string, event: 'snapshot' | 'image', timeoutMs: number): Promise<Snapshot> {
     this.requireCamera(cameraId);
+    this.ffmpeg.assertUsable();
     const reader: Reader = { type: 'snapshot', id: newId() };
     this.cameras.addDemand(cameraId, reader);
     try {
@@ -225,6 +242,7 @@ export class StreamService implements Extension {
       this.bus.publish('camera', cameraId, event, { bytes: frame.length, width: snap.width, height: snap.height });
       return snap;
     } catch (err) {
+      if (err instanceof AppError) throw err;
       throw runtimeError(`Snapshot failed: ${(err as Error).message}`);
     } finally {
       this.cameras.removeDemand(cameraId, reader);
@@ -334,14 +352,33 @@ export class StreamService implements Extension {
     const cam = this.requireCamera(cameraId);
     this.probeEncoder();
     const pipeline = new CapturePipeline(this.spec(cam), this.config.cameras.ffmpeg_path, {
-      onReady: () => this.bus.publish('camera', cameraId, 'ready', { path: pipeline.path }),
+      onReady: () => {
+        this.ffmpeg.works();
+        if (this.encoderStale) {
+          this.encoderStale = false;
+          this.encoderProbe = null;
+          this.probeEncoder();
+        }
+        this.bus.publish('camera', cameraId, 'ready', { path: pipeline.path });
+      },
       onNotReady: (reason) => this.bus.publish('camera', cameraId, 'notReady', { reason: this.lost.has(cameraId) ? 'camera disconnected' : reason }),
+      onStartFailed: (reason, spawnError) => void this.startFailed(pipeline, reason, spawnError),
     }, this.logger.child({ camera: cameraId }));
     const stream: CameraStream = { pipeline, lingerTimer: null, loggedPath: null, motion: null, lastImageAt: 0 };
     pipeline.subscribe((frame) => this.onLiveFrame(cameraId, stream, frame));
     this.streams.set(cameraId, stream);
     this.applySpec(cameraId);
     return stream;
+  }
+
+  /**
+   * A capture ended before its first frame: ffmpeg's fault (it could not start, or its test encode
+   * fails too) or the camera's. Readers waiting for a frame get the 503 that says which.
+   */
+  private async startFailed(pipeline: CapturePipeline, reason: string, spawnError: string | null): Promise<void> {
+    if (spawnError) this.ffmpeg.failed(spawnError);
+    else await this.ffmpeg.suspect();
+    pipeline.failStart(unavailable(this.ffmpeg.problem ?? `The camera's capture failed: ${reason}`));
   }
 
   /** Keeps the camera image (MQTT's retained picture) fresh from the running capture. */
@@ -356,6 +393,8 @@ export class StreamService implements Extension {
 
   /** `image_interval_seconds`: cameras nobody streams get a brief capture for a fresh image. */
   private refreshIdleImages(): void {
+    // Without a working ffmpeg there is nothing to take; its health says why, once.
+    if (this.ffmpeg.problem) return;
     for (const cam of this.cameras.all()) {
       if (!cam.exists || this.isReady(cam.id)) continue;
       this.takeFrame(cam.id, 'image', 15_000).catch((err: Error) => this.logger.warn({ camera: cam.id, err: err.message }, 'image refresh failed'));

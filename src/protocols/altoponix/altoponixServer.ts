@@ -1,11 +1,10 @@
 // The Altoponix relay endpoint: its own HTTP server and Socket.IO server on `monitor_port`
 // (default namespace), as the original backend served it on port 5000.
-import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { Server as SocketIOServer } from 'socket.io';
 import type { Extension } from '../../core/extension.js';
+import { listenOn } from '../../core/listen.js';
 import type { SessionRegistry } from '../../auth/sessions.js';
 import type { MonitorsService } from '../../services/monitors/monitorsService.js';
 import type { StatusService } from '../../services/system/statusService.js';
@@ -58,9 +57,7 @@ export class AltoponixServer implements Extension {
         this.countClients();
       });
     });
-    server.listen(deps.port, deps.host);
-    await once(server, 'listening'); // rejects on 'error' (EADDRINUSE)
-    const port = (server.address() as AddressInfo).port;
+    const port = await listenOn(server, deps.port, deps.host, 'monitor_port');
     this.server = server;
     this.io = io;
     this.countClients();

@@ -2,11 +2,10 @@
 // and adapters behind its routes have started, so no first request meets a half-started server, and
 // before the extensions that hand out its address (live-view URLs, the MQTT device links), so none
 // of them has to wait for the port.
-import { once } from 'node:events';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Extension } from '../../core/extension.js';
+import { listenOn } from '../../core/listen.js';
 
 export interface HttpListenerDeps {
   server: Server;
@@ -23,10 +22,8 @@ export class HttpListener implements Extension {
   constructor(private readonly deps: HttpListenerDeps) {}
 
   async start(): Promise<void> {
-    const { server } = this.deps;
-    server.listen(this.deps.port, this.deps.host);
-    await once(server, 'listening'); // rejects on 'error' (EADDRINUSE)
-    const port = (server.address() as AddressInfo).port;
+    // A taken port stops start-up with one line naming http_port (PortInUseError).
+    const port = await listenOn(this.deps.server, this.deps.port, this.deps.host, 'http_port');
     this.deps.onListening(port);
     this.deps.logger.info({ port }, 'HTTP server listening');
   }

@@ -37,37 +37,56 @@ export function mountStreamRoutes(router: Router, { sessions, streams, bus }: St
     return actor;
   };
 
+  // Headers go out with the first frame: a capture that cannot start (no working ffmpeg) is
+  // answered with the 503 that says why, not with an empty 200.
   router.get('/api/cameras/:id/stream.mjpeg', (req: Request, res: Response, next: NextFunction) => {
     const id = String(req.params.id);
     let detach: (() => void) | null = null;
     let actor: Actor;
+    const head = () => {
+      if (res.headersSent) return;
+      res.writeHead(200, {
+        'Content-Type': `multipart/x-mixed-replace; boundary=${BOUNDARY}`,
+        'Cache-Control': 'no-store, no-cache, must-revalidate',
+        Pragma: 'no-cache',
+        Connection: 'close',
+      });
+    };
     try {
       actor = viewer(req);
-      detach = streams.attachReader(id, { type: 'http', id: newId() }, (frame) => {
-        if (res.writableLength > MAX_BUFFERED_BYTES) return;
-        res.write(`--${BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: ${frame.length}\r\n\r\n`);
-        res.write(frame);
-        res.write('\r\n');
-      });
+      detach = streams.attachReader(
+        id,
+        { type: 'http', id: newId() },
+        (frame) => {
+          head();
+          if (res.writableLength > MAX_BUFFERED_BYTES) return;
+          res.write(`--${BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: ${frame.length}\r\n\r\n`);
+          res.write(frame);
+          res.write('\r\n');
+        },
+        (err) => failed(err),
+      );
     } catch (err) {
       return next(err);
     }
     // The stream ends with its token (revoked, expired, user deleted or disabled).
     const session = sessions.open(actor, 'stream', { onEnd: () => res.destroy() });
-    res.writeHead(200, {
-      'Content-Type': `multipart/x-mixed-replace; boundary=${BOUNDARY}`,
-      'Cache-Control': 'no-store, no-cache, must-revalidate',
-      Pragma: 'no-cache',
-      Connection: 'close',
-    });
     const stopWatching = bus.subscribe(res, (e) => {
-      if (e.entity === id && (e.event === 'disconnected' || e.event === 'disabled')) res.end(`--${BOUNDARY}--\r\n`);
+      if (e.entity === id && (e.event === 'disconnected' || e.event === 'disabled')) {
+        head();
+        res.end(`--${BOUNDARY}--\r\n`);
+      }
     }, ['camera']);
     const end = () => {
       session.close();
       stopWatching();
       detach?.();
       detach = null;
+    };
+    const failed = (err: Error) => {
+      end();
+      if (res.headersSent) res.end();
+      else next(err);
     };
     res.on('close', end);
     req.on('aborted', end);
@@ -86,23 +105,36 @@ export function mountStreamRoutes(router: Router, { sessions, streams, bus }: St
     const id = String(req.params.id);
     let detach: (() => void) | null = null;
     let actor: Actor;
+    // Headers with the first bytes, as for MJPEG: a capture that cannot start gets its 503.
+    const head = () => {
+      if (!res.headersSent) res.writeHead(200, { 'Content-Type': 'video/mp2t', 'Cache-Control': 'no-store', Connection: 'close' });
+    };
     try {
       actor = viewer(req, true);
-      detach = streams.attachLive(id, { type: 'http-live', id: newId() }, {
-        write: (chunk) => void res.write(chunk),
-        backlog: () => res.writableLength,
-        end: () => res.end(),
-      });
+      detach = streams.attachLive(
+        id,
+        { type: 'http-live', id: newId() },
+        {
+          write: (chunk) => (head(), void res.write(chunk)),
+          backlog: () => res.writableLength,
+          end: () => (head(), res.end()),
+        },
+        (err) => failed(err),
+      );
     } catch (err) {
       return next(err);
     }
     // A signed-in viewer's stream ends with its token; a live-view URL's with the key's rotation.
     const session = sessions.open(actor, 'live-h264', { onEnd: () => res.destroy() });
-    res.writeHead(200, { 'Content-Type': 'video/mp2t', 'Cache-Control': 'no-store', Connection: 'close' });
     const end = () => {
       session.close();
       detach?.();
       detach = null;
+    };
+    const failed = (err: Error) => {
+      end();
+      if (res.headersSent) res.end();
+      else next(err);
     };
     res.on('close', end);
     req.on('aborted', end);

@@ -16,6 +16,7 @@ const COMPONENT_NAMES: Record<string, string> = {
   cameras: 'Cameras',
   data_store: 'Data store',
   media_store: 'Media folder',
+  ffmpeg: 'ffmpeg (streams, snapshots, recording)',
 };
 /** Stores are not connections: their states read differently. */
 const STORE_STATE_WORDS: Record<string, [string, string]> = {
@@ -23,6 +24,12 @@ const STORE_STATE_WORDS: Record<string, [string, string]> = {
   error: ['Cannot be written — changes are refused', 'error'],
 };
 const isStore = (name: string) => name.endsWith('_store');
+/** Programs Switchboard runs (ffmpeg): they work or not; the detail says why and which option. */
+const PROGRAM_STATE_WORDS: Record<string, [string, string]> = {
+  ok: ['Working', 'ok'],
+  error: ['Not working — streams and recordings are refused', 'error'],
+};
+const isProgram = (name: string) => name === 'ffmpeg';
 const STATE_WORDS: Record<string, [string, string]> = {
   ok: ['Connected', 'ok'],
   connecting: ['Connecting…', 'accent'],
@@ -127,7 +134,7 @@ export function createStatusPage(backend: Backend): Page {
         comps.length
           ? table(
               comps.map(([name, c]) => {
-                const [words, tone] = (isStore(name) ? STORE_STATE_WORDS[c.state] : STATE_WORDS[c.state]) ?? [c.state, ''];
+                const [words, tone] = (isStore(name) ? STORE_STATE_WORDS[c.state] : isProgram(name) ? PROGRAM_STATE_WORDS[c.state] : STATE_WORDS[c.state]) ?? [c.state, ''];
                 return [COMPONENT_NAMES[name] ?? name, words, tone, c.detail] as [string, string, string, string?];
               }),
             )

@@ -1,11 +1,12 @@
 // Every node kind that is not native (linux, nokia_srlinux, ...) goes to the real containerlab CLI.
 // The lab's containerlab nodes (and the links between them) are written to a topology file under
 // <data_dir>/labs/<labId>/ and deployed or destroyed with it; single nodes use --node-filter.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { accessSync, constants } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
+import { spawnChild } from '../../../core/childProcess.js';
 import { yamlLib } from '../../../core/lazyYaml.js';
 import { runtimeError } from '../../../core/errors.js';
 import type { LabHandle, LeftoverNode, NodeRuntime, RuntimeNode } from '../runtime.js';
@@ -58,7 +59,10 @@ export class ContainerlabRuntime implements NodeRuntime {
   }
 
   private async run(bin: string, args: string[], lab: LabHandle | null): Promise<number> {
-    const proc = spawn(bin, args, { shell: false, detached: false, stdio: ['ignore', 'pipe', 'pipe'] });
+    // A failed spawn rejects the once() below; a later error (a failed kill) is only logged.
+    const proc = spawnChild(bin, args, { detached: false, stdio: ['ignore', 'pipe', 'pipe'] }, (err) => {
+      if (proc.pid !== undefined) lab?.log(null, `containerlab: ${err.message}`);
+    });
     this.running.add(proc);
     for (const stream of [proc.stdout!, proc.stderr!]) onLines(stream, (line) => lab?.log(null, line));
     try {

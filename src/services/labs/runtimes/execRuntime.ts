@@ -1,8 +1,9 @@
 // Nodes of kind `exec`: a supervised child process per node (spawned without a shell, never
 // detached), its stdout/stderr lines become the node's log. Stopping sends SIGTERM, then SIGKILL
 // after a grace period; shutdown stops every child, so none outlives Switchboard.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { spawnChild } from '../../../core/childProcess.js';
 import { runtimeError } from '../../../core/errors.js';
 import type { LabHandle, LeftoverNode, NodeRuntime, RuntimeNode } from '../runtime.js';
 import { onLines } from './lines.js';
@@ -51,7 +52,10 @@ export class ExecRuntime implements NodeRuntime {
     const env: Record<string, string> = {};
     for (const k of PASSED_ENV) if (process.env[k] !== undefined) env[k] = process.env[k]!;
     Object.assign(env, node.spec.env ?? {});
-    const proc = spawn(argv[0]!, argv.slice(1), { shell: false, detached: false, stdio: ['ignore', 'pipe', 'pipe'], env });
+    // A later error (e.g. a failed kill) goes to the lab's log; a failed spawn also rejects below.
+    const proc = spawnChild(argv[0]!, argv.slice(1), { detached: false, stdio: ['ignore', 'pipe', 'pipe'], env }, (err) => {
+      if (proc.pid !== undefined) lab.log(null, `node ${node.name}: ${err.message}`);
+    });
     await once(proc, 'spawn').catch((err: NodeJS.ErrnoException) => {
       throw runtimeError(`Node ${node.name}: cannot start ${argv[0]}: ${err.code ?? err.message}`);
     });
@@ -60,8 +64,6 @@ export class ExecRuntime implements NodeRuntime {
       proc.kill('SIGKILL');
       throw runtimeError('Switchboard is shutting down');
     }
-    // A later error (e.g. a failed kill) must not become an unhandled 'error' event.
-    proc.on('error', (err) => lab.log(null, `node ${node.name}: ${err.message}`));
     for (const stream of [proc.stdout!, proc.stderr!]) {
       onLines(stream, (line) => lab.log(node.name, line));
     }
