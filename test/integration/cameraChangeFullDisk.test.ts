@@ -111,7 +111,7 @@ describe.skipIf(!canMount)('camera changes with the data store on a full disk', 
         const from = logLines.length;
         await mqtt.publish(`switchboard/camera_${cameraId}/brightness/set`, String(value));
         const line = await until('the refusal in the log', () => logLines.slice(from).find((l) => l.kind === 'storage' && String(l.topic).endsWith('/brightness/set')));
-        expect(line).toMatchObject({ error: expect.stringMatching(STORAGE_MESSAGE) });
+        expect(line).toMatchObject({ reason: expect.stringMatching(STORAGE_MESSAGE) });
       },
     ],
   ];

@@ -90,7 +90,7 @@ describe.skipIf(SKIP)('MQTT commands', () => {
     const from = ha.messages.length;
     await ha.publish(`${base}/stream/set`, 'on');
     await ha.waitFor(`${base}/stream/state`, (p) => p === 'ON', { from });
-    expect(cameras.get(id)!.reader_list).toContainEqual({ type: 'mqtt', id: 'switch' });
+    expect(cameras.get(id)!.reader_list).toContainEqual({ type: 'switch', id: 'stream' });
     await ha.publish(`${base}/stream/set`, 'TOGGLE');
     await ha.waitFor(`${base}/stream/state`, (p) => p === 'OFF', { from });
     expect(cameras.get(id)!.demanded).toBe(false);
