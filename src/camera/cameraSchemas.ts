@@ -61,6 +61,12 @@ export interface ControlsInput {
 
 export const controlsSchema = z.object(controlShape).strict() as unknown as z.ZodType<ControlsInput>;
 
+const DEVICE_CONTROL_MESSAGE = 'Value must be a number, true/false, or a menu item';
+export const deviceControlsSchema = z.record(
+  z.string().regex(/^[a-z0-9_]{1,64}$/, 'must be a control name like "horizontal_flip"'),
+  z.union([z.number(), z.boolean(), z.string().max(64)], { errorMap: () => ({ message: DEVICE_CONTROL_MESSAGE }) }),
+);
+
 const slot = z.union([z.literal(1), z.literal(2), z.null()], { errorMap: () => ({ message: 'Value must be 1, 2 or null' }) });
 const lightEntity = z
   .string()
@@ -98,6 +104,8 @@ export const updateSchema = z
     light_brightness: percent.optional(),
     enabled: boolValue.optional(),
     controls: controlsSchema.optional(),
+    /** Device controls by stable name, e.g. `{horizontal_flip: true, menu: "Menu Item 3"}`: checked against the device's own ranges. */
+    device_controls: deviceControlsSchema.optional(),
     motion: boolValue.optional(),
     /** Recording, as the Rotoclear `record` key and the MQTT switch set it. */
     record: recordValue.optional(),

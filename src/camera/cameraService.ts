@@ -105,13 +105,13 @@ export class CameraService implements ModuleService, Extension {
       if (input.slot !== undefined && input.slot !== rec.slot) patch.slot = changes.slot = input.slot;
       if (input.enabled !== undefined && input.enabled !== isEnabled(rec)) {
         // Switching on or off is its own step (it opens or closes the device): not mixed with settings.
-        if (input.controls !== undefined || input.light !== undefined || input.light_brightness !== undefined) {
+        if (input.controls !== undefined || input.device_controls !== undefined || input.light !== undefined || input.light_brightness !== undefined) {
           throw validationError('Invalid camera update', [{ path: `${PREFIX}.enabled`, message: 'change enabled on its own, without controls or light' }]);
         }
         if (patch.slot) await this.releaseSlot(patch.slot, id);
         return this.switchEnabled(actor, rec, input.enabled, patch, changes);
       }
-      if ((input.controls && Object.keys(input.controls).length) || (input.light !== undefined && input.light !== rec.light) || input.light_brightness !== undefined) this.requireEnabled(rec);
+      if ((input.controls && Object.keys(input.controls).length) || (input.device_controls && Object.keys(input.device_controls).length) || (input.light !== undefined && input.light !== rec.light) || input.light_brightness !== undefined) this.requireEnabled(rec);
       if (input.motion !== undefined && input.motion !== (rec.motion ?? false)) patch.motion = changes.motion = input.motion;
       if (input.record !== undefined) this.applyRecord(rec, input.record, patch, changes);
       if (input.controls && Object.keys(input.controls).length) {
@@ -119,6 +119,7 @@ export class CameraService implements ModuleService, Extension {
         Object.assign(changes, diff(rec.controls, controls));
         patch.controls = controls;
       }
+      if (input.device_controls && Object.keys(input.device_controls).length) this.changeDeviceControls(rec, input.device_controls, patch, changes);
       this.changeLight(rec, input, patch, changes);
       if (patch.slot) await this.releaseSlot(patch.slot, id);
       return this.commit(rec, patch, changes);
@@ -318,6 +319,36 @@ export class CameraService implements ModuleService, Extension {
   }
 
   /**
+   * Device controls by stable name (deviceControls.ts): checked against the device's own range, step
+   * and menu, written, and read back with every control's flags (one write can change others). The
+   * values set are kept in the record and restored when the camera comes back.
+   */
+  private changeDeviceControls(rec: CameraRecord, input: Record<string, unknown>, patch: Partial<CameraRecord>, changes: Record<string, unknown>): void {
+    const session = this.devices.session(rec.id);
+    if (!session) throw unavailable(`Camera "${rec.name}" is not connected`);
+    const prefix = `${PREFIX}.device_controls`;
+    const values = session.checkDeviceControls(input, prefix);
+    const before = session.deviceControls();
+    try {
+      session.applyDeviceControls(values);
+    } catch (err) {
+      throw this.deviceError(rec, err);
+    }
+    const after = session.deviceControls();
+    const changed = Object.keys(after).filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k]));
+    // Pressed buttons change nothing to read, yet they happened: each is published once.
+    const pressed = values.filter((v) => v.control.type === 'button').map((v) => Object.keys(after).find((k) => after[k]!.id === v.control.id)!);
+    const published = [...new Set([...changed, ...pressed])];
+    if (published.length) changes.device_controls = Object.fromEntries(published.map((k) => [k, after[k]?.value ?? null]));
+    const stored = { ...rec.device_controls };
+    for (const { control, value } of values) {
+      const name = Object.keys(after).find((k) => after[k]!.id === control.id);
+      if (name && control.type !== 'button') stored[name] = value;
+    }
+    patch.device_controls = stored;
+  }
+
+  /**
    * The one light rule, however it is asked for: `light` switches it; `light_brightness` (where the
    * light has levels) sets how bright it shines and, without `light`, switches it on — 0 switches it
    * off and keeps the level, as Home Assistant's brightness does. Applied to the device, then patched.
@@ -445,6 +476,8 @@ export class CameraService implements ModuleService, Extension {
       light: r.light,
       light_brightness: r.light_brightness ?? null,
       light_entity: r.light_entity,
+      has_light: (session ? session.mapping.light !== undefined : (r.has_light ?? true)) || r.light_entity !== null,
+      device_controls: session ? session.deviceControls() : {},
       // Records stored before a setting existed (hue) read it as null until the device is read again.
       controls: { ...EMPTY_CONTROLS, ...r.controls },
       ...extra,
