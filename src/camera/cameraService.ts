@@ -16,6 +16,8 @@ import { EMPTY_CONTROLS, NO_CAPABILITIES, type CameraControls, type CameraDriver
 import { boolValue, controlsSchema, createSchema, stateSchema, updateSchema, type ControlsInput } from './cameraSchemas.js';
 import { CameraDevices, diffControls as diff, isEnabled, type CameraDevicesDeps } from './cameraDevices.js';
 import { DemandTracker, type Reader } from './demand.js';
+import type { DeviceControlView } from './deviceControls.js';
+import type { DeviceSession } from './deviceSession.js';
 import { CameraDriverError } from './driver.js';
 import type { Extension } from '../core/extension.js';
 
@@ -31,6 +33,8 @@ export class CameraService implements ModuleService, Extension {
   readonly name = 'cameras';
   private readonly devices: CameraDevices;
   private readonly demand: DemandTracker;
+  /** Each camera's device controls as last read, listed while its device is closed (its entities stay, unavailable). */
+  private readonly lastDeviceControls = new Map<string, Record<string, DeviceControlView>>();
   /** Serializes changes per camera so read-modify-write of the device and the record never interleave. */
   private readonly queues = new Map<string, Promise<unknown>>();
 
@@ -260,6 +264,7 @@ export class CameraService implements ModuleService, Extension {
       this.devices.close(id);
       this.demand.clear(id);
       await this.deps.cameras.remove(id);
+      this.lastDeviceControls.delete(id);
       if (rec.driver === 'simulated') this.deps.simulated.remove(rec.device);
       this.deps.bus.publish('camera', id, 'deleted', { name: rec.name, driver: rec.driver, device: rec.device });
       this.devices.reportStatus();
@@ -451,6 +456,13 @@ export class CameraService implements ModuleService, Extension {
     return rec;
   }
 
+  private deviceControlsOf(id: string, session: DeviceSession | undefined): Record<string, DeviceControlView> {
+    if (!session) return this.lastDeviceControls.get(id) ?? {};
+    const now = session.deviceControls();
+    this.lastDeviceControls.set(id, now);
+    return now;
+  }
+
   private toView(r: CameraRecord): CameraView {
     const session = this.devices.session(r.id);
     let extra: Pick<CameraView, 'resolutions' | 'fps_options' | 'formats' | 'format' | 'capabilities'> = { resolutions: [], fps_options: [], formats: [], format: null, capabilities: NO_CAPABILITIES };
@@ -477,7 +489,7 @@ export class CameraService implements ModuleService, Extension {
       light_brightness: r.light_brightness ?? null,
       light_entity: r.light_entity,
       has_light: (session ? session.mapping.light !== undefined : (r.has_light ?? true)) || r.light_entity !== null,
-      device_controls: session ? session.deviceControls() : {},
+      device_controls: this.deviceControlsOf(r.id, session),
       // Records stored before a setting existed (hue) read it as null until the device is read again.
       controls: { ...EMPTY_CONTROLS, ...r.controls },
       ...extra,

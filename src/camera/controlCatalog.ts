@@ -92,6 +92,9 @@ export const IMAGE_SETTINGS: Readonly<Record<ImageKey, ControlEntry>> = {
   'noise-supression': image('noise-supression', 'Noise suppression', 'mdi:blur', [], false, /(^|_)noise_(reduction|suppression)($|_)/),
 };
 
+/** The image settings the simulated camera draws into its test picture (with its light). */
+export const PICTURE_KEYS = ['brightness', 'contrast', 'saturation', 'hue'] as const satisfies readonly RangeKey[];
+
 export const CAPTURE_SETTINGS: Readonly<Record<CaptureKey, ControlEntry>> = {
   resolution: { key: 'resolution', label: 'Resolution', icon: 'mdi:image-size-select-large', component: 'select', enabledByDefault: true, ids: [], scale: 'option', card: true },
   fps: { key: 'fps', label: 'Frame rate', icon: 'mdi:filmstrip', unit: 'fps', component: 'select', enabledByDefault: true, ids: [], scale: 'option', card: true },

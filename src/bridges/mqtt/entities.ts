@@ -30,6 +30,8 @@ export interface EntityRow<T> {
   events?: readonly string[];
   /** Also unavailable while the device itself is (e.g. a monitor's command text while it is offline). */
   followsDevice?: boolean;
+  /** The entity's own availability (its own retained topic), e.g. a control the device marks inactive; omitted: none. */
+  available?: (obj: T) => boolean;
   /** camera entities: the latest image (raw JPEG bytes), published retained on the entity's topic. */
   image?: (obj: T) => Buffer | undefined;
   /** Extra details HA shows as the entity's attributes (retained JSON on its attributes topic). */
@@ -78,6 +80,8 @@ export interface DeviceTable<T> {
   /** Per-device availability where it means something; omitted: the add-on's availability only. */
   available?(obj: T): boolean;
   rows: readonly EntityRow<T>[];
+  /** Rows that differ per object (a camera's own device controls), after `rows`; their keys must not repeat a row's. */
+  objectRows?(obj: T): readonly EntityRow<T>[];
 }
 
 /** One entity of one object, with the object bound in. */
@@ -91,6 +95,8 @@ export interface EntitySnapshot {
   command?: (payload: string) => Promise<void>;
   events?: readonly string[];
   followsDevice: boolean;
+  /** The entity's own availability; undefined: it has none. */
+  available?: boolean;
   /** camera entities only: the latest image, or null when there is none yet. */
   image?: Buffer | null;
   /** JSON for the attributes topic; undefined: the entity has none. */
@@ -120,7 +126,7 @@ export function bindTable<T>(table: DeviceTable<T>, toDeviceId: (kind: string, o
   const snapshotOf = (obj: T): DeviceSnapshot => {
     const objectId = table.id(obj);
     const entities: EntitySnapshot[] = [];
-    for (const row of table.rows) {
+    for (const row of [...table.rows, ...(table.objectRows?.(obj) ?? [])]) {
       if (row.applies && !row.applies(obj)) continue;
       const config: Record<string, unknown> = { name: row.name };
       if (row.device_class) config.device_class = row.device_class;
@@ -144,6 +150,7 @@ export function bindTable<T>(table: DeviceTable<T>, toDeviceId: (kind: string, o
         ...(command ? { command: (payload: string) => command(obj, payload) } : {}),
         ...(row.events ? { events: row.events } : {}),
         followsDevice: row.followsDevice === true,
+        ...(row.available ? { available: row.available(obj) } : {}),
         ...(row.image ? { image: row.image(obj) ?? null } : {}),
         ...(row.attributes ? { attributes: JSON.stringify(row.attributes(obj)) } : {}),
         ...(facets?.length ? { facets } : {}),

@@ -4,11 +4,12 @@ import { authorize } from '../../../auth/permissions.js';
 import type { Actor } from '../../../auth/records.js';
 import type { CameraView } from '../../../camera/cameraRecord.js';
 import type { CameraService } from '../../../camera/cameraService.js';
-import type { RangeKey } from '../../../camera/controlMapping.js';
+import { CAPTURE_SETTINGS, IMAGE_SETTINGS, LIGHT, RANGE_KEYS, SWITCH_KEYS } from '../../../camera/controlCatalog.js';
 import type { Reader } from '../../../camera/demand.js';
 import { entitySlug } from '../../../core/ids.js';
 import type { DeviceTable, EntityRow } from '../entities.js';
 import { parseInteger, parseOnOff, parseOption, parsePress } from '../payloads.js';
+import { deviceControlRows, imageControlAvailable } from './cameraControls.js';
 
 /** The demand the stream switch holds while it is ON. */
 export const MQTT_SWITCH_READER: Reader = { type: 'mqtt', id: 'switch' };
@@ -38,32 +39,39 @@ export interface CameraTableOptions {
 }
 
 
-const IMAGE_NUMBERS: { key: RangeKey; name: string; icon: string }[] = [
-  { key: 'brightness', name: 'Brightness', icon: 'mdi:brightness-6' },
-  { key: 'contrast', name: 'Contrast', icon: 'mdi:contrast-box' },
-  { key: 'saturation', name: 'Saturation', icon: 'mdi:palette' },
-  { key: 'hue', name: 'Hue', icon: 'mdi:palette-swatch' },
-  { key: 'sharpness', name: 'Sharpness', icon: 'mdi:image-filter-center-focus' },
-  { key: 'gain', name: 'Gain', icon: 'mdi:tune-vertical' },
-];
-
 const onOff = (v: boolean) => (v ? 'ON' : 'OFF');
 const holdsSwitchDemand = (c: CameraView) => c.reader_list.some((r) => r.type === MQTT_SWITCH_READER.type && r.id === MQTT_SWITCH_READER.id);
 
 /** `actor`: who MQTT commands act as (mqtt.command_role), judged by the permission table. */
 export function cameraTable(cameras: CameraService, actor: Actor, { snapshots, liveViews, entityIdPrefix }: CameraTableOptions = {}): DeviceTable<CameraView> {
-  const numberRows: EntityRow<CameraView>[] = IMAGE_NUMBERS.map(({ key, name, icon }) => ({
+  // The image settings, from the catalog: 0–100 numbers and on/off switches over the device's controls.
+  const numberRows: EntityRow<CameraView>[] = RANGE_KEYS.map((key) => ({
     key,
     component: 'number',
-    name,
-    icon,
+    name: IMAGE_SETTINGS[key].label,
+    icon: IMAGE_SETTINGS[key].icon,
     entity_category: 'config',
     followsDevice: true,
+    available: (c) => imageControlAvailable(c, key),
     options: () => ({ min: 0, max: 100, step: 1, mode: 'slider' }),
     applies: (c) => c.controls[key] !== null,
     state: (c) => (c.controls[key] === null ? null : String(c.controls[key])),
     command: async (c, payload) => {
       await cameras.setControls(actor, c.id, { [key]: parseInteger(payload, 0, 100) });
+    },
+  }));
+  const switchRows: EntityRow<CameraView>[] = SWITCH_KEYS.map((key) => ({
+    key,
+    component: 'switch',
+    name: IMAGE_SETTINGS[key].label,
+    icon: IMAGE_SETTINGS[key].icon,
+    entity_category: 'config',
+    followsDevice: true,
+    available: (c) => imageControlAvailable(c, key),
+    applies: (c) => c.controls[key] !== null,
+    state: (c) => (c.controls[key] === null ? null : onOff(c.controls[key] === true)),
+    command: async (c, payload) => {
+      await cameras.setControls(actor, c.id, { [key]: parseOnOff(payload) });
     },
   }));
   const imageRow: EntityRow<CameraView>[] = snapshots
@@ -76,7 +84,7 @@ export function cameraTable(cameras: CameraService, actor: Actor, { snapshots, l
         attributes: (c) => ({ camera_id: c.id, live_entity: liveViews?.liveEntity(c.id) ?? null, device: c.device, card: c.card, enabled: c.enabled }),
       }]
     : [];
-  return {
+  const table: DeviceTable<CameraView> = {
     kind: 'camera',
     domains: ['camera'],
     list: () => cameras.all(),
@@ -88,6 +96,8 @@ export function cameraTable(cameras: CameraService, actor: Actor, { snapshots, l
       entityIdPrefix: entitySlug([entityIdPrefix, c.name].filter(Boolean).join(' ')) || entitySlug(`camera ${c.id}`),
     }),
     available: (c) => c.exists,
+    // Topic keys in use: a row's key and its facets' `<key>_<facet>`; a device control never takes one.
+    objectRows: (c) => deviceControlRows(cameras, actor, c, new Set(table.rows.flatMap((r) => [r.key, ...(r.facets ?? []).map((f) => `${r.key}_${f.name}`)]))),
     rows: [
       ...imageRow,
       { key: 'ready', component: 'binary_sensor', name: 'Stream ready', icon: 'mdi:video-check', state: (c) => onOff(c.ready) },
@@ -138,11 +148,13 @@ export function cameraTable(cameras: CameraService, actor: Actor, { snapshots, l
         },
       },
       {
-        key: 'light',
+        key: LIGHT.key,
         component: 'light',
-        name: 'Light',
-        icon: 'mdi:lightbulb',
+        name: LIGHT.label,
+        icon: LIGHT.icon,
         followsDevice: true,
+        // A camera without a light control (and no HA light bound to it) has no light to switch.
+        applies: (c) => c.has_light,
         state: (c) => onOff(c.light),
         command: async (c, payload) => {
           await cameras.setLight(actor, c.id, parseOnOff(payload));
@@ -162,11 +174,12 @@ export function cameraTable(cameras: CameraService, actor: Actor, { snapshots, l
         ],
       },
       ...numberRows,
+      ...switchRows,
       {
         key: 'resolution',
         component: 'select',
-        name: 'Resolution',
-        icon: 'mdi:image-size-select-large',
+        name: CAPTURE_SETTINGS.resolution.label,
+        icon: CAPTURE_SETTINGS.resolution.icon,
         entity_category: 'config',
         followsDevice: true,
         options: (c) => ({ options: [...c.resolutions] }),
@@ -179,8 +192,8 @@ export function cameraTable(cameras: CameraService, actor: Actor, { snapshots, l
       {
         key: 'fps',
         component: 'select',
-        name: 'Frame rate',
-        icon: 'mdi:filmstrip',
+        name: CAPTURE_SETTINGS.fps.label,
+        icon: CAPTURE_SETTINGS.fps.icon,
         entity_category: 'config',
         followsDevice: true,
         options: (c) => ({ options: c.fps_options.map(String) }),
@@ -204,6 +217,7 @@ export function cameraTable(cameras: CameraService, actor: Actor, { snapshots, l
       { key: 'event', component: 'event', name: 'Event', events: CAMERA_EVENTS },
     ],
   };
+  return table;
 }
 
 /** Cameras with `motion: true`; the state comes from the capture's motion detector (`camera:motion`). */
