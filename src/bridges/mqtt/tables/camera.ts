@@ -45,8 +45,9 @@ const holdsSwitchDemand = (c: CameraView) => c.reader_list.some((r) => r.type ==
 /** `actor`: who MQTT commands act as (mqtt.command_role), judged by the permission table. */
 export function cameraTable(cameras: CameraService, actor: Actor, { snapshots, liveViews, entityIdPrefix }: CameraTableOptions = {}): DeviceTable<CameraView> {
   // The image settings, from the catalog: 0–100 numbers and on/off switches over the device's controls.
+  // Entity keys take underscores: HA entity ids have no hyphens ("red-gain" is red_gain).
   const numberRows: EntityRow<CameraView>[] = RANGE_KEYS.map((key) => ({
-    key,
+    key: key.replace(/-/g, '_'),
     component: 'number',
     name: IMAGE_SETTINGS[key].label,
     icon: IMAGE_SETTINGS[key].icon,
@@ -61,7 +62,7 @@ export function cameraTable(cameras: CameraService, actor: Actor, { snapshots, l
     },
   }));
   const switchRows: EntityRow<CameraView>[] = SWITCH_KEYS.map((key) => ({
-    key,
+    key: key.replace(/-/g, '_'),
     component: 'switch',
     name: IMAGE_SETTINGS[key].label,
     icon: IMAGE_SETTINGS[key].icon,
