@@ -1,9 +1,10 @@
 // Finds a Switchboard camera's entities in `hass` and sums up its condition. The add-on names every
 // entity `<domain>.<device object id>_<key>`; the card finds them by device, domain and `_<key>`
 // suffix, so a device renamed in HA keeps working, and the card config can name any entity instead.
+import { CAPTURE_SETTINGS, IMAGE_SETTINGS, RANGE_KEYS, type RangeKey } from '../../src/camera/controlCatalog.js';
 import type { CardConfig, DeviceRegistryEntry, HassEntity, HomeAssistant } from './hass.js';
 
-export const ENTITY_KEYS = {
+const BASE_KEYS = {
   image: 'camera',
   ready: 'binary_sensor',
   readers: 'sensor',
@@ -13,19 +14,19 @@ export const ENTITY_KEYS = {
   recording: 'switch',
   motion: 'binary_sensor',
   snapshot: 'button',
-  brightness: 'number',
-  contrast: 'number',
-  saturation: 'number',
-  hue: 'number',
-  sharpness: 'number',
-  gain: 'number',
-  resolution: 'select',
-  fps: 'select',
 } as const;
 
-export type EntityKey = keyof typeof ENTITY_KEYS;
-export const IMAGE_NUMBERS = ['brightness', 'contrast', 'saturation', 'hue', 'sharpness', 'gain'] as const;
-export const IMAGE_SELECTS = ['resolution', 'fps'] as const;
+/** The image numbers and capture selects the catalog puts on the card. */
+export const IMAGE_NUMBERS: readonly RangeKey[] = RANGE_KEYS.filter((k) => IMAGE_SETTINGS[k].card);
+export const IMAGE_SELECTS: readonly ('resolution' | 'fps')[] = (['resolution', 'fps'] as const).filter((k) => CAPTURE_SETTINGS[k].card);
+
+export type EntityKey = keyof typeof BASE_KEYS | RangeKey | 'resolution' | 'fps';
+export const ENTITY_KEYS: Readonly<Partial<Record<EntityKey, string>>> = {
+  ...BASE_KEYS,
+  ...Object.fromEntries(IMAGE_NUMBERS.map((k) => [k, IMAGE_SETTINGS[k].component])),
+  ...Object.fromEntries(IMAGE_SELECTS.map((k) => [k, CAPTURE_SETTINGS[k].component])),
+};
+
 /** Without these the card has nothing to show: their absence means discovery has not run. */
 const ESSENTIAL: EntityKey[] = ['image', 'enabled', 'stream'];
 

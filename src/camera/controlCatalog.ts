@@ -28,6 +28,8 @@ export interface ControlEntry {
   readonly scale: ControlScale;
   /** Shown on the Lovelace card. */
   readonly card: boolean;
+  /** A Rotoclear /api/v1 key, with the type its document gives it; absent: the document has no such key. */
+  readonly rotoclear?: 'integer' | 'string/boolean' | 'boolean';
 }
 
 /** Standard V4L2 control ids (linux/v4l2-controls.h). */
@@ -60,8 +62,8 @@ export const CID = {
   ANALOGUE_GAIN: 0x009e0903,
 } as const;
 
-/** The 0–100 image settings, in the camera view's `controls`. */
-export const RANGE_KEYS = ['brightness', 'contrast', 'saturation', 'hue', 'sharpness', 'gain', 'red-gain', 'blue-gain'] as const;
+/** The 0–100 image settings, in the camera view's `controls` (in the Rotoclear document's order; it has no hue). */
+export const RANGE_KEYS = ['brightness', 'contrast', 'sharpness', 'saturation', 'hue', 'gain', 'red-gain', 'blue-gain'] as const;
 /** The on/off image settings, in the camera view's `controls` (the Rotoclear spelling "supression" is the key). */
 export const SWITCH_KEYS = ['auto-exposure', 'auto-white-balance', 'noise-supression'] as const;
 /** Capture settings: size, rate and input, in the camera view's `controls`. */
@@ -71,25 +73,25 @@ export type SwitchKey = (typeof SWITCH_KEYS)[number];
 export type ImageKey = RangeKey | SwitchKey;
 export type CaptureKey = (typeof CAPTURE_KEYS)[number];
 
-const image = (key: ImageKey, label: string, icon: string, ids: number[], card: boolean, match?: RegExp): ControlEntry => {
+const image = (key: ImageKey, label: string, icon: string, ids: number[], card: boolean, rotoclear: ControlEntry['rotoclear'], match?: RegExp): ControlEntry => {
   const isSwitch = (SWITCH_KEYS as readonly string[]).includes(key);
-  return { key, label, icon, component: isSwitch ? 'switch' : 'number', enabledByDefault: true, ids, scale: isSwitch ? 'switch' : 'percent', card, ...(match ? { match } : {}) };
+  return { key, label, icon, component: isSwitch ? 'switch' : 'number', enabledByDefault: true, ids, scale: isSwitch ? 'switch' : 'percent', card, ...(rotoclear ? { rotoclear } : {}), ...(match ? { match } : {}) };
 };
 
 export const IMAGE_SETTINGS: Readonly<Record<ImageKey, ControlEntry>> = {
-  brightness: image('brightness', 'Brightness', 'mdi:brightness-6', [CID.BRIGHTNESS], true),
-  contrast: image('contrast', 'Contrast', 'mdi:contrast-box', [CID.CONTRAST], true),
-  saturation: image('saturation', 'Saturation', 'mdi:palette', [CID.SATURATION], true),
-  hue: image('hue', 'Hue', 'mdi:palette-swatch', [CID.HUE], true),
-  sharpness: image('sharpness', 'Sharpness', 'mdi:image-filter-center-focus', [CID.SHARPNESS], true),
-  gain: image('gain', 'Gain', 'mdi:tune-vertical', [CID.GAIN, CID.ANALOGUE_GAIN], true),
-  'red-gain': image('red-gain', 'Red gain', 'mdi:alpha-r-circle-outline', [CID.RED_BALANCE], false),
-  'blue-gain': image('blue-gain', 'Blue gain', 'mdi:alpha-b-circle-outline', [CID.BLUE_BALANCE], false),
+  brightness: image('brightness', 'Brightness', 'mdi:brightness-6', [CID.BRIGHTNESS], true, 'integer'),
+  contrast: image('contrast', 'Contrast', 'mdi:contrast-box', [CID.CONTRAST], true, 'integer'),
+  sharpness: image('sharpness', 'Sharpness', 'mdi:image-filter-center-focus', [CID.SHARPNESS], true, 'integer'),
+  saturation: image('saturation', 'Saturation', 'mdi:palette', [CID.SATURATION], true, 'integer'),
+  hue: image('hue', 'Hue', 'mdi:palette-swatch', [CID.HUE], true, undefined),
+  gain: image('gain', 'Gain', 'mdi:tune-vertical', [CID.GAIN, CID.ANALOGUE_GAIN], true, 'integer'),
+  'red-gain': image('red-gain', 'Red gain', 'mdi:alpha-r-circle-outline', [CID.RED_BALANCE], false, 'integer'),
+  'blue-gain': image('blue-gain', 'Blue gain', 'mdi:alpha-b-circle-outline', [CID.BLUE_BALANCE], false, 'integer'),
   // Exposure: the auto-exposure menu where there is one, else automatic gain (mapping decides).
-  'auto-exposure': image('auto-exposure', 'Auto exposure', 'mdi:camera-iris', [CID.EXPOSURE_AUTO, CID.AUTOGAIN], false),
-  'auto-white-balance': image('auto-white-balance', 'Auto white balance', 'mdi:white-balance-auto', [CID.AUTO_WHITE_BALANCE], false),
+  'auto-exposure': image('auto-exposure', 'Auto exposure', 'mdi:camera-iris', [CID.EXPOSURE_AUTO, CID.AUTOGAIN], false, 'string/boolean'),
+  'auto-white-balance': image('auto-white-balance', 'Auto white balance', 'mdi:white-balance-auto', [CID.AUTO_WHITE_BALANCE], false, 'string/boolean'),
   // V4L2 has no standard noise-reduction control: vendor controls by name.
-  'noise-supression': image('noise-supression', 'Noise suppression', 'mdi:blur', [], false, /(^|_)noise_(reduction|suppression)($|_)/),
+  'noise-supression': image('noise-supression', 'Noise suppression', 'mdi:blur', [], false, 'boolean', /(^|_)noise_(reduction|suppression)($|_)/),
 };
 
 /** The image settings the simulated camera draws into its test picture (with its light). */
