@@ -65,7 +65,7 @@ const DEVICE_CONTROL_MESSAGE = 'Value must be a number, true/false, or a menu it
 export const deviceControlsSchema = z.record(
   z.string().regex(/^[a-z0-9_]{1,64}$/, 'must be a control name like "horizontal_flip"'),
   z.union([z.number(), z.boolean(), z.string().max(64)], { errorMap: () => ({ message: DEVICE_CONTROL_MESSAGE }) }),
-);
+).refine((r) => Object.keys(r).length <= 100, 'At most 100 controls in one change');
 
 const slot = z.union([z.literal(1), z.literal(2), z.null()], { errorMap: () => ({ message: 'Value must be 1, 2 or null' }) });
 const lightEntity = z
