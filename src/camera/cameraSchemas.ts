@@ -1,7 +1,7 @@
 // Input validation for camera changes. The messages are user-facing in every protocol (the
 // Rotoclear socket sends them as `message`), so they say what a valid value is.
 import { z } from 'zod';
-import { RANGE_KEYS, SWITCH_KEYS } from './controlMapping.js';
+import { RANGE_KEYS, SWITCH_KEYS } from './controlCatalog.js';
 
 export const PERCENT_MESSAGE = 'Value must be between 0 and 100';
 const PERCENT_TYPE_MESSAGE = 'Value must be an integer between 0 and 100';

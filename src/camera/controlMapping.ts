@@ -2,10 +2,11 @@
 // a device's V4L2 controls, and the 0–100 scaling between them. Matching is by standard control id
 // first (what the kernel guarantees), then by name for the few settings V4L2 has no standard id
 // for (noise reduction, lights on vendor controls).
-import { CID, IMAGE_SETTINGS, LIGHT, RANGE_KEYS, type ImageKey, type RangeKey } from './controlCatalog.js';
+import { CID, IMAGE_SETTINGS, LIGHT, RANGE_KEYS, type ImageKey } from './controlCatalog.js';
 import type { ControlInfo } from './driver.js';
 
-export { CID, RANGE_KEYS, SWITCH_KEYS, type ImageKey, type RangeKey, type SwitchKey } from './controlCatalog.js';
+// Tests and older importers name the ids here; the catalog holds them.
+export { CID } from './controlCatalog.js';
 
 /** V4L2_EXPOSURE_AUTO menu values. */
 export const EXPOSURE = { AUTO: 0, MANUAL: 1, SHUTTER_PRIORITY: 2, APERTURE_PRIORITY: 3 } as const;

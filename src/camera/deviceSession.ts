@@ -4,7 +4,8 @@
 import { validationError } from '../core/errors.js';
 import type { CameraControls, CameraCapabilities, ControlCapability } from './cameraRecord.js';
 import type { ControlsInput } from './cameraSchemas.js';
-import { RANGE_KEYS, SWITCH_KEYS, deviceToPercent, mapControls, percentToDevice, type DeviceMapping, type ImageKey } from './controlMapping.js';
+import { RANGE_KEYS, SWITCH_KEYS, type ImageKey } from './controlCatalog.js';
+import { deviceToPercent, mapControls, percentToDevice, type DeviceMapping } from './controlMapping.js';
 import { controlName, describeControl, isSimple, readable, resolveValues, type DeviceControlView } from './deviceControls.js';
 import { CameraDriverError, type CameraDevice, type ControlInfo, type CurrentFormat, type FormatInfo, type InputInfo } from './driver.js';
 
