@@ -161,17 +161,19 @@ describe.skipIf(skipReason !== null)('V4L2 driver on the vivid kernel driver (qe
     expect(d.hflip).toEqual({ view: true, v4l2ctl: 'horizontal_flip: 1' });
     expect(d.hflipAfterV4l2ctl).toBe(false);
     expect(d.menu.view).toBe(4);
-    expect(d.menu.v4l2ctl).toBe('menu: 4');
+    expect(d.menu.v4l2ctl).toBe('menu: 4 (Menu Item 4)');
     expect(d.menu.options.map((o) => o.label)).toEqual(['Menu Item 1', 'Menu Item 3', 'Menu Item 4']);
     // Index 2 is the hole in vivid's menu: refused before it reaches the device.
     expect(d.menuRefused.message).toBe('Invalid device controls');
     expect(d.menuRefused.details[0]).toMatchObject({ path: 'payload.device_controls.menu' });
     expect(d.integerMenu.view).toBe(7);
-    expect(d.integerMenu.v4l2ctl).toBe('integer_menu: 7');
+    // v4l2-ctl prints the index and the item's value (21).
+    expect(d.integerMenu.v4l2ctl).toMatch(/^integer_menu: 7\b.*\b21\b/);
     expect(d.integerMenu.options.find((o) => o.value === 8)).toEqual({ value: 8, label: '42' });
     expect(d.button.view).toMatchObject({ type: 'button', value: null });
     expect(d.button.v4l2ctl).toMatch(/\(button\).*flags=write-only/);
-    expect(d.button.changes).toContainEqual({ device_controls: { button: null } });
+    // Published once as pressed (with whatever else the re-read found changed: vivid's gain is volatile).
+    expect(d.button.changes).toContainEqual({ device_controls: expect.objectContaining({ button: null }) });
     expect(d.readOnly.view).toMatchObject({ read_only: true, type: 'integer' });
     expect(d.readOnly.v4l2ctl).toBe(`read_only_integer_32_bits: ${String(d.readOnly.view.value)}`);
     expect(d.readOnly.refused.details).toEqual([{ path: 'payload.device_controls.read_only_integer_32_bits', message: 'This control is read-only' }]);
