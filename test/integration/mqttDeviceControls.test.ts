@@ -3,6 +3,7 @@
 // control as a sensor, unknown controls as disabled config entities, gain unavailable while
 // automatic gain is on. Commands over real Mosquitto change the camera; the retained state follows.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SYSTEM_ACTOR } from '../../src/auth/records.js';
 import { haProblems } from '../helpers/haDiscovery.js';
 import { Mosquitto, MOSQUITTO_BIN, Recorder } from '../helpers/mqttBroker.js';
 import { startTestApp, type TestApp } from '../helpers/testApp.js';
@@ -128,5 +129,31 @@ describe.skipIf(SKIP)('device controls over MQTT', () => {
 
   it('the light: the simulated camera has one by default', () => {
     expect(cmps.light).toMatchObject({ p: 'light', brightness_state_topic: `${base}/light_brightness/state` });
+  });
+});
+
+describe.skipIf(SKIP)('a camera without a light control over MQTT', () => {
+  it('has no light entity; its device controls are there', async () => {
+    const broker = await Mosquitto.start();
+    // vivid's exact control set: no flash, no vendor light.
+    const t = await startTestApp({ mqtt: { url: broker.url } }, { simulatedFlash: false });
+    const ha = await Recorder.connect(broker.url);
+    try {
+      const cameras = t.app.context.cameras!;
+      await until('the simulated camera', () => cameras.all()[0]?.exists);
+      const cam = cameras.all()[0]!;
+      expect(cam.has_light).toBe(false);
+      const topic = `homeassistant/device/switchboard_camera_${cam.id}/config`;
+      const cfg = JSON.parse((await ha.waitFor(topic, (p) => p.includes('horizontal_flip'))).payload) as { cmps: Record<string, Json> };
+      expect(cfg.cmps.light).toBeUndefined();
+      expect(cfg.cmps.horizontal_flip).toMatchObject({ p: 'switch' });
+      // Binding a Home Assistant light gives it one.
+      await cameras.update(SYSTEM_ACTOR, cam.id, { light_entity: 'light.workbench' });
+      await ha.waitFor(topic, (p) => (JSON.parse(p) as { cmps: Record<string, Json> }).cmps.light?.p === 'light');
+    } finally {
+      await ha.close();
+      await t.stop();
+      await broker.destroy();
+    }
   });
 });
