@@ -1,7 +1,7 @@
 // Finds a Switchboard camera's entities in `hass` and sums up its condition. The add-on names every
 // entity `<domain>.<device object id>_<key>`; the card finds them by device, domain and `_<key>`
 // suffix, so a device renamed in HA keeps working, and the card config can name any entity instead.
-import { CAPTURE_SETTINGS, IMAGE_SETTINGS, RANGE_KEYS, type RangeKey } from '../../src/camera/controlCatalog.js';
+import { CAPTURE_SETTINGS, DEVICE_CONTROLS, IMAGE_SETTINGS, RANGE_KEYS, type RangeKey } from '../../src/camera/controlCatalog.js';
 import type { CardConfig, DeviceRegistryEntry, HassEntity, HomeAssistant } from './hass.js';
 
 const BASE_KEYS = {
@@ -16,14 +16,20 @@ const BASE_KEYS = {
   snapshot: 'button',
 } as const;
 
-/** The image numbers and capture selects the catalog puts on the card. */
-export const IMAGE_NUMBERS: readonly RangeKey[] = RANGE_KEYS.filter((k) => IMAGE_SETTINGS[k].card);
+/** A camera control the catalog puts on the card as a number (zoom, focus, pan, tilt), where the camera has it. */
+type DeviceNumberKey = `${string}_absolute`;
+
+/** The numbers (image settings, then camera controls) and capture selects the catalog puts on the card. */
+export const IMAGE_NUMBERS: readonly (RangeKey | DeviceNumberKey)[] = [
+  ...RANGE_KEYS.filter((k) => IMAGE_SETTINGS[k].card),
+  ...DEVICE_CONTROLS.filter((e) => e.card && e.component === 'number').map((e) => e.key as DeviceNumberKey),
+];
 export const IMAGE_SELECTS: readonly ('resolution' | 'fps')[] = (['resolution', 'fps'] as const).filter((k) => CAPTURE_SETTINGS[k].card);
 
-export type EntityKey = keyof typeof BASE_KEYS | RangeKey | 'resolution' | 'fps';
+export type EntityKey = keyof typeof BASE_KEYS | RangeKey | DeviceNumberKey | 'resolution' | 'fps';
 export const ENTITY_KEYS: Readonly<Partial<Record<EntityKey, string>>> = {
   ...BASE_KEYS,
-  ...Object.fromEntries(IMAGE_NUMBERS.map((k) => [k, IMAGE_SETTINGS[k].component])),
+  ...Object.fromEntries(IMAGE_NUMBERS.map((k) => [k, 'number'])),
   ...Object.fromEntries(IMAGE_SELECTS.map((k) => [k, CAPTURE_SETTINGS[k].component])),
 };
 
@@ -95,7 +101,7 @@ function condition(hass: HomeAssistant, config: CardConfig, device: DeviceRegist
   if (config.device_id && !device) return { kind: 'device_missing' };
   const missing = ESSENTIAL.filter((k) => !states[k]);
   if (missing.length) return { kind: 'entities_missing', missing };
-  const present = Object.values(states);
+  const present = Object.values(states).filter((s): s is HassEntity => s !== undefined);
   if (present.every((s) => s.state === UNAVAILABLE)) return addonOnline(hass) ? { kind: 'camera_gone' } : { kind: 'addon_offline' };
   if (states.enabled?.state === 'off') return { kind: 'disabled' };
   return { kind: 'ok' };
@@ -115,7 +121,7 @@ const addonOnline = (hass: HomeAssistant) => addonEntityIds(hass).some((id) => h
 /** Every entity whose state the card shows or reasons about (a change to any of them redraws it). */
 export function watchedEntityIds(hass: HomeAssistant, view: CameraView): string[] {
   const live = view.states.image?.attributes.live_entity;
-  return [...Object.values(view.ids), ...(typeof live === 'string' ? [live] : []), ...addonEntityIds(hass)];
+  return [...Object.values(view.ids).filter((id): id is string => id !== undefined), ...(typeof live === 'string' ? [live] : []), ...addonEntityIds(hass)];
 }
 
 export const isUsable = (s: HassEntity | undefined): s is HassEntity => s !== undefined && s.state !== UNAVAILABLE && s.state !== 'unknown';

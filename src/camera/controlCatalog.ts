@@ -121,8 +121,8 @@ export const LIGHT: ControlEntry = {
 
 export const LIGHT_LEVEL_LABEL = 'Light level';
 
-const device = (key: string, label: string, icon: string, id: number, component: ControlComponent, unit?: string): ControlEntry => ({
-  key, label, icon, component, enabledByDefault: true, ids: [id], scale: 'device', card: false, ...(unit ? { unit } : {}),
+const device = (key: string, label: string, icon: string, id: number, component: ControlComponent, unit?: string, card = false): ControlEntry => ({
+  key, label, icon, component, enabledByDefault: true, ids: [id], scale: 'device', card, ...(unit ? { unit } : {}),
 });
 
 /**
@@ -134,10 +134,11 @@ export const DEVICE_CONTROLS: readonly ControlEntry[] = [
   device('auto_exposure', 'Exposure mode', 'mdi:camera-iris', CID.EXPOSURE_AUTO, 'select'),
   device('exposure_time_absolute', 'Exposure time', 'mdi:timer-outline', CID.EXPOSURE_ABSOLUTE, 'number', '100 µs'),
   device('focus_automatic_continuous', 'Autofocus', 'mdi:image-filter-center-focus-weak', CID.FOCUS_AUTO, 'switch'),
-  device('focus_absolute', 'Focus', 'mdi:image-filter-center-focus', CID.FOCUS_ABSOLUTE, 'number'),
-  device('zoom_absolute', 'Zoom', 'mdi:magnify-plus-outline', CID.ZOOM_ABSOLUTE, 'number'),
-  device('pan_absolute', 'Pan', 'mdi:pan-horizontal', CID.PAN_ABSOLUTE, 'number', 'arcsec'),
-  device('tilt_absolute', 'Tilt', 'mdi:pan-vertical', CID.TILT_ABSOLUTE, 'number', 'arcsec'),
+  // The card shows these four (numbers on the device's own range) beside the image settings.
+  device('focus_absolute', 'Focus', 'mdi:image-filter-center-focus', CID.FOCUS_ABSOLUTE, 'number', undefined, true),
+  device('zoom_absolute', 'Zoom', 'mdi:magnify-plus-outline', CID.ZOOM_ABSOLUTE, 'number', undefined, true),
+  device('pan_absolute', 'Pan', 'mdi:pan-horizontal', CID.PAN_ABSOLUTE, 'number', 'arcsec', true),
+  device('tilt_absolute', 'Tilt', 'mdi:pan-vertical', CID.TILT_ABSOLUTE, 'number', 'arcsec', true),
   device('white_balance_automatic', 'White balance, automatic', 'mdi:white-balance-auto', CID.AUTO_WHITE_BALANCE, 'switch'),
   device('white_balance_temperature', 'White balance temperature', 'mdi:thermometer', CID.WHITE_BALANCE_TEMPERATURE, 'number', 'K'),
   device('power_line_frequency', 'Power line frequency', 'mdi:sine-wave', CID.POWER_LINE_FREQUENCY, 'select'),
@@ -164,8 +165,8 @@ export const GENERIC_ICONS: Readonly<Record<'integer' | 'boolean' | 'menu' | 'in
   button: 'mdi:gesture-tap-button',
 };
 
-/** A label for any key the catalog knows (image, capture, light), or undefined. */
+/** A label for any key the catalog knows (image, capture, light, camera controls), or undefined. */
 export function labelOf(key: string): string | undefined {
   if (key === 'light_brightness') return LIGHT_LEVEL_LABEL;
-  return (IMAGE_SETTINGS as Record<string, ControlEntry>)[key]?.label ?? (CAPTURE_SETTINGS as Record<string, ControlEntry>)[key]?.label ?? (key === LIGHT.key ? LIGHT.label : undefined);
+  return CATALOG.find((e) => e.key === key)?.label;
 }
