@@ -333,18 +333,16 @@ export class CameraService implements ModuleService, Extension {
     if (!session) throw unavailable(`Camera "${rec.name}" is not connected`);
     const prefix = `${PREFIX}.device_controls`;
     const values = session.checkDeviceControls(input, prefix);
-    const before = session.deviceControls();
     try {
       session.applyDeviceControls(values);
     } catch (err) {
       throw this.deviceError(rec, err);
     }
     const after = session.deviceControls();
-    const changed = Object.keys(after).filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k]));
     // Pressed buttons change nothing to read, yet they happened: each is published once.
     const pressed = values.filter((v) => v.control.type === 'button').map((v) => Object.keys(after).find((k) => after[k]!.id === v.control.id)!);
-    const published = [...new Set([...changed, ...pressed])];
-    if (published.length) changes.device_controls = Object.fromEntries(published.map((k) => [k, after[k]?.value ?? null]));
+    const published = session.takeDeviceControlChanges(pressed);
+    if (Object.keys(published).length) changes.device_controls = published;
     const stored = { ...rec.device_controls };
     for (const { control, value } of values) {
       const name = Object.keys(after).find((k) => after[k]!.id === control.id);
@@ -415,6 +413,9 @@ export class CameraService implements ModuleService, Extension {
 
   /** Stores a change and publishes it once; an empty change is neither stored nor published. */
   private async commit(rec: CameraRecord, patch: Partial<CameraRecord>, changes: Record<string, unknown>): Promise<CameraView> {
+    // Device controls an image setting or the light changed on the way (automatic gain makes gain inactive).
+    const moved = changes.device_controls === undefined ? this.devices.session(rec.id)?.takeDeviceControlChanges([], false) : undefined;
+    if (moved && Object.keys(moved).length && Object.keys(changes).length) changes = { ...changes, device_controls: moved };
     if (!Object.keys(changes).length) return this.toView(this.deps.cameras.get(rec.id) ?? rec);
     const next = await this.deps.cameras.update(rec.id, (cur) => ({ ...cur, ...patch, updated_at: new Date().toISOString() }));
     if (!next) throw notFound('Camera');

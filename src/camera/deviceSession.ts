@@ -33,6 +33,8 @@ export class DeviceSession {
   private probedFps: number[] = [];
   /** Every simple control with its flags and value, as last read (after opening and after each change). */
   private generic: Record<string, DeviceControlView> = {};
+  /** Names changed by re-reads and not yet carried by a change event. */
+  private readonly unpublished = new Set<string>();
 
   constructor(readonly device: CameraDevice) {
     this.controls = device.listControls();
@@ -41,6 +43,8 @@ export class DeviceSession {
     this.inputs = device.listInputs();
     this.refreshRates();
     this.refreshDeviceControls();
+    // What the device holds when opened is the starting point, not a change.
+    this.unpublished.clear();
   }
 
   /** Every simple control by stable name (see deviceControls.ts), as last read. */
@@ -77,7 +81,19 @@ export class DeviceSession {
     }
     const changed = [...new Set([...Object.keys(this.generic), ...Object.keys(next)])].filter((k) => JSON.stringify(this.generic[k]) !== JSON.stringify(next[k]));
     this.generic = next;
+    for (const k of changed) this.unpublished.add(k);
     return changed;
+  }
+
+  /**
+   * The device controls whose value or flags changed since the last call, by name with their value
+   * (`pressed` adds buttons, which change nothing to read): what the next change event carries.
+   * `servedToo: false` leaves out controls an image setting or the light stands for (that key says it).
+   */
+  takeDeviceControlChanges(pressed: readonly string[] = [], servedToo = true): Record<string, number | boolean | null> {
+    const names = [...new Set([...this.unpublished, ...pressed])].filter((k) => servedToo || !this.generic[k]?.served_by);
+    this.unpublished.clear();
+    return Object.fromEntries(names.map((k) => [k, this.generic[k]?.value ?? null]));
   }
 
   /** Checks requested device control values against the device's own range, step and menu (throws a validation error). */
