@@ -182,7 +182,8 @@ export class CameraDevices {
       this.deps.bus.publish('camera', id, 'connected', { device: rec.device, driver: rec.driver });
       const hasLight = session.mapping.light !== undefined;
       if (hasLight !== rec.has_light) changes.has_light = hasLight;
-      await this.deps.commit(rec, { controls, light, light_brightness: lightBrightness, card, kernel_driver: kernelDriver, has_light: hasLight }, changes);
+      const deviceControlList = session.deviceControls();
+      await this.deps.commit(rec, { controls, light, light_brightness: lightBrightness, card, kernel_driver: kernelDriver, has_light: hasLight, device_control_list: deviceControlList }, changes);
     });
   }
 

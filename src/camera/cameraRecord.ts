@@ -43,6 +43,8 @@ export interface CameraRecord {
   controls: CameraControls;
   /** Device control values set through `device_controls`, by stable name; restored when the camera comes back. */
   device_controls?: Record<string, number>;
+  /** The device's simple controls as listed when it was last opened: shown (unavailable) while it is closed, across restarts. */
+  device_control_list?: Record<string, DeviceControlView>;
   /** Whether the device has a light control, as of the last time it was open (absent: not known yet). */
   has_light?: boolean;
   record: RecordState;

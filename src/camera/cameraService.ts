@@ -33,7 +33,7 @@ export class CameraService implements ModuleService, Extension {
   readonly name = 'cameras';
   private readonly devices: CameraDevices;
   private readonly demand: DemandTracker;
-  /** Each camera's device controls as last read, listed while its device is closed (its entities stay, unavailable). */
+  /** Each camera's device controls as last read, listed while its device is closed (its entities stay, unavailable); the record keeps them across restarts. */
   private readonly lastDeviceControls = new Map<string, Record<string, DeviceControlView>>();
   /** Serializes changes per camera so read-modify-write of the device and the record never interleave. */
   private readonly queues = new Map<string, Promise<unknown>>();
@@ -457,8 +457,9 @@ export class CameraService implements ModuleService, Extension {
     return rec;
   }
 
-  private deviceControlsOf(id: string, session: DeviceSession | undefined): Record<string, DeviceControlView> {
-    if (!session) return this.lastDeviceControls.get(id) ?? {};
+  private deviceControlsOf(r: CameraRecord, session: DeviceSession | undefined): Record<string, DeviceControlView> {
+    const id = r.id;
+    if (!session) return this.lastDeviceControls.get(id) ?? r.device_control_list ?? {};
     const now = session.deviceControls();
     this.lastDeviceControls.set(id, now);
     return now;
@@ -490,7 +491,7 @@ export class CameraService implements ModuleService, Extension {
       light_brightness: r.light_brightness ?? null,
       light_entity: r.light_entity,
       has_light: (session ? session.mapping.light !== undefined : (r.has_light ?? true)) || r.light_entity !== null,
-      device_controls: this.deviceControlsOf(r.id, session),
+      device_controls: this.deviceControlsOf(r, session),
       // Records stored before a setting existed (hue) read it as null until the device is read again.
       controls: { ...EMPTY_CONTROLS, ...r.controls },
       ...extra,

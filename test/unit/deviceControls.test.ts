@@ -139,6 +139,37 @@ describe('device controls', () => {
     expect(device().getControl(MENU)).toBe(1);
   });
 
+  it('a camera switched off keeps its controls listed, across a restart', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'switchboard-devctl-'));
+    const start = async () => {
+      const db = Database.inDir(dir);
+      await db.open();
+      const service = new CameraService({ cameras: db.collection('cameras'), bus: new EventBus(), config: camerasSchema.parse({ simulated: 'always' }), logger: pino({ level: 'silent' }), simulated: new SimulatedDriver() });
+      await service.start();
+      return { db, service };
+    };
+    try {
+      const first = await start();
+      const id = first.service.all()[0]!.id;
+      await first.service.update(USER, id, { device_controls: { vertical_flip: true } });
+      await first.service.setEnabled(USER, id, false);
+      expect(first.service.get(id)!.device_controls.vertical_flip).toMatchObject({ value: true });
+      await first.service.stop();
+      await first.db.flush();
+      const second = await start();
+      try {
+        const cam = second.service.get(id)!;
+        expect(cam).toMatchObject({ enabled: false, exists: false });
+        expect(Object.keys(cam.device_controls)).toEqual(expect.arrayContaining(['horizontal_flip', 'vertical_flip', 'menu', 'button']));
+      } finally {
+        await second.service.stop();
+        await second.db.flush();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('a camera without a light control has no light; the flash gives the simulated camera one', async () => {
     expect((await setup(false)).cam().has_light).toBe(false);
     const lit = (await setup(true)).cam();
