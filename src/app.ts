@@ -111,7 +111,10 @@ export interface AppOptions {
   /** null: keep logs in memory only (tests). Default: stdout. */
   logOut?: ((line: string) => void) | null;
   logFormat?: LogFormat;
-  /** Simulated cameras get an LED flash with torch levels (vivid has none; tests of light levels use it). */
+  /**
+   * Simulated cameras get an LED flash with torch levels, so the demo has a light (vivid has none).
+   * Default true; false gives vivid's exact control set (for comparing with the kernel's driver).
+   */
   simulatedFlash?: boolean;
 }
 
@@ -211,7 +214,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
   // Cameras before everything that demands or controls them (credentials, labs, bridges).
   const ffmpeg = new FfmpegHealth(config.cameras.ffmpeg_path, status, logger.child({ service: 'ffmpeg' }));
   extensions.push(ffmpeg);
-  const simulated = new SimulatedDriver({ flash: options.simulatedFlash === true });
+  const simulated = new SimulatedDriver({ flash: options.simulatedFlash !== false });
   const cameras = new CameraService({
     cameras: db.collection('cameras'),
     bus,

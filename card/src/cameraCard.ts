@@ -1,13 +1,13 @@
 // The `switchboard-camera-card` element: one Switchboard camera's picture or live view, its
 // controls and its state, all driven through hass.callService on the camera's HA entities.
 import { html, LitElement, nothing, type PropertyValues, type TemplateResult } from 'lit';
+import { LIGHT, LIGHT_LEVEL_LABEL, labelOf } from '../../src/camera/controlCatalog.js';
 import { cameraView, deviceEntityIds, IMAGE_NUMBERS, IMAGE_SELECTS, isUsable, keysFromRegistry, switchboardCameras, watchedEntityIds, type CameraView, type EntityKey } from './cameraEntities.js';
 import type { CardConfig, HassEntity, HomeAssistant } from './hass.js';
 import { cardStyles } from './styles.js';
 
 /** How often the still picture is refetched when there is no live view (hui-image uses 10 s too). */
 const PICTURE_REFRESH_MS = 10_000;
-const KEY_LABELS: Record<string, string> = { brightness: 'Brightness', contrast: 'Contrast', saturation: 'Saturation', hue: 'Hue', sharpness: 'Sharpness', gain: 'Gain', resolution: 'Resolution', fps: 'Frame rate' };
 
 export class SwitchboardCameraCard extends LitElement {
   static override styles = cardStyles;
@@ -165,7 +165,7 @@ export class SwitchboardCameraCard extends LitElement {
       <div class="actions">
         ${this.toggle(view, 'stream', 'Stream', 'mdi:play-network', active)}
         ${this.action(view, 'snapshot', 'Snapshot', 'mdi:camera-iris', active, () => this.call('button', 'press', view.ids.snapshot!))}
-        ${this.toggle(view, 'light', 'Light', 'mdi:lightbulb', active)}
+        ${this.toggle(view, 'light', LIGHT.label, LIGHT.icon, active)}
         ${this.toggle(view, 'recording', 'Record', 'mdi:record-rec', active)}
         ${this.toggle(view, 'motion_detection', 'Motion', 'mdi:motion-sensor', active)}
         ${this.toggle(view, 'live_view', 'Live view', 'mdi:video-wireless', active)}
@@ -246,7 +246,7 @@ export class SwitchboardCameraCard extends LitElement {
             const a = entity.attributes;
             const value = Number(entity.state);
             return html`<label>
-              <span>${KEY_LABELS[key]}</span>
+              <span>${labelOf(key)}</span>
               <input
                 type="range"
                 name=${key}
@@ -262,7 +262,7 @@ export class SwitchboardCameraCard extends LitElement {
           })}
           ${dimmable
             ? html`<label>
-                <span>Light level</span>
+                <span>${LIGHT_LEVEL_LABEL}</span>
                 <input
                   type="range"
                   name="light_brightness"
@@ -278,7 +278,7 @@ export class SwitchboardCameraCard extends LitElement {
           ${selects.map(([key, entity]) => {
             const options = Array.isArray(entity.attributes.options) ? (entity.attributes.options as string[]) : [];
             return html`<label>
-              <span>${KEY_LABELS[key]}</span>
+              <span>${labelOf(key)}</span>
               <select
                 name=${key}
                 ?disabled=${!active || !isUsable(entity)}

@@ -4,9 +4,10 @@
 // when a user renames an entity. Until those entries are read (or where HA refuses them) the
 // entity ids the add-on proposes (`<domain>.<device object id>_<key>`) stand in. The card config can
 // name any entity instead.
+import { CAPTURE_SETTINGS, DEVICE_CONTROLS, IMAGE_SETTINGS, RANGE_KEYS, type RangeKey } from '../../src/camera/controlCatalog.js';
 import type { CardConfig, DeviceRegistryEntry, HassEntity, HomeAssistant } from './hass.js';
 
-export const ENTITY_KEYS = {
+const BASE_KEYS = {
   image: 'camera',
   ready: 'binary_sensor',
   readers: 'sensor',
@@ -18,19 +19,25 @@ export const ENTITY_KEYS = {
   motion_detection: 'switch',
   live_view: 'switch',
   snapshot: 'button',
-  brightness: 'number',
-  contrast: 'number',
-  saturation: 'number',
-  hue: 'number',
-  sharpness: 'number',
-  gain: 'number',
-  resolution: 'select',
-  fps: 'select',
 } as const;
 
-export type EntityKey = keyof typeof ENTITY_KEYS;
-export const IMAGE_NUMBERS = ['brightness', 'contrast', 'saturation', 'hue', 'sharpness', 'gain'] as const;
-export const IMAGE_SELECTS = ['resolution', 'fps'] as const;
+/** A camera control the catalog puts on the card as a number (zoom, focus, pan, tilt), where the camera has it. */
+type DeviceNumberKey = `${string}_absolute`;
+
+/** The numbers (image settings, then camera controls) and capture selects the catalog puts on the card. */
+export const IMAGE_NUMBERS: readonly (RangeKey | DeviceNumberKey)[] = [
+  ...RANGE_KEYS.filter((k) => IMAGE_SETTINGS[k].card),
+  ...DEVICE_CONTROLS.filter((e) => e.card && e.component === 'number').map((e) => e.key as DeviceNumberKey),
+];
+export const IMAGE_SELECTS: readonly ('resolution' | 'fps')[] = (['resolution', 'fps'] as const).filter((k) => CAPTURE_SETTINGS[k].card);
+
+export type EntityKey = keyof typeof BASE_KEYS | RangeKey | DeviceNumberKey | 'resolution' | 'fps';
+export const ENTITY_KEYS: Readonly<Partial<Record<EntityKey, string>>> = {
+  ...BASE_KEYS,
+  ...Object.fromEntries(IMAGE_NUMBERS.map((k) => [k, 'number'])),
+  ...Object.fromEntries(IMAGE_SELECTS.map((k) => [k, CAPTURE_SETTINGS[k].component])),
+};
+
 /** Without these the card has nothing to show: their absence means discovery has not run. */
 const ESSENTIAL: EntityKey[] = ['image', 'enabled', 'stream'];
 
@@ -139,7 +146,7 @@ function condition(hass: HomeAssistant, config: CardConfig, device: DeviceRegist
   if (config.device_id && !device) return { kind: 'device_missing' };
   const missing = ESSENTIAL.filter((k) => !states[k]);
   if (missing.length) return { kind: 'entities_missing', missing };
-  const present = Object.values(states);
+  const present = Object.values(states).filter((s): s is HassEntity => s !== undefined);
   if (present.every((s) => s.state === UNAVAILABLE)) return addonOnline(hass) ? { kind: 'camera_gone' } : { kind: 'addon_offline' };
   if (states.enabled?.state === 'off') return { kind: 'disabled' };
   return { kind: 'ok' };
@@ -159,7 +166,7 @@ const addonOnline = (hass: HomeAssistant) => addonEntityIds(hass).some((id) => h
 /** Every entity whose state the card shows or reasons about (a change to any of them redraws it). */
 export function watchedEntityIds(hass: HomeAssistant, view: CameraView): string[] {
   const live = view.states.image?.attributes.live_entity;
-  return [...Object.values(view.ids), ...(typeof live === 'string' ? [live] : []), ...addonEntityIds(hass)];
+  return [...Object.values(view.ids).filter((id): id is string => id !== undefined), ...(typeof live === 'string' ? [live] : []), ...addonEntityIds(hass)];
 }
 
 export const isUsable = (s: HassEntity | undefined): s is HassEntity => s !== undefined && s.state !== UNAVAILABLE && s.state !== 'unknown';

@@ -174,6 +174,7 @@ export class CameraDevices {
             session.restore(rec.controls, (key, err) => this.deps.logger.warn({ camera: rec.name, key, err: (err as Error).message }, 'could not restore a camera setting'));
           }
           session.restoreLight(rec.light, rec.light_brightness ?? undefined);
+          session.restoreDeviceControls(rec.device_controls ?? {}, (key, err) => this.deps.logger.warn({ camera: rec.name, key, err: (err as Error).message }, 'could not restore a device control'));
         } catch (err) {
           device.close();
           throw err;
@@ -198,7 +199,10 @@ export class CameraDevices {
       if (card !== rec.card) changes.card = card;
       this.deps.logger.info({ camera: rec.name, device: rec.device, driver: rec.driver }, 'camera connected');
       this.deps.bus.publish('camera', id, 'connected', { device: rec.device, driver: rec.driver });
-      await this.deps.commit(rec, { controls, light, light_brightness: lightBrightness, card, kernel_driver: kernelDriver }, changes);
+      const hasLight = session.mapping.light !== undefined;
+      if (hasLight !== rec.has_light) changes.has_light = hasLight;
+      const deviceControlList = session.deviceControls();
+      await this.deps.commit(rec, { controls, light, light_brightness: lightBrightness, card, kernel_driver: kernelDriver, has_light: hasLight, device_control_list: deviceControlList }, changes);
     });
   }
 

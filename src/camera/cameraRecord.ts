@@ -1,7 +1,8 @@
 // The stored camera record and the view every API returns. Control values are in Rotoclear units
 // (0–100, booleans, "WxH", fps, 1-based input), null where the device has no such control.
-import type { RangeKey, SwitchKey } from './controlMapping.js';
+import type { RangeKey, SwitchKey } from './controlCatalog.js';
 import type { Reader } from './demand.js';
+import type { DeviceControlView } from './deviceControls.js';
 import type { CurrentFormat, FormatInfo } from './driver.js';
 
 export type CameraDriverName = 'v4l2' | 'simulated';
@@ -40,6 +41,12 @@ export interface CameraRecord {
   light_entity: string | null;
   /** Last values read from the device; restored when the camera comes back. */
   controls: CameraControls;
+  /** Device control values set through `device_controls`, by stable name; restored when the camera comes back. */
+  device_controls?: Record<string, number>;
+  /** The device's simple controls as listed when it was last opened: shown (unavailable) while it is closed, across restarts. */
+  device_control_list?: Record<string, DeviceControlView>;
+  /** Whether the device has a light control, as of the last time it was open (absent: not known yet). */
+  has_light?: boolean;
   record: RecordState;
   jpeg_quality: number;
   /** Motion detection on this camera's capture; absent in records from before it existed. */
@@ -89,7 +96,11 @@ export interface CameraView {
   /** 1–100: how bright the light shines when on; null when the camera's light has no levels. */
   light_brightness: number | null;
   light_entity: string | null;
+  /** The camera has a light: a light control on the device (as last seen) or a Home Assistant light entity. */
+  has_light: boolean;
   controls: CameraControls;
+  /** Every simple control the device offers, by stable name ({} while absent). */
+  device_controls: Record<string, DeviceControlView>;
   resolutions: string[];
   fps_options: number[];
   /** Every pixel format the device offers, each size in it and the frame rates at each size; [] while absent. */

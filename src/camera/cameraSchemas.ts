@@ -1,7 +1,7 @@
 // Input validation for camera changes. The messages are user-facing in every protocol (the
 // Rotoclear socket sends them as `message`), so they say what a valid value is.
 import { z } from 'zod';
-import { RANGE_KEYS, SWITCH_KEYS } from './controlMapping.js';
+import { RANGE_KEYS, SWITCH_KEYS } from './controlCatalog.js';
 
 export const PERCENT_MESSAGE = 'Value must be between 0 and 100';
 const PERCENT_TYPE_MESSAGE = 'Value must be an integer between 0 and 100';
@@ -63,6 +63,12 @@ export interface ControlsInput {
 
 export const controlsSchema = z.object(controlShape).strict() as unknown as z.ZodType<ControlsInput>;
 
+const DEVICE_CONTROL_MESSAGE = 'Value must be a number, true/false, or a menu item';
+export const deviceControlsSchema = z.record(
+  z.string().regex(/^[a-z0-9_]{1,64}$/, 'must be a control name like "horizontal_flip"'),
+  z.union([z.number(), z.boolean(), z.string().max(64)], { errorMap: () => ({ message: DEVICE_CONTROL_MESSAGE }) }),
+).refine((r) => Object.keys(r).length <= 100, 'At most 100 controls in one change');
+
 const slot = z.union([z.literal(1), z.literal(2), z.null()], { errorMap: () => ({ message: 'Value must be 1, 2 or null' }) });
 const lightEntity = z
   .string()
@@ -98,6 +104,8 @@ export const changeSchema = z
     light_brightness: percent.optional(),
     enabled: boolValue.optional(),
     controls: controlsSchema.optional(),
+    /** Device controls by stable name, e.g. `{horizontal_flip: true, menu: "Menu Item 3"}`: checked against the device's own ranges. */
+    device_controls: deviceControlsSchema.optional(),
     motion: boolValue.optional(),
     /** Motion sensitivity of this camera: pixel change (1–255) and changed share of the picture (0.1–100 %). */
     motion_threshold: z.number({ invalid_type_error: 'Value must be an integer between 1 and 255' }).int('Value must be an integer between 1 and 255').min(1, 'Value must be an integer between 1 and 255').max(255, 'Value must be an integer between 1 and 255').optional(),

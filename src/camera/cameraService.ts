@@ -16,8 +16,9 @@ import { EMPTY_CONTROLS, NO_CAPABILITIES, type CameraDriverName, type CameraReco
 import { changeSchema, createSchema, type CameraChange, type ControlsInput } from './cameraSchemas.js';
 import { CameraDevices, diffControls as diff, isEnabled, type CameraDevicesDeps } from './cameraDevices.js';
 import { DemandTracker, type Reader } from './demand.js';
-import { CameraDriverError } from './driver.js';
+import type { DeviceControlView } from './deviceControls.js';
 import type { DeviceSession } from './deviceSession.js';
+import { CameraDriverError } from './driver.js';
 import type { Extension } from '../core/extension.js';
 
 /** What the service needs: the device side's needs, less the hooks the service itself provides. */
@@ -34,6 +35,8 @@ export class CameraService implements ModuleService, Extension {
   readonly name = 'cameras';
   private readonly devices: CameraDevices;
   private readonly demand: DemandTracker;
+  /** Each camera's device controls as last read, listed while its device is closed (its entities stay, unavailable); the record keeps them across restarts. */
+  private readonly lastDeviceControls = new Map<string, Record<string, DeviceControlView>>();
   /** Serializes changes per camera so read-modify-write of the device and the record never interleave. */
   private readonly queues = new Map<string, Promise<unknown>>();
   /** What each camera's device offered when it was last open (see toView). */
@@ -149,6 +152,8 @@ export class CameraService implements ModuleService, Extension {
 
     const controls = input.controls && Object.keys(input.controls).length ? input.controls : undefined;
     touch('controls', controls !== undefined);
+    const deviceControls = input.device_controls && Object.keys(input.device_controls).length ? input.device_controls : undefined;
+    touch('device_controls', deviceControls !== undefined);
     touch('light', input.light !== undefined && input.light !== rec.light);
     touch('light_brightness', input.light_brightness !== undefined);
     touch('motion', input.motion !== undefined && input.motion !== (rec.motion ?? false));
@@ -201,6 +206,13 @@ export class CameraService implements ModuleService, Extension {
         throw this.deviceError(rec, err);
       }
       plan.steps.push(() => this.controlsStep(rec, session, controls, plan));
+    }
+    if (deviceControls) {
+      const session = this.devices.session(rec.id);
+      if (!session) throw unavailable(`Camera "${rec.name}" is not connected`);
+      // Against the device's own range, step and menu (deviceControls.ts); a validation error otherwise.
+      const values = session.checkDeviceControls(deviceControls, `${PREFIX}.device_controls`);
+      plan.steps.push(() => this.deviceControlsStep(rec, session, values, plan));
     }
     this.planLight(rec, input, plan);
     if (input.stream !== undefined && input.stream !== this.holdsStream(rec.id)) {
@@ -261,6 +273,27 @@ export class CameraService implements ModuleService, Extension {
     Object.assign(plan.changes, diff(rec.controls, after));
     plan.patch.controls = after;
     return () => session.restore(before, (key, err) => this.deps.logger.warn({ camera: rec.name, key, err: (err as Error).message }, 'could not put a camera setting back'));
+  }
+
+  /**
+   * Device controls by stable name, written and read back with every control's flags (one write can
+   * change others). The values set are kept in the record and restored when the camera comes back.
+   */
+  private deviceControlsStep(rec: CameraRecord, session: DeviceSession, values: ReturnType<DeviceSession['checkDeviceControls']>, plan: ChangePlan): () => void {
+    const undo = session.applyDeviceControls(values);
+    const after = session.deviceControls();
+    const nameOf = (id: number) => Object.keys(after).find((k) => after[k]!.id === id);
+    // Pressed buttons change nothing to read, yet they happened: each is published once.
+    const pressed = values.filter((v) => v.control.type === 'button').map((v) => nameOf(v.control.id)).filter((k): k is string => k !== undefined);
+    const published = session.takeDeviceControlChanges(pressed);
+    if (Object.keys(published).length) plan.changes.device_controls = published;
+    const stored = { ...rec.device_controls };
+    for (const { control, value } of values) {
+      const name = nameOf(control.id);
+      if (name && control.type !== 'button') stored[name] = value;
+    }
+    plan.patch.device_controls = stored;
+    return undo;
   }
 
   /** Runs the device steps in order; a failing step undoes the ones before it. Returns the undo of them all. */
@@ -330,6 +363,7 @@ export class CameraService implements ModuleService, Extension {
       this.demand.clear(id);
       await this.deps.cameras.remove(id);
       this.lastOffer.delete(id);
+      this.lastDeviceControls.delete(id);
       if (rec.driver === 'simulated') this.deps.simulated.remove(rec.device);
       this.deps.bus.publish('camera', id, 'deleted', { name: rec.name, driver: rec.driver, device: rec.device });
       this.devices.reportStatus();
@@ -406,6 +440,9 @@ export class CameraService implements ModuleService, Extension {
    * first); an empty change is neither stored nor published.
    */
   private async commit(rec: CameraRecord, patch: Partial<CameraRecord>, changes: Record<string, unknown>, notice: ChangePlan['notice'] = null): Promise<CameraView> {
+    // Device controls an image setting or the light changed on the way (automatic gain makes gain inactive).
+    const moved = changes.device_controls === undefined ? this.devices.session(rec.id)?.takeDeviceControlChanges([], false) : undefined;
+    if (moved && Object.keys(moved).length && Object.keys(changes).length) changes = { ...changes, device_controls: moved };
     if (!Object.keys(changes).length) return this.toView(this.deps.cameras.get(rec.id) ?? rec);
     const next = await this.deps.cameras.update(rec.id, (cur) => ({ ...cur, ...patch, updated_at: new Date().toISOString() }));
     if (!next) throw notFound('Camera');
@@ -449,6 +486,14 @@ export class CameraService implements ModuleService, Extension {
     return rec;
   }
 
+  private deviceControlsOf(r: CameraRecord, session: DeviceSession | undefined): Record<string, DeviceControlView> {
+    const id = r.id;
+    if (!session) return this.lastDeviceControls.get(id) ?? r.device_control_list ?? {};
+    const now = session.deviceControls();
+    this.lastDeviceControls.set(id, now);
+    return now;
+  }
+
   private toView(r: CameraRecord): CameraView {
     const session = this.devices.session(r.id);
     // While the device is closed (switched off, unplugged) the camera shows what it offered when
@@ -477,6 +522,8 @@ export class CameraService implements ModuleService, Extension {
       light: r.light,
       light_brightness: r.light_brightness ?? null,
       light_entity: r.light_entity,
+      has_light: (session ? session.mapping.light !== undefined : (r.has_light ?? true)) || r.light_entity !== null,
+      device_controls: this.deviceControlsOf(r, session),
       // Records stored before a setting existed (hue) read it as null until the device is read again.
       controls: { ...EMPTY_CONTROLS, ...r.controls },
       ...extra,

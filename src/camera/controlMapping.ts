@@ -2,25 +2,11 @@
 // a device's V4L2 controls, and the 0–100 scaling between them. Matching is by standard control id
 // first (what the kernel guarantees), then by name for the few settings V4L2 has no standard id
 // for (noise reduction, lights on vendor controls).
+import { CID, IMAGE_SETTINGS, LIGHT, RANGE_KEYS, type ImageKey } from './controlCatalog.js';
 import type { ControlInfo } from './driver.js';
 
-/** Standard V4L2 control ids (linux/v4l2-controls.h). */
-export const CID = {
-  BRIGHTNESS: 0x00980900,
-  CONTRAST: 0x00980901,
-  SATURATION: 0x00980902,
-  HUE: 0x00980903,
-  AUTO_WHITE_BALANCE: 0x0098090c,
-  RED_BALANCE: 0x0098090e,
-  BLUE_BALANCE: 0x0098090f,
-  AUTOGAIN: 0x00980912,
-  GAIN: 0x00980913,
-  SHARPNESS: 0x0098091b,
-  EXPOSURE_AUTO: 0x009a0901,
-  FLASH_LED_MODE: 0x009c0901,
-  FLASH_TORCH_INTENSITY: 0x009c0908,
-  ANALOGUE_GAIN: 0x009e0903,
-} as const;
+// Tests and older importers name the ids here; the catalog holds them.
+export { CID } from './controlCatalog.js';
 
 /** V4L2_EXPOSURE_AUTO menu values. */
 export const EXPOSURE = { AUTO: 0, MANUAL: 1, SHUTTER_PRIORITY: 2, APERTURE_PRIORITY: 3 } as const;
@@ -28,12 +14,6 @@ export const EXPOSURE = { AUTO: 0, MANUAL: 1, SHUTTER_PRIORITY: 2, APERTURE_PRIO
 const FLASH_LED = { NONE: 0, TORCH: 2 } as const;
 /** The V4L2 flash control class (V4L2_CTRL_CLASS_FLASH >> 16). */
 const FLASH_CLASS = 0x009c;
-
-export const RANGE_KEYS = ['brightness', 'contrast', 'saturation', 'hue', 'sharpness', 'gain', 'red-gain', 'blue-gain'] as const;
-export const SWITCH_KEYS = ['auto-exposure', 'auto-white-balance', 'noise-supression'] as const;
-export type RangeKey = (typeof RANGE_KEYS)[number];
-export type SwitchKey = (typeof SWITCH_KEYS)[number];
-export type ImageKey = RangeKey | SwitchKey;
 
 /** A 0–100 setting on an integer control. */
 export interface RangeMapping {
@@ -63,19 +43,8 @@ export interface DeviceMapping {
   lightLevel?: RangeMapping;
 }
 
-const RANGE_IDS: Record<RangeKey, number[]> = {
-  brightness: [CID.BRIGHTNESS],
-  contrast: [CID.CONTRAST],
-  saturation: [CID.SATURATION],
-  hue: [CID.HUE],
-  sharpness: [CID.SHARPNESS],
-  gain: [CID.GAIN, CID.ANALOGUE_GAIN],
-  'red-gain': [CID.RED_BALANCE],
-  'blue-gain': [CID.BLUE_BALANCE],
-};
-
-/** A vendor control of a light: "LED1 Mode", "Light", "Lamp Brightness", "Torch". */
-const LIGHT_KEY = /(^|_)(light|led\d*|lamp|torch)(_|$)/;
+/** A vendor control of a light (see the catalog's light entry). */
+const LIGHT_KEY = LIGHT.match!;
 /**
  * Which integer light controls are its level: the bare name ("Light") or one saying so ("LED1
  * Brightness"). Others are not (UVC's "LED1 Frequency" is how fast it blinks).
@@ -101,7 +70,7 @@ export function mapControls(controls: readonly ControlInfo[]): DeviceMapping {
   const byId = new Map(controls.filter(usable).map((c) => [c.id, c]));
   const image: DeviceMapping['image'] = {};
   for (const key of RANGE_KEYS) {
-    const c = RANGE_IDS[key].map((id) => byId.get(id)).find((x) => x !== undefined && isIntegerLike(x));
+    const c = IMAGE_SETTINGS[key].ids.map((id) => byId.get(id)).find((x) => x !== undefined && isIntegerLike(x));
     if (c) image[key] = { kind: 'range', control: c };
   }
   const exposure = byId.get(CID.EXPOSURE_AUTO);
@@ -111,7 +80,7 @@ export function mapControls(controls: readonly ControlInfo[]): DeviceMapping {
   else if (autogain?.type === 'boolean') image['auto-exposure'] = booleanSwitch(autogain);
   const awb = byId.get(CID.AUTO_WHITE_BALANCE);
   if (awb?.type === 'boolean') image['auto-white-balance'] = booleanSwitch(awb);
-  const noise = controls.find((c) => usable(c) && c.type === 'boolean' && /(^|_)noise_(reduction|suppression)($|_)/.test(c.key));
+  const noise = controls.find((c) => usable(c) && c.type === 'boolean' && IMAGE_SETTINGS['noise-supression'].match!.test(c.key));
   if (noise) image['noise-supression'] = booleanSwitch(noise);
 
   const mapping: DeviceMapping = { image };

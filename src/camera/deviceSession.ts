@@ -4,8 +4,10 @@
 import { validationError } from '../core/errors.js';
 import type { CameraControls, CameraCapabilities, ControlCapability } from './cameraRecord.js';
 import type { ControlsInput } from './cameraSchemas.js';
-import { RANGE_KEYS, SWITCH_KEYS, deviceToPercent, mapControls, percentToDevice, type DeviceMapping, type ImageKey } from './controlMapping.js';
-import type { CameraDevice, ControlInfo, CurrentFormat, FormatInfo, InputInfo } from './driver.js';
+import { RANGE_KEYS, SWITCH_KEYS, type ImageKey } from './controlCatalog.js';
+import { deviceToPercent, mapControls, percentToDevice, type DeviceMapping } from './controlMapping.js';
+import { controlName, describeControl, isSimple, readable, resolveValues, type DeviceControlView } from './deviceControls.js';
+import { CameraDriverError, type CameraDevice, type ControlInfo, type CurrentFormat, type FormatInfo, type InputInfo } from './driver.js';
 
 /** Integer rates tried to learn which frame rates a device offers when it cannot enumerate them (it answers with what it chose). */
 const FPS_PROBES = [5, 10, 15, 20, 25, 30, 40, 50, 60];
@@ -32,6 +34,10 @@ export class DeviceSession {
   private readonly inputs: InputInfo[];
   /** Rates learned by probing S_PARM, for devices that do not enumerate frame intervals. */
   private probedFps: number[] = [];
+  /** Every simple control with its flags and value, as last read (after opening and after each change). */
+  private generic: Record<string, DeviceControlView> = {};
+  /** Names changed by re-reads and not yet carried by a change event. */
+  private readonly unpublished = new Set<string>();
 
   constructor(readonly device: CameraDevice) {
     this.controls = device.listControls();
@@ -39,6 +45,97 @@ export class DeviceSession {
     this.formats = device.listFormats();
     this.inputs = device.listInputs();
     this.refreshRates();
+    this.refreshDeviceControls();
+    // What the device holds when opened is the starting point, not a change.
+    this.unpublished.clear();
+  }
+
+  /** Every simple control by stable name (see deviceControls.ts), as last read. */
+  deviceControls(): Record<string, DeviceControlView> {
+    return this.generic;
+  }
+
+  /** The image setting or light that already serves a control, by control id (one entity per control). */
+  private servedBy(): Map<number, string> {
+    const out = new Map<number, string>(Object.entries(this.mapping.image).map(([key, m]) => [m.control.id, key]));
+    if (this.mapping.lightLevel) out.set(this.mapping.lightLevel.control.id, 'light_brightness');
+    if (this.mapping.light) out.set(this.mapping.light.control.id, 'light');
+    return out;
+  }
+
+  /**
+   * Re-reads flags and values of every simple control: a write can change others (V4L2_CTRL_FLAG_UPDATE,
+   * e.g. automatic gain makes gain inactive). Returns the stable names whose view changed.
+   */
+  refreshDeviceControls(): string[] {
+    const next: Record<string, DeviceControlView> = {};
+    const served = this.servedBy();
+    for (const c of this.device.listControls().filter(isSimple)) {
+      let raw: number | undefined;
+      if (readable(c)) {
+        try {
+          raw = this.device.getControl(c.id);
+        } catch (err) {
+          // Some controls refuse reads in some states (EACCES, EIO on UVC); a gone device is not one of those.
+          if (err instanceof CameraDriverError && err.isGone) throw err;
+        }
+      }
+      next[controlName(c)] = { ...describeControl(c, raw), served_by: served.get(c.id) ?? null };
+    }
+    const changed = [...new Set([...Object.keys(this.generic), ...Object.keys(next)])].filter((k) => JSON.stringify(this.generic[k]) !== JSON.stringify(next[k]));
+    this.generic = next;
+    for (const k of changed) this.unpublished.add(k);
+    return changed;
+  }
+
+  /**
+   * The device controls whose value or flags changed since the last call, by name with their value
+   * (`pressed` adds buttons, which change nothing to read): what the next change event carries.
+   * `servedToo: false` leaves out controls an image setting or the light stands for (that key says it).
+   */
+  takeDeviceControlChanges(pressed: readonly string[] = [], servedToo = true): Record<string, number | boolean | null> {
+    const names = [...new Set([...this.unpublished, ...pressed])].filter((k) => servedToo || !this.generic[k]?.served_by);
+    this.unpublished.clear();
+    return Object.fromEntries(names.map((k) => [k, this.generic[k]?.value ?? null]));
+  }
+
+  /** Checks requested device control values against the device's own range, step and menu (throws a validation error). */
+  checkDeviceControls(input: Record<string, unknown>, prefix: string): { control: ControlInfo; value: number }[] {
+    return resolveValues(this.device.listControls(), input, prefix);
+  }
+
+  /**
+   * Writes checked device control values in order; a failure puts back those already written (where
+   * they can be read) and rethrows. Flags and values are re-read afterwards either way. Returns the
+   * undo of the whole write (the camera service runs it when the store refuses the change).
+   */
+  applyDeviceControls(values: readonly { control: ControlInfo; value: number }[]): () => void {
+    const undo: (() => void)[] = [];
+    const undoAll = () => {
+      for (const step of [...undo].reverse()) {
+        try {
+          step();
+        } catch {
+          // Best effort: the device may be gone; the original error is what the caller needs.
+        }
+      }
+    };
+    try {
+      for (const { control, value } of values) {
+        const prev = readable(control) ? this.device.getControl(control.id) : undefined;
+        this.device.setControl(control.id, value);
+        if (prev !== undefined) undo.push(() => this.device.setControl(control.id, prev));
+      }
+    } catch (err) {
+      undoAll();
+      throw err;
+    } finally {
+      this.refreshQuietly();
+    }
+    return () => {
+      undoAll();
+      this.refreshQuietly();
+    };
   }
 
   /** What the device offers (VIDIOC_ENUM_FMT / ENUM_FRAMESIZES / ENUM_FRAMEINTERVALS), read once when it was opened. */
@@ -155,6 +252,14 @@ export class DeviceSession {
    * or neither: a failed switch puts the level back.
    */
   setLight(on: boolean, level?: number): void {
+    try {
+      this.switchLight(on, level);
+    } finally {
+      this.refreshQuietly();
+    }
+  }
+
+  private switchLight(on: boolean, level?: number): void {
     const l = this.mapping.light;
     if (!l) return;
     const lv = this.mapping.lightLevel;
@@ -274,6 +379,17 @@ export class DeviceSession {
         }
       }
       throw err;
+    } finally {
+      // An image setting is a device control too (automatic gain makes gain inactive).
+      this.refreshQuietly();
+    }
+  }
+
+  private refreshQuietly(): void {
+    try {
+      this.refreshDeviceControls();
+    } catch {
+      // A failing device: the change's own error (or the next read) says why.
     }
   }
 
@@ -292,6 +408,17 @@ export class DeviceSession {
       }
     }
     this.refreshRates();
+  }
+
+  /** Puts stored device control values back, each on its own, best effort (a control the device no longer offers is skipped). */
+  restoreDeviceControls(stored: Record<string, number>, onError: (key: string, err: unknown) => void): void {
+    for (const [name, value] of Object.entries(stored)) {
+      try {
+        this.applyDeviceControls(this.checkDeviceControls({ [name]: value }, 'device_controls'));
+      } catch (err) {
+        onError(name, err);
+      }
+    }
   }
 
   /** Which integer frame rates the device accepts at the current size; the current rate is put back. */

@@ -28,7 +28,7 @@ export interface MenuItem {
 export interface ControlInfo {
   /** V4L2 control id, e.g. 0x00980900 for brightness. */
   id: number;
-  /** The kernel's name, e.g. "Brightness". */
+  /** The kernel's name, e.g. "Gain, Automatic". */
   name: string;
   /** v4l2-ctl style key, e.g. "brightness", "gain_automatic". */
   key: string;

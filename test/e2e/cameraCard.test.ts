@@ -38,6 +38,8 @@ const ENTITIES: [string, string, Record<string, unknown>][] = [
   [id('switch', 'live_view'), 'off', {}],
   [id('button', 'snapshot'), 'unknown', {}],
   ...['brightness', 'contrast', 'saturation', 'sharpness', 'gain', 'hue'].map((k, i) => [id('number', k), String(40 + i * 5), { min: 0, max: 100, step: 1, mode: 'slider' }] as [string, string, Record<string, unknown>]),
+  // A camera with a zoom: the catalog puts it on the card on the device's own range.
+  [id('number', 'zoom_absolute'), '100', { min: 100, max: 500, step: 1, friendly_name: 'Front door Zoom' }],
   [id('select', 'resolution'), '1280x720', { options: ['640x480', '1280x720', '1920x1080'] }],
   [id('select', 'fps'), '30', { options: ['15', '25', '30'] }],
   [id('event', 'event'), 'unknown', { event_types: ['demand', 'ready'] }],
@@ -180,6 +182,10 @@ describe.skipIf(!hasChromium)(hasChromium ? 'camera card in a real browser (chro
     await c.locator('input[name="hue"]').focus();
     await page.keyboard.press('ArrowRight');
     await expectCall('number', 'set_value', id('number', 'hue'), { value: 66 });
+    await c.locator('input[name="zoom_absolute"]').focus();
+    await page.keyboard.press('End');
+    await expectCall('number', 'set_value', id('number', 'zoom_absolute'), { value: 500 });
+    expect(await c.locator('label', { has: page.locator('input[name="zoom_absolute"]') }).locator('span').textContent()).toBe('Zoom');
     await c.locator('select[name="resolution"]').selectOption('1920x1080');
     await expectCall('select', 'select_option', id('select', 'resolution'), { option: '1920x1080' });
     await c.locator('select[name="fps"]').selectOption('15');
@@ -301,6 +307,21 @@ describe.skipIf(!hasChromium)(hasChromium ? 'camera card in a real browser (chro
     const page = await open({ device_id: 'no-such-device' });
     expect(await card(page).locator('[data-problem]').getAttribute('data-problem')).toBe('device_missing');
     await page.close();
+  });
+
+  it('has no Light button for a camera without a light (the add-on publishes no light entity for it)', async () => {
+    const registry = peer.entityRegistry.splice(0);
+    peer.entityRegistry.push(...registry.filter((e) => e.entity_id !== id('light', 'light')));
+    try {
+      const page = await open();
+      const c = card(page);
+      await c.locator('[data-control="stream"]').waitFor();
+      expect(await c.locator('[data-control="light"]').count()).toBe(0);
+      expect(await c.locator('input[name="light_brightness"]').count()).toBe(0);
+      await page.close();
+    } finally {
+      peer.entityRegistry.splice(0, peer.entityRegistry.length, ...registry);
+    }
   });
 
   it('uses an entity override from the config', async () => {

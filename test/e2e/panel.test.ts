@@ -154,6 +154,27 @@ describe.skipIf(!hasChromium)(TITLE, () => {
     await page.close();
   });
 
+  it("lists the camera's own controls under All controls, changes one, and follows a change made elsewhere", async () => {
+    const page = await openSignedIn('#/cameras');
+    const card = page.locator('article.camera').first();
+    const id = app.app.context.cameras!.all()[0]!.id;
+    await card.getByText('All controls').click();
+    const flip = card.locator('[data-section="device-controls"] input[name="horizontal_flip"]');
+    await flip.waitFor();
+    expect(await flip.isChecked()).toBe(false);
+    await flip.check();
+    await expect.poll(() => app.app.context.cameras!.get(id)!.device_controls.horizontal_flip!.value, { timeout: 10_000 }).toBe(true);
+    const menu = card.locator('[data-section="device-controls"] select[name="menu"]');
+    expect(await menu.locator('option').allTextContents()).toEqual(['Menu Item 1', 'Menu Item 3', 'Menu Item 4']);
+    await app.api('PUT', `/api/cameras/${id}`, await app.login(), { device_controls: { menu: 'Menu Item 1' } });
+    await expect.poll(() => menu.inputValue(), { timeout: 10_000 }).toBe('1');
+    // The read-only control is shown, not editable; the flash's own controls serve the light above.
+    await expect.poll(() => card.locator('[data-section="device-controls"] output[data-control="read_only_integer_32_bits"]').count()).toBe(1);
+    expect(await card.locator('[data-section="device-controls"] [data-control="led_mode"]').count()).toBe(0);
+    await shot(page, '02c-all-controls');
+    await page.close();
+  });
+
   it('shows a monitor coming online and sends it a command', async () => {
     const page = await openSignedIn('#monitors');
     const card = page.locator(`[data-monitor-id="${MONITOR_ID}"]`);

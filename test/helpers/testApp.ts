@@ -30,7 +30,7 @@ export interface TestApp {
 
 export async function startTestApp(
   overrides: Record<string, unknown> = {},
-  opts: { dataDir?: string; keepData?: boolean; /** Receives every log line (JSON) the app writes. */ logOut?: (line: string) => void; /** Simulated cameras with an LED flash (a light with levels). */ simulatedFlash?: boolean } = {},
+  opts: { dataDir?: string; keepData?: boolean; /** Receives every log line (JSON) the app writes. */ logOut?: (line: string) => void; /** false: simulated cameras with vivid's exact controls, without the LED flash (a light with levels) they have by default. */ simulatedFlash?: boolean } = {},
 ): Promise<TestApp> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'switchboard-test-'));
   const config = parseConfig(
@@ -53,7 +53,7 @@ export async function startTestApp(
       overrides,
     ),
   );
-  const app = createApp(config, { logOut: opts.logOut ?? null, simulatedFlash: opts.simulatedFlash === true });
+  const app = createApp(config, { logOut: opts.logOut ?? null, simulatedFlash: opts.simulatedFlash !== false });
   await app.start();
   const port = app.ports().http!;
   const url = `http://127.0.0.1:${port}`;

@@ -82,6 +82,11 @@ describe.skipIf(SKIP)('camera entities and HA conventions', () => {
       name: 'Light',
       state_topic: `switchboard/camera_${id}/light/state`,
       command_topic: `switchboard/camera_${id}/light/set`,
+      // The simulated camera's light has levels (its LED flash's torch intensity).
+      brightness_scale: 100,
+      on_command_type: 'brightness',
+      brightness_state_topic: `switchboard/camera_${id}/light_brightness/state`,
+      brightness_command_topic: `switchboard/camera_${id}/light_brightness/set`,
       default_entity_id: 'light.camera_1_light',
       object_id: 'camera_1_light',
       availability: [bridge, { topic: `switchboard/camera_${id}/availability`, value_template: '{{ value_json.state }}' }],

@@ -383,9 +383,38 @@ describe.skipIf(SKIP)('MQTT bridge on Mosquitto', () => {
     const topic = `homeassistant/device/switchboard_camera_${id}/config`;
     const cfg = await ha.waitFor(topic, (p) => p.includes('configuration_url'));
     expect(haProblems(topic, JSON.parse(cfg.payload))).toEqual([]);
-    expect(normalize(cfg.payload, { [id]: '<id>' })).toMatchInlineSnapshot(`
+    // The device's own controls (vivid's flips, menus, button, …) are covered by mqttDeviceControls.test.ts.
+    const discovered = normalize(cfg.payload, { [id]: '<id>' }) as { cmps: Record<string, unknown> };
+    for (const [name, d] of Object.entries(cameras.get(id)!.device_controls)) if (!d.served_by) delete discovered.cmps[name];
+    expect(discovered).toMatchInlineSnapshot(`
       {
         "cmps": {
+          "auto_exposure": {
+            "availability": [
+              {
+                "topic": "switchboard/bridge/state",
+                "value_template": "{{ value_json.state }}",
+              },
+              {
+                "topic": "switchboard/camera_<id>/availability",
+                "value_template": "{{ value_json.state }}",
+              },
+              {
+                "topic": "switchboard/camera_<id>/auto_exposure/availability",
+                "value_template": "{{ value_json.state }}",
+              },
+            ],
+            "availability_mode": "all",
+            "command_topic": "switchboard/camera_<id>/auto_exposure/set",
+            "default_entity_id": "switch.camera_1_auto_exposure",
+            "entity_category": "config",
+            "icon": "mdi:camera-iris",
+            "name": "Auto exposure",
+            "object_id": "camera_1_auto_exposure",
+            "p": "switch",
+            "state_topic": "switchboard/camera_<id>/auto_exposure/state",
+            "unique_id": "switchboard_camera_<id>_auto_exposure",
+          },
           "brightness": {
             "availability": [
               {
@@ -394,6 +423,10 @@ describe.skipIf(SKIP)('MQTT bridge on Mosquitto', () => {
               },
               {
                 "topic": "switchboard/camera_<id>/availability",
+                "value_template": "{{ value_json.state }}",
+              },
+              {
+                "topic": "switchboard/camera_<id>/brightness/availability",
                 "value_template": "{{ value_json.state }}",
               },
             ],
@@ -420,6 +453,10 @@ describe.skipIf(SKIP)('MQTT bridge on Mosquitto', () => {
               },
               {
                 "topic": "switchboard/camera_<id>/availability",
+                "value_template": "{{ value_json.state }}",
+              },
+              {
+                "topic": "switchboard/camera_<id>/contrast/availability",
                 "value_template": "{{ value_json.state }}",
               },
             ],
@@ -523,6 +560,10 @@ describe.skipIf(SKIP)('MQTT bridge on Mosquitto', () => {
                 "topic": "switchboard/camera_<id>/availability",
                 "value_template": "{{ value_json.state }}",
               },
+              {
+                "topic": "switchboard/camera_<id>/gain/availability",
+                "value_template": "{{ value_json.state }}",
+              },
             ],
             "availability_mode": "all",
             "command_topic": "switchboard/camera_<id>/gain/set",
@@ -547,6 +588,10 @@ describe.skipIf(SKIP)('MQTT bridge on Mosquitto', () => {
               },
               {
                 "topic": "switchboard/camera_<id>/availability",
+                "value_template": "{{ value_json.state }}",
+              },
+              {
+                "topic": "switchboard/camera_<id>/hue/availability",
                 "value_template": "{{ value_json.state }}",
               },
             ],
@@ -592,10 +637,14 @@ describe.skipIf(SKIP)('MQTT bridge on Mosquitto', () => {
               },
             ],
             "availability_mode": "all",
+            "brightness_command_topic": "switchboard/camera_<id>/light_brightness/set",
+            "brightness_scale": 100,
+            "brightness_state_topic": "switchboard/camera_<id>/light_brightness/state",
             "command_topic": "switchboard/camera_<id>/light/set",
             "default_entity_id": "light.camera_1_light",
             "name": "Light",
             "object_id": "camera_1_light",
+            "on_command_type": "brightness",
             "p": "light",
             "state_topic": "switchboard/camera_<id>/light/state",
             "unique_id": "switchboard_camera_<id>_light",
@@ -794,6 +843,10 @@ describe.skipIf(SKIP)('MQTT bridge on Mosquitto', () => {
               },
               {
                 "topic": "switchboard/camera_<id>/availability",
+                "value_template": "{{ value_json.state }}",
+              },
+              {
+                "topic": "switchboard/camera_<id>/saturation/availability",
                 "value_template": "{{ value_json.state }}",
               },
             ],

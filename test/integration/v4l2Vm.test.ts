@@ -140,6 +140,49 @@ describe.skipIf(skipReason !== null)('V4L2 driver on the vivid kernel driver (qe
     expect(service.events.some((e) => e.event === 'updated' && e.details.changes?.brightness === 60)).toBe(true);
   });
 
+  it('device controls through the camera service: flip, menu, integer menu, button, read-only, gain inactive under automatic gain — as v4l2-ctl sees them', () => {
+    expect(run.steps.get('serviceError')).toBeUndefined();
+    interface Option { value: number; label: string }
+    const d = step<{
+      listed: { ours: string[]; v4l2ctl: string[] };
+      hflip: { view: unknown; v4l2ctl: string };
+      hflipAfterV4l2ctl: unknown;
+      menu: { view: unknown; options: Option[]; v4l2ctl: string };
+      menuRefused: { message: string; details: { path: string; message: string }[] };
+      integerMenu: { view: unknown; options: Option[]; v4l2ctl: string };
+      button: { view: Record<string, unknown>; changes: Record<string, unknown>[]; v4l2ctl: string | null };
+      readOnly: { view: Record<string, unknown>; v4l2ctl: string; refused: { message: string; details: { path: string; message: string }[] } };
+      gainManual: { inactive: boolean; v4l2ctl: string | null };
+      gainAutomatic: { inactive: boolean; v4l2ctl: string | null };
+    }>('deviceControls');
+    // Every integer, boolean, menu, integer-menu and button control v4l2-ctl lists, and no other.
+    expect(d.listed.ours).toEqual(d.listed.v4l2ctl);
+    expect(d.listed.ours).toEqual(expect.arrayContaining(['horizontal_flip', 'menu', 'integer_menu', 'button', 'read_only_integer_32_bits', 'gain', 'gain_automatic']));
+    expect(d.hflip).toEqual({ view: true, v4l2ctl: 'horizontal_flip: 1' });
+    expect(d.hflipAfterV4l2ctl).toBe(false);
+    expect(d.menu.view).toBe(4);
+    expect(d.menu.v4l2ctl).toBe('menu: 4 (Menu Item 4)');
+    expect(d.menu.options.map((o) => o.label)).toEqual(['Menu Item 1', 'Menu Item 3', 'Menu Item 4']);
+    // Index 2 is the hole in vivid's menu: refused before it reaches the device.
+    expect(d.menuRefused.message).toBe('Invalid device controls');
+    expect(d.menuRefused.details[0]).toMatchObject({ path: 'payload.device_controls.menu' });
+    expect(d.integerMenu.view).toBe(7);
+    // v4l2-ctl prints the index and the item's value (21).
+    expect(d.integerMenu.v4l2ctl).toMatch(/^integer_menu: 7\b.*\b21\b/);
+    expect(d.integerMenu.options.find((o) => o.value === 8)).toEqual({ value: 8, label: '42' });
+    expect(d.button.view).toMatchObject({ type: 'button', value: null });
+    expect(d.button.v4l2ctl).toMatch(/\(button\).*flags=write-only/);
+    // Published once as pressed (with whatever else the re-read found changed: vivid's gain is volatile).
+    expect(d.button.changes).toContainEqual({ device_controls: expect.objectContaining({ button: null }) });
+    expect(d.readOnly.view).toMatchObject({ read_only: true, type: 'integer' });
+    expect(d.readOnly.v4l2ctl).toBe(`read_only_integer_32_bits: ${String(d.readOnly.view.value)}`);
+    expect(d.readOnly.refused.details).toEqual([{ path: 'payload.device_controls.read_only_integer_32_bits', message: 'This control is read-only' }]);
+    expect(d.gainManual.inactive).toBe(false);
+    expect(d.gainManual.v4l2ctl).not.toMatch(/inactive/);
+    expect(d.gainAutomatic.inactive).toBe(true);
+    expect(d.gainAutomatic.v4l2ctl).toMatch(/flags=.*inactive/);
+  });
+
   it('a closed device reports gone; an unplugged and replugged device is found again', () => {
     expect(step<DriverErrorView>('closed')).toEqual({ code: 'ENODEV', op: 'VIDIOC_G_CTRL', isGone: true });
     const replug = step<{ duringUnplug: { discover: DeviceInfo[]; open: DriverErrorView }; after: DeviceInfo[]; brightness: number }>('replug');

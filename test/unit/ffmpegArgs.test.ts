@@ -1,5 +1,6 @@
 // Capture command lines per path: passthrough for MJPEG and H.264 devices, one encode per output
 // for raw devices, hardware encoders, the motion tap, and the simulated camera's image settings.
+import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { captureArgs, capturePath, encoderProbeArgs, inputKindOf, motionSize, type CaptureSpec } from '../../src/camera/streaming/ffmpegArgs.js';
 import { chooseEncoder, encoderCandidates } from '../../src/camera/streaming/hwEncoder.js';
@@ -113,6 +114,22 @@ describe('capture arguments', () => {
     expect(valueOf(captureArgs({ ...sim, picture: { brightness: 60, contrast: 50, saturation: 50, hue: 100 } }), '-i')).toBe(
       'testsrc=size=1280x720:rate=30,eq=brightness=0.100:contrast=1.000:saturation=1.000,hue=h=180.0',
     );
+  });
+
+  it.skipIf(!hasFfmpeg)('draws the simulated camera\'s light: ffmpeg renders a brighter picture the higher its level', () => {
+    const sim: CaptureSpec = { ...base, width: 160, height: 90, driver: 'simulated', device: 'simulated:0', pixelFormat: null };
+    const neutral = { brightness: 50, contrast: 50, saturation: 50, hue: 50 };
+    // The mean luma of the first frame ffmpeg renders from the capture's own input graph.
+    const luma = (light: number | null) => {
+      const graph = valueOf(captureArgs({ ...sim, picture: { ...neutral, light } }), '-i')!;
+      const frame = execFileSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', graph, '-frames:v', '1', '-pix_fmt', 'gray', '-f', 'rawvideo', '-'], { maxBuffer: 1 << 20 });
+      return frame.reduce((sum, v) => sum + v, 0) / frame.length;
+    };
+    const off = luma(null);
+    const dim = luma(10);
+    const full = luma(100);
+    expect(dim).toBeGreaterThan(off);
+    expect(full).toBeGreaterThan(dim);
   });
 });
 

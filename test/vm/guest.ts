@@ -141,6 +141,7 @@ async function throughCameraService(): Promise<void> {
     const format = await service.update(SYSTEM_ACTOR, camera.id, { controls: { resolution: '1280x720', fps: 10 } });
     const formatCtl = { fmt: v4l2ctl('--get-fmt-video'), parm: v4l2ctl('--get-parm') };
     const sensor = await service.update(SYSTEM_ACTOR, camera.id, { controls: { sensor: 2 } });
+    await deviceControls(service, camera.id, events);
     report('service', {
       brightness: { view: brightness.controls, v4l2ctl: brightnessCtl },
       hue: { v4l2ctl: hueCtl },
@@ -155,6 +156,66 @@ async function throughCameraService(): Promise<void> {
     await service.stop();
     await db.flush();
   }
+}
+
+/** One line of `v4l2-ctl --list-ctrls-menus` per control: its key, type and flags. */
+function listedControls(): { key: string; type: string; line: string }[] {
+  return v4l2ctl('--list-ctrls').split('\n').flatMap((line) => {
+    const m = /^\s*(\w+) 0x[0-9a-f]+ \((\w+)\)/.exec(line);
+    return m ? [{ key: m[1]!, type: m[2]!, line: line.trim() }] : [];
+  });
+}
+
+/** What a refused change said (or that it was not refused). */
+async function refusalOf(p: Promise<unknown>): Promise<{ message: string; details: unknown } | { notRefused: true }> {
+  try {
+    await p;
+    return { notRefused: true };
+  } catch (error) {
+    return { message: String((error as Error).message), details: (error as { details?: unknown }).details ?? null };
+  }
+}
+
+/** Every simple control through the camera service's `device_controls`, each cross-checked with v4l2-ctl. */
+async function deviceControls(service: CameraService, id: string, events: { event: string; details: Record<string, unknown> }[]): Promise<void> {
+  const view = () => service.get(id)!.device_controls;
+  const simple = listedControls().filter((c) => ['int', 'bool', 'menu', 'intmenu', 'button'].includes(c.type)).map((c) => c.key).sort();
+  const listed = { ours: Object.keys(view()).sort(), v4l2ctl: simple };
+
+  await service.update(SYSTEM_ACTOR, id, { device_controls: { horizontal_flip: true } });
+  const hflip = { view: view().horizontal_flip!.value, v4l2ctl: v4l2ctl('--get-ctrl', 'horizontal_flip').trim() };
+  // Another program flips it back: the next change re-reads every control.
+  v4l2ctl('--set-ctrl', 'horizontal_flip=0');
+  await service.update(SYSTEM_ACTOR, id, { device_controls: { vertical_flip: true } });
+  const hflipAfterV4l2ctl = view().horizontal_flip!.value;
+
+  await service.update(SYSTEM_ACTOR, id, { device_controls: { menu: 'Menu Item 4' } });
+  const menu = { view: view().menu!.value, options: view().menu!.options, v4l2ctl: v4l2ctl('--get-ctrl', 'menu').trim() };
+  const menuRefused = await refusalOf(service.update(SYSTEM_ACTOR, id, { device_controls: { menu: 2 } }));
+  await service.update(SYSTEM_ACTOR, id, { device_controls: { integer_menu: '21' } });
+  const integerMenu = { view: view().integer_menu!.value, options: view().integer_menu!.options, v4l2ctl: v4l2ctl('--get-ctrl', 'integer_menu').trim() };
+
+  const before = events.length;
+  await service.update(SYSTEM_ACTOR, id, { device_controls: { button: true } });
+  const button = {
+    view: view().button,
+    changes: events.slice(before).filter((e) => e.event === 'updated').map((e) => e.details.changes),
+    v4l2ctl: listedControls().find((c) => c.key === 'button')?.line ?? null,
+  };
+
+  const readOnly = {
+    view: view().read_only_integer_32_bits,
+    v4l2ctl: v4l2ctl('--get-ctrl', 'read_only_integer_32_bits').trim(),
+    refused: await refusalOf(service.update(SYSTEM_ACTOR, id, { device_controls: { read_only_integer_32_bits: 1 } })),
+  };
+
+  const gainLine = () => listedControls().find((c) => c.key === 'gain')?.line ?? null;
+  await service.update(SYSTEM_ACTOR, id, { device_controls: { gain_automatic: false } });
+  const gainManual = { inactive: view().gain!.inactive, v4l2ctl: gainLine() };
+  await service.update(SYSTEM_ACTOR, id, { device_controls: { gain_automatic: true } });
+  const gainAutomatic = { inactive: view().gain!.inactive, v4l2ctl: gainLine() };
+
+  report('deviceControls', { listed, hflip, hflipAfterV4l2ctl, menu, menuRefused, integerMenu, button, readOnly, gainManual, gainAutomatic });
 }
 
 main().then(

@@ -70,6 +70,10 @@ function componentConfig(device: DeviceSnapshot, entity: EntitySnapshot, topics:
     availability.push({ topic: topics.state(device.deviceId, entity.availableWhenOn), value_template: ON_MEANS_ONLINE });
     c.availability_mode = 'all';
   }
+  if (entity.available !== undefined) {
+    availability.push({ topic: topics.entityAvailability(device.deviceId, entity.key), value_template: AVAILABILITY_TEMPLATE });
+    c.availability_mode = 'all';
+  }
   c.availability = availability;
   return c;
 }
@@ -80,6 +84,7 @@ export function retainedStateTopics(device: DeviceSnapshot, topics: Topics): Map
   for (const e of device.entities) {
     if (e.state !== undefined && !e.events && e.image === undefined) out.set(topics.state(device.deviceId, e.key), e.state);
     if (e.attributes !== undefined) out.set(topics.attributes(device.deviceId, e.key), e.attributes);
+    if (e.available !== undefined) out.set(topics.entityAvailability(device.deviceId, e.key), JSON.stringify({ state: e.available ? 'online' : 'offline' }));
     for (const f of e.facets ?? []) out.set(topics.state(device.deviceId, f.key), f.state);
   }
   return out;

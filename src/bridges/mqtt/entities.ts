@@ -32,6 +32,8 @@ export interface EntityRow<T> {
   followsDevice?: boolean;
   /** Also unavailable unless another row of the same device (its `key`) has the state "ON" (motion while detection is off). */
   availableWhenOn?: string;
+  /** The entity's own availability (its own retained topic), e.g. a control the device marks inactive; omitted: none. */
+  available?: (obj: T) => boolean;
   /** camera entities: the latest image (raw JPEG bytes), published retained on the entity's topic. */
   image?: (obj: T) => Buffer | undefined;
   /** Extra details HA shows as the entity's attributes (retained JSON on its attributes topic). */
@@ -80,6 +82,8 @@ export interface DeviceTable<T> {
   /** Per-device availability where it means something; omitted: the add-on's availability only. */
   available?(obj: T): boolean;
   rows: readonly EntityRow<T>[];
+  /** Rows that differ per object (a camera's own device controls), after `rows`; their keys must not repeat a row's. */
+  objectRows?(obj: T): readonly EntityRow<T>[];
   /** Tells the object's domain that a command for it was refused (rate-limited by the bridge). */
   refused?(obj: T, refusal: CommandRefusal): void;
 }
@@ -104,6 +108,8 @@ export interface EntitySnapshot {
   followsDevice: boolean;
   /** The key of the sibling entity whose "ON" state this entity's availability needs. */
   availableWhenOn?: string;
+  /** The entity's own availability; undefined: it has none. */
+  available?: boolean;
   /** camera entities only: the latest image, or null when there is none yet. */
   image?: Buffer | null;
   /** JSON for the attributes topic; undefined: the entity has none. */
@@ -134,7 +140,7 @@ export function bindTable<T>(table: DeviceTable<T>, toDeviceId: (kind: string, o
   const snapshotOf = (obj: T): DeviceSnapshot => {
     const objectId = table.id(obj);
     const entities: EntitySnapshot[] = [];
-    for (const row of table.rows) {
+    for (const row of [...table.rows, ...(table.objectRows?.(obj) ?? [])]) {
       if (row.applies && !row.applies(obj)) continue;
       const config: Record<string, unknown> = { name: row.name };
       if (row.device_class) config.device_class = row.device_class;
@@ -159,6 +165,7 @@ export function bindTable<T>(table: DeviceTable<T>, toDeviceId: (kind: string, o
         ...(row.events ? { events: row.events } : {}),
         followsDevice: row.followsDevice === true,
         ...(row.availableWhenOn ? { availableWhenOn: row.availableWhenOn } : {}),
+        ...(row.available ? { available: row.available(obj) } : {}),
         ...(row.image ? { image: row.image(obj) ?? null } : {}),
         ...(row.attributes ? { attributes: JSON.stringify(row.attributes(obj)) } : {}),
         ...(facets?.length ? { facets } : {}),

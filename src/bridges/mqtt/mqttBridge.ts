@@ -529,7 +529,10 @@ function stateTopicsOf(component: unknown): string[] {
   const c = component as Record<string, unknown>;
   const topic = c.p === 'camera' ? c[IMAGE_TOPIC_KEY] : c.p === 'event' ? undefined : c.state_topic;
   const facetTopics = Object.entries(c).filter(([k]) => k.endsWith('_state_topic')).map(([, v]) => v);
-  return [topic, c.json_attributes_topic, ...facetTopics].filter((t): t is string => typeof t === 'string');
+  // An entity's own availability (`<base>/<device>/<key>/availability`), never the device's (`<base>/<device>/availability`).
+  const entityTopics = [c.state_topic, c.command_topic].filter((t): t is string => typeof t === 'string').map((t) => t.replace(/\/(state|set)$/, '/availability'));
+  const own = Array.isArray(c.availability) ? (c.availability as { topic?: unknown }[]).map((a) => a.topic).filter((t) => typeof t === 'string' && entityTopics.includes(t)) : [];
+  return [topic, c.json_attributes_topic, ...facetTopics, ...own].filter((t): t is string => typeof t === 'string');
 }
 
 function parseConfig(text: string): DeviceConfig | null {

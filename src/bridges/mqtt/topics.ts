@@ -3,6 +3,7 @@
 //   <base>/bridge/state                     retained {"state":"online"|"offline"}, also the last will
 //   <base>/bridge/instance                  retained {"id","host"}: who holds the base topic (instanceClaim.ts)
 //   <base>/<device>/availability            retained {"state":"online"|"offline"}
+//   <base>/<device>/<entity>/availability   retained {"state":"online"|"offline"}, entities with their own
 //   <base>/<device>/<entity>/state          retained state (event entities: not retained)
 //   <base>/<device>/<entity>/set            commands
 //   <base>/<device>/<entity>/attributes     retained JSON attributes
@@ -57,6 +58,11 @@ export class Topics {
 
   availability(deviceId: string): string {
     return `${this.base}/${deviceId}/availability`;
+  }
+
+  /** An entity's own availability (e.g. a camera control the device marks inactive). */
+  entityAvailability(deviceId: string, key: string): string {
+    return `${this.base}/${deviceId}/${key}/availability`;
   }
 
   state(deviceId: string, key: string): string {

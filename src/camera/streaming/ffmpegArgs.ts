@@ -32,8 +32,8 @@ export interface CaptureSpec {
   /** Add the motion output (fd 4). */
   motion: boolean;
   encoder: H264Encoder;
-  /** Simulated cameras: image settings in Rotoclear units (0–100, 50 neutral), drawn into the test picture. */
-  picture?: { brightness: number | null; contrast: number | null; saturation: number | null; hue: number | null };
+  /** Simulated cameras: image settings in Rotoclear units (0–100, 50 neutral) and the light's level while on, drawn into the test picture. */
+  picture?: { brightness: number | null; contrast: number | null; saturation: number | null; hue: number | null; light?: number | null };
 }
 
 /** Which way each output is produced; shown in the camera's state and logged once per camera. */
@@ -88,6 +88,11 @@ function pictureFilter(p: NonNullable<CaptureSpec['picture']>): string | null {
     filters.push(`eq=brightness=${brightness}:contrast=${contrast}:saturation=${saturation}`);
   }
   if (v(p.hue) !== 50) filters.push(`hue=h=${((v(p.hue) - 50) * 3.6).toFixed(1)}`);
+  // The light: the scene washed brighter by its level, and a lamp in the top right corner.
+  if (p.light != null) {
+    filters.push(`drawbox=x=0:y=0:w=iw:h=ih:color=white@${(0.08 + (0.32 * p.light) / 100).toFixed(3)}:t=fill`);
+    filters.push('drawbox=x=iw-iw/12-8:y=8:w=iw/12:h=iw/12:color=yellow@0.9:t=fill');
+  }
   return filters.length ? filters.join(',') : null;
 }
 

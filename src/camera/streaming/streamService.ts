@@ -8,6 +8,7 @@ import type { Config } from '../../config/schema.js';
 import type { DomainEvent, EventBus } from '../../core/eventBus.js';
 import { AppError, conflict, notFound, runtimeError, unavailable } from '../../core/errors.js';
 import { newId } from '../../core/ids.js';
+import { PICTURE_KEYS } from '../controlCatalog.js';
 import { CapturePipeline } from './capturePipeline.js';
 import type { FfmpegHealth } from './ffmpegHealth.js';
 import { motionSize, type CapturePath, type CaptureSpec } from './ffmpegArgs.js';
@@ -33,7 +34,10 @@ export interface StreamCamera {
   /** false: switched off in the camera service; nothing may capture from it. */
   enabled?: boolean;
   exists: boolean;
-  controls: { resolution?: string | null; fps?: number | null; brightness?: number | null; contrast?: number | null; saturation?: number | null; hue?: number | null };
+  controls: { resolution?: string | null; fps?: number | null } & Partial<Record<(typeof PICTURE_KEYS)[number], number | null>>;
+  /** The camera's light and its level: a simulated camera draws it into its picture. */
+  light?: boolean;
+  light_brightness?: number | null;
   jpeg_quality?: number;
   /** Motion detection on (the camera's `motion` setting), and its sensitivity (default: the add-on's options). */
   motion?: boolean;
@@ -42,6 +46,11 @@ export interface StreamCamera {
   /** The device's current pixel format as the driver reports it (G_FMT fourcc). */
   capabilities?: { pixel_format: string | null };
 }
+
+/** Changes that alter what the capture produces (the simulated picture's settings and light too). */
+const RESTART_KEYS = ['resolution', 'fps', 'jpeg-quality', 'jpeg_quality', 'light', 'light_brightness'] as const;
+
+const pictureOf = (c: StreamCamera['controls']) => Object.fromEntries(PICTURE_KEYS.map((k) => [k, c[k] ?? null])) as Record<(typeof PICTURE_KEYS)[number], number | null>;
 
 export interface StreamCameraSource {
   get(id: string): StreamCamera | undefined;
@@ -291,7 +300,7 @@ export class StreamService implements Extension {
       h264: (stream?.pipeline.tsClients ?? 0) > 0 || (stream?.pipeline.isReady === true && stream.pipeline.currentSpec.h264),
       motion: this.motionHeld.has(cam.id),
       encoder: this.encoder.encoder,
-      ...(cam.driver === 'simulated' ? { picture: { brightness: c.brightness ?? null, contrast: c.contrast ?? null, saturation: c.saturation ?? null, hue: c.hue ?? null } } : {}),
+      ...(cam.driver === 'simulated' ? { picture: { ...pictureOf(c), light: cam.light ? (cam.light_brightness ?? 100) : null } } : {}),
     };
   }
 
@@ -430,8 +439,7 @@ export class StreamService implements Extension {
       }
       case 'updated': {
         const changes = e.details.changes;
-        const spec = ['resolution', 'fps', 'jpeg-quality', 'jpeg_quality', 'brightness', 'contrast', 'saturation', 'hue', 'motion_threshold', 'motion_min_area_percent'];
-        if (spec.some((k) => k in changes)) this.applySpec(id);
+        if ([...RESTART_KEYS, ...PICTURE_KEYS, 'motion_threshold', 'motion_min_area_percent'].some((k) => k in changes)) this.applySpec(id);
         if ('motion' in changes) this.syncMotion(id);
         if (changes.snap === true) this.takeAndSave(id).catch((err: Error) => this.logger.warn({ camera: id, err: err.message }, 'snapshot failed'));
         break;

@@ -4,7 +4,7 @@
 // whether it may be read without signing in.
 import type { Actor } from '../../auth/records.js';
 import type { CameraView, Slot } from '../../camera/cameraRecord.js';
-import type { RangeKey, SwitchKey } from '../../camera/controlMapping.js';
+import { IMAGE_SETTINGS, RANGE_KEYS, SWITCH_KEYS, type ImageKey } from '../../camera/controlCatalog.js';
 import { unavailable } from '../../core/errors.js';
 import type { RotoclearView, ViewState } from './viewState.js';
 
@@ -63,8 +63,8 @@ const sensorKey = (slot: Slot): KeyDef => ({
   write: (r, a, v) => r.cameras.update(a, slotCamera(r, slot).id, { controls: { sensor: v } }),
 });
 
-/** A control of the main camera. */
-const mainControl = (key: RangeKey | SwitchKey | 'resolution' | 'fps', type: KeyDef['type'], isPublic: boolean): KeyDef => ({
+/** A control of the main camera, changed through the camera service's one change path. */
+const mainControl = (key: ImageKey | 'resolution' | 'fps', type: KeyDef['type'], isPublic: boolean): KeyDef => ({
   key,
   type,
   public: isPublic,
@@ -96,11 +96,11 @@ export const KEY_TABLE: readonly KeyDef[] = [
     read: (s) => s.view['pip-mode'],
     write: (r, a, v) => r.setPipMode(a, v),
   },
-  // The document's image keys: not every image setting (it has no hue).
-  ...(['brightness', 'contrast', 'sharpness', 'saturation', 'gain', 'red-gain', 'blue-gain'] as const).map((k) => mainControl(k, 'integer', false)),
-  mainControl('auto-exposure', 'string/boolean', false),
-  mainControl('auto-white-balance', 'string/boolean', false),
-  mainControl('noise-supression', 'boolean', false),
+  // The document's image keys, from the catalog: not every image setting (it has no hue).
+  ...[...RANGE_KEYS, ...SWITCH_KEYS].flatMap((k) => {
+    const type = IMAGE_SETTINGS[k].rotoclear;
+    return type ? [mainControl(k, type, false)] : [];
+  }),
   {
     key: 'record',
     type: 'string/boolean',

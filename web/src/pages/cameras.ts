@@ -3,34 +3,14 @@
 // arrive as `camera:*` status topics and as Rotoclear `/api/v1` broadcasts, and update the cards.
 import type { Backend } from '../backend.js';
 import type { CameraView } from '../../../src/camera/cameraRecord.js';
+import { LIGHT, LIGHT_LEVEL_LABEL, RANGE_KEYS, SWITCH_KEYS, labelOf, type RangeKey, type SwitchKey } from '../../../src/camera/controlCatalog.js';
+import type { DeviceControlView } from '../../../src/camera/deviceControls.js';
 import { clear, h, since, spinner } from '../dom.js';
 import { PanelError, describe, replyError } from '../errors.js';
 import type { Page } from '../page.js';
 
-const RANGE_KEYS = ['brightness', 'contrast', 'saturation', 'hue', 'sharpness', 'gain', 'red-gain', 'blue-gain'] as const;
-const SWITCH_KEYS = ['auto-exposure', 'auto-white-balance', 'noise-supression'] as const;
-type RangeKey = (typeof RANGE_KEYS)[number];
-type SwitchKey = (typeof SWITCH_KEYS)[number];
-
-const LABELS: Record<string, string> = {
-  brightness: 'Brightness',
-  contrast: 'Contrast',
-  saturation: 'Saturation',
-  hue: 'Hue',
-  sharpness: 'Sharpness',
-  gain: 'Gain',
-  'red-gain': 'Red gain',
-  'blue-gain': 'Blue gain',
-  'auto-exposure': 'Auto exposure',
-  'auto-white-balance': 'Auto white balance',
-  'noise-supression': 'Noise suppression',
-  resolution: 'Resolution',
-  fps: 'Frames per second',
-  sensor: 'Sensor input',
-  enabled: 'Enabled',
-  light_brightness: 'Light level',
-  motion: 'Motion detection',
-};
+/** Labels of the settings the catalog names; the rest are this page's own. */
+const label = (key: string): string => labelOf(key) ?? (key === 'enabled' ? 'Enabled' : key);
 
 /** A local edit wins over incoming values for this long, so a dragged slider does not jump back. */
 const LOCAL_EDIT_MS = 1500;
@@ -50,11 +30,17 @@ class CameraCard {
   private readonly mainButton = h('button', { type: 'button', hidden: true }, 'Make main camera');
   private readonly light = h('input', { type: 'checkbox', role: 'switch', name: 'light' });
   /** Shown under the light switch where the camera's light has levels. */
-  private readonly lightLevel = h('input', { type: 'range', min: 1, max: 100, step: 1, name: 'light_brightness', 'aria-label': 'Light level' });
+  private readonly lightLevel = h('input', { type: 'range', min: 1, max: 100, step: 1, name: 'light_brightness', 'aria-label': LIGHT_LEVEL_LABEL });
   private readonly lightLevelOut = h('output', {});
-  private readonly lightLevelRow = h('label', { class: 'row light-level', hidden: true }, h('span', {}, 'Light level'), this.lightLevel, this.lightLevelOut);
+  private readonly lightLevelRow = h('label', { class: 'row light-level', hidden: true }, h('span', {}, LIGHT_LEVEL_LABEL), this.lightLevel, this.lightLevelOut);
+  /** Hidden where the camera has no light (no light control, no Home Assistant light). */
+  private readonly lightSwitch = h('label', { class: 'switch' }, this.light, h('span', {}, LIGHT.label));
   private readonly enabled = h('input', { type: 'checkbox', role: 'switch', name: 'enabled' });
   private readonly motion = h('input', { type: 'checkbox', role: 'switch', name: 'motion' });
+  /** Every simple control the device offers that no setting above serves (flips, focus, menus, …). */
+  private readonly deviceControls = h('div', { class: 'controls', 'data-section': 'device-controls' });
+  private readonly deviceInputs = new Map<string, HTMLInputElement | HTMLSelectElement | HTMLButtonElement | HTMLOutputElement>();
+  private deviceNames = '';
   private readonly haButton = h('button', { type: 'button', title: 'Adds this camera with its live video to Home Assistant (a Generic Camera)' }, 'Show in Home Assistant');
   /** Whether the camera has its live view entry in Home Assistant (null: not known yet). */
   private liveView: boolean | null = null;
@@ -112,13 +98,14 @@ class CameraCard {
       { class: 'card camera', 'data-camera-id': cam.id },
       h('header', { class: 'card-head' }, this.title, this.badges),
       h('div', { class: 'viewer' }, this.img, this.overlay),
-      h('div', { class: 'actions' }, this.watchButton, this.snapButton, h('label', { class: 'switch' }, this.light, h('span', {}, 'Light')), h('label', { class: 'switch' }, this.enabled, h('span', {}, 'Enabled')), h('label', { class: 'switch' }, this.motion, h('span', {}, 'Motion detection')), this.haButton, this.mainButton),
+      h('div', { class: 'actions' }, this.watchButton, this.snapButton, this.lightSwitch, h('label', { class: 'switch' }, this.enabled, h('span', {}, 'Enabled')), h('label', { class: 'switch' }, this.motion, h('span', {}, 'Motion detection')), this.haButton, this.mainButton),
       this.lightLevelRow,
       this.facts,
       this.status,
       this.snapshot,
       h('details', { open: true }, h('summary', {}, 'Image'), image),
       h('details', {}, h('summary', {}, 'Capture and recording'), capture),
+      h('details', {}, h('summary', {}, 'All controls'), this.deviceControls),
     );
     this.idleOverlay();
     this.update(cam);
@@ -133,7 +120,7 @@ class CameraCard {
   }
 
   private rangeRow(key: RangeKey): HTMLElement {
-    const input = h('input', { type: 'range', min: 0, max: 100, step: 1, name: key, 'aria-label': LABELS[key] });
+    const input = h('input', { type: 'range', min: 0, max: 100, step: 1, name: key, 'aria-label': label(key) });
     const out = h('output', {});
     input.addEventListener('input', () => {
       out.textContent = input.value;
@@ -141,21 +128,21 @@ class CameraCard {
     });
     this.inputs.set(key, input);
     this.outputs.set(key, out);
-    return h('label', { class: 'row' }, h('span', {}, LABELS[key]), input, out);
+    return h('label', { class: 'row' }, h('span', {}, label(key)), input, out);
   }
 
   private switchRow(key: SwitchKey): HTMLElement {
     const input = h('input', { type: 'checkbox', role: 'switch', name: key });
     input.addEventListener('change', () => this.queue(key, input.checked));
     this.inputs.set(key, input);
-    return h('label', { class: 'row switch' }, h('span', {}, LABELS[key]), input);
+    return h('label', { class: 'row switch' }, h('span', {}, label(key)), input);
   }
 
   private selectRow(key: 'resolution' | 'fps' | 'sensor'): HTMLElement {
-    const select = h('select', { name: key, 'aria-label': LABELS[key] });
+    const select = h('select', { name: key, 'aria-label': label(key) });
     select.addEventListener('change', () => this.queue(key, key === 'resolution' ? select.value : Number(select.value)));
     this.inputs.set(key, select);
-    return h('label', { class: 'row' }, h('span', {}, LABELS[key]), select);
+    return h('label', { class: 'row' }, h('span', {}, label(key)), select);
   }
 
   private fresh(key: string): boolean {
@@ -189,6 +176,7 @@ class CameraCard {
       h('dd', { 'data-fact': 'formats' }, (cam.formats ?? []).map((f) => `${f.fourcc}${f.compressed ? ' (compressed)' : ''}`).join(', ') || '—'),
     );
     this.light.checked = cam.light;
+    this.lightSwitch.hidden = !cam.has_light;
     this.lightLevelRow.hidden = cam.light_brightness === null;
     this.lightLevel.disabled = !cam.enabled;
     if (cam.light_brightness !== null && !this.fresh('light_brightness')) this.lightLevel.value = String(cam.light_brightness);
@@ -214,10 +202,66 @@ class CameraCard {
     this.fillSelect('fps', cam.fps_options.map((f) => [String(f), `${f}`]), cam.controls.fps === null ? null : String(cam.controls.fps));
     const inputs = cam.capabilities.inputs ?? [];
     this.fillSelect('sensor', inputs.map((i) => [String(i.sensor), i.name || `Input ${i.sensor}`]), cam.controls.sensor === null ? null : String(cam.controls.sensor));
+    this.updateDeviceControls(cam);
     this.mainButton.hidden = this.isMain || this.slot === null;
     this.record.value = cam.record;
     this.record.disabled = !this.isMain;
     this.recordNote.textContent = this.isMain ? '' : 'Recording is controlled on the main camera';
+  }
+
+  /** Rows are rebuilt when the device's set of controls changes, else only their values and states. */
+  private updateDeviceControls(cam: CameraView): void {
+    const own = Object.entries(cam.device_controls ?? {}).filter(([, d]) => !d.served_by);
+    const names = own.map(([n]) => n).join(',');
+    if (names !== this.deviceNames) {
+      this.deviceNames = names;
+      this.deviceInputs.clear();
+      this.deviceControls.replaceChildren(...own.map(([n, d]) => this.deviceRow(n, d)));
+      if (!own.length) this.deviceControls.append(h('p', { class: 'muted' }, cam.exists ? 'This camera offers no further controls.' : 'Shown while the camera is connected.'));
+    }
+    for (const [name, d] of own) {
+      const input = this.deviceInputs.get(name);
+      if (!input) continue;
+      const key = `device:${name}`;
+      input.title = d.inactive ? 'Inactive: another control decides it now' : '';
+      if (input instanceof HTMLOutputElement) {
+        input.textContent = d.value === null ? '—' : String(d.value);
+        continue;
+      }
+      input.disabled = !cam.exists || !cam.enabled || d.inactive;
+      if (this.fresh(key) || d.value === null) continue;
+      if (input instanceof HTMLInputElement && input.type === 'checkbox') input.checked = d.value === true;
+      else if (!(input instanceof HTMLButtonElement)) input.value = String(d.value);
+    }
+  }
+
+  private deviceRow(name: string, d: DeviceControlView): HTMLElement {
+    const key = `device:${name}`;
+    const send = (value: unknown) => {
+      this.editedAt.set(key, Date.now());
+      void this.send({ device_controls: { [name]: value } }, key);
+    };
+    const text = h('span', {}, d.unit ? `${d.label} (${d.unit})` : d.label);
+    let input: HTMLInputElement | HTMLSelectElement | HTMLButtonElement | HTMLOutputElement;
+    if (d.read_only) input = h('output', { 'data-control': name });
+    else if (d.type === 'button') {
+      input = h('button', { type: 'button', 'data-control': name }, 'Press');
+      input.addEventListener('click', () => send(true));
+    } else if (d.type === 'boolean') {
+      const box = h('input', { type: 'checkbox', role: 'switch', name, 'data-control': name });
+      box.addEventListener('change', () => send(box.checked));
+      input = box;
+    } else if (d.options) {
+      const select = h('select', { name, 'aria-label': d.label, 'data-control': name }, ...d.options.map((o) => h('option', { value: String(o.value) }, o.label)));
+      select.addEventListener('change', () => send(Number(select.value)));
+      input = select;
+    } else {
+      const num = h('input', { type: 'number', min: d.min, max: d.max, step: d.step > 0 ? d.step : 1, name, 'aria-label': d.label, 'data-control': name });
+      num.addEventListener('change', () => send(Number(num.value)));
+      input = num;
+    }
+    this.deviceInputs.set(name, input);
+    return h('label', { class: d.type === 'boolean' ? 'row switch' : 'row' }, text, input);
   }
 
   private fillSelect(key: string, options: [string, string][], value: string | null): void {
@@ -262,7 +306,7 @@ class CameraCard {
       this.update(view);
     } catch (err) {
       for (const k of keys) this.editedAt.delete(k);
-      this.say(`Could not change ${keys.map((k) => LABELS[k]?.toLowerCase() ?? k).join(', ')}: ${describe(err)}`, true);
+      this.say(`Could not change ${keys.map((k) => (k.startsWith('device:') ? (this.cam.device_controls?.[k.slice(7)]?.label ?? k.slice(7)) : label(k)).toLowerCase()).join(', ')}: ${describe(err)}`, true);
       this.update(this.cam);
     }
   }

@@ -3,11 +3,12 @@
 import type { Actor } from '../../../auth/records.js';
 import type { CameraView } from '../../../camera/cameraRecord.js';
 import { STREAM_SWITCH_READER, type CameraService } from '../../../camera/cameraService.js';
-import type { RangeKey } from '../../../camera/controlMapping.js';
+import { CAPTURE_SETTINGS, IMAGE_SETTINGS, LIGHT, RANGE_KEYS, SWITCH_KEYS } from '../../../camera/controlCatalog.js';
 import { PUBLIC_EVENTS } from '../../../core/events.js';
 import { entitySlug } from '../../../core/ids.js';
 import type { CommandRefusal, DeviceTable, EntityRow } from '../entities.js';
 import { parseDecimal, parseInteger, parseOption, parsePress, parseSwitch } from '../payloads.js';
+import { deviceControlRows, imageControlAvailable } from './cameraControls.js';
 
 /** The Event entity's event types: the camera's public events (news, not telemetry). */
 export const CAMERA_EVENTS = PUBLIC_EVENTS.camera;
@@ -38,32 +39,40 @@ export interface CameraTableOptions {
 }
 
 
-const IMAGE_NUMBERS: { key: RangeKey; name: string; icon: string }[] = [
-  { key: 'brightness', name: 'Brightness', icon: 'mdi:brightness-6' },
-  { key: 'contrast', name: 'Contrast', icon: 'mdi:contrast-box' },
-  { key: 'saturation', name: 'Saturation', icon: 'mdi:palette' },
-  { key: 'hue', name: 'Hue', icon: 'mdi:palette-swatch' },
-  { key: 'sharpness', name: 'Sharpness', icon: 'mdi:image-filter-center-focus' },
-  { key: 'gain', name: 'Gain', icon: 'mdi:tune-vertical' },
-];
-
 const onOff = (v: boolean) => (v ? 'ON' : 'OFF');
 const holdsSwitchDemand = (c: CameraView) => c.reader_list.some((r) => r.type === STREAM_SWITCH_READER.type && r.id === STREAM_SWITCH_READER.id);
 
 /** `actor`: who MQTT commands act as (mqtt.command_role), judged by the permission table. */
 export function cameraTable(cameras: CameraService, actor: Actor, { snapshots, liveViews, entityIdPrefix, refused }: CameraTableOptions = {}): DeviceTable<CameraView> {
-  const numberRows: EntityRow<CameraView>[] = IMAGE_NUMBERS.map(({ key, name, icon }) => ({
-    key,
+  // The image settings, from the catalog: 0–100 numbers and on/off switches over the device's controls.
+  // Entity keys take underscores: HA entity ids have no hyphens ("red-gain" is red_gain).
+  const numberRows: EntityRow<CameraView>[] = RANGE_KEYS.map((key) => ({
+    key: key.replace(/-/g, '_'),
     component: 'number',
-    name,
-    icon,
+    name: IMAGE_SETTINGS[key].label,
+    icon: IMAGE_SETTINGS[key].icon,
     entity_category: 'config',
     followsDevice: true,
+    available: (c) => imageControlAvailable(c, key),
     options: () => ({ min: 0, max: 100, step: 1, mode: 'slider' }),
     applies: (c) => c.controls[key] !== null,
     state: (c) => (c.controls[key] === null ? null : String(c.controls[key])),
     command: async (c, payload) => {
       await cameras.update(actor, c.id, { controls: { [key]: parseInteger(payload, 0, 100) } });
+    },
+  }));
+  const switchRows: EntityRow<CameraView>[] = SWITCH_KEYS.map((key) => ({
+    key: key.replace(/-/g, '_'),
+    component: 'switch',
+    name: IMAGE_SETTINGS[key].label,
+    icon: IMAGE_SETTINGS[key].icon,
+    entity_category: 'config',
+    followsDevice: true,
+    available: (c) => imageControlAvailable(c, key),
+    applies: (c) => c.controls[key] !== null,
+    state: (c) => (c.controls[key] === null ? null : onOff(c.controls[key] === true)),
+    command: async (c, payload) => {
+      await cameras.update(actor, c.id, { controls: { [key]: parseSwitch(payload, c.controls[key] === true) } });
     },
   }));
   const imageRow: EntityRow<CameraView>[] = snapshots
@@ -76,7 +85,7 @@ export function cameraTable(cameras: CameraService, actor: Actor, { snapshots, l
         attributes: (c) => ({ camera_id: c.id, live_entity: liveViews?.liveEntity(c.id) ?? null, device: c.device, card: c.card, enabled: c.enabled }),
       }]
     : [];
-  return {
+  const table: DeviceTable<CameraView> = {
     kind: 'camera',
     domains: ['camera'],
     list: () => cameras.all(),
@@ -89,6 +98,8 @@ export function cameraTable(cameras: CameraService, actor: Actor, { snapshots, l
     }),
     available: (c) => c.exists,
     ...(refused ? { refused: (c: CameraView, refusal: CommandRefusal) => refused(c.id, refusal) } : {}),
+    // Topic keys in use: a row's key and its facets' `<key>_<facet>`; a device control never takes one.
+    objectRows: (c) => deviceControlRows(cameras, actor, c, new Set(table.rows.flatMap((r) => [r.key, ...(r.facets ?? []).map((f) => `${r.key}_${f.name}`)]))),
     rows: [
       ...imageRow,
       { key: 'ready', component: 'binary_sensor', name: 'Stream ready', device_class: 'running', state: (c) => onOff(c.ready) },
@@ -140,10 +151,12 @@ export function cameraTable(cameras: CameraService, actor: Actor, { snapshots, l
         },
       },
       {
-        key: 'light',
+        key: LIGHT.key,
         component: 'light',
-        name: 'Light',
+        name: LIGHT.label,
         followsDevice: true,
+        // A camera without a light control (and no HA light bound to it) has no light to switch.
+        applies: (c) => c.has_light,
         state: (c) => onOff(c.light),
         command: async (c, payload) => {
           await cameras.update(actor, c.id, { light: parseSwitch(payload, c.light) });
@@ -163,11 +176,12 @@ export function cameraTable(cameras: CameraService, actor: Actor, { snapshots, l
         ],
       },
       ...numberRows,
+      ...switchRows,
       {
         key: 'resolution',
         component: 'select',
-        name: 'Resolution',
-        icon: 'mdi:image-size-select-large',
+        name: CAPTURE_SETTINGS.resolution.label,
+        icon: CAPTURE_SETTINGS.resolution.icon,
         entity_category: 'config',
         followsDevice: true,
         options: (c) => ({ options: [...c.resolutions] }),
@@ -180,8 +194,8 @@ export function cameraTable(cameras: CameraService, actor: Actor, { snapshots, l
       {
         key: 'fps',
         component: 'select',
-        name: 'Frame rate',
-        icon: 'mdi:filmstrip',
+        name: CAPTURE_SETTINGS.fps.label,
+        icon: CAPTURE_SETTINGS.fps.icon,
         entity_category: 'config',
         followsDevice: true,
         options: (c) => ({ options: c.fps_options.map(String) }),
@@ -206,6 +220,7 @@ export function cameraTable(cameras: CameraService, actor: Actor, { snapshots, l
       { key: 'event', component: 'event', name: 'Event', entity_category: 'diagnostic', enabledByDefault: true, events: CAMERA_EVENTS },
     ],
   };
+  return table;
 }
 
 /** Live view in Home Assistant (a Generic Camera entry): ON while the camera has one. */
