@@ -4,7 +4,7 @@
 // (bundled from src/) serves them over its HTTP API. Prints one `VMTEST {step, data}` line per step;
 // the host test asserts on them.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { coresUsed, processTree, sampleCpu } from '../../bench/procStats.js';
@@ -12,12 +12,13 @@ import { JpegFrameSplitter } from '../../src/camera/streaming/jpegFrames.js';
 import { parseListFormatsExt } from './listFormatsExt.js';
 
 const settings = JSON.parse(readFileSync('/app/loopback.json', 'utf8')) as { width: number; height: number; fps: number; seconds: number; nodeFlags: string[] };
-const { width: WIDTH, height: HEIGHT, fps: FPS } = settings;
+const FPS = settings.fps;
 const MJPEG_DEVICE = '/dev/video0';
 const H264_DEVICE = '/dev/video1';
-const SOURCES: Record<string, { file: string; demuxer: string }> = {
-  [MJPEG_DEVICE]: { file: '/app/frames.mjpeg', demuxer: 'mjpeg' },
-  [H264_DEVICE]: { file: '/app/frames.h264', demuxer: 'h264' },
+// The H.264 sequence comes in NUT (packets kept as they are, Annex B): ffmpeg cannot loop a raw .h264 file.
+const SOURCES: Record<string, { file: string; input: string[] }> = {
+  [MJPEG_DEVICE]: { file: '/app/frames.mjpeg', input: ['-f', 'mjpeg', '-framerate', String(FPS)] },
+  [H264_DEVICE]: { file: '/app/frames.nut', input: ['-f', 'nut'] },
 };
 const MODULE = '/modules/v4l2loopback.ko';
 // exclusive_caps: a node announces CAPTURE only while a producer feeds it, as a plugged-in camera does.
@@ -74,10 +75,10 @@ interface Producer {
 
 /** ffmpeg writes the prepared sequence into the loopback device, packet for packet (-c copy), paced at FPS. */
 function startProducer(device: string): Producer {
-  const { file, demuxer } = SOURCES[device]!;
+  const { file, input } = SOURCES[device]!;
   const child = spawn('/usr/bin/ffmpeg', [
     '-hide_banner', '-loglevel', 'error', '-nostdin', '-progress', 'pipe:1', '-stats_period', '0.5',
-    '-re', '-stream_loop', '-1', '-f', demuxer, '-framerate', String(FPS), '-i', file,
+    '-re', '-stream_loop', '-1', ...input, '-i', file,
     '-c:v', 'copy', '-f', 'v4l2', device,
   ], { stdio: ['ignore', 'pipe', 'pipe'] });
   let frames = 0;
@@ -140,6 +141,20 @@ function probeStream(file: string): Record<string, unknown> {
 
 // --- the add-on's side ----------------------------------------------------------------------------
 
+/**
+ * fetch, tried again when the request fails before any answer: the client may reuse a kept-alive
+ * connection the server is just closing (a race of HTTP keep-alive, not of the add-on).
+ */
+async function fetchAnswer(url: string, init: RequestInit): Promise<Response> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fetch(url, init);
+    } catch (error) {
+      if (attempt >= 3 || init.signal?.aborted) throw new Error(`${String(error)} (${String((error as Error).cause)})`);
+    }
+  }
+}
+
 interface Camera {
   id: string;
   device: string;
@@ -169,7 +184,7 @@ class Api {
   }
 
   async json<T>(path: string, init: RequestInit = {}): Promise<T> {
-    const res = await fetch(`${BASE}${path}`, { ...init, headers: this.headers });
+    const res = await fetchAnswer(`${BASE}${path}`, { ...init, headers: this.headers });
     const body = (await res.json()) as T;
     if (!res.ok) throw new Error(`${init.method ?? 'GET'} ${path}: ${res.status} ${JSON.stringify(body)}`);
     return body;
@@ -200,7 +215,7 @@ class MultipartReader {
 
   private async read(url: string): Promise<void> {
     try {
-      const res = await fetch(url, { signal: this.abort.signal });
+      const res = await fetchAnswer(url, { signal: this.abort.signal });
       if (!res.ok || !res.body) throw new Error(`stream answered ${res.status}`);
       let buf = Buffer.alloc(0);
       let closed = false;
@@ -246,23 +261,23 @@ class LiveClient {
   bytes = 0;
   ended = false;
   private readonly abort = new AbortController();
-  private readonly fd: number;
   private recording = true;
 
   constructor(url: string, readonly file: string) {
-    this.fd = openSync(file, 'w');
+    const fd = openSync(file, 'w');
     void (async () => {
       try {
-        const res = await fetch(url, { signal: this.abort.signal });
+        const res = await fetchAnswer(url, { signal: this.abort.signal });
         if (!res.ok || !res.body) throw new Error(`live answered ${res.status}`);
         for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
           this.bytes += chunk.length;
-          if (this.recording) writeSync(this.fd, chunk);
+          if (this.recording) writeSync(fd, chunk);
         }
-        this.ended = true;
       } catch {
-        this.ended = true;
+        // Aborted by close(), or the server ended the response: either way this client is done.
       }
+      this.ended = true;
+      closeSync(fd);
     })();
   }
 
@@ -276,16 +291,18 @@ class LiveClient {
   }
 }
 
+function cmdline(pid: number): string[] {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+
 function ffmpegChildren(pid: number): { pid: number; args: string[] }[] {
   return processTree(pid)
     .slice(1)
-    .map((p) => {
-      try {
-        return { pid: p, args: readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0').filter(Boolean) };
-      } catch {
-        return { pid: p, args: [] };
-      }
-    })
+    .map((p) => ({ pid: p, args: cmdline(p) }))
     .filter((p) => p.args[0]?.endsWith('ffmpeg'));
 }
 
@@ -310,7 +327,7 @@ function startSwitchboard(): ChildProcess {
       SWITCHBOARD_MQTT_URL: 'disabled',
       SWITCHBOARD_HOMEASSISTANT_ENABLED: 'false',
       SWITCHBOARD_ADMIN_PASSWORD: ADMIN_PASSWORD,
-      SWITCHBOARD_LOG_LEVEL: 'warn',
+      SWITCHBOARD_LOG_LEVEL: 'info',
       SWITCHBOARD_CAMERAS_SIMULATED: 'never',
       // Unplug and replug are noticed within a second; idle cameras are not captured for a picture.
       SWITCHBOARD_CAMERAS_SCAN_INTERVAL_SECONDS: '1',
@@ -326,7 +343,7 @@ function startSwitchboard(): ChildProcess {
 
 function logTail(): string[] {
   try {
-    return readFileSync('/tmp/switchboard.log', 'utf8').split('\n').slice(-15);
+    return readFileSync('/tmp/switchboard.log', 'utf8').split('\n').slice(-25);
   } catch {
     return [];
   }
@@ -335,7 +352,7 @@ function logTail(): string[] {
 // --- the steps ------------------------------------------------------------------------------------
 
 /** CPU of a process tree over the window, and the frames `count` went up by meanwhile. */
-async function measure(pid: number, count: () => number): Promise<{ cores: number; fps: number; cpu_ms_per_frame: number; seconds: number }> {
+async function measure(pid: number, count: () => number): Promise<{ cores: number; ffmpeg_cores: number; fps: number; cpu_ms_per_frame: number; seconds: number }> {
   const before = sampleCpu(pid);
   const start = count();
   const t0 = performance.now();
@@ -344,7 +361,10 @@ async function measure(pid: number, count: () => number): Promise<{ cores: numbe
   const frames = count() - start;
   const wall = (performance.now() - t0) / 1000;
   const cores = coresUsed(before, after, wall);
-  return { cores, fps: frames / wall, cpu_ms_per_frame: frames ? (cores * wall * 1000) / frames : Number.NaN, seconds: wall };
+  // The share of the add-on's ffmpeg children (its capture), apart from node itself.
+  const ffmpeg = new Set([...after.keys()].filter((p) => cmdline(p)[0]?.endsWith('ffmpeg')));
+  const only = (m: Map<number, number>) => new Map([...m].filter(([p]) => ffmpeg.has(p)));
+  return { cores, ffmpeg_cores: coresUsed(only(before), only(after), wall), fps: frames / wall, cpu_ms_per_frame: frames ? (cores * wall * 1000) / frames : Number.NaN, seconds: wall };
 }
 
 /** Whether `got` follows the prepared sequence: each frame the next of the looped list. */
@@ -368,7 +388,9 @@ async function main(): Promise<void> {
   const referenceJpegs = jpegFrames(readFileSync(SOURCES[MJPEG_DEVICE]!.file));
   const referencePackets = packets(SOURCES[H264_DEVICE]!.file);
 
-  // The producer alone (nothing reads the device): the floor a frame costs in this VM.
+  // The producer alone (nothing reads the device): the floor a frame costs in this VM. After a
+  // settle: ffmpeg's -re catches up on its slow start in the emulated guest.
+  await sleep(3000);
   const floor = await measure(producers[MJPEG_DEVICE]!.child.pid!, producers[MJPEG_DEVICE]!.frames);
   report('producer_alone', floor);
 
@@ -381,11 +403,15 @@ async function main(): Promise<void> {
     });
     const auth = (await (await fetch(`${BASE}/api/auth`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: ADMIN_PASSWORD }) })).json()) as { bearer: string };
     const api = new Api(auth.bearer);
+    let seen: Camera[] = [];
     const cams = await until('both loopback cameras discovered and connected', 60_000, async () => {
-      const all = await api.cameras();
-      const mjpeg = all.find((c) => c.device === MJPEG_DEVICE && c.exists);
-      const h264 = all.find((c) => c.device === H264_DEVICE && c.exists);
+      seen = await api.cameras();
+      const mjpeg = seen.find((c) => c.device === MJPEG_DEVICE && c.exists);
+      const h264 = seen.find((c) => c.device === H264_DEVICE && c.exists);
       return mjpeg && h264 ? { mjpeg, h264 } : null;
+    }).catch((error: Error) => {
+      const devices = Object.entries(producers).map(([d, p]) => ({ device: d, fourcc: fourccOf(d), info: attempt('/usr/bin/v4l2-ctl', ['-d', d, '--info']), producerExit: p.child.exitCode ?? p.child.signalCode, producer: p.stderr() }));
+      throw new Error(`${error.message}; cameras: ${JSON.stringify(seen.map((c) => ({ device: c.device, exists: c.exists, card: c.card })))}; devices: ${JSON.stringify(devices)}`);
     });
     const pick = (c: Camera) => ({ card: c.card, format: c.format, pixel_format: c.capabilities.pixel_format, formats: c.formats, resolutions: c.resolutions, fps_options: c.fps_options, controls: { resolution: c.controls.resolution, fps: c.controls.fps } });
     report('cameras', {
@@ -497,7 +523,12 @@ async function unplugReplug(
   const reader = new MultipartReader(api.url(`/api/cameras/${cams.mjpeg.id}/stream.mjpeg`), 0);
   const live = new LiveClient(api.url(`/api/cameras/${cams.h264.id}/live.ts`), '/tmp/live-replug.ts');
   live.stopKeeping();
-  await until('the reader and the live client receiving', 90_000, () => reader.count >= 3 && live.bytes > 1000);
+  await until('the reader and the live client receiving', 90_000, () => (reader.count >= 3 && live.bytes > 1000) || reader.ended !== null || live.ended).then(async () => {
+    if (reader.ended !== null || live.ended) throw new Error('ended');
+  }).catch(async (error: Error) => {
+    const info = async (id: string) => api.json(`/api/cameras/${id}/stream-info`).catch((e: Error) => e.message);
+    throw new Error(`${error.message}; reader: ${JSON.stringify({ count: reader.count, ended: reader.ended, error: reader.error })}; live: ${JSON.stringify({ bytes: live.bytes, ended: live.ended })}; mjpeg: ${JSON.stringify(await info(cams.mjpeg.id))}; h264: ${JSON.stringify(await info(cams.h264.id))}; captures: ${JSON.stringify(ffmpegChildren(server.pid!))}; producers: ${JSON.stringify(Object.values(producers).map((p) => [p.child.exitCode, p.frames(), p.stderr()]))}`);
+  });
   const whileOpen = attempt('/bin/rmmod', ['v4l2loopback']);
 
   rmSync(MJPEG_DEVICE);
