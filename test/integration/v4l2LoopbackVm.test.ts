@@ -166,10 +166,12 @@ describe.skipIf(skipReason !== null)('MJPEG and H.264 cameras on v4l2loopback (q
   });
 
   it('unplug: readers end cleanly, the cameras are not ready, demands are kept, every descriptor is let go', () => {
-    const unplug = step<{ rmmod_while_open: { ok: boolean; error?: string }; reader: { ended: string }; mjpeg: View; h264: View; live_client_open: boolean; rmmod_after: boolean; captures_left: number }>('unplug');
+    const unplug = step<{ rmmod_while_open: { ok: boolean; error?: string; refcnt: number }; reader: { ended: string }; mjpeg: View; h264: View; live_client_open: boolean; rmmod_after: boolean; captures_left: number }>('unplug');
     // The kernel will not remove a module whose device is open: the nodes go first, as a USB unplug removes them.
     expect(unplug.rmmod_while_open.ok).toBe(false);
-    expect(unplug.rmmod_while_open.error).toMatch(/in use|busy/i);
+    expect(unplug.rmmod_while_open.refcnt).toBeGreaterThan(0);
+    // busybox rmmod asks without waiting: the kernel answers EAGAIN while the module is in use.
+    expect(unplug.rmmod_while_open.error).toMatch(/Resource temporarily unavailable|in use/);
     expect(unplug.reader.ended).toBe('clean');
     expect(unplug.mjpeg).toMatchObject({ exists: false, ready: false });
     expect(unplug.h264).toMatchObject({ exists: false, ready: false, demanded: true, reader_types: ['http-live'] });
@@ -188,15 +190,19 @@ describe.skipIf(skipReason !== null)('MJPEG and H.264 cameras on v4l2loopback (q
 
   it('prints CPU per delivered frame: the add-on with its capture against the producer alone', () => {
     const floor = step<Measured>('producer_alone');
+    const idle = step<Measured>('switchboard_idle');
     const mjpeg = step<Measured>('switchboard_mjpeg_1_reader');
     const h264 = step<Measured>('switchboard_h264_live');
     const context = { size: `${SIZE.width}x${SIZE.height}`, device_fps: FPS, seconds: SECONDS, cpu: 'Nehalem', note: 'TCG emulation, one vCPU: only same-run ratios count' };
     const round = (v: number) => Math.round(v * 1000) / 1000;
     const line = (figure: string, m: Measured, extra: Record<string, unknown> = {}) =>
       console.log(JSON.stringify({ figure, value: round(m.cpu_ms_per_frame), unit: 'cpu-ms/frame', cores: round(m.cores), ffmpeg_cores: round(m.ffmpeg_cores), fps: round(m.fps), ...extra, ...context }));
+    // Beyond the idle add-on (node's own timers and sockets, the camera scan): what streaming adds per frame.
+    const beyondIdle = (m: Measured) => round(((m.cores - idle.cores) * 1000) / m.fps);
+    console.log(JSON.stringify({ figure: 'vm_loopback_switchboard_idle', value: round(idle.cores), unit: 'cores', ...context }));
     line('vm_loopback_producer_alone', floor);
-    line('vm_loopback_switchboard_mjpeg_passthrough_1_reader', mjpeg, { vs_producer: round(mjpeg.cpu_ms_per_frame / floor.cpu_ms_per_frame) });
-    line('vm_loopback_switchboard_h264_live_copy_1_client', h264, { vs_producer: round(h264.cpu_ms_per_frame / floor.cpu_ms_per_frame) });
+    line('vm_loopback_switchboard_mjpeg_passthrough_1_reader', mjpeg, { vs_producer: round(mjpeg.cpu_ms_per_frame / floor.cpu_ms_per_frame), beyond_idle_ms_per_frame: beyondIdle(mjpeg), capture_ms_per_frame: round((mjpeg.ffmpeg_cores * 1000) / mjpeg.fps) });
+    line('vm_loopback_switchboard_h264_live_copy_1_client', h264, { vs_producer: round(h264.cpu_ms_per_frame / floor.cpu_ms_per_frame), beyond_idle_ms_per_frame: beyondIdle(h264), capture_ms_per_frame: round((h264.ffmpeg_cores * 1000) / h264.fps) });
     // Figures, not limits: each stage delivered frames.
     for (const m of [floor, mjpeg, h264]) expect(m.fps).toBeGreaterThan(0);
   });

@@ -420,6 +420,9 @@ async function main(): Promise<void> {
       h264: { ...pick(cams.h264), v4l2ctl: parseListFormatsExt(listed[H264_DEVICE]!) },
     });
 
+    // The add-on with its cameras found and nothing streaming: its fixed cost in this VM.
+    report('switchboard_idle', await measure(server.pid!, () => 0));
+
     // MJPEG passthrough: the reader gets the producer's JPEGs byte for byte.
     const reader = new MultipartReader(api.url(`/api/cameras/${cams.mjpeg.id}/stream.mjpeg`), 15);
     await until('15 MJPEG frames', 90_000, () => reader.frames.length >= 15 || reader.ended !== null);
@@ -529,7 +532,9 @@ async function unplugReplug(
     const info = async (id: string) => api.json(`/api/cameras/${id}/stream-info`).catch((e: Error) => e.message);
     throw new Error(`${error.message}; reader: ${JSON.stringify({ count: reader.count, ended: reader.ended, error: reader.error })}; live: ${JSON.stringify({ bytes: live.bytes, ended: live.ended })}; mjpeg: ${JSON.stringify(await info(cams.mjpeg.id))}; h264: ${JSON.stringify(await info(cams.h264.id))}; captures: ${JSON.stringify(ffmpegChildren(server.pid!))}; producers: ${JSON.stringify(Object.values(producers).map((p) => [p.child.exitCode, p.frames(), p.stderr()]))}`);
   });
-  const whileOpen = attempt('/bin/rmmod', ['v4l2loopback']);
+  // The module's reference count: one per open descriptor of its devices (ours, the captures', the producers').
+  const refcnt = Number(readFileSync('/sys/module/v4l2loopback/refcnt', 'utf8'));
+  const whileOpen = { ...attempt('/bin/rmmod', ['v4l2loopback']), refcnt };
 
   rmSync(MJPEG_DEVICE);
   rmSync(H264_DEVICE);
