@@ -17,12 +17,6 @@ export interface PipelineEvents {
 }
 
 const BACKOFF_MS = [500, 1000, 2000, 5000, 10_000];
-/**
- * ffmpeg retries a V4L2 read the signal interrupted: a capture blocked on a device that stopped
- * sending (a loopback whose writer went away, a hung camera) ignores SIGTERM and would hold the
- * device open forever. It gets this long to exit, then SIGKILL.
- */
-export const KILL_AFTER_MS = 3000;
 
 export class CapturePipeline {
   private child: ChildProcess | null = null;
@@ -98,14 +92,14 @@ export class CapturePipeline {
     this.spec = spec;
     if (same || !this.child) return;
     this.reconfiguring = true;
-    terminate(this.child);
+    this.child.kill('SIGTERM');
   }
 
   stop(): void {
     this.wanted = false;
     if (this.restartTimer) clearTimeout(this.restartTimer);
     this.restartTimer = null;
-    if (this.child) terminate(this.child);
+    this.child?.kill('SIGTERM');
   }
 
   subscribe(fn: FrameListener): () => void {
@@ -185,14 +179,4 @@ export class CapturePipeline {
       if (this.wanted) this.spawn();
     }, delay);
   }
-}
-
-/** SIGTERM, and SIGKILL when the child has not exited KILL_AFTER_MS later. */
-function terminate(child: ChildProcess): void {
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  }, KILL_AFTER_MS);
-  timer.unref();
-  child.once('exit', () => clearTimeout(timer));
 }
