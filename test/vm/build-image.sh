@@ -4,6 +4,12 @@
 # The test's own code is packed separately per run (see vivid.ts), so editing src/ never rebuilds
 # this base. Recipe: docs/v4l2-testbed.md. Needs: qemu-system-x86 busybox-static kmod cpio
 # v4l-utils (Debian packages) and network access for `apt-get download` of the kernel package.
+#
+# `--loopback` also builds .vm/loopback.cpio.gz, a layer for the compressed-format camera test:
+# the v4l2loopback module compiled for this kernel (Debian's v4l2loopback-dkms source against the
+# linux-headers package of exactly this kernel version, both fetched with apt-get download; needs
+# gcc-12 and make), with ffmpeg and ffprobe and every library they load. Where the module cannot be
+# built here, it prints the reason and exits with status 3 (the test then skips, saying why).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 vm="$root/.vm"
@@ -16,9 +22,7 @@ pkg=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-[0-9]/{pr
 [ -n "$pkg" ] || { echo "build-image: no linux-image-amd64 dependency found (apt-get update?)" >&2; exit 1; }
 kver=${pkg#linux-image-}
 key="$kver $("$node_bin" --version) $(sha256sum "$0" | cut -c1-16) $(cat "$root/node_modules/koffi/package.json" | sha256sum | cut -c1-16)"
-if [ -f "$vm/base.key" ] && [ "$(cat "$vm/base.key")" = "$key" ] && [ -f "$vm/base.cpio.gz" ] && [ -f "$vm/vmlinuz" ]; then
-  exit 0
-fi
+build_base() {
 rm -f "$vm/base.key"
 
 # Kernel: the Debian package's vmlinuz and modules.
@@ -95,3 +99,54 @@ mv "$vm/base.cpio.gz.tmp" "$vm/base.cpio.gz"
 rm -rf "$rootfs" "$vm/kroot"
 echo "$key" >"$vm/base.key"
 echo "build-image: kernel $kver, $(du -h "$vm/base.cpio.gz" | cut -f1) initramfs"
+}
+
+if ! { [ -f "$vm/base.key" ] && [ "$(cat "$vm/base.key")" = "$key" ] && [ -f "$vm/base.cpio.gz" ] && [ -f "$vm/vmlinuz" ]; }; then
+  build_base
+fi
+[ "${1:-}" = "--loopback" ] || exit 0
+
+# --- The v4l2loopback layer ------------------------------------------------------------------
+skip() { echo "build-image: v4l2loopback cannot be built here: $*" >&2; exit 3; }
+ffmpeg_bin=$(readlink -f "$(command -v ffmpeg)") || skip "ffmpeg not found (apt-get install ffmpeg)"
+ffprobe_bin=$(readlink -f "$(command -v ffprobe)") || skip "ffprobe not found (apt-get install ffmpeg)"
+loop_key="$key $(sha256sum "$ffmpeg_bin" "$ffprobe_bin" | cut -c1-16 | tr '\n' ' ')$(apt-cache policy v4l2loopback-dkms | awk '/Candidate:/{print $2}')"
+if [ -f "$vm/loopback.key" ] && [ "$(cat "$vm/loopback.key")" = "$loop_key" ] && [ -f "$vm/loopback.cpio.gz" ]; then
+  exit 0
+fi
+rm -f "$vm/loopback.key"
+command -v make >/dev/null || skip "make not found (apt-get install make)"
+headers="linux-headers-$kver"
+apt-cache show "$headers" >/dev/null 2>&1 || skip "no package $headers for the VM's kernel (apt-get update?)"
+apt-cache show v4l2loopback-dkms >/dev/null 2>&1 || skip "no package v4l2loopback-dkms (Debian contrib/main, apt-get update?)"
+# The headers package and what it needs to build a module: the common headers and kbuild's tools.
+deps=$(apt-cache depends "$headers" | awk '/Depends: linux-(headers|kbuild)-/{print $2}')
+build="$vm/loopback-build"
+rm -rf "$build" && mkdir -p "$build/dl" "$build/root"
+(cd "$build/dl" && apt-get download "$headers" $deps v4l2loopback-dkms 2> >(grep -v 'unsandboxed' >&2) >/dev/null) || skip "apt-get download of $headers or v4l2loopback-dkms failed"
+for deb in "$build"/dl/*.deb; do dpkg-deb -x "$deb" "$build/root"; done
+kdir="$build/root/usr/src/$headers"
+# The package's Makefile includes the common tree by its installed (absolute) path.
+sed -i "s|include /usr/src/|include $build/root/usr/src/|" "$kdir/Makefile"
+# The kernel was built with gcc-12 (the headers' .kernelvariables names it): the module must be too.
+kcc=$(grep -oE 'gcc-[0-9]+' "$kdir/.kernelvariables" | head -1 || true)
+command -v "${kcc:-gcc}" >/dev/null || skip "${kcc:-gcc} not found (the compiler this kernel was built with; apt-get install ${kcc:-gcc})"
+src=$(ls -d "$build"/root/usr/src/v4l2loopback-*)
+make -s -C "$kdir" M="$src" modules >"$build/make.log" 2>&1 || { tail -20 "$build/make.log" >&2; echo "build-image: building v4l2loopback failed" >&2; exit 1; }
+
+layer="$vm/loopback-layer"
+rm -rf "$layer" && mkdir -p "$layer/modules"
+cp "$src/v4l2loopback.ko" "$layer/modules/"
+for bin in "$ffmpeg_bin" "$ffprobe_bin"; do
+  mkdir -p "$layer/usr/bin"
+  cp "$bin" "$layer/usr/bin/$(basename "$bin")"
+  for lib in $(ldd "$bin" | grep -oE '/[^ ]+'); do
+    mkdir -p "$layer$(dirname "$lib")"
+    cp -L "$lib" "$layer$lib"
+  done
+done
+(cd "$layer" && find . | cpio -o -H newc --quiet | gzip -1) >"$vm/loopback.cpio.gz.tmp"
+mv "$vm/loopback.cpio.gz.tmp" "$vm/loopback.cpio.gz"
+rm -rf "$layer" "$build"
+echo "$loop_key" >"$vm/loopback.key"
+echo "build-image: v4l2loopback $(basename "$src" | sed 's/v4l2loopback-//') for $kver, $(du -h "$vm/loopback.cpio.gz" | cut -f1) layer with ffmpeg and ffprobe"

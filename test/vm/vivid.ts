@@ -33,8 +33,8 @@ export interface GuestOptions {
    * one copy of every common module (`instanceof` keeps working across them).
    */
   program?: { dir: string; entries: Record<string, string> };
-  /** Files copied into the guest layer as they are, guest path → contents. */
-  files?: Record<string, string>;
+  /** Files copied into the guest layer as they are, guest path → contents (text or bytes). */
+  files?: Record<string, string | Uint8Array>;
   /** More cpio.gz archives unpacked after the base one, before the guest layer. */
   layers?: string[];
   memoryMb?: number;
