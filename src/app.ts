@@ -16,6 +16,7 @@ import { CardInstaller } from './bridges/homeassistant/cardInstaller.js';
 import { HaCoreApi, resolveRestTarget } from './bridges/homeassistant/haCoreApi.js';
 import { HomeAssistantBridge } from './bridges/homeassistant/homeAssistantBridge.js';
 import { defaultBaseUrl, HaLiveViewEntries } from './bridges/homeassistant/liveViewEntries.js';
+import type { RefusalLimits } from './bridges/mqtt/refusals.js';
 import { createMqttBridge } from './bridges/mqtt/index.js';
 import type { MqttBridge } from './bridges/mqtt/mqttBridge.js';
 import { createLogging, type LogFormat, type LogHub } from './logging/logger.js';
@@ -111,6 +112,8 @@ export interface AppOptions {
   /** null: keep logs in memory only (tests). Default: stdout. */
   logOut?: ((line: string) => void) | null;
   logFormat?: LogFormat;
+  /** How often refused MQTT commands are logged (tests that count refusals shorten the window). */
+  mqttRefusalLimits?: RefusalLimits;
   /**
    * Simulated cameras get an LED flash with torch levels, so the demo has a light (vivid has none).
    * Default true; false gives vivid's exact control set (for comparing with the kernel's driver).
@@ -317,7 +320,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
   extensions.push(liveViews);
 
   // The MQTT bridge last: it starts after every service and stops first (publishing "offline").
-  const mqttBridge = createMqttBridge({ config: config.mqtt, dataDir: config.data_dir, bus, status, logger: logger.child({ service: 'mqtt' }), cameras, streams, liveViews, credentials, monitors, boundPorts });
+  const mqttBridge = createMqttBridge({ config: config.mqtt, dataDir: config.data_dir, bus, status, logger: logger.child({ service: 'mqtt' }), cameras, streams, liveViews, credentials, monitors, boundPorts, ...(options.mqttRefusalLimits ? { refusalLimits: options.mqttRefusalLimits } : {}) });
   extensions.push(mqttBridge);
   mountBrokerRoute(api.routes, { sessions, embeddedBroker: () => mqttBridge.embeddedBroker() });
 

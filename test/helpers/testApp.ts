@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { createApp, type App } from '../../src/app.js';
 import { deepMerge } from '../../src/config/load.js';
 import { parseConfig } from '../../src/config/load.js';
+import type { RefusalLimits } from '../../src/bridges/mqtt/refusals.js';
 
 export const ADMIN = { username: 'admin', password: 'admin-password-1' };
 
@@ -30,7 +31,7 @@ export interface TestApp {
 
 export async function startTestApp(
   overrides: Record<string, unknown> = {},
-  opts: { dataDir?: string; keepData?: boolean; /** Receives every log line (JSON) the app writes. */ logOut?: (line: string) => void; /** false: simulated cameras with vivid's exact controls, without the LED flash (a light with levels) they have by default. */ simulatedFlash?: boolean } = {},
+  opts: { dataDir?: string; keepData?: boolean; /** Receives every log line (JSON) the app writes. */ logOut?: (line: string) => void; /** false: simulated cameras with vivid's exact controls, without the LED flash (a light with levels) they have by default. */ simulatedFlash?: boolean; /** Refused MQTT commands logged more often than once a minute per topic. */ mqttRefusalLimits?: RefusalLimits } = {},
 ): Promise<TestApp> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'switchboard-test-'));
   const config = parseConfig(
@@ -53,7 +54,7 @@ export async function startTestApp(
       overrides,
     ),
   );
-  const app = createApp(config, { logOut: opts.logOut ?? null, simulatedFlash: opts.simulatedFlash !== false });
+  const app = createApp(config, { logOut: opts.logOut ?? null, simulatedFlash: opts.simulatedFlash !== false, ...(opts.mqttRefusalLimits ? { mqttRefusalLimits: opts.mqttRefusalLimits } : {}) });
   await app.start();
   const port = app.ports().http!;
   const url = `http://127.0.0.1:${port}`;

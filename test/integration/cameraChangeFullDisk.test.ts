@@ -31,7 +31,11 @@ describe.skipIf(!canMount)('camera changes with the data store on a full disk', 
 
   beforeAll(async () => {
     mount = mountTmpfs('switchboard-camfull-', '2m');
-    t = await startTestApp({ mqtt: { url: 'embedded', embedded_port: 0 } }, { dataDir: mount, keepData: true, logOut: (line) => logLines.push(JSON.parse(line) as Json) });
+    t = await startTestApp(
+      { mqtt: { url: 'embedded', embedded_port: 0 } },
+      // A short refusal-log window: each MQTT attempt below waits for its own log line.
+      { dataDir: mount, keepData: true, logOut: (line) => logLines.push(JSON.parse(line) as Json), mqttRefusalLimits: { windowMs: 20, maxReportsPerWindow: 100, maxTracked: 100 } },
+    );
     const login = t.app.context.mqtt.embeddedBroker()!;
     mqtt = await Recorder.connect(`mqtt://${login.username}:${login.password}@127.0.0.1:${t.app.ports().mqtt}`, ['switchboard/#']);
     admin = await t.login();

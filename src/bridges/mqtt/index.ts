@@ -10,6 +10,7 @@ import type { StatusService } from '../../services/system/statusService.js';
 import type { Actor } from '../../auth/records.js';
 import { bindTable, type DeviceSource } from './entities.js';
 import { MqttBridge } from './mqttBridge.js';
+import type { RefusalLimits } from './refusals.js';
 import { cameraTable, type LiveEntitySource } from './tables/camera.js';
 import { ADDON_KIND, ADDON_OBJECT_ID, addonTable } from './tables/addon.js';
 import { credentialTable } from './tables/credentials.js';
@@ -33,6 +34,8 @@ export interface MqttBridgeServices {
   monitors: MonitorsService;
   /** Ports actually bound, by name: the embedded broker records its own. */
   boundPorts: Map<string, number>;
+  /** How often refused commands are logged (tests shorten the window); default once a minute per topic. */
+  refusalLimits?: RefusalLimits;
 }
 
 export function createMqttBridge(deps: MqttBridgeServices): MqttBridge {
@@ -61,5 +64,6 @@ export function createMqttBridge(deps: MqttBridgeServices): MqttBridge {
     sources,
     hubDeviceId: deviceIdOf(ADDON_KIND, ADDON_OBJECT_ID),
     env: process.env,
+    ...(deps.refusalLimits ? { refusalLimits: deps.refusalLimits } : {}),
   });
 }
