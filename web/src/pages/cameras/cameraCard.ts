@@ -1,5 +1,5 @@
 // One camera's card on the Cameras page: live MJPEG view, image/capture controls, light, snapshot,
-// recording, demand, readers and the Home Assistant live view entry; writes go through `cameras`.
+// recording, demand, readers and the Home Assistant live view entry. Writes go through the NestMTX socket (`cameras`).
 import type { Backend } from '../../backend.js';
 import type { CameraView } from '../../../../src/camera/cameraRecord.js';
 import { LIGHT, LIGHT_LEVEL_LABEL, RANGE_KEYS, SWITCH_KEYS, labelOf, type RangeKey, type SwitchKey } from '../../../../src/camera/controlCatalog.js';
