@@ -5,6 +5,7 @@ import type { StreamService } from '../../camera/streaming/streamService.js';
 import type { Config } from '../../config/schema.js';
 import type { EventBus } from '../../core/eventBus.js';
 import type { CredentialsService } from '../../services/credentials/credentialsService.js';
+import type { MonitorRelay } from '../../services/monitors/monitorRelay.js';
 import type { MonitorsService } from '../../services/monitors/monitorsService.js';
 import type { StatusService } from '../../services/system/statusService.js';
 import type { Actor } from '../../auth/records.js';
@@ -31,6 +32,7 @@ export interface MqttBridgeServices {
   liveViews: LiveEntitySource;
   credentials: CredentialsService;
   monitors: MonitorsService;
+  monitorRelay: MonitorRelay;
   /** Ports actually bound, by name: the embedded broker records its own. */
   boundPorts: Map<string, number>;
 }
@@ -48,7 +50,7 @@ export function createMqttBridge(deps: MqttBridgeServices): MqttBridge {
     bindTable(addonTable(deps.status, deps.config.base_topic), deviceIdOf),
     bindTable(cameras, deviceIdOf),
     bindTable(credentialTable(deps.credentials), deviceIdOf),
-    bindTable(monitorTable(deps.monitors, actor), deviceIdOf),
+    bindTable(monitorTable(deps.monitors, deps.monitorRelay, actor), deviceIdOf),
   ];
   return new MqttBridge({
     config: deps.config,
