@@ -1,5 +1,5 @@
 // POST /api/monitors/:id/command {command} → {status:"done"} once the monitor finished it.
-// One queue for every sender: MonitorRelay.sendCommand, as Altoponix users, MQTT and Home Assistant reach it; over
+// The relay's one queue (MonitorRelay.sendCommand, which MQTT and Home Assistant use too); over
 // HTTP it also reaches the panel through Home Assistant ingress (which forwards only http_port).
 import type { Router } from 'express';
 import type { SessionRegistry } from '../../auth/sessions.js';
