@@ -46,6 +46,7 @@ import { ExecRuntime } from './services/labs/runtimes/execRuntime.js';
 import { ModuleRegistry } from './services/modules.js';
 import { StatusMessageSources } from './services/statusMessages/busSources.js';
 import { StatusMessagesService } from './services/statusMessages/statusMessagesService.js';
+import { MonitorRelay } from './services/monitors/monitorRelay.js';
 import { MonitorsService } from './services/monitors/monitorsService.js';
 import { HealthModule, StatusService, VersionModule } from './services/system/statusService.js';
 import { isStorageFault, StorageHealth } from './services/system/storageHealth.js';
@@ -92,6 +93,8 @@ export interface AppContext {
   mqtt: MqttBridge;
   credentials: CredentialsService;
   monitors: MonitorsService;
+  /** The Altoponix relay's live state: who is online, attached users, pending commands. */
+  monitorRelay: MonitorRelay;
   statusMessages: StatusMessagesService;
   labs: LabsService;
   cameras: CameraService;
@@ -196,17 +199,19 @@ export function createApp(config: Config, options: AppOptions = {}): App {
   const statusMessages = new StatusMessagesService(bus, logger.child({ service: 'status-messages' }));
   extensions.push(new StatusMessageSources(bus, statusMessages));
 
-  const monitors = new MonitorsService(db.collection('monitors'), bus, {
+  const monitorRecords = db.collection('monitors');
+  const monitorRelay = new MonitorRelay(monitorRecords, bus, {
     openRegistration: config.monitors.open_registration,
     commandTimeoutMs: config.monitors.command_timeout_seconds * 1000,
     logger: logger.child({ service: 'monitors' }),
   });
+  const monitors = new MonitorsService(monitorRecords, bus, monitorRelay);
   modules.register(monitors);
-  mountMonitorCommandRoute(api.routes, { sessions, monitors });
-  extensions.push(monitors);
+  mountMonitorCommandRoute(api.routes, { sessions, relay: monitorRelay });
+  extensions.push(monitorRelay);
   extensions.push(
     new AltoponixServer({
-      monitors, sessions, status,
+      relay: monitorRelay, sessions, status,
       logger: logger.child({ service: 'altoponix' }),
       host: config.http_host,
       port: config.monitor_port,
@@ -320,7 +325,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
   extensions.push(liveViews);
 
   // The MQTT bridge last: it starts after every service and stops first (publishing "offline").
-  const mqttBridge = createMqttBridge({ config: config.mqtt, dataDir: config.data_dir, bus, status, logger: logger.child({ service: 'mqtt' }), cameras, streams, liveViews, credentials, monitors, boundPorts, ...(options.mqttRefusalLimits ? { refusalLimits: options.mqttRefusalLimits } : {}) });
+  const mqttBridge = createMqttBridge({ config: config.mqtt, dataDir: config.data_dir, bus, status, logger: logger.child({ service: 'mqtt' }), cameras, streams, liveViews, credentials, monitors, monitorRelay, boundPorts, ...(options.mqttRefusalLimits ? { refusalLimits: options.mqttRefusalLimits } : {}) });
   extensions.push(mqttBridge);
   mountBrokerRoute(api.routes, { sessions, embeddedBroker: () => mqttBridge.embeddedBroker() });
 
@@ -333,7 +338,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
 
   const context: AppContext = {
     config, logger, logs, bus, db, auth, sessions, users, storage, simulatedCameras: simulated, modules, status, http: { server, api }, io, stopping: abort.signal, boundPorts,
-    mqtt: mqttBridge, credentials, monitors, statusMessages, labs, cameras, streams, recordings, liveViews,
+    mqtt: mqttBridge, credentials, monitors, monitorRelay, statusMessages, labs, cameras, streams, recordings, liveViews,
   };
 
   return {

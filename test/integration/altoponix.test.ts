@@ -363,21 +363,21 @@ describe('altoponix relay: several users, disconnects, timeouts', () => {
   });
 
   it('the add-on sends commands through the same queue (sendCommand)', async () => {
-    const monitors = t.app.context.monitors;
+    const relay = t.app.context.monitorRelay;
     const id = record('m4').id;
-    await expect(monitors.sendCommand(SYSTEM_ACTOR, id, 'lights on')).rejects.toMatchObject({ kind: 'unavailable', message: 'Monitor offline' });
+    await expect(relay.sendCommand(SYSTEM_ACTOR, id, 'lights on')).rejects.toMatchObject({ kind: 'unavailable', message: 'Monitor offline' });
     const m = await monitor('m4');
-    const done = monitors.sendCommand(SYSTEM_ACTOR, id, 'lights on');
+    const done = relay.sendCommand(SYSTEM_ACTOR, id, 'lights on');
     expect(await m.next('command do')).toEqual({ command: 'lights on' });
     m.emit('command done');
     expect(await done).toEqual({ status: 'done' });
-    const failed = monitors.sendCommand(SYSTEM_ACTOR, id, 'lights off');
+    const failed = relay.sendCommand(SYSTEM_ACTOR, id, 'lights off');
     await m.next('command do');
     m.emit('command error', { reason: 'relay stuck' });
     const err = await failed.catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AppError);
     expect(err).toMatchObject({ message: 'Command failed: relay stuck' });
-    await expect(monitors.sendCommand(SYSTEM_ACTOR, id, '')).rejects.toMatchObject({ kind: 'validation', message: 'Invalid command' });
+    await expect(relay.sendCommand(SYSTEM_ACTOR, id, '')).rejects.toMatchObject({ kind: 'validation', message: 'Invalid command' });
     expect(monitorEvents('m4').filter((e) => e.event === 'command').map((e) => e.by)).toEqual(['switchboard', 'switchboard']);
   });
 

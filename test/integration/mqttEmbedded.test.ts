@@ -522,7 +522,7 @@ describe('mqtt.url: auto (the Supervisor MQTT service)', () => {
 
   it('the app wires the bridge through createMqttBridge (one extension named mqtt)', () => {
     const c = t.app.context;
-    const bridge = createMqttBridge({ config: c.config.mqtt, dataDir: c.config.data_dir, bus: c.bus, status: c.status, logger: c.logger, cameras: c.cameras, streams: c.streams, liveViews: c.liveViews, credentials: c.credentials, monitors: c.monitors, boundPorts: c.boundPorts });
+    const bridge = createMqttBridge({ config: c.config.mqtt, dataDir: c.config.data_dir, bus: c.bus, status: c.status, logger: c.logger, cameras: c.cameras, streams: c.streams, liveViews: c.liveViews, credentials: c.credentials, monitors: c.monitors, monitorRelay: c.monitorRelay, boundPorts: c.boundPorts });
     expect(bridge.name).toBe('mqtt');
   });
 });

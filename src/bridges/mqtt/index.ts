@@ -5,6 +5,7 @@ import type { StreamService } from '../../camera/streaming/streamService.js';
 import type { Config } from '../../config/schema.js';
 import type { EventBus } from '../../core/eventBus.js';
 import type { CredentialsService } from '../../services/credentials/credentialsService.js';
+import type { MonitorRelay } from '../../services/monitors/monitorRelay.js';
 import type { MonitorsService } from '../../services/monitors/monitorsService.js';
 import type { StatusService } from '../../services/system/statusService.js';
 import type { Actor } from '../../auth/records.js';
@@ -32,6 +33,7 @@ export interface MqttBridgeServices {
   liveViews: LiveEntitySource;
   credentials: CredentialsService;
   monitors: MonitorsService;
+  monitorRelay: MonitorRelay;
   /** Ports actually bound, by name: the embedded broker records its own. */
   boundPorts: Map<string, number>;
   /** How often refused commands are logged (tests shorten the window); default once a minute per topic. */
@@ -51,7 +53,7 @@ export function createMqttBridge(deps: MqttBridgeServices): MqttBridge {
     bindTable(addonTable(deps.status, deps.config.base_topic), deviceIdOf),
     bindTable(cameras, deviceIdOf),
     bindTable(credentialTable(deps.credentials), deviceIdOf),
-    bindTable(monitorTable(deps.monitors, actor), deviceIdOf),
+    bindTable(monitorTable(deps.monitors, deps.monitorRelay, actor), deviceIdOf),
   ];
   return new MqttBridge({
     config: deps.config,

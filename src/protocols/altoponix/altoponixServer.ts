@@ -6,13 +6,13 @@ import { Server as SocketIOServer } from 'socket.io';
 import type { Extension } from '../../core/extension.js';
 import { listenOn } from '../../core/listen.js';
 import type { SessionRegistry } from '../../auth/sessions.js';
-import type { MonitorsService } from '../../services/monitors/monitorsService.js';
+import type { MonitorRelay } from '../../services/monitors/monitorRelay.js';
 import type { StatusService } from '../../services/system/statusService.js';
 import { AltoponixConnection } from './connection.js';
 import type { AltoponixClientEvents, AltoponixServerEvents } from './wire.js';
 
 export interface AltoponixServerDeps {
-  monitors: MonitorsService;
+  relay: MonitorRelay;
   sessions: SessionRegistry;
   status: StatusService;
   logger: Logger;
@@ -49,7 +49,7 @@ export class AltoponixServer implements Extension {
       connectTimeout: 10_000,
     });
     io.on('connection', (socket) => {
-      const conn = new AltoponixConnection(socket, { monitors: deps.monitors, sessions: deps.sessions, logger: deps.logger, address: socket.handshake.address });
+      const conn = new AltoponixConnection(socket, { relay: deps.relay, sessions: deps.sessions, logger: deps.logger, address: socket.handshake.address });
       this.connections.add(conn);
       this.countClients();
       socket.on('disconnect', () => {

@@ -1,5 +1,5 @@
 // One Altoponix socket: it becomes a monitor (`con`) or a user (`query`) and translates the
-// document's events into MonitorsService calls and their outcomes back into events. It holds no
+// document's events into MonitorRelay calls and their outcomes back into events. It holds no
 // domain state beyond "which session is this socket". A user who signed in with a token is a session
 // of the registry: it is closed when the token ends, and each command is judged by the role now.
 import type { Logger } from 'pino';
@@ -7,7 +7,7 @@ import type { Socket } from 'socket.io';
 import type { Actor } from '../../auth/records.js';
 import type { Session, SessionRegistry } from '../../auth/sessions.js';
 import { toAppError } from '../../core/errors.js';
-import type { MonitorSession, MonitorsService, UserAttachment } from '../../services/monitors/monitorsService.js';
+import type { MonitorRelay, MonitorSession, UserAttachment } from '../../services/monitors/monitorRelay.js';
 import { TokenBucket } from '../../core/tokenBucket.js';
 import { EV, REASON, type AltoponixClientEvents, type AltoponixServerEvents } from './wire.js';
 
@@ -28,7 +28,7 @@ type Role =
   | { kind: 'closing' };
 
 export interface ConnectionDeps {
-  monitors: MonitorsService;
+  relay: MonitorRelay;
   sessions: SessionRegistry;
   logger: Logger;
   /** The peer's address, for the key-check throttle. */
@@ -82,7 +82,7 @@ export class AltoponixConnection {
     this.role = { kind: 'connecting' };
     let session: MonitorSession;
     try {
-      session = await this.deps.monitors.connectMonitor(data, this.deps.address, {
+      session = await this.deps.relay.connectMonitor(data, this.deps.address, {
         deliver: (command) => this.emit(EV.commandDo, { command }),
         close: () => this.close(),
       });
@@ -93,9 +93,9 @@ export class AltoponixConnection {
       return this.failAndClose(EV.conFailed, e.message);
     }
     // Gone (or refused for a second `con`) while the key was checked.
-    if (!this.socket.connected || this.role.kind !== 'connecting') return this.deps.monitors.monitorDisconnected(session);
+    if (!this.socket.connected || this.role.kind !== 'connecting') return this.deps.relay.monitorDisconnected(session);
     const trust = this.deps.sessions.openMonitor(
-      { recordId: session.recordId, monitorId: session.monitorId, check: () => this.deps.monitors.credentialCheck(session) },
+      { recordId: session.recordId, monitorId: session.monitorId, check: () => this.deps.relay.credentialCheck(session) },
       'altoponix-monitor',
       { onEnd: (reason) => this.endMonitor(session, reason) },
     );
@@ -112,7 +112,7 @@ export class AltoponixConnection {
   private endMonitor(session: MonitorSession, reason: string): void {
     if (this.role.kind !== 'monitor' || this.role.session !== session) return;
     this.role = { kind: 'closing' };
-    this.deps.monitors.monitorDisconnected(session, reason);
+    this.deps.relay.monitorDisconnected(session, reason);
     this.deps.logger.info({ socket: this.socket.id, monitor_id: session.monitorId, reason }, 'monitor connection ended');
     setImmediate(() => this.close());
   }
@@ -130,7 +130,7 @@ export class AltoponixConnection {
     }
     let attachment: UserAttachment;
     try {
-      attachment = this.deps.monitors.attachUser(actor, payload?.monitor_id);
+      attachment = this.deps.relay.attachUser(actor, payload?.monitor_id);
     } catch (err) {
       return this.failAndClose(EV.queryFailed, toAppError(err).message);
     }
@@ -158,7 +158,7 @@ export class AltoponixConnection {
     if (session && !actor) return this.emit(EV.commandFailed, { reason: REASON.unauthorized });
     const payload = asObject(data);
     try {
-      this.deps.monitors.submitCommand(attachment, actor, payload ? payload.command : undefined, {
+      this.deps.relay.submitCommand(attachment, actor, payload ? payload.command : undefined, {
         finish: () => this.emit(EV.commandFinish, { reason: REASON.commandFinish }),
         fail: (reason) => this.emit(EV.commandFailed, { reason }),
       });
@@ -180,7 +180,7 @@ export class AltoponixConnection {
       this.deps.logger.debug({ socket: this.socket.id }, 'monitor answer from a socket that is not a monitor; ignored');
       return;
     }
-    if (!this.deps.monitors.commandSettled(this.role.session, outcome)) {
+    if (!this.deps.relay.commandSettled(this.role.session, outcome)) {
       this.deps.logger.debug({ monitor_id: this.role.session.monitorId }, 'monitor answered with no command pending; ignored');
     }
   }
@@ -188,11 +188,11 @@ export class AltoponixConnection {
   private leaveRole(): void {
     if (this.role.kind === 'user') {
       this.role.session?.close();
-      this.deps.monitors.detachUser(this.role.attachment);
+      this.deps.relay.detachUser(this.role.attachment);
     }
     if (this.role.kind === 'monitor') {
       this.role.trust.close();
-      this.deps.monitors.monitorDisconnected(this.role.session);
+      this.deps.relay.monitorDisconnected(this.role.session);
     }
   }
 

@@ -1,111 +1,33 @@
-// The monitors module and the monitor relay's state machine: which monitors may connect (registration,
-// key), who is online, which users are attached, and each monitor's command queue with its timeout.
-// Protocol adapters (Altoponix) and the add-on itself (MQTT, HA) drive it; it talks back only
-// through the MonitorLink/ReplySink they hand in and through bus events.
-import type { Logger } from 'pino';
+// The monitors module: the records behind the API and NestMTX `request` (list, read, create, update,
+// delete) and who may change them. Live state (online, users, pending commands) comes from the relay.
 import { z } from 'zod';
-import { hashPassword, verifyPassword } from '../../auth/passwords.js';
+import { hashPassword } from '../../auth/passwords.js';
 import { authorize } from '../../auth/permissions.js';
 import type { Actor } from '../../auth/records.js';
-import type { MonitorEndReason } from '../../auth/sessions.js';
 import type { EventBus } from '../../core/eventBus.js';
-import { AppError, conflict, notFound, rateLimited, runtimeError, unauthorized, unavailable, validationError } from '../../core/errors.js';
-import { newId } from '../../core/ids.js';
+import { conflict, notFound } from '../../core/errors.js';
 import { parseInput } from '../../core/validation.js';
 import type { Collection } from '../../store/database.js';
 import { paginate, type ListQuery, type ListResult, type ModuleService } from '../modules.js';
-import { CommandQueue, type CommandOutcome, type QueuedCommand, type ReplySink } from './commandQueue.js';
-import { KeyCheckThrottle } from './keyThrottle.js';
+import type { MonitorRelay } from './monitorRelay.js';
 import type { MonitorRecord, MonitorView } from './records.js';
-import type { Extension } from '../../core/extension.js';
+import { insertMonitor, monitorIdSchema } from './registration.js';
 
-export type { ReplySink } from './commandQueue.js';
-
-export const MAX_COMMAND_LENGTH = 1024;
-export const MAX_REASON_LENGTH = 1024;
-/** Commands one monitor may have waiting; more are refused rather than piling up. */
-export const MAX_PENDING_PER_MONITOR = 100;
-/** Open registration lets anyone add monitors; this bounds how many records that can create. */
-export const MAX_AUTO_REGISTERED = 1000;
-
-export interface MonitorsOptions {
-  /** true: the Altoponix document's open flow (any monitor_id registers itself, no user token). */
-  openRegistration: boolean;
-  commandTimeoutMs: number;
-  logger?: Logger;
-}
-
-/** How the service reaches a connected monitor (the adapter's socket). */
-export interface MonitorLink {
-  deliver(command: string): void;
-  /** Drop the connection (the monitor was removed). */
-  close(): void;
-}
-
-/** A connected monitor, as handed back by connectMonitor; stale once the monitor is gone. */
-export interface MonitorSession {
-  readonly recordId: string;
-  readonly monitorId: string;
-}
-
-/** A user attached to a monitor through `query`. */
-export interface UserAttachment {
-  readonly recordId: string;
-  readonly monitorId: string;
-}
-
-interface LiveMonitor {
-  session: MonitorSession;
-  link: MonitorLink;
-  queue: CommandQueue;
-}
-
-const hasControlChars = (v: string): boolean => [...v].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f);
-const monitorId = z
-  .string()
-  .min(1)
-  .max(128)
-  .refine((v) => !hasControlChars(v), 'must not contain control characters');
 const name = z.string().min(1).max(128);
 const key = z.string().min(8, 'must be at least 8 characters').max(256);
 
-const createSchema = z.object({ monitor_id: monitorId, name: name.optional(), key: key.optional() }).strict();
-const updateSchema = z.object({ monitor_id: monitorId.optional(), name: name.optional(), key: key.nullable().optional() }).strict();
+const createSchema = z.object({ monitor_id: monitorIdSchema, name: name.optional(), key: key.optional() }).strict();
+const updateSchema = z.object({ monitor_id: monitorIdSchema.optional(), name: name.optional(), key: key.nullable().optional() }).strict();
 
-const isValidMonitorId = (v: unknown): v is string => monitorId.safeParse(v).success;
-
-export class MonitorsService implements ModuleService, Extension {
+/** Admins manage; everyone signed in reads. */
+export class MonitorsService implements ModuleService {
   readonly name = 'monitors';
-  private readonly live = new Map<string, LiveMonitor>();
-  /** monitor_ids being registered by open registration (the insert is async): a second `con` must not slip in. */
-  private readonly connecting = new Set<string>();
-  private readonly keyChecks = new KeyCheckThrottle();
-  private readonly attached = new Map<string, Set<UserAttachment>>();
-  /** The key hash each connected monitor proved (null: it needed none), kept inside the service. */
-  private readonly provedKeys = new WeakMap<MonitorSession, string | null>();
 
   constructor(
     private readonly records: Collection<MonitorRecord>,
     private readonly bus: EventBus,
-    private readonly opts: MonitorsOptions,
+    private readonly relay: Pick<MonitorRelay, 'presence' | 'forget'>,
   ) {}
-
-  get openRegistration(): boolean {
-    return this.opts.openRegistration;
-  }
-
-  /** At start nothing is connected, whatever the file says from the last run. */
-  async start(): Promise<void> {
-    for (const r of this.records.filter((m) => m.online)) {
-      await this.records.update(r.id, (c) => ({ ...c, online: false }), { keepOnFault: true });
-    }
-  }
-
-  /** Fails every pending command and forgets the live state (the adapter closes the sockets). */
-  async stop(): Promise<void> {
-    for (const live of [...this.live.values()]) this.goOffline(live.session, 'Server stopping');
-    this.attached.clear();
-  }
 
   all(): MonitorView[] {
     return this.records.all().map((r) => this.toView(r));
@@ -117,18 +39,19 @@ export class MonitorsService implements ModuleService, Extension {
   }
 
   private toView(r: MonitorRecord): MonitorView {
+    const presence = this.relay.presence(r.id);
     return {
       id: r.id,
       monitor_id: r.monitor_id,
       name: r.name,
       has_key: r.key_hash !== null,
-      online: this.live.has(r.id),
+      online: presence.online,
       last_seen: r.last_seen,
       last_command: r.last_command,
       last_result: r.last_result,
       auto_registered: r.auto_registered,
-      users: this.attached.get(r.id)?.size ?? 0,
-      pending: this.live.get(r.id)?.queue.size ?? 0,
+      users: presence.users,
+      pending: presence.pending,
       created_at: r.created_at,
       updated_at: r.updated_at,
     };
@@ -139,8 +62,6 @@ export class MonitorsService implements ModuleService, Extension {
     if (!r) throw notFound('Monitor');
     return r;
   }
-
-  // --- the module (admin manages; everyone signed in reads)
 
   async list(_actor: Actor, query: ListQuery): Promise<ListResult<MonitorView>> {
     return paginate(this.all(), query, ['monitor_id', 'name'], ['monitor_id', 'name', 'online', 'last_seen', 'last_command', 'last_result', 'created_at', 'updated_at']);
@@ -154,7 +75,8 @@ export class MonitorsService implements ModuleService, Extension {
     authorize(actor, 'monitors.manage', 'Only admins may manage monitors');
     const input = parseInput(createSchema, payload);
     this.assertFreeMonitorId(input.monitor_id);
-    const record = await this.insert(input.monitor_id, input.name ?? input.monitor_id, input.key === undefined ? null : await hashPassword(input.key), false);
+    const keyHash = input.key === undefined ? null : await hashPassword(input.key);
+    const record = await insertMonitor(this.records, this.bus, { monitor_id: input.monitor_id, name: input.name ?? input.monitor_id, keyHash, auto: false });
     return this.toView(record);
   }
 
@@ -164,7 +86,7 @@ export class MonitorsService implements ModuleService, Extension {
     const input = parseInput(updateSchema, payload);
     if (input.monitor_id !== undefined && input.monitor_id !== current.monitor_id) {
       this.assertFreeMonitorId(input.monitor_id);
-      if (this.live.has(id)) throw conflict('Cannot change the monitor_id of an online monitor', [{ path: 'payload.monitor_id', message: 'monitor is online' }]);
+      if (this.relay.presence(id).online) throw conflict('Cannot change the monitor_id of an online monitor', [{ path: 'payload.monitor_id', message: 'monitor is online' }]);
     }
     const keyHash = input.key === undefined ? current.key_hash : input.key === null ? null : await hashPassword(input.key);
     const next = await this.records.update(id, (c) => ({
@@ -182,12 +104,7 @@ export class MonitorsService implements ModuleService, Extension {
   async delete(actor: Actor, id: string): Promise<MonitorView> {
     authorize(actor, 'monitors.manage', 'Only admins may manage monitors');
     const current = this.record(id);
-    const live = this.live.get(id);
-    if (live) {
-      this.goOffline(live.session, 'Monitor removed');
-      live.link.close();
-    }
-    this.attached.delete(id);
+    this.relay.forget(id);
     const view = this.toView(current);
     await this.records.remove(id);
     this.bus.publish('monitor', id, 'deleted', { monitor_id: current.monitor_id });
@@ -198,211 +115,5 @@ export class MonitorsService implements ModuleService, Extension {
     if (this.records.find((r) => r.monitor_id === id)) {
       throw conflict('monitor_id already exists', [{ path: 'payload.monitor_id', message: 'already exists' }]);
     }
-  }
-
-  private async insert(monitor_id: string, displayName: string, keyHash: string | null, auto: boolean): Promise<MonitorRecord> {
-    const now = new Date().toISOString();
-    const record: MonitorRecord = {
-      id: newId(),
-      monitor_id,
-      name: displayName,
-      key_hash: keyHash,
-      online: false,
-      last_seen: null,
-      last_command: null,
-      last_result: null,
-      auto_registered: auto,
-      created_at: now,
-      updated_at: now,
-    };
-    await this.records.insert(record);
-    this.bus.publish('monitor', record.id, 'created', { monitor_id, auto_registered: auto });
-    return record;
-  }
-
-  // --- the relay. Error messages are the wire reasons the Altoponix adapter sends as {reason}.
-
-  /**
-   * A monitor's `con` from `address`. Throws AppError whose message is the `con failed` reason.
-   * Only a monitor that proved its key claims the id: attempts still being checked claim nothing,
-   * so a flood of wrong keys never makes the right one fail with "already registered".
-   */
-  async connectMonitor(payload: unknown, address: string, link: MonitorLink): Promise<MonitorSession> {
-    const input = (typeof payload === 'object' && payload !== null && !Array.isArray(payload) ? payload : {}) as Record<string, unknown>;
-    const id = input.monitor_id;
-    if (!isValidMonitorId(id)) throw validationError('Invalid monitor_id');
-    if (this.connecting.has(id) || this.liveByMonitorId(id)) throw conflict('monitor_id already registered');
-    let record = this.records.find((r) => r.monitor_id === id);
-    if (!record) {
-      if (!this.opts.openRegistration) throw new AppError('not_found', 'Unknown monitor');
-      if (this.records.filter((r) => r.auto_registered).length >= MAX_AUTO_REGISTERED) throw rateLimited('Too many monitors');
-      this.connecting.add(id);
-      try {
-        record = await this.insert(id, id, null, true);
-      } finally {
-        this.connecting.delete(id);
-      }
-    }
-    if (record.key_hash !== null) {
-      if (!this.keyChecks.begin(id, address)) throw rateLimited('Too many attempts');
-      const given = input.key;
-      if (typeof given !== 'string' || given.length > 256 || !(await verifyPassword(given, record.key_hash))) {
-        this.keyChecks.failed(id, address);
-        this.opts.logger?.warn({ monitor_id: id, address }, 'monitor presented a wrong key');
-        throw unauthorized('Invalid key');
-      }
-      this.keyChecks.succeeded(id, address);
-    }
-    // From here on nothing awaits: the check and the claim of the id are one step.
-    if (this.connecting.has(id) || this.liveByMonitorId(id)) throw conflict('monitor_id already registered');
-    // The record may have been deleted or renamed while the key was checked.
-    const current = this.records.get(record.id);
-    if (!current || current.monitor_id !== id) throw new AppError('not_found', 'Unknown monitor');
-    const session: MonitorSession = { recordId: current.id, monitorId: id };
-    this.provedKeys.set(session, record.key_hash);
-    const queue = new CommandQueue(
-      (command) => link.deliver(command),
-      this.opts.commandTimeoutMs,
-      (cmd, outcome) => this.settled(session, cmd, outcome),
-    );
-    this.live.set(current.id, { session, link, queue });
-    this.touch(current.id, { online: true });
-    this.opts.logger?.info({ monitor_id: id }, 'monitor online');
-    this.bus.publish('monitor', current.id, 'online', { monitor_id: id });
-    return session;
-  }
-
-  /** The monitor answered `command done` (ok) or `command error` {reason}. False: it had no command. */
-  commandSettled(session: MonitorSession, outcome: CommandOutcome): boolean {
-    const live = this.current(session);
-    if (!live) return false;
-    const settledOutcome: CommandOutcome = outcome.ok ? outcome : { ok: false, reason: outcome.reason.slice(0, MAX_REASON_LENGTH) };
-    if (!live.queue.settleCurrent(settledOutcome)) return false;
-    this.touch(session.recordId, {});
-    return true;
-  }
-
-  /**
-   * Whether the key a connected monitor proved is still its record's key (the session registry asks):
-   * null while it is, else why the connection no longer stands.
-   */
-  credentialCheck(session: MonitorSession): MonitorEndReason | null {
-    const record = this.records.get(session.recordId);
-    if (!record || record.monitor_id !== session.monitorId) return 'Monitor removed';
-    return record.key_hash === this.provedKeys.get(session) ? null : 'Monitor key changed';
-  }
-
-  /** The monitor's connection is gone (or was ended): its pending commands fail and it goes offline. */
-  monitorDisconnected(session: MonitorSession, reason = 'Monitor disconnected'): void {
-    if (this.current(session)) this.goOffline(session, reason);
-  }
-
-  private goOffline(session: MonitorSession, reason: string): void {
-    const live = this.live.get(session.recordId)!;
-    this.live.delete(session.recordId);
-    live.queue.failAll(reason);
-    this.touch(session.recordId, { online: false });
-    this.opts.logger?.info({ monitor_id: session.monitorId, reason }, 'monitor offline');
-    this.bus.publish('monitor', session.recordId, 'offline', { monitor_id: session.monitorId, name: this.records.get(session.recordId)?.name ?? session.monitorId, reason });
-  }
-
-  /**
-   * A user's `query`: attach to a registered monitor (online or not: commands then say "Monitor
-   * offline"). `actor` is null when the user presented no token, which only open registration allows.
-   */
-  attachUser(actor: Actor | null, monitorIdInput: unknown): UserAttachment {
-    if (!actor && !this.opts.openRegistration) throw unauthorized('Unauthorized');
-    if (!isValidMonitorId(monitorIdInput)) throw validationError('Invalid monitor_id');
-    const record = this.records.find((r) => r.monitor_id === monitorIdInput);
-    if (!record) throw new AppError('not_found', 'Unknown monitor');
-    const attachment: UserAttachment = { recordId: record.id, monitorId: record.monitor_id };
-    let set = this.attached.get(record.id);
-    if (!set) this.attached.set(record.id, (set = new Set()));
-    set.add(attachment);
-    return attachment;
-  }
-
-  detachUser(attachment: UserAttachment): void {
-    const set = this.attached.get(attachment.recordId);
-    set?.delete(attachment);
-    if (set?.size === 0) this.attached.delete(attachment.recordId);
-  }
-
-  /**
-   * A user's `command send`. `actor` is looked up afresh for each command (a role may have changed
-   * since `query`). Throws AppError (the `command failed` reason); the outcome goes to `sink`.
-   */
-  submitCommand(attachment: UserAttachment, actor: Actor | null, command: unknown, sink: ReplySink): void {
-    if (!actor && !this.opts.openRegistration) throw unauthorized('Unauthorized');
-    if (actor) authorize(actor, 'monitors.command', 'Unauthorized');
-    if (!this.attached.get(attachment.recordId)?.has(attachment)) throw new AppError('not_found', 'Unknown monitor');
-    this.enqueue(attachment.recordId, command, actor?.username ?? 'anonymous', sink);
-  }
-
-  /**
-   * The add-on's own path (MQTT text entity, HA service): the same queue, timeout and events as a
-   * user's command. Resolves when the monitor reports `command done`.
-   */
-  sendCommand(actor: Actor, id: string, command: string): Promise<{ status: 'done' }> {
-    return new Promise((resolve, reject) => {
-      try {
-        authorize(actor, 'monitors.command', 'Only users may send commands to monitors');
-        this.record(id);
-        this.enqueue(id, command, actor.username, {
-          finish: () => resolve({ status: 'done' }),
-          fail: (reason) => reject(runtimeError(`Command failed: ${reason}`, [{ path: 'command', message: reason }])),
-        });
-      } catch (err) {
-        reject(err);
-      }
-    });
-  }
-
-  private enqueue(recordId: string, command: unknown, by: string, sink: ReplySink): void {
-    if (typeof command !== 'string' || command.length === 0) throw validationError('Invalid command');
-    if (command.length > MAX_COMMAND_LENGTH) throw validationError('Command too long', [{ path: 'command', message: `at most ${MAX_COMMAND_LENGTH} characters` }]);
-    const record = this.records.get(recordId);
-    if (!record) throw new AppError('not_found', 'Unknown monitor');
-    const live = this.live.get(recordId);
-    if (!live) throw unavailable('Monitor offline');
-    if (live.queue.size >= MAX_PENDING_PER_MONITOR) throw rateLimited('Too many pending commands');
-    this.touch(recordId, { last_command: command }, false);
-    this.bus.publish('monitor', recordId, 'command', { monitor_id: record.monitor_id, command, by });
-    live.queue.push({ command, by, sink });
-  }
-
-  private settled(session: MonitorSession, cmd: QueuedCommand, outcome: CommandOutcome): void {
-    const details = { monitor_id: session.monitorId, command: cmd.command, by: cmd.by };
-    if (outcome.ok) {
-      this.touch(session.recordId, { last_result: 'done' }, false);
-      this.bus.publish('monitor', session.recordId, 'commandDone', details);
-      cmd.sink.finish();
-    } else {
-      this.touch(session.recordId, { last_result: `failed: ${outcome.reason}` }, false);
-      this.bus.publish('monitor', session.recordId, 'commandFailed', { ...details, reason: outcome.reason });
-      cmd.sink.fail(outcome.reason);
-    }
-  }
-
-  private current(session: MonitorSession): LiveMonitor | undefined {
-    const live = this.live.get(session.recordId);
-    return live?.session === session ? live : undefined;
-  }
-
-  private liveByMonitorId(id: string): LiveMonitor | undefined {
-    for (const live of this.live.values()) if (live.session.monitorId === id) return live;
-    return undefined;
-  }
-
-  /**
-   * Records what happened (`seen`: the monitor itself was heard from). The in-memory change is
-   * immediate (readers see it at once); the write to disk follows, ordered with every other write.
-   */
-  private touch(recordId: string, change: Partial<Pick<MonitorRecord, 'online' | 'last_command' | 'last_result'>>, seen = true): void {
-    const now = new Date().toISOString();
-    this.records
-      // Presence is live state: a full store keeps it in memory until it can be written.
-      .update(recordId, (c) => ({ ...c, ...change, ...(seen ? { last_seen: now } : {}) }), { keepOnFault: true })
-      .catch((err: unknown) => this.opts.logger?.error({ err, recordId }, 'could not store monitor state'));
   }
 }

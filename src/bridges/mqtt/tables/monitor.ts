@@ -1,5 +1,6 @@
 // Altoponix monitors: one HA device each; available while the monitor is connected.
 import type { Actor } from '../../../auth/records.js';
+import type { MonitorRelay } from '../../../services/monitors/monitorRelay.js';
 import type { MonitorsService } from '../../../services/monitors/monitorsService.js';
 import type { MonitorView } from '../../../services/monitors/records.js';
 import { PUBLIC_EVENTS } from '../../../core/events.js';
@@ -13,7 +14,7 @@ const TEXT_MAX = 255;
 export const MONITOR_EVENTS = PUBLIC_EVENTS.monitor;
 
 /** `actor`: who MQTT commands act as (mqtt.command_role), judged by the permission table. */
-export function monitorTable(monitors: MonitorsService, actor: Actor): DeviceTable<MonitorView> {
+export function monitorTable(monitors: MonitorsService, relay: MonitorRelay, actor: Actor): DeviceTable<MonitorView> {
   return {
     kind: 'monitor',
     domains: ['monitor'],
@@ -35,7 +36,7 @@ export function monitorTable(monitors: MonitorsService, actor: Actor): DeviceTab
         options: () => ({ min: 1, max: TEXT_MAX }),
         state: (m) => m.last_command?.slice(0, TEXT_MAX) ?? null,
         command: async (m, payload) => {
-          await monitors.sendCommand(actor, m.id, parseText(payload, TEXT_MAX));
+          await relay.sendCommand(actor, m.id, parseText(payload, TEXT_MAX));
         },
       },
       { key: 'event', component: 'event', name: 'Event', events: MONITOR_EVENTS },
