@@ -56,3 +56,23 @@ export async function buttonAction(button: HTMLButtonElement, status: HTMLElemen
     button.disabled = false;
   }
 }
+
+/**
+ * A delete button that asks by its own label first ("Really delete?"), then runs `action` with the
+ * same feedback as buttonAction: a deletion cannot be undone, and a dialog would block the page.
+ */
+export function deleteButton(opts: { label: string; confirm: string; status: HTMLElement; hidden?: boolean; action: () => Promise<string> }): HTMLButtonElement {
+  const button = h('button', { type: 'button', hidden: opts.hidden === true }, opts.label);
+  let armed = false;
+  button.addEventListener('click', () => {
+    if (!armed) {
+      armed = true;
+      button.textContent = opts.confirm;
+      return;
+    }
+    armed = false;
+    button.textContent = opts.label;
+    void buttonAction(button, opts.status, opts.action);
+  });
+  return button;
+}

@@ -5,7 +5,7 @@ import type { Backend } from '../backend.js';
 import { PROVIDERS, type CredentialView } from '../../../src/services/credentials/records.js';
 import { clear, h, spinner } from '../dom.js';
 import { describe } from '../errors.js';
-import { actionForm, buttonAction, field } from '../forms.js';
+import { actionForm, deleteButton, field } from '../forms.js';
 import type { Page } from '../page.js';
 
 function statusWords(c: CredentialView): { text: string; tone: 'ok' | 'warn' | 'error' } {
@@ -96,22 +96,17 @@ export function createCredentialsPage(backend: Backend): Page {
     button.disabled = !isAdmin || !origin;
     button.title = !isAdmin ? 'Only admins can authorize credentials' : !origin ? 'Open the add-on on its direct port to authorize' : '';
     button.addEventListener('click', () => void authorize(c, button, status));
-    const remove = h('button', { type: 'button', hidden: !isAdmin }, 'Delete');
-    let armed = false;
-    remove.addEventListener('click', () => {
-      // Two clicks: the provider's tokens go with it.
-      if (!armed) {
-        armed = true;
-        remove.textContent = 'Really delete?';
-        return;
-      }
-      armed = false;
-      remove.textContent = 'Delete';
-      void buttonAction(remove, status, async () => {
+    // The provider's tokens go with it.
+    const remove = deleteButton({
+      label: 'Delete',
+      confirm: 'Really delete?',
+      status,
+      hidden: !isAdmin,
+      action: async () => {
         await backend.request<CredentialView>('credentials', 'delete', c.id);
         void load();
         return 'Deleted.';
-      });
+      },
     });
     return h(
       'article',

@@ -6,7 +6,7 @@ import type { Backend } from '../backend.js';
 import type { MonitorView } from '../../../src/services/monitors/records.js';
 import { clear, h, since, spinner } from '../dom.js';
 import { describe } from '../errors.js';
-import { actionForm, buttonAction, field } from '../forms.js';
+import { actionForm, buttonAction, deleteButton, field } from '../forms.js';
 import type { Page } from '../page.js';
 
 type Progress = (text: string, state: 'working' | 'done' | 'error') => void;
@@ -83,20 +83,14 @@ class MonitorCard {
         return 'Key changed. The monitor must connect with the new key.';
       });
     });
-    const remove = h('button', { type: 'button' }, 'Delete monitor');
-    let armed = false;
-    remove.addEventListener('click', () => {
-      if (!armed) {
-        armed = true;
-        remove.textContent = 'Really delete?';
-        return;
-      }
-      armed = false;
-      remove.textContent = 'Delete monitor';
-      void buttonAction(remove, status, async () => {
+    const remove = deleteButton({
+      label: 'Delete monitor',
+      confirm: 'Really delete?',
+      status,
+      action: async () => {
         await this.backend.request<MonitorView>('monitors', 'delete', this.view.id);
         return 'Deleted.';
-      });
+      },
     });
     return h('details', {}, h('summary', {}, 'Manage'), h('div', { class: 'actions' }, key, rotate), h('div', { class: 'actions' }, remove), status);
   }

@@ -6,7 +6,7 @@ import { ROLES } from '../../../src/auth/records.js';
 import type { PublicUser } from '../../../src/services/users/usersService.js';
 import { clear, h } from '../dom.js';
 import { describe } from '../errors.js';
-import { actionForm, buttonAction, field } from '../forms.js';
+import { actionForm, buttonAction, deleteButton, field } from '../forms.js';
 import type { Page } from '../page.js';
 
 const ROLE_WORDS: Record<string, string> = { admin: 'Admin', user: 'User', viewer: 'Viewer' };
@@ -88,22 +88,15 @@ export function createUsersPage(backend: Backend): Page {
         return `Password of ${u.username} set; their sessions were signed out.`;
       });
     });
-    const remove = h('button', { type: 'button' }, 'Delete');
-    let armed = false;
-    remove.addEventListener('click', () => {
-      // Two clicks: a deletion cannot be undone.
-      if (!armed) {
-        armed = true;
-        remove.textContent = `Really delete ${u.username}?`;
-        return;
-      }
-      void buttonAction(remove, status, async () => {
-        armed = false;
-        remove.textContent = 'Delete';
+    const remove = deleteButton({
+      label: 'Delete',
+      confirm: `Really delete ${u.username}?`,
+      status,
+      action: async () => {
         await backend.request<PublicUser>('users', 'delete', u.id);
         void load();
         return `Deleted ${u.username}.`;
-      });
+      },
     });
     return h(
       'tr',
