@@ -84,3 +84,8 @@ async function askSupervisor(opts: ResolveOptions): Promise<RemoteBroker> {
     source: 'supervisor',
   };
 }
+
+/** URLs for logs and health: credentials removed. */
+export function redact(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//***@');
+}

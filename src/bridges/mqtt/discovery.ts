@@ -18,6 +18,10 @@ export interface DeviceConfig {
   cmps: Record<string, ComponentConfig>;
 }
 
+/** Availability payloads: the bridge's own (and its last will), each device's and entity's. */
+export const ONLINE = JSON.stringify({ state: 'online' });
+export const OFFLINE = JSON.stringify({ state: 'offline' });
+
 /** `{{ value_json.state }}` reads the {"state":"online"} availability payloads. */
 const AVAILABILITY_TEMPLATE = '{{ value_json.state }}';
 
