@@ -45,6 +45,10 @@ export class MqttConnection {
       resubscribe: false,
       // Messages are never queued while offline: state is republished from the services on connect.
       queueQoSZero: false,
+      // mqtt-packet otherwise pre-builds a 2-byte Buffer for each of the 65 536 packet ids and
+      // topic lengths: about 6 MB of heap kept for the process's life (the embedded broker shares
+      // the same module) to save an allocation per packet at our few packets a second.
+      writeCache: false,
       rejectUnauthorized: opts.rejectUnauthorized,
       will: { topic: opts.will.topic, payload: Buffer.from(opts.will.payload), qos: 1, retain: true },
       ...(opts.username !== undefined ? { username: opts.username } : {}),
