@@ -16,7 +16,6 @@ import { EMPTY_CONTROLS, NO_CAPABILITIES, type CameraDriverName, type CameraReco
 import { changeSchema, createSchema, type CameraChange, type ControlsInput } from './cameraSchemas.js';
 import { CameraDevices, diffControls as diff, isEnabled, type CameraDevicesDeps } from './cameraDevices.js';
 import { DemandTracker, type Reader } from './demand.js';
-import type { DeviceControlView } from './deviceControls.js';
 import type { DeviceSession } from './deviceSession.js';
 import { CameraDriverError } from './driver.js';
 import type { Extension } from '../core/extension.js';
@@ -35,11 +34,13 @@ export class CameraService implements ModuleService, Extension {
   readonly name = 'cameras';
   private readonly devices: CameraDevices;
   private readonly demand: DemandTracker;
-  /** Each camera's device controls as last read, listed while its device is closed (its entities stay, unavailable); the record keeps them across restarts. */
-  private readonly lastDeviceControls = new Map<string, Record<string, DeviceControlView>>();
   /** Serializes changes per camera so read-modify-write of the device and the record never interleave. */
   private readonly queues = new Map<string, Promise<unknown>>();
-  /** What each camera's device offered when it was last open (see toView). */
+  /**
+   * What each camera's device offered when it was last open: its options and its own controls are
+   * listed while the device is closed (switched off, unplugged), so its entities stay, unavailable.
+   * The record keeps the control list across restarts.
+   */
   private readonly lastOffer = new Map<string, DeviceOffer>();
 
   constructor(private readonly deps: CameraServiceDeps) {
@@ -101,8 +102,9 @@ export class CameraService implements ModuleService, Extension {
 
   /**
    * The one way a camera changes, whoever asks (HTTP, NestMTX, Rotoclear, MQTT, the Home Assistant
-   * light, the recorder): `{name?, slot?, light_entity?, enabled?, controls?, light?,
-   * light_brightness?, motion?, record?, snap?, 'jpeg-quality'?, stream?}`. Every change takes the
+   * light, the recorder): `{name?, slot?, light_entity?, enabled?, controls?, device_controls?,
+   * light?, light_brightness?, motion?, motion_threshold?, motion_min_area_percent?, record?, snap?,
+   * 'jpeg-quality'?, stream?}`. Every change takes the
    * same checks in the same order: permission → validation → camera switched on → storage writable
    * → device → store → one event. Nothing is half-made: the device is put back when the store
    * refuses the change, and the store is written only after the device took it.
@@ -363,7 +365,6 @@ export class CameraService implements ModuleService, Extension {
       this.demand.clear(id);
       await this.deps.cameras.remove(id);
       this.lastOffer.delete(id);
-      this.lastDeviceControls.delete(id);
       if (rec.driver === 'simulated') this.deps.simulated.remove(rec.device);
       this.deps.bus.publish('camera', id, 'deleted', { name: rec.name, driver: rec.driver, device: rec.device });
       this.devices.reportStatus();
@@ -486,14 +487,6 @@ export class CameraService implements ModuleService, Extension {
     return rec;
   }
 
-  private deviceControlsOf(r: CameraRecord, session: DeviceSession | undefined): Record<string, DeviceControlView> {
-    const id = r.id;
-    if (!session) return this.lastDeviceControls.get(id) ?? r.device_control_list ?? {};
-    const now = session.deviceControls();
-    this.lastDeviceControls.set(id, now);
-    return now;
-  }
-
   private toView(r: CameraRecord): CameraView {
     const session = this.devices.session(r.id);
     // While the device is closed (switched off, unplugged) the camera shows what it offered when
@@ -501,7 +494,14 @@ export class CameraService implements ModuleService, Extension {
     let extra: DeviceOffer = this.lastOffer.get(r.id) ?? storedOffer(r);
     if (session) {
       try {
-        extra = { resolutions: session.resolutions(), fps_options: session.fpsOptions, formats: session.formatList(), format: session.currentFormat(), capabilities: session.capabilities() };
+        extra = {
+          resolutions: session.resolutions(),
+          fps_options: session.fpsOptions,
+          formats: session.formatList(),
+          format: session.currentFormat(),
+          capabilities: session.capabilities(),
+          device_controls: session.deviceControls(),
+        };
         this.lastOffer.set(r.id, extra);
       } catch (err) {
         if (err instanceof CameraDriverError && err.isGone) void this.devices.detach(r.id, `${err.op}: ${err.code}`);
@@ -523,7 +523,6 @@ export class CameraService implements ModuleService, Extension {
       light_brightness: r.light_brightness ?? null,
       light_entity: r.light_entity,
       has_light: (session ? session.mapping.light !== undefined : (r.has_light ?? true)) || r.light_entity !== null,
-      device_controls: this.deviceControlsOf(r, session),
       // Records stored before a setting existed (hue) read it as null until the device is read again.
       controls: { ...EMPTY_CONTROLS, ...r.controls },
       ...extra,
@@ -546,7 +545,7 @@ export class CameraService implements ModuleService, Extension {
 /** The demand the camera's Stream switch holds while it is on. */
 export const STREAM_SWITCH_READER: Reader = { type: 'switch', id: 'stream' };
 
-type DeviceOffer = Pick<CameraView, 'resolutions' | 'fps_options' | 'formats' | 'format' | 'capabilities'>;
+type DeviceOffer = Pick<CameraView, 'resolutions' | 'fps_options' | 'formats' | 'format' | 'capabilities' | 'device_controls'>;
 
 /** Before the device was ever open in this process: the stored size and rate are the only options known. */
 const storedOffer = (r: CameraRecord): DeviceOffer => ({
@@ -555,6 +554,7 @@ const storedOffer = (r: CameraRecord): DeviceOffer => ({
   formats: [],
   format: null,
   capabilities: NO_CAPABILITIES,
+  device_controls: r.device_control_list ?? {},
 });
 
 /** One change, read against the camera (CameraService.plan) before anything is applied. */
