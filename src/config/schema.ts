@@ -85,7 +85,7 @@ export const camerasSchema = z
     live_image_fps: z.number().min(0.1).max(10).default(1),
     /** Refresh the MQTT camera image this often while nobody streams (a brief capture); 0 = only on demand. */
     image_interval_seconds: z.number().int().min(0).max(86_400).default(IMAGE_INTERVAL_DEFAULT),
-    /** Motion: how much a pixel must change (0–255) to count. */
+    /** Motion: how much a pixel must change (1–255) to count. */
     motion_threshold: z.number().int().min(1).max(255).default(25),
     /** Motion: share of the picture (percent) that must change. */
     motion_min_area_percent: z.number().min(0.1).max(100).default(1),

@@ -43,6 +43,12 @@ describe.skipIf(SKIP)('device controls over MQTT', () => {
 
   const view = () => t.app.context.cameras!.get(id)!;
   const state = (key: string, payload: string) => ha.waitFor(`${base}/${key}/state`, (p) => p === payload);
+  /** Sends a command and waits for the state published after it (an older retained one does not count). */
+  const command = async (key: string, payload: string, expected: string) => {
+    const from = ha.messages.length;
+    await ha.publish(`${base}/${key}/set`, payload);
+    return ha.waitFor(`${base}/${key}/state`, (p) => p === expected, { from });
+  };
 
   it('discovery: flips as switches, menus as selects with their items, the button as a button, read-only as a sensor', () => {
     expect(cmps.horizontal_flip).toMatchObject({ p: 'switch', name: 'Flip horizontally', icon: 'mdi:flip-horizontal', command_topic: `${base}/horizontal_flip/set` });
@@ -66,21 +72,17 @@ describe.skipIf(SKIP)('device controls over MQTT', () => {
 
   it('a switch command flips the camera and the state follows', async () => {
     await state('horizontal_flip', 'OFF');
-    await ha.publish(`${base}/horizontal_flip/set`, 'ON');
-    await state('horizontal_flip', 'ON');
+    await command('horizontal_flip', 'ON', 'ON');
     expect(view().device_controls.horizontal_flip!.value).toBe(true);
-    await ha.publish(`${base}/horizontal_flip/set`, 'OFF');
-    await state('horizontal_flip', 'OFF');
+    await command('horizontal_flip', 'OFF', 'OFF');
     expect(view().device_controls.horizontal_flip!.value).toBe(false);
   });
 
   it('select commands pick menu and integer-menu items; an item the device lacks is refused and nothing changes', async () => {
     await state('menu', 'Menu Item 3');
-    await ha.publish(`${base}/menu/set`, 'Menu Item 4');
-    await state('menu', 'Menu Item 4');
+    await command('menu', 'Menu Item 4', 'Menu Item 4');
     expect(view().device_controls.menu!.value).toBe(4);
-    await ha.publish(`${base}/integer_menu/set`, '21');
-    await state('integer_menu', '21');
+    await command('integer_menu', '21', '21');
     expect(view().device_controls.integer_menu!.value).toBe(7);
     const from = ha.messages.length;
     await ha.publish(`${base}/menu/set`, 'Menu Item 2');
@@ -93,8 +95,7 @@ describe.skipIf(SKIP)('device controls over MQTT', () => {
 
   it('a number command outside the device range is refused; inside it is applied', async () => {
     await ha.publish(`${base}/alpha_component/set`, '300');
-    await ha.publish(`${base}/alpha_component/set`, '77');
-    await state('alpha_component', '77');
+    await command('alpha_component', '77', '77');
     expect(view().device_controls.alpha_component!.value).toBe(77);
   });
 
@@ -129,6 +130,18 @@ describe.skipIf(SKIP)('device controls over MQTT', () => {
 
   it('the light: the simulated camera has one by default', () => {
     expect(cmps.light).toMatchObject({ p: 'light', brightness_state_topic: `${base}/light_brightness/state` });
+  });
+
+  it('the input (Rotoclear sensor) as a select of the driver\'s input names; a command switches it, a made-up name changes nothing', async () => {
+    expect(cmps.sensor).toMatchObject({ p: 'select', name: 'Sensor input', entity_category: 'config', options: ['Webcam 0', 'TV 1', 'S-Video 2', 'HDMI 3'] });
+    await state('sensor', 'Webcam 0');
+    await command('sensor', 'S-Video 2', 'S-Video 2');
+    expect(view().controls.sensor).toBe(3);
+    // A refused option, then a good one on the same topic: once the good one is through, the bad one had no effect.
+    await ha.publish(`${base}/sensor/set`, 'Composite 9');
+    await command('sensor', 'HDMI 3', 'HDMI 3');
+    expect(view().controls.sensor).toBe(4);
+    expect(ha.messages.filter((m) => m.topic === `${base}/sensor/state`).map((m) => m.payload)).not.toContain('Composite 9');
   });
 });
 

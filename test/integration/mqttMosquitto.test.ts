@@ -865,6 +865,34 @@ describe.skipIf(SKIP)('MQTT bridge on Mosquitto', () => {
             "step": 1,
             "unique_id": "switchboard_camera_<id>_saturation",
           },
+          "sensor": {
+            "availability": [
+              {
+                "topic": "switchboard/bridge/state",
+                "value_template": "{{ value_json.state }}",
+              },
+              {
+                "topic": "switchboard/camera_<id>/availability",
+                "value_template": "{{ value_json.state }}",
+              },
+            ],
+            "availability_mode": "all",
+            "command_topic": "switchboard/camera_<id>/sensor/set",
+            "default_entity_id": "select.camera_1_sensor",
+            "entity_category": "config",
+            "icon": "mdi:video-input-component",
+            "name": "Sensor input",
+            "object_id": "camera_1_sensor",
+            "options": [
+              "Webcam 0",
+              "TV 1",
+              "S-Video 2",
+              "HDMI 3",
+            ],
+            "p": "select",
+            "state_topic": "switchboard/camera_<id>/sensor/state",
+            "unique_id": "switchboard_camera_<id>_sensor",
+          },
           "snapshot": {
             "availability": [
               {

@@ -1,5 +1,6 @@
-// Where socket clients put their bearer token. NestMTX clients may send it three ways (the
-// document's example sends all three); the Antimony and Altoponix adapters read it the same way.
+// Where NestMTX clients put their bearer token: any of three ways (the document's example sends all
+// three). Antimony namespaces take only `auth.token` and Altoponix users their own order, as their
+// documents say (antimony/socketAuth.ts, altoponix/connection.ts).
 import type { IncomingHttpHeaders } from 'node:http';
 import { bearerFrom } from '../../auth/bearer.js';
 

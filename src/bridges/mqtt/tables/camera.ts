@@ -40,6 +40,11 @@ export interface CameraTableOptions {
 
 
 const onOff = (v: boolean) => (v ? 'ON' : 'OFF');
+/** Input names as the driver gives them, numbered where two share a name (options must differ). */
+const sensorOptions = (c: CameraView): string[] => {
+  const names = c.capabilities.inputs.map((i) => i.name);
+  return c.capabilities.inputs.map((i) => (names.filter((n) => n === i.name).length > 1 ? `${i.sensor}: ${i.name}` : i.name));
+};
 const holdsSwitchDemand = (c: CameraView) => c.reader_list.some((r) => r.type === STREAM_SWITCH_READER.type && r.id === STREAM_SWITCH_READER.id);
 
 /** `actor`: who MQTT commands act as (mqtt.command_role), judged by the permission table. */
@@ -203,6 +208,22 @@ export function cameraTable(cameras: CameraService, actor: Actor, { snapshots, l
         state: (c) => (c.controls.fps === null ? null : String(c.controls.fps)),
         command: async (c, payload) => {
           await cameras.update(actor, c.id, { controls: { fps: Number(parseOption(payload, c.fps_options.map(String))) } });
+        },
+      },
+      {
+        // The V4L2 input (Rotoclear camN-sensor), by the driver's name for it; only where there is a choice.
+        key: 'sensor',
+        component: 'select',
+        name: CAPTURE_SETTINGS.sensor.label,
+        icon: CAPTURE_SETTINGS.sensor.icon,
+        entity_category: 'config',
+        followsDevice: true,
+        options: (c) => ({ options: sensorOptions(c) }),
+        applies: (c) => c.capabilities.inputs.length > 1,
+        state: (c) => (c.controls.sensor === null ? null : (sensorOptions(c)[c.controls.sensor - 1] ?? null)),
+        command: async (c, payload) => {
+          const options = sensorOptions(c);
+          await cameras.update(actor, c.id, { controls: { sensor: options.indexOf(parseOption(payload, options)) + 1 } });
         },
       },
       {
