@@ -107,9 +107,12 @@ export const changeSchema = z
     /** Device controls by stable name, e.g. `{horizontal_flip: true, menu: "Menu Item 3"}`: checked against the device's own ranges. */
     device_controls: deviceControlsSchema.optional(),
     motion: boolValue.optional(),
-    /** Motion sensitivity of this camera: pixel change (1–255) and changed share of the picture (0.1–100 %). */
-    motion_threshold: z.number({ invalid_type_error: 'Value must be an integer between 1 and 255' }).int('Value must be an integer between 1 and 255').min(1, 'Value must be an integer between 1 and 255').max(255, 'Value must be an integer between 1 and 255').optional(),
-    motion_min_area_percent: z.number({ invalid_type_error: 'Value must be a number between 0.1 and 100' }).min(0.1, 'Value must be a number between 0.1 and 100').max(100, 'Value must be a number between 0.1 and 100').optional(),
+    /**
+     * Motion sensitivity of this camera: pixel change (1–255) and changed share of the picture
+     * (0.1–100 %); null goes back to the add-on's `cameras.motion_threshold` / `motion_min_area_percent`.
+     */
+    motion_threshold: z.number({ invalid_type_error: 'Value must be an integer between 1 and 255, or null' }).int('Value must be an integer between 1 and 255').min(1, 'Value must be an integer between 1 and 255').max(255, 'Value must be an integer between 1 and 255').nullable().optional(),
+    motion_min_area_percent: z.number({ invalid_type_error: 'Value must be a number between 0.1 and 100, or null' }).min(0.1, 'Value must be a number between 0.1 and 100').max(100, 'Value must be a number between 0.1 and 100').nullable().optional(),
     /** Recording, as the Rotoclear `record` key and the MQTT switch set it. */
     record: recordValue.optional(),
     /** true takes a snapshot (the Rotoclear `snap` key); false does nothing. */

@@ -159,8 +159,8 @@ export class CameraService implements ModuleService, Extension {
     touch('light', input.light !== undefined && input.light !== rec.light);
     touch('light_brightness', input.light_brightness !== undefined);
     touch('motion', input.motion !== undefined && input.motion !== (rec.motion ?? false));
-    touch('motion_threshold', input.motion_threshold !== undefined && input.motion_threshold !== rec.motion_threshold);
-    touch('motion_min_area_percent', input.motion_min_area_percent !== undefined && input.motion_min_area_percent !== rec.motion_min_area_percent);
+    touch('motion_threshold', input.motion_threshold !== undefined && input.motion_threshold !== (rec.motion_threshold ?? null));
+    touch('motion_min_area_percent', input.motion_min_area_percent !== undefined && input.motion_min_area_percent !== (rec.motion_min_area_percent ?? null));
     touch('record', input.record !== undefined);
     touch('snap', input.snap === true);
     touch('jpeg-quality', input['jpeg-quality'] !== undefined && input['jpeg-quality'] !== rec.jpeg_quality);
@@ -177,9 +177,14 @@ export class CameraService implements ModuleService, Extension {
     if (!isEnabled(rec)) return plan;
 
     if (input.motion !== undefined && input.motion !== (rec.motion ?? false)) patch.motion = changes.motion = input.motion;
-    if (input.motion_threshold !== undefined && input.motion_threshold !== rec.motion_threshold) patch.motion_threshold = changes.motion_threshold = input.motion_threshold;
-    if (input.motion_min_area_percent !== undefined && input.motion_min_area_percent !== rec.motion_min_area_percent) {
-      patch.motion_min_area_percent = changes.motion_min_area_percent = input.motion_min_area_percent;
+    // Stored as asked (null: the add-on's setting); the change tells the value that now applies.
+    if (input.motion_threshold !== undefined && input.motion_threshold !== (rec.motion_threshold ?? null)) {
+      patch.motion_threshold = input.motion_threshold;
+      changes.motion_threshold = input.motion_threshold ?? this.deps.config.motion_threshold;
+    }
+    if (input.motion_min_area_percent !== undefined && input.motion_min_area_percent !== (rec.motion_min_area_percent ?? null)) {
+      patch.motion_min_area_percent = input.motion_min_area_percent;
+      changes.motion_min_area_percent = input.motion_min_area_percent ?? this.deps.config.motion_min_area_percent;
     }
     if (input.record !== undefined) {
       const next = nextRecordState(rec.record, input.record);

@@ -231,6 +231,21 @@ describe('camera service', () => {
     expect((await appError(service.update(USER, id, { 'jpeg-quality': 101 }))).details[0]?.message).toBe('Value must be between 0 and 100');
   });
 
+  it('keeps a camera\'s own motion sensitivity, and null goes back to the add-on\'s setting', async () => {
+    const { service, first, events, db } = await setup({ simulated: 'always', motion_threshold: 30, motion_min_area_percent: 2 });
+    const id = first().id;
+    expect(first()).toMatchObject({ motion_threshold: 30, motion_min_area_percent: 2 });
+    await service.update(USER, id, { motion_threshold: 60, motion_min_area_percent: 5.5 });
+    expect(first()).toMatchObject({ motion_threshold: 60, motion_min_area_percent: 5.5 });
+    events.length = 0;
+    await service.update(USER, id, { motion_threshold: null, motion_min_area_percent: null });
+    expect(first()).toMatchObject({ motion_threshold: 30, motion_min_area_percent: 2 });
+    expect(db.collection('cameras').get(id)).toMatchObject({ motion_threshold: null, motion_min_area_percent: null });
+    expect(events.map((e) => e.details)).toEqual([{ changes: { motion_threshold: 30, motion_min_area_percent: 2 } }]);
+    expect((await appError(service.update(USER, id, { motion_threshold: 0 }))).details[0]).toMatchObject({ path: 'payload.motion_threshold' });
+    expect((await appError(service.update(USER, id, { motion_min_area_percent: 'x' }))).details[0]?.message).toBe('Value must be a number between 0.1 and 100, or null');
+  });
+
   it('tracks demand: first reader demands, last one leaving un-demands', async () => {
     const { service, first, events } = await setup();
     const id = first().id;
