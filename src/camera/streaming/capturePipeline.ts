@@ -97,7 +97,7 @@ export class CapturePipeline {
 
   start(): void {
     this.wanted = true;
-    if (!this.child && !this.restartTimer) this.spawn();
+    if (!this.child && !this.restartTimer) this.startCapture();
   }
 
   /** New settings (size, fps, quality, outputs) take effect by restarting the capture at once. */
@@ -151,7 +151,7 @@ export class CapturePipeline {
     });
   }
 
-  private spawn(): void {
+  private startCapture(): void {
     const args = this.buildArgs(this.spec);
     this.logger.debug({ args }, 'starting capture');
     let spawnError: string | null = null;
@@ -197,7 +197,7 @@ export class CapturePipeline {
     else if (this.wanted && !planned) this.events.onStartFailed(reason, spawnError);
     if (!this.wanted) return;
     if (planned) {
-      this.spawn();
+      this.startCapture();
       return;
     }
     const delay = BACKOFF_MS[Math.min(this.failures, BACKOFF_MS.length - 1)]!;
@@ -205,7 +205,7 @@ export class CapturePipeline {
     this.logger.warn({ reason, retryInMs: delay }, 'capture stopped; restarting');
     this.restartTimer = setTimeout(() => {
       this.restartTimer = null;
-      if (this.wanted) this.spawn();
+      if (this.wanted) this.startCapture();
     }, delay);
   }
 }
