@@ -91,6 +91,8 @@ export interface AppContext {
   storage: StorageHealth;
   http: { server: Server; api: HttpApi };
   mqtt: MqttBridge;
+  /** The Home Assistant websocket bridge (tests send a command behind others to know they were answered). */
+  homeassistant: HomeAssistantBridge;
   credentials: CredentialsService;
   monitors: MonitorsService;
   /** The Altoponix relay's live state: who is online, attached users, pending commands. */
@@ -338,7 +340,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
 
   const context: AppContext = {
     config, logger, logs, bus, db, auth, sessions, users, storage, simulatedCameras: simulated, modules, status, http: { server, api }, io, stopping: abort.signal, boundPorts,
-    mqtt: mqttBridge, credentials, monitors, monitorRelay, statusMessages, labs, cameras, streams, recordings, liveViews,
+    mqtt: mqttBridge, homeassistant: haBridge, credentials, monitors, monitorRelay, statusMessages, labs, cameras, streams, recordings, liveViews,
   };
 
   return {

@@ -20,6 +20,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { ConfigFlowApi } from './haConfigFlows.js';
+import { until } from './wait.js';
 
 export interface PeerState {
   entity_id: string;
@@ -231,15 +232,9 @@ export class HaPeer extends EventEmitter {
     this.fire('state_changed', { entity_id: entityId, old_state: old ?? null, new_state: next }, next.context);
   }
 
-  /** Resolves when `pred` holds (checked on every protocol step and every 25 ms). */
-  async waitFor<T>(pred: () => T | undefined | false, ms = 10_000): Promise<T> {
-    const until = Date.now() + ms;
-    for (;;) {
-      const v = pred();
-      if (v) return v;
-      if (Date.now() > until) throw new Error('haPeer.waitFor timed out');
-      await new Promise((r) => setTimeout(r, 25));
-    }
+  /** Resolves with what `pred` returns once it holds. */
+  waitFor<T>(pred: () => T | undefined | false, ms = 10_000): Promise<T> {
+    return until('a condition on the Home Assistant peer', pred, ms);
   }
 
   private accept(ws: WebSocket): void {

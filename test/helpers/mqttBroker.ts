@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { TestApp } from './testApp.js';
+import { until } from './wait.js';
 
 export const MOSQUITTO_BIN = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto', '/usr/local/sbin/mosquitto'].find((p) => spawnSync(p, ['-h']).error === undefined) ?? null;
 
@@ -21,19 +22,15 @@ export async function freePort(): Promise<number> {
 }
 
 async function waitForPort(port: number, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
+  const listening = () =>
+    new Promise<boolean>((resolve) => {
       const s = createConnection({ port, host: '127.0.0.1' }, () => {
         s.end();
         resolve(true);
       });
       s.on('error', () => resolve(false));
     });
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`nothing listens on 127.0.0.1:${port}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await until(`something listening on 127.0.0.1:${port}`, listening, ms);
 }
 
 export class Mosquitto {

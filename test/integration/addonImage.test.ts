@@ -15,6 +15,7 @@ import { Aedes } from 'aedes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { parse as parseYaml } from 'yaml';
+import { until } from '../helpers/wait.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const TOKEN = 'test-token';
@@ -320,20 +321,21 @@ interface Health {
   components: Record<string, { state: string; detail?: string }>;
 }
 
-/** Polls /api/health until `done` holds for the answer (or the attempts run out) and returns it. */
-async function health(addon: RunningAddon, done: (h: Health) => boolean): Promise<Health | undefined> {
+/** Polls /api/health until `done` holds for the answer, and returns it. */
+async function health(addon: RunningAddon, done: (h: Health) => boolean): Promise<Health> {
   let last: Health | undefined;
-  for (let i = 0; i < 200; i++) {
+  const answered = async () => {
     if (addon.child.exitCode !== null) throw new Error(`the add-on exited with ${addon.child.exitCode}:\n${addon.output()}`);
     const res = await fetch(`${addon.url}/api/health`).catch(() => undefined);
-    if (res) {
-      expect(res.status).toBe(200);
-      last = (await res.json()) as Health;
-      if (done(last)) return last;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return last;
+    if (!res) return false;
+    expect(res.status).toBe(200);
+    last = (await res.json()) as Health;
+    return done(last) && last;
+  };
+  return until('the health answer', answered, 20_000).catch((err: Error) => {
+    // Out of time: what health said last, and what the add-on logged.
+    throw addon.child.exitCode !== null ? err : new Error(`${err.message}; the last answer: ${JSON.stringify(last)}\n${addon.output()}`);
+  });
 }
 
 /** SIGTERM as the Supervisor sends it; it kills the container 10 s later (config.yaml `timeout` default). */
@@ -397,10 +399,10 @@ describe('the add-on image, built and started without Docker', () => {
     running.push(addon);
 
     const h = await health(addon, (x) => x.components.mqtt?.state === 'ok' && x.components.homeassistant?.state === 'ok');
-    expect(h?.version).toBe(version);
+    expect(h.version).toBe(version);
     // MQTT credentials came from GET /services/mqtt; Home Assistant was reached through the
     // Supervisor's Core websocket proxy with the add-on's token.
-    expect(h?.components, addon.output()).toMatchObject({ mqtt: { state: 'ok' }, homeassistant: { state: 'ok' } });
+    expect(h.components, addon.output()).toMatchObject({ mqtt: { state: 'ok' }, homeassistant: { state: 'ok' } });
     expect(peer.requests.map((r) => r.path)).toContain('/services/mqtt');
     expect(peer.mqttClients.length).toBeGreaterThan(0);
     expect(peer.wsAuth).toContain(TOKEN);
@@ -435,7 +437,7 @@ describe('the add-on image, built and started without Docker', () => {
     running.push(addon);
 
     const h = await health(addon, (x) => x.components.mqtt?.state === 'ok');
-    expect(h?.components.mqtt, addon.output()).toMatchObject({ state: 'ok' });
+    expect(h.components.mqtt, addon.output()).toMatchObject({ state: 'ok' });
     expect(peer.requests.map((r) => r.path)).toContain('/services/mqtt');
     expect(peer.mqttClients).toEqual([]);
     const log = await stopAddon(addon);

@@ -9,6 +9,7 @@ import { SecretBox } from '../../src/services/credentials/secretBox.js';
 import type { CredentialRecord } from '../../src/services/credentials/records.js';
 import { authorizeAsUser, startOAuthServer, type OAuthServer } from '../helpers/oauthProvider.js';
 import { startTestApp, type TestApp } from '../helpers/testApp.js';
+import { until } from '../helpers/wait.js';
 
 let t: TestApp;
 let admin: string;
@@ -258,8 +259,7 @@ describe('authorization against oidc-provider', () => {
     const off = t.app.context.logs.subscribe((e) => {
       if (e.msg === 'credential refresh failed; will retry') failures.push(e.msg);
     });
-    // Wait until the refresh has failed a few times.
-    while (failures.length < 3) await new Promise((r) => setTimeout(r, 200));
+    await until('three failed refreshes', () => failures.length >= 3);
     const during = (await api('GET', `/api/credentials/${id}`, admin)).body;
     expect(during.last_error).toMatch(/unreachable/);
     expect(during).toMatchObject({ authorized: true, needs_reauth: false });

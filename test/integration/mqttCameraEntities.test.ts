@@ -8,9 +8,11 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import mqtt from 'mqtt';
 import { WebSocket } from 'ws';
 import { SYSTEM_ACTOR } from '../../src/auth/records.js';
+import { DEFAULT_TIMING } from '../../src/bridges/mqtt/mqttBridge.js';
 import { haProblems } from '../helpers/haDiscovery.js';
 import { Mosquitto, MOSQUITTO_BIN, Recorder, retainedNow } from '../helpers/mqttBroker.js';
 import { ADMIN, startTestApp, type TestApp } from '../helpers/testApp.js';
+import { elapse } from '../helpers/wait.js';
 
 const SKIP = MOSQUITTO_BIN ? false : 'the mosquitto binary is not installed (apt-get install mosquitto)';
 
@@ -403,6 +405,12 @@ describe.skipIf(SKIP)('two Switchboards that keep the same base topic', () => {
     return x;
   };
   const clientIdOf = (x: TestApp) => readFileSync(join(x.dataDir, 'mqtt-client-id'), 'utf8').trim();
+  /**
+   * For a fresh claim's window (claimWindowMs) a live claim from a smaller client id still wins the
+   * topic: two instances started at once. The forged claims below (id "0") must come later, so the
+   * window must pass; `seen` is when the claim was seen on the broker, after it was taken.
+   */
+  const pastClaimWindow = (seen: number) => elapse(DEFAULT_TIMING.claimWindowMs + 1, 'a fresh claim yields to a smaller id only within its window', seen);
   const claimNow = async () => JSON.parse((await retainedNow(broker.url, 'switchboard/bridge/instance')).get('switchboard/bridge/instance') ?? 'null') as { id: string; host: string } | null;
 
   it('the second stays off the broker and says why; the first keeps its topic, entities and availability', async () => {
@@ -467,8 +475,7 @@ describe.skipIf(SKIP)('two Switchboards that keep the same base topic', () => {
     }
     const holder = await start();
     await expect.poll(claimNow, { timeout: 15_000 }).toMatchObject({ id: clientIdOf(holder) });
-    // Past the window in which a simultaneous start may still win the topic.
-    await new Promise((r) => setTimeout(r, 2000));
+    await pastClaimWindow(Date.now());
     const from = ha.messages.length;
     const began = Date.now();
     for (let i = 0; i < 200; i++) await ha.publish('switchboard/bridge/instance/probe', JSON.stringify({ id: `attacker_${i}` }));
@@ -476,7 +483,11 @@ describe.skipIf(SKIP)('two Switchboards that keep the same base topic', () => {
     for (const junk of ['', 'not json', '[]', '{"id":5}', JSON.stringify({ id: 'x'.repeat(500) })]) await ha.publish('switchboard/bridge/instance/probe', junk);
     // The holder answers with its own claim again, so the forged one does not stay on the broker.
     await expect.poll(claimNow, { timeout: 10_000 }).toMatchObject({ id: clientIdOf(holder) });
-    await new Promise((r) => setTimeout(r, 1500));
+    // A probe after the flood: the holder handles messages in order, so once its answer echoes this
+    // nonce every earlier probe and claim has been handled, and no answer is still pending.
+    const nonce = 'after-the-flood';
+    await ha.publish('switchboard/bridge/instance/probe', JSON.stringify({ id: 'late_newcomer', nonce }));
+    await ha.waitFor('switchboard/bridge/instance', (p) => p.includes(nonce) && p.includes(clientIdOf(holder)), { from });
     const answers = ha.messages.slice(from).filter((m) => m.topic === 'switchboard/bridge/instance' && m.payload.includes(clientIdOf(holder)));
     // At most one answer a second (plus the one pending when the flood ends), not one per probe.
     expect(answers.length).toBeGreaterThanOrEqual(1);
@@ -494,10 +505,10 @@ describe.skipIf(SKIP)('two Switchboards that keep the same base topic', () => {
     const victim = await start();
     const id = clientIdOf(victim);
     await expect.poll(claimNow, { timeout: 15_000 }).toMatchObject({ id });
+    const claimed = Date.now();
     const health = () => victim.app.context.status.health().components.mqtt?.state;
     await expect.poll(health, { timeout: 10_000 }).toBe('ok');
-    // Past the window in which a simultaneous start may still win the topic.
-    await new Promise((r) => setTimeout(r, 2000));
+    await pastClaimWindow(claimed);
     // An accomplice answers every probe it sees with a forged claim echoing the probe's nonce, once.
     const accomplice = await Recorder.connect(broker.url, ['switchboard/bridge/instance/probe']);
     let answered = 0;

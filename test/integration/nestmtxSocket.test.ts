@@ -5,6 +5,7 @@ import { io as connectClient, type Socket as ClientSocket, type ManagerOptions, 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN, eventMatching, once, startTestApp, type TestApp } from '../helpers/testApp.js';
 import { publishEvent } from '../helpers/busEvents.js';
+import { until } from '../helpers/wait.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- replies are read loosely
 
@@ -319,11 +320,10 @@ describe('requests', () => {
     for (const r of limited) expect(r.error).toMatchObject({ message: 'Too many requests', details: [{ path: '', message: 'at most 500 requests per second' }] });
     expect(s.connected).toBe(true);
     // The budget refills: keep asking until a request is served again.
-    let served: Json = {};
-    for (let i = 0; i < 50 && !served.name; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      served = await request(s, { command: 'list', module: 'version' });
-    }
+    const served = await until('a request served again', async () => {
+      const r = await request(s, { command: 'list', module: 'version' });
+      return r.name ? r : false;
+    }, 10_000);
     expect(served).toMatchObject({ name: 'switchboard' });
   });
 

@@ -143,13 +143,21 @@ describe.skipIf(SKIP)('recordings', () => {
   }, 120_000);
 
   it('motion trigger: nothing while calm; a clip with pre-roll around motion; nothing once switched off', async () => {
-    const s = await start({ trigger: 'motion', pre_seconds: 2, post_seconds: 1 });
+    const preSeconds = 2;
+    const s = await start({ trigger: 'motion', pre_seconds: preSeconds, post_seconds: 1 });
     const { bus, cameras } = s.t.app.context;
     await cameras!.update(SYSTEM_ACTOR, s.id, { record: 'on' });
     await until('armed', () => recordingEvents(s).some((d) => d.state === 'on' && d.trigger === 'motion'));
     await until('the capture', () => s.events.some((e) => e.entity === s.id && e.event === 'ready'));
-    // Let the pre-roll fill (2 s at 15 fps); armed but calm writes nothing.
-    await new Promise((r) => setTimeout(r, 3000));
+    // The pre-roll keeps the last pre_seconds of frames. A reader of our own counts the frames of the
+    // same capture: once it has seen that many, the pre-roll (subscribed before it) is full.
+    let seen = 0;
+    const detach = s.t.app.context.streams.attachReader(s.id, { type: 'test', id: 'frame-counter' }, () => seen++);
+    cleanups.push(detach);
+    const preroll = preSeconds * (cameras!.get(s.id)!.controls.fps ?? 15);
+    const prerollFull = (since: number) => until('the pre-roll to fill', () => seen >= since + preroll);
+    await prerollFull(0);
+    // Armed but calm: those frames went to the pre-roll, none to a file.
     expect(mp4s(s.dir)).toEqual([]);
 
     for (let clip = 1; clip <= 2; clip++) {
@@ -160,8 +168,9 @@ describe.skipIf(SKIP)('recordings', () => {
       expect(mp4s(s.dir)).toHaveLength(clip);
       // The pre-roll (about 30 frames) plus what came during the motion and the post seconds.
       expect(frames(mp4s(s.dir).at(-1)!)).toBeGreaterThan(30);
-      await new Promise((r) => setTimeout(r, 2500)); // the pre-roll fills again
+      await prerollFull(seen);
     }
+    detach();
 
     await cameras!.update(SYSTEM_ACTOR, s.id, { record: 'off' });
     await until('disarmed', () => recordingEvents(s).at(-1)?.state === 'off');

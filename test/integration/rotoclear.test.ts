@@ -5,6 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { RotoclearServer } from '../../src/protocols/rotoclear/rotoclearServer.js';
 import { ADMIN, startTestApp, type TestApp } from '../helpers/testApp.js';
+import { elapse, until } from '../helpers/wait.js';
 
 type Msg = Record<string, unknown>;
 
@@ -153,8 +154,11 @@ describe('Rotoclear /api/v1: the document\'s exchanges', () => {
     const { token } = (await res.json()) as { token: string };
     const { peer } = await Peer.open(wsUrl);
     expect(await peer.ask({ token })).toMatchObject({ authenticated: true });
+    // The server counts the client gone in the same close handler that ends a sign-in's own token.
+    const open = () => t.app.context.status.health().clients.rotoclear;
+    const openBefore = open()!;
     peer.ws.close();
-    await new Promise((r) => setTimeout(r, 200));
+    await until('the server to handle the close', () => open() === openBefore - 1);
     expect(t.app.context.auth.authenticate(token)).toMatchObject({ username: ADMIN.username });
   });
 
@@ -305,7 +309,8 @@ describe('Rotoclear /api/v1: bad input', () => {
     const { peer } = await Peer.open(wsUrl);
     for (let i = 0; i < 300; i++) peer.send({ get: ['fps'] });
     expect(await peer.next((m) => 'error' in m)).toEqual({ error: 'Rate limit exceeded', message: 'At most 100 messages per second; messages are dropped until the next second' });
-    await new Promise((r) => setTimeout(r, 1100));
+    // The window began at the first message, before the error was heard: it ends within a second.
+    await elapse(1000, 'messages are dropped until the one-second window ends');
     peer.drain();
     expect(await peer.ask({ get: ['resolution'] })).toEqual({ resolution: '640x360' });
     const answered = peer.received.filter((m) => 'fps' in m).length;

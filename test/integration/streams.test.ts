@@ -1,6 +1,6 @@
 // Streams on demand against real ffmpeg: events, MJPEG readers, snapshots, recording, back-pressure.
 import { execFileSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -118,11 +118,13 @@ describe.skipIf(!hasFfmpeg)('camera streams', () => {
     const svc = t.app.context.cameras;
     await svc.update({ kind: 'system', userId: null, username: 't', role: 'admin' }, cameraId, { record: 'on' });
     await until('recording on', () => events.some((e) => e.event === 'recording' && e.details.state === 'on'), 5000);
-    await new Promise((r) => setTimeout(r, 3000));
+    // A segment holding video, not only its headers (a cut-off segment is a few hundred bytes).
+    const dir = t.app.context.recordings.dir(cameraId);
+    const mp4s = () => (existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.mp4')) : []);
+    await until('a segment with video', () => mp4s().some((f) => statSync(join(dir, f)).size > 10_000), 20_000);
     await svc.update({ kind: 'system', userId: null, username: 't', role: 'admin' }, cameraId, { record: 'off' });
     await until('recording off', () => events.some((e) => e.event === 'recording' && e.details.state === 'off'), 15_000);
-    const dir = t.app.context.recordings.dir(cameraId);
-    const files = readdirSync(dir).filter((f) => f.endsWith('.mp4'));
+    const files = mp4s();
     expect(files.length).toBeGreaterThan(0);
     const probe = JSON.parse(execFileSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height,codec_name', '-of', 'json', join(dir, files[0]!)], { encoding: 'utf8' })) as { streams: { width: number; height: number; codec_name: string }[] };
     expect(probe.streams[0]).toEqual({ width: 320, height: 180, codec_name: 'h264' });
