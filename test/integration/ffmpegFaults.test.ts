@@ -3,7 +3,7 @@
 // says so, a recording switches off with reason `ffmpeg`, the four socket APIs keep answering,
 // and once the binary works again health recovers by itself and pictures flow.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { io, type Socket } from 'socket.io-client';
@@ -229,5 +229,23 @@ describe('a recorder whose ffmpeg is missing', () => {
     await until('the failure', () => failures.length > 0);
     expect(failures).toEqual([[`recording stopped: ${join(dir, 'no-ffmpeg')} was not found`, `${join(dir, 'no-ffmpeg')} was not found`]]);
     await recorder.stop();
+  });
+});
+
+describe.skipIf(!hasFfmpeg)('a recorder stopped before its first frame', () => {
+  it('is not an ffmpeg failure (real ffmpeg refuses to write an empty file and exits 1)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'switchboard-recorder-'));
+    const failures: string[] = [];
+    let finished = 0;
+    const recorder = new Recorder({ ffmpegPath: 'ffmpeg', dir: join(dir, 'media'), fps: 5, segmentSeconds: 2 }, pino({ level: 'silent' }), {
+      failed: (message) => failures.push(message),
+      finished: () => finished++,
+    });
+    recorder.start();
+    // stop() resolves once ffmpeg has exited: the outcome is known by then.
+    await recorder.stop();
+    expect(failures).toEqual([]);
+    expect(finished).toBe(0);
+    rmSync(dir, { recursive: true, force: true });
   });
 });

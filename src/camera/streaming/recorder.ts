@@ -49,6 +49,10 @@ export class Recorder {
   private closed: Promise<void> | null = null;
   /** Frames dropped because ffmpeg's stdin was full (a slow disk or CPU). */
   dropped = 0;
+  /** Frames handed to this run's ffmpeg. */
+  private written = 0;
+  /** stop() was asked: the run ends on purpose. */
+  private stopping = false;
 
   constructor(
     private readonly opts: RecorderOptions,
@@ -75,6 +79,8 @@ export class Recorder {
     });
     this.child = child;
     this.paused = false;
+    this.written = preroll.length;
+    this.stopping = false;
     let stderr = '';
     child.stderr!.on('data', (c: Buffer) => {
       stderr = (stderr + c.toString('utf8')).slice(-2000);
@@ -87,6 +93,10 @@ export class Recorder {
           const message = `recording stopped: ${spawnError}`;
           this.logger.error(message);
           this.events.failed(message, null, spawnError);
+        } else if (code !== 0 && code !== null && this.stopping && this.written === 0) {
+          // Stopped before a single frame arrived (switched off or paused at once): ffmpeg refuses
+          // to write an empty file, which is nothing lost and no fault of ffmpeg's.
+          this.logger.debug({ code }, 'recording stopped before its first frame');
         } else if (code !== 0 && code !== null) {
           const message = `recording stopped: ffmpeg exited ${code}${stderr ? ': ' + stderr.trim().split('\n').pop() : ''}`;
           this.logger.error({ code }, message);
@@ -118,12 +128,14 @@ export class Recorder {
       return;
     }
     stdin.write(frame);
+    this.written++;
   }
 
   /** Ends the recording; ffmpeg finalizes the current segment on end of input. */
   async stop(): Promise<void> {
     const child = this.child;
     if (!child) return;
+    this.stopping = true;
     child.stdin!.end();
     const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
     await this.closed;

@@ -297,7 +297,12 @@ export class Recordings implements Extension {
       { ffmpegPath: this.config.cameras.ffmpeg_path, dir: this.dir(id), fps: this.fps(id), segmentSeconds: this.opts.segment_seconds },
       this.logger.child({ camera: id, part: 'recorder' }),
       {
-        failed: (message, fault, spawnError) => void (fault ? this.mediaFault(fault) : this.ffmpegFailed(id, message, spawnError)),
+        failed: (message, fault, spawnError) => {
+          if (fault) return void this.mediaFault(fault);
+          // A recorder already replaced (a new segment run, a resumed recording) ends nothing but itself.
+          if (this.armed.get(id)?.recorder !== recorder) return void this.logger.warn({ camera: id, err: message }, 'an earlier recorder of this camera failed');
+          void this.ffmpegFailed(id, message, spawnError);
+        },
         finished: () => this.storage.written('media'),
       },
     );
