@@ -8,6 +8,7 @@ import { captureArgs, captureArgsWithInput, type CaptureSpec } from '../../src/c
 import { JpegFrameSplitter } from '../../src/camera/streaming/jpegFrames.js';
 import { coresUsed, rssMbOf, sampleCpu, treeRssMb } from '../procStats.js';
 import { MjpegReader } from '../streams.js';
+import { guestAddonEnv } from './guestAddon.js';
 
 const DEVICE = '/dev/video0';
 const JPEG_QUALITY = 80; // the add-on's default `cameras.jpeg_quality` and µStreamer's default --quality
@@ -117,19 +118,7 @@ async function switchboard(): Promise<void> {
   const t0 = performance.now();
   const child = spawn('/usr/bin/node', [...settings.nodeFlags, '/app/switchboard/main.js'], {
     stdio: ['ignore', 'ignore', 'inherit'],
-    env: {
-      ...process.env,
-      SWITCHBOARD_DATA_DIR: '/tmp/switchboard',
-      SWITCHBOARD_HTTP_HOST: '127.0.0.1',
-      SWITCHBOARD_HTTP_PORT: '2000',
-      SWITCHBOARD_MONITOR_PORT: '2001',
-      SWITCHBOARD_MQTT_URL: 'disabled',
-      SWITCHBOARD_HOMEASSISTANT_ENABLED: 'false',
-      SWITCHBOARD_ADMIN_PASSWORD: ADMIN_PASSWORD,
-      SWITCHBOARD_LOG_LEVEL: 'warn',
-      SWITCHBOARD_CAMERAS_SIMULATED: 'never',
-      PATH: '/usr/bin:/bin',
-    },
+    env: guestAddonEnv(ADMIN_PASSWORD, { SWITCHBOARD_LOG_LEVEL: 'warn' }),
   });
   try {
     const base = 'http://127.0.0.1:2000';

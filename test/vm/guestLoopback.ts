@@ -8,6 +8,7 @@ import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync, sta
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { coresUsed, processTree, sampleCpu } from '../../bench/procStats.js';
+import { guestAddonEnv } from '../../bench/vm/guestAddon.js';
 import { JpegFrameSplitter } from '../../src/camera/streaming/jpegFrames.js';
 import { parseListFormatsExt } from './listFormatsExt.js';
 
@@ -318,17 +319,8 @@ function startSwitchboard(): ChildProcess {
   const log = openSync('/tmp/switchboard.log', 'w');
   return spawn('/usr/bin/node', [...settings.nodeFlags, '/app/switchboard/main.js'], {
     stdio: ['ignore', log, log],
-    env: {
-      ...process.env,
-      SWITCHBOARD_DATA_DIR: '/tmp/switchboard',
-      SWITCHBOARD_HTTP_HOST: '127.0.0.1',
-      SWITCHBOARD_HTTP_PORT: '2000',
-      SWITCHBOARD_MONITOR_PORT: '2001',
-      SWITCHBOARD_MQTT_URL: 'disabled',
-      SWITCHBOARD_HOMEASSISTANT_ENABLED: 'false',
-      SWITCHBOARD_ADMIN_PASSWORD: ADMIN_PASSWORD,
+    env: guestAddonEnv(ADMIN_PASSWORD, {
       SWITCHBOARD_LOG_LEVEL: 'info',
-      SWITCHBOARD_CAMERAS_SIMULATED: 'never',
       // Unplug and replug are noticed within a second; idle cameras are not captured for a picture.
       SWITCHBOARD_CAMERAS_SCAN_INTERVAL_SECONDS: '1',
       SWITCHBOARD_CAMERAS_IMAGE_INTERVAL_SECONDS: '0',
@@ -336,8 +328,7 @@ function startSwitchboard(): ChildProcess {
       SWITCHBOARD_RECORDING_MEDIA_DIR: '/tmp/media',
       SWITCHBOARD_RECORDING_SEGMENT_SECONDS: '5',
       SWITCHBOARD_RECORDING_MIN_FREE_MB: '0',
-      PATH: '/usr/bin:/bin',
-    },
+    }),
   });
 }
 
