@@ -4,6 +4,8 @@
 # Rebuilt only when either binary or this script changes. Needs the Debian packages ffmpeg and ustreamer.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=test/vm/copy-with-libs.sh
+. "$root/test/vm/copy-with-libs.sh"
 vm="$root/.vm"
 mkdir -p "$vm"
 exec 9>"$vm/build.lock"
@@ -11,21 +13,14 @@ flock 9
 
 ffmpeg_bin=$(readlink -f "$(command -v ffmpeg)") || { echo "build-tools: ffmpeg not found (apt-get install ffmpeg)" >&2; exit 1; }
 ustreamer_bin=$(readlink -f "$(command -v ustreamer)") || { echo "build-tools: ustreamer not found (apt-get install ustreamer)" >&2; exit 1; }
-key="$(sha256sum "$ffmpeg_bin" "$ustreamer_bin" "$0" | cut -c1-16 | tr '\n' ' ')"
+key="$(sha256sum "$ffmpeg_bin" "$ustreamer_bin" "$0" "$(dirname "$0")/../../test/vm/copy-with-libs.sh" | cut -c1-16 | tr '\n' ' ')"
 if [ -f "$vm/bench-tools.key" ] && [ "$(cat "$vm/bench-tools.key")" = "$key" ] && [ -f "$vm/bench-tools.cpio.gz" ]; then
   exit 0
 fi
 
 rootfs="$vm/bench-tools"
 rm -rf "$rootfs"
-mkdir -p "$rootfs/usr/bin"
-for bin in "$ffmpeg_bin" "$ustreamer_bin"; do
-  cp "$bin" "$rootfs/usr/bin/$(basename "$bin")"
-  for lib in $(ldd "$bin" | grep -oE '/[^ ]+'); do
-    mkdir -p "$rootfs$(dirname "$lib")"
-    cp -L "$lib" "$rootfs$lib"
-  done
-done
+for bin in "$ffmpeg_bin" "$ustreamer_bin"; do copy_with_libs "$rootfs" "$bin"; done
 (cd "$rootfs" && find . | cpio -o -H newc --quiet | gzip -1) >"$vm/bench-tools.cpio.gz.tmp"
 mv "$vm/bench-tools.cpio.gz.tmp" "$vm/bench-tools.cpio.gz"
 rm -rf "$rootfs"

@@ -12,6 +12,8 @@
 # built here, it prints the reason and exits with status 3 (the test then skips, saying why).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=test/vm/copy-with-libs.sh
+. "$root/test/vm/copy-with-libs.sh"
 vm="$root/.vm"
 mkdir -p "$vm"
 exec 9>"$vm/build.lock"
@@ -21,7 +23,7 @@ node_bin=$(readlink -f "$(command -v node)")
 pkg=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-[0-9]/{print $2; exit}')
 [ -n "$pkg" ] || { echo "build-image: no linux-image-amd64 dependency found (apt-get update?)" >&2; exit 1; }
 kver=${pkg#linux-image-}
-key="$kver $("$node_bin" --version) $(sha256sum "$0" | cut -c1-16) $(cat "$root/node_modules/koffi/package.json" | sha256sum | cut -c1-16)"
+key="$kver $("$node_bin" --version) $(cat "$0" "$(dirname "$0")/copy-with-libs.sh" | sha256sum | cut -c1-16) $(cat "$root/node_modules/koffi/package.json" | sha256sum | cut -c1-16)"
 build_base() {
 rm -f "$vm/base.key"
 
@@ -58,18 +60,9 @@ for mod in "${order[@]}"; do
   echo "$name" >>"$rootfs/modules/order"
 done
 
-# Binaries with every library ldd names, at the same paths.
-copy_with_libs() {
-  mkdir -p "$rootfs$(dirname "$2")"
-  cp "$1" "$rootfs$2"
-  for lib in $(ldd "$1" | grep -oE '/[^ ]+'); do
-    mkdir -p "$rootfs$(dirname "$lib")"
-    cp -L "$lib" "$rootfs$lib"
-  done
-}
 cp "$(readlink -f "$(command -v busybox)")" "$rootfs/bin/busybox"
-copy_with_libs "$node_bin" /usr/bin/node
-copy_with_libs "$(readlink -f "$(command -v v4l2-ctl)")" /usr/bin/v4l2-ctl
+copy_with_libs "$rootfs" "$node_bin" /usr/bin/node
+copy_with_libs "$rootfs" "$(readlink -f "$(command -v v4l2-ctl)")" /usr/bin/v4l2-ctl
 
 # koffi and its prebuilt native module (the guest script is bundled without it).
 cp -r "$root/node_modules/koffi" "$rootfs/app/node_modules/koffi"
@@ -137,14 +130,7 @@ make -s -C "$kdir" M="$src" modules >"$build/make.log" 2>&1 || { tail -20 "$buil
 layer="$vm/loopback-layer"
 rm -rf "$layer" && mkdir -p "$layer/modules"
 cp "$src/v4l2loopback.ko" "$layer/modules/"
-for bin in "$ffmpeg_bin" "$ffprobe_bin"; do
-  mkdir -p "$layer/usr/bin"
-  cp "$bin" "$layer/usr/bin/$(basename "$bin")"
-  for lib in $(ldd "$bin" | grep -oE '/[^ ]+'); do
-    mkdir -p "$layer$(dirname "$lib")"
-    cp -L "$lib" "$layer$lib"
-  done
-done
+for bin in "$ffmpeg_bin" "$ffprobe_bin"; do copy_with_libs "$layer" "$bin"; done
 (cd "$layer" && find . | cpio -o -H newc --quiet | gzip -1) >"$vm/loopback.cpio.gz.tmp"
 mv "$vm/loopback.cpio.gz.tmp" "$vm/loopback.cpio.gz"
 rm -rf "$layer" "$build"
